@@ -1,0 +1,6 @@
+namespace MarketplaceMetering;
+
+/// <summary>Placeholder.</summary>
+public static class Placeholder
+{
+}
