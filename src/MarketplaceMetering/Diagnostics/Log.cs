@@ -1,0 +1,28 @@
+using Microsoft.Extensions.Logging;
+
+namespace MarketplaceMetering;
+
+/// <summary>The client's log messages. None of them carries a token, a secret or a response body.</summary>
+internal static partial class Log
+{
+    [LoggerMessage(1, LogLevel.Debug, "Sending {Method} {Path} (request {RequestId}, correlation {CorrelationId}, attempt {Attempt}).")]
+    public static partial void Sending(ILogger logger, string method, string path, string requestId, string correlationId, int attempt);
+
+    [LoggerMessage(2, LogLevel.Debug, "{Method} {Path} answered {StatusCode} in {ElapsedMilliseconds} ms (request {RequestId}).")]
+    public static partial void Received(ILogger logger, string method, string path, int statusCode, long elapsedMilliseconds, string requestId);
+
+    [LoggerMessage(3, LogLevel.Warning, "{Method} {Path} failed ({Reason}); retry {Retry} of {MaxRetries} in {DelayMilliseconds} ms (request {RequestId}).")]
+    public static partial void Retrying(ILogger logger, string method, string path, string reason, int retry, int maxRetries, long delayMilliseconds, string requestId);
+
+    [LoggerMessage(4, LogLevel.Warning, "{Method} {Path} failed ({Reason}); not retrying: {WhyNot} (request {RequestId}).")]
+    public static partial void NotRetrying(ILogger logger, string method, string path, string reason, string whyNot, string requestId);
+
+    [LoggerMessage(5, LogLevel.Information, "Acquired a metering service token from {Credential}; it expires at {ExpiresOn:o}.")]
+    public static partial void TokenAcquired(ILogger logger, string credential, DateTimeOffset expiresOn);
+
+    [LoggerMessage(6, LogLevel.Warning, "Refreshing the metering service token from {Credential} failed ({ErrorType}); using the current one until it expires at {ExpiresOn:o}.")]
+    public static partial void TokenRefreshFailed(ILogger logger, string credential, DateTimeOffset expiresOn, string errorType);
+
+    [LoggerMessage(7, LogLevel.Warning, "The batch answer (request {RequestId}) had no item for {Resource} / {Dimension} / {Hour:o}; reported as Error.")]
+    public static partial void BatchItemMissing(ILogger logger, string requestId, string resource, string dimension, DateTimeOffset hour);
+}

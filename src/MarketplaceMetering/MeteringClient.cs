@@ -1,0 +1,187 @@
+using Azure.Core;
+using MarketplaceMetering.Serialization;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Logging.Abstractions;
+
+namespace MarketplaceMetering;
+
+/// <summary>
+/// The client of the marketplace metering service: reports usage events, one at a time or in batches of up to 25.
+/// Thread-safe; create one per credential and reuse it.
+/// </summary>
+/// <remarks>
+/// <para>
+/// Every event is validated before anything is sent (<see cref="ArgumentException"/> naming the field). Per-event
+/// outcomes, Duplicate and Expired included, are <see cref="UsageEventResult"/> values; exceptions are kept for what
+/// concerns the whole call: <see cref="MeteringAuthorizationException"/> (403), and <see cref="MeteringException"/>
+/// (unexpected answers, transport failures that outlasted the retries).
+/// </para>
+/// <para>
+/// The service methods are <see langword="virtual"/> and a protected constructor exists, so the client can be mocked;
+/// <see cref="MeteringModelFactory"/> builds the results a mock returns.
+/// </para>
+/// </remarks>
+public class MeteringClient : IDisposable
+{
+    /// <summary>The scope of the marketplace metering resource, for Microsoft Entra ID tokens (v2 endpoint).</summary>
+    public const string Scope = "20e940b3-4c77-4b0b-9a53-9e16a1b010a7/.default";
+
+    /// <summary>The most events the service accepts in one batch.</summary>
+    public const int MaxBatchSize = UsageEventValidator.MaxBatchSize;
+
+    private const string SingleOperation = "POST /api/usageEvent";
+    private const string BatchOperation = "POST /api/batchUsageEvent";
+
+    private readonly MeteringClientOptions? _options;
+    private readonly MeteringPipeline? _pipeline;
+    private readonly AccessTokenCache? _tokens;
+    private readonly ILogger _logger = NullLogger.Instance;
+    private readonly Uri? _usageEventUri;
+    private readonly Uri? _batchUsageEventUri;
+    private int _disposed;
+
+    /// <summary>For mocking only: an instance whose service methods are not set up throws <see cref="InvalidOperationException"/>.</summary>
+    protected MeteringClient()
+    {
+    }
+
+    /// <summary>Creates a client with its own HTTP connection pool (TLS 1.2 or 1.3 only).</summary>
+    /// <param name="credential">
+    /// Where tokens come from: <see cref="MeteringCredential"/> covers client secrets, certificates and managed identities;
+    /// any <see cref="TokenCredential"/> works.
+    /// </param>
+    /// <param name="options">Settings; the defaults talk to the public marketplace.</param>
+    /// <exception cref="ArgumentNullException"><paramref name="credential"/> is null.</exception>
+    /// <exception cref="ArgumentException">An option is not valid; the message lists every bad setting.</exception>
+    public MeteringClient(TokenCredential credential, MeteringClientOptions? options = null)
+        : this(null, credential, options, ownsHttpClient: true)
+    {
+    }
+
+    /// <summary>
+    /// Creates a client that sends through <paramref name="httpClient"/>, which the caller owns and disposes (from
+    /// <c>IHttpClientFactory</c>, say). Its handler decides the TLS versions and proxy; the endpoint rule (https, or
+    /// http to loopback only) still applies.
+    /// </summary>
+    /// <param name="httpClient">The HTTP client to send through; not disposed by this client.</param>
+    /// <param name="credential">Where tokens come from.</param>
+    /// <param name="options">Settings; the defaults talk to the public marketplace.</param>
+    /// <exception cref="ArgumentNullException"><paramref name="httpClient"/> or <paramref name="credential"/> is null.</exception>
+    /// <exception cref="ArgumentException">An option is not valid; the message lists every bad setting.</exception>
+    public MeteringClient(HttpClient httpClient, TokenCredential credential, MeteringClientOptions? options = null)
+        : this(Argument.NotNull(httpClient), credential, options, ownsHttpClient: false)
+    {
+    }
+
+    private MeteringClient(HttpClient? httpClient, TokenCredential credential, MeteringClientOptions? options, bool ownsHttpClient)
+    {
+        Argument.NotNull(credential);
+        options = (options ?? new MeteringClientOptions()).Clone();
+        options.Validate(nameof(options));
+
+        _options = options;
+        _logger = options.LoggerFactory?.CreateLogger<MeteringClient>() ?? (ILogger)NullLogger.Instance;
+        _tokens = new AccessTokenCache(credential, options.TimeProvider, _logger);
+        httpClient ??= new HttpClient(MeteringTransport.CreateHandler(), disposeHandler: true) { Timeout = Timeout.InfiniteTimeSpan };
+        _pipeline = new MeteringPipeline(httpClient, ownsHttpClient, _tokens, options, _logger);
+
+        var root = options.Endpoint.AbsoluteUri.TrimEnd('/');
+        var query = "?api-version=" + Uri.EscapeDataString(options.ApiVersion);
+        _usageEventUri = new Uri(root + "/api/usageEvent" + query);
+        _batchUsageEventUri = new Uri(root + "/api/batchUsageEvent" + query);
+    }
+
+    /// <summary>The service root this client talks to.</summary>
+    public virtual Uri Endpoint => Options.Endpoint;
+
+    private MeteringClientOptions Options => _options ?? throw NotConstructed();
+
+    private MeteringPipeline Pipeline => _pipeline ?? throw NotConstructed();
+
+    /// <summary>Reports one usage event (POST /api/usageEvent).</summary>
+    /// <param name="usageEvent">The event; its effective start time must lie within the past 24 hours.</param>
+    /// <param name="cancellationToken">Cancels the call at once, retries and waits included.</param>
+    /// <returns>
+    /// The outcome: <see cref="UsageEventResult.Accepted"/>, <see cref="UsageEventResult.Duplicate"/> (the service's 409,
+    /// carrying the original), <see cref="UsageEventResult.Expired"/>, or another failure the service named.
+    /// </returns>
+    /// <exception cref="ArgumentException">The event is outside the 24-hour window, or in the future; nothing was sent.</exception>
+    /// <exception cref="MeteringAuthorizationException">The service refused the caller (403), or no token could be obtained.</exception>
+    /// <exception cref="MeteringException">An unexpected answer, or no answer after the retries.</exception>
+    public virtual async Task<UsageEventResult> SubmitUsageEventAsync(UsageEvent usageEvent, CancellationToken cancellationToken = default)
+    {
+        var pipeline = Pipeline;
+        ThrowIfDisposed();
+        UsageEventValidator.ValidateSingle(usageEvent, Options.TimeProvider.GetUtcNow(), nameof(usageEvent));
+
+        var request = new MeteringRequest(
+            HttpMethod.Post,
+            _usageEventUri!,
+            "/api/usageEvent",
+            RequestWriter.Single(usageEvent),
+            Guid.NewGuid().ToString("D"),
+            UsageEventValidator.Deadline([usageEvent]));
+        var response = await pipeline.SendAsync(request, cancellationToken).ConfigureAwait(false);
+        return ResponseMapper.MapSingle(usageEvent, response, SingleOperation);
+    }
+
+    /// <summary>Reports 1 to 25 usage events in one call (POST /api/batchUsageEvent).</summary>
+    /// <param name="usageEvents">
+    /// The events: 1 to <see cref="MaxBatchSize"/>, each within the past 24 hours, no two for the same resource,
+    /// dimension and hour (sum those first).
+    /// </param>
+    /// <param name="cancellationToken">Cancels the call at once, retries and waits included.</param>
+    /// <returns>One result per event, in the order given, matched to the service's items by resource, plan, dimension and hour.</returns>
+    /// <exception cref="ArgumentException">The batch is empty, too large, holds a null, an event outside the window, or two events for one hour; nothing was sent.</exception>
+    /// <exception cref="MeteringAuthorizationException">The service refused the caller (403), or no token could be obtained.</exception>
+    /// <exception cref="MeteringException">An unexpected answer, or no answer after the retries.</exception>
+    public virtual async Task<BatchUsageEventResult> SubmitBatchUsageEventAsync(IReadOnlyList<UsageEvent> usageEvents, CancellationToken cancellationToken = default)
+    {
+        var pipeline = Pipeline;
+        ThrowIfDisposed();
+        UsageEventValidator.ValidateBatch(usageEvents, Options.TimeProvider.GetUtcNow(), nameof(usageEvents));
+
+        var request = new MeteringRequest(
+            HttpMethod.Post,
+            _batchUsageEventUri!,
+            "/api/batchUsageEvent",
+            RequestWriter.Batch(usageEvents),
+            Guid.NewGuid().ToString("D"),
+            UsageEventValidator.Deadline(usageEvents));
+        var response = await pipeline.SendAsync(request, cancellationToken).ConfigureAwait(false);
+        return ResponseMapper.MapBatch(usageEvents, response, BatchOperation, _logger);
+    }
+
+    /// <summary>Releases the connection pool this client created (not an <see cref="HttpClient"/> the caller passed in).</summary>
+    public void Dispose()
+    {
+        Dispose(disposing: true);
+        GC.SuppressFinalize(this);
+    }
+
+    /// <summary>Releases resources.</summary>
+    /// <param name="disposing"><see langword="true"/> when called from <see cref="Dispose()"/>.</param>
+    protected virtual void Dispose(bool disposing)
+    {
+        if (disposing && Interlocked.Exchange(ref _disposed, 1) == 0)
+        {
+            _pipeline?.Dispose();
+            _tokens?.Dispose();
+        }
+    }
+
+    private void ThrowIfDisposed()
+    {
+#if NET
+        ObjectDisposedException.ThrowIf(Volatile.Read(ref _disposed) != 0, this);
+#else
+        if (Volatile.Read(ref _disposed) != 0)
+        {
+            throw new ObjectDisposedException(nameof(MeteringClient));
+        }
+#endif
+    }
+
+    private static InvalidOperationException NotConstructed() =>
+        new("This MeteringClient was created with the protected constructor, for mocking; set up the members a test uses, or construct it with a credential.");
+}

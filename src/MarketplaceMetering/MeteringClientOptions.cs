@@ -1,0 +1,95 @@
+using System.Globalization;
+using Microsoft.Extensions.Logging;
+
+namespace MarketplaceMetering;
+
+/// <summary>Settings of a <see cref="MeteringClient"/>. Read once, when the client is constructed.</summary>
+public sealed class MeteringClientOptions
+{
+    /// <summary>The service root of the public marketplace: <c>https://marketplaceapi.microsoft.com</c>.</summary>
+    public static readonly Uri DefaultEndpoint = new("https://marketplaceapi.microsoft.com");
+
+    /// <summary>The API version the client speaks: <c>2018-08-31</c>.</summary>
+    public const string DefaultApiVersion = "2018-08-31";
+
+    /// <summary>
+    /// The service root; the client appends <c>/api/…</c>. Must be <c>https</c>, except for a loopback host
+    /// (<c>localhost</c>, <c>127.0.0.1</c>, <c>::1</c>) such as the local emulator.
+    /// </summary>
+    /// <value>The default is <see cref="DefaultEndpoint"/>.</value>
+    public Uri Endpoint { get; set; } = DefaultEndpoint;
+
+    /// <summary>The <c>api-version</c> sent with every call.</summary>
+    /// <value>The default is <see cref="DefaultApiVersion"/>.</value>
+    public string ApiVersion { get; set; } = DefaultApiVersion;
+
+    /// <summary>How transient failures (throttling, server errors, broken connections, timeouts) are retried.</summary>
+    public MeteringRetryOptions Retry { get; } = new();
+
+    /// <summary>How long one HTTP attempt may take before it is abandoned (and retried).</summary>
+    /// <value>The default is 100 seconds.</value>
+    public TimeSpan NetworkTimeout { get; set; } = TimeSpan.FromSeconds(100);
+
+    /// <summary>
+    /// The clock: the 24-hour window, token expiry, retry delays and timeouts are all measured with it.
+    /// Tests pass a fake one to move time without sleeping.
+    /// </summary>
+    /// <value>The default is <see cref="TimeProvider.System"/>.</value>
+    public TimeProvider TimeProvider { get; set; } = TimeProvider.System;
+
+    /// <summary>Where the client logs requests, retries and token refreshes (never tokens or secrets).</summary>
+    /// <value>The default is <see langword="null"/>: no logging.</value>
+    public ILoggerFactory? LoggerFactory { get; set; }
+
+    internal MeteringClientOptions Clone()
+    {
+        var copy = new MeteringClientOptions
+        {
+            Endpoint = Endpoint,
+            ApiVersion = ApiVersion,
+            NetworkTimeout = NetworkTimeout,
+            TimeProvider = TimeProvider,
+            LoggerFactory = LoggerFactory,
+        };
+        copy.Retry.MaxRetries = Retry.MaxRetries;
+        copy.Retry.Delay = Retry.Delay;
+        copy.Retry.MaxDelay = Retry.MaxDelay;
+        return copy;
+    }
+
+    /// <summary>Throws one <see cref="ArgumentException"/> that lists every bad setting.</summary>
+    internal void Validate(string paramName)
+    {
+        var problems = new List<string>();
+        if (EndpointRules.Check(Endpoint) is { } endpointProblem)
+        {
+            problems.Add(endpointProblem);
+        }
+
+        if (string.IsNullOrWhiteSpace(ApiVersion))
+        {
+            problems.Add("ApiVersion must not be empty; the service speaks '" + DefaultApiVersion + "'.");
+        }
+
+        if (NetworkTimeout <= TimeSpan.Zero && NetworkTimeout != Timeout.InfiniteTimeSpan)
+        {
+            problems.Add(Format("NetworkTimeout must be greater than zero; it is {0}.", NetworkTimeout));
+        }
+
+        if (TimeProvider is null)
+        {
+            problems.Add("TimeProvider must not be null; use TimeProvider.System.");
+        }
+
+        Retry.Validate(problems);
+
+        if (problems.Count > 0)
+        {
+            throw new ArgumentException(
+                "The metering client options are not valid:" + Environment.NewLine + string.Join(Environment.NewLine, problems.Select(p => " - " + p)),
+                paramName);
+        }
+    }
+
+    internal static string Format(string format, params object?[] args) => string.Format(CultureInfo.InvariantCulture, format, args);
+}

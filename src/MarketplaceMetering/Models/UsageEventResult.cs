@@ -1,0 +1,240 @@
+namespace MarketplaceMetering;
+
+/// <summary>
+/// What happened to one usage event. A closed set of cases, one per status the service documents, so a
+/// <see langword="switch"/> reads like the service's documentation:
+/// <code>
+/// switch (result)
+/// {
+///     case UsageEventResult.Accepted accepted:   Log(accepted.UsageEventId); break;
+///     case UsageEventResult.Duplicate { IsReplay: true }: break;          // recorded earlier by this very event
+///     case UsageEventResult.Duplicate conflict:  Alert(conflict.Original); break; // the hour holds another quantity
+///     case UsageEventResult.Expired:             LostRevenue(result.Event); break;
+///     case UsageEventResult.Failure failure:     Log(failure.Code, failure.Message); break;
+///     default:                                   Log(result.Status); break; // Unknown: a status newer than this library
+/// }
+/// </code>
+/// The compiler cannot prove the set closed, so keep a <see langword="default"/> (or discard) arm.
+/// </summary>
+public abstract record UsageEventResult
+{
+    private protected UsageEventResult(UsageEventStatus status, UsageEvent usageEvent, string? requestId, string? correlationId)
+    {
+        Status = status;
+        Event = Argument.NotNull(usageEvent);
+        RequestId = requestId;
+        CorrelationId = correlationId;
+    }
+
+    /// <summary>The outcome, as the service names it.</summary>
+    public UsageEventStatus Status { get; }
+
+    /// <summary>The event that was submitted.</summary>
+    public UsageEvent Event { get; }
+
+    /// <summary>The <c>x-ms-requestid</c> of the HTTP exchange that produced this result; quote it to Microsoft support.</summary>
+    public string? RequestId { get; }
+
+    /// <summary>The <c>x-ms-correlationid</c> shared by the HTTP calls of the client operation.</summary>
+    public string? CorrelationId { get; }
+
+    /// <summary>
+    /// <see langword="true"/> when the event's usage is recorded for billing: it was accepted now, or it is a Duplicate
+    /// whose original is this very event (a replay, typically a retry whose first answer was lost).
+    /// </summary>
+    public virtual bool IsDelivered => false;
+
+    /// <summary>The event was recorded and will be billed.</summary>
+    public sealed record Accepted : UsageEventResult
+    {
+        internal Accepted(UsageEvent usageEvent, Guid usageEventId, DateTimeOffset messageTime, Guid? resourceUsageId, string? requestId, string? correlationId)
+            : base(UsageEventStatus.Accepted, usageEvent, requestId, correlationId)
+        {
+            UsageEventId = usageEventId;
+            MessageTime = messageTime;
+            ResourceUsageId = resourceUsageId;
+        }
+
+        /// <summary>The id the service gave the event.</summary>
+        public Guid UsageEventId { get; }
+
+        /// <summary>When the service received the event (UTC).</summary>
+        public DateTimeOffset MessageTime { get; }
+
+        /// <summary>
+        /// The resource id the service recorded the event under: the SaaS subscription id, or for a managed application
+        /// sent by URI its resource usage id, the <c>usageResourceId</c> of the marketplace's usage reports.
+        /// </summary>
+        public Guid? ResourceUsageId { get; }
+
+        /// <inheritdoc />
+        public override bool IsDelivered => true;
+    }
+
+    /// <summary>
+    /// An event for the same resource, dimension and UTC hour was already recorded. The service deduplicates whatever the
+    /// quantity, so check <see cref="IsReplay"/>: a replay means this event's usage is billed; a conflict means the hour
+    /// holds a different first write and this event's usage is not billed.
+    /// </summary>
+    public sealed record Duplicate : UsageEventResult
+    {
+        internal Duplicate(UsageEvent usageEvent, AcceptedUsageEvent? original, string? requestId, string? correlationId)
+            : base(UsageEventStatus.Duplicate, usageEvent, requestId, correlationId)
+        {
+            Original = original;
+            IsReplay = original is not null && DuplicateClassifier.Matches(usageEvent, original);
+        }
+
+        /// <summary>
+        /// The event the service accepted first for the hour (its <c>acceptedMessage</c>);
+        /// <see langword="null"/> when the service did not send it, in which case the duplicate counts as a conflict.
+        /// </summary>
+        public AcceptedUsageEvent? Original { get; }
+
+        /// <summary>
+        /// <see langword="true"/> when <see cref="Original"/> is this event: same resource, plan, dimension, hour and quantity.
+        /// The usage is billed; nothing to do. <see langword="false"/> for a conflicting first write: the quantity billed
+        /// for the hour is <see cref="AcceptedUsageEvent.Quantity"/> of the original, not this event's.
+        /// </summary>
+        public bool IsReplay { get; }
+
+        /// <summary>The opposite of <see cref="IsReplay"/>: the hour was taken by a different event.</summary>
+        public bool IsConflict => !IsReplay;
+
+        /// <inheritdoc />
+        public override bool IsDelivered => IsReplay;
+    }
+
+    /// <summary>The service (or, after exhausting retries, the client) could not record the event. Carries the service's error.</summary>
+    public abstract record Failure : UsageEventResult
+    {
+        private protected Failure(UsageEventStatus status, UsageEvent usageEvent, string? code, string? message, string? target, IReadOnlyList<MeteringErrorDetail>? details, string? requestId, string? correlationId)
+            : base(status, usageEvent, requestId, correlationId)
+        {
+            Code = code;
+            Message = string.IsNullOrEmpty(message) ? $"The service answered {status} for the event." : message!;
+            Target = target;
+            Details = details ?? [];
+        }
+
+        /// <summary>The error code, such as <c>BadArgument</c>.</summary>
+        public string? Code { get; }
+
+        /// <summary>The explanation from the service (or from the client, for a failure to deliver).</summary>
+        public string Message { get; }
+
+        /// <summary>The field the error is about, such as <c>effectiveStartTime</c>.</summary>
+        public string? Target { get; }
+
+        /// <summary>The error's <c>details</c> list.</summary>
+        public IReadOnlyList<MeteringErrorDetail> Details { get; }
+    }
+
+    /// <summary>The effective start time is more than 24 hours old, or in the future. This usage can no longer be billed.</summary>
+    public sealed record Expired : Failure
+    {
+        internal Expired(UsageEvent usageEvent, string? code, string? message, string? target, IReadOnlyList<MeteringErrorDetail>? details, string? requestId, string? correlationId)
+            : base(UsageEventStatus.Expired, usageEvent, code, message, target, details, requestId, correlationId)
+        {
+        }
+    }
+
+    /// <summary>The resource is unknown to the marketplace.</summary>
+    public sealed record ResourceNotFound : Failure
+    {
+        internal ResourceNotFound(UsageEvent usageEvent, string? code, string? message, string? target, IReadOnlyList<MeteringErrorDetail>? details, string? requestId, string? correlationId)
+            : base(UsageEventStatus.ResourceNotFound, usageEvent, code, message, target, details, requestId, correlationId)
+        {
+        }
+    }
+
+    /// <summary>The caller's app may not report usage for this resource.</summary>
+    public sealed record ResourceNotAuthorized : Failure
+    {
+        internal ResourceNotAuthorized(UsageEvent usageEvent, string? code, string? message, string? target, IReadOnlyList<MeteringErrorDetail>? details, string? requestId, string? correlationId)
+            : base(UsageEventStatus.ResourceNotAuthorized, usageEvent, code, message, target, details, requestId, correlationId)
+        {
+        }
+    }
+
+    /// <summary>The resource's subscription is not in Subscribed status.</summary>
+    public sealed record ResourceNotActive : Failure
+    {
+        internal ResourceNotActive(UsageEvent usageEvent, string? code, string? message, string? target, IReadOnlyList<MeteringErrorDetail>? details, string? requestId, string? correlationId)
+            : base(UsageEventStatus.ResourceNotActive, usageEvent, code, message, target, details, requestId, correlationId)
+        {
+        }
+    }
+
+    /// <summary>The dimension is not defined on the resource's plan.</summary>
+    public sealed record InvalidDimension : Failure
+    {
+        internal InvalidDimension(UsageEvent usageEvent, string? code, string? message, string? target, IReadOnlyList<MeteringErrorDetail>? details, string? requestId, string? correlationId)
+            : base(UsageEventStatus.InvalidDimension, usageEvent, code, message, target, details, requestId, correlationId)
+        {
+        }
+    }
+
+    /// <summary>The service does not accept the quantity.</summary>
+    public sealed record InvalidQuantity : Failure
+    {
+        internal InvalidQuantity(UsageEvent usageEvent, string? code, string? message, string? target, IReadOnlyList<MeteringErrorDetail>? details, string? requestId, string? correlationId)
+            : base(UsageEventStatus.InvalidQuantity, usageEvent, code, message, target, details, requestId, correlationId)
+        {
+        }
+    }
+
+    /// <summary>The service rejected a field of the event; <see cref="Failure.Target"/> names it.</summary>
+    public sealed record BadArgument : Failure
+    {
+        internal BadArgument(UsageEvent usageEvent, string? code, string? message, string? target, IReadOnlyList<MeteringErrorDetail>? details, string? requestId, string? correlationId)
+            : base(UsageEventStatus.BadArgument, usageEvent, code, message, target, details, requestId, correlationId)
+        {
+        }
+    }
+
+    /// <summary>
+    /// The service failed to process the event, or the client could not deliver it. Whether the event may have been
+    /// recorded anyway is unknown: sending it again is safe, since a recorded event comes back as a replayed Duplicate.
+    /// </summary>
+    [System.Diagnostics.CodeAnalysis.SuppressMessage("Naming", "CA1716:Identifiers should not match keywords", Justification = "Named as the service's status 'Error'; the public contract fixes this name.")]
+    public sealed record Error : Failure
+    {
+        internal Error(UsageEvent usageEvent, string? code, string? message, string? target, IReadOnlyList<MeteringErrorDetail>? details, string? requestId, string? correlationId)
+            : base(UsageEventStatus.Error, usageEvent, code, message, target, details, requestId, correlationId)
+        {
+        }
+    }
+
+    /// <summary>
+    /// A status this version of the library does not know (the service adds statuses over time), or an item the
+    /// client could not read. Never an exception: the raw text is kept.
+    /// </summary>
+    public sealed record Unknown : UsageEventResult
+    {
+        internal Unknown(UsageEvent usageEvent, string rawStatus, string? code, string? message, string? target, IReadOnlyList<MeteringErrorDetail>? details, string? requestId, string? correlationId)
+            : base(UsageEventStatus.Unknown, usageEvent, requestId, correlationId)
+        {
+            RawStatus = rawStatus ?? string.Empty;
+            Code = code;
+            Message = message;
+            Target = target;
+            Details = details ?? [];
+        }
+
+        /// <summary>The status text the service sent.</summary>
+        public string RawStatus { get; }
+
+        /// <summary>The error code that came with the status, if any.</summary>
+        public string? Code { get; }
+
+        /// <summary>The message that came with the status, if any.</summary>
+        public string? Message { get; }
+
+        /// <summary>The field the status is about, if any.</summary>
+        public string? Target { get; }
+
+        /// <summary>The error's <c>details</c> list, if any.</summary>
+        public IReadOnlyList<MeteringErrorDetail> Details { get; }
+    }
+}

@@ -1,0 +1,44 @@
+using System.Net;
+
+namespace MarketplaceMetering;
+
+/// <summary>Which endpoints a client may talk to: https anywhere, plain http only to this machine.</summary>
+internal static class EndpointRules
+{
+    /// <summary>Returns what is wrong with <paramref name="endpoint"/>, or <see langword="null"/> when it is acceptable.</summary>
+    public static string? Check(Uri? endpoint)
+    {
+        if (endpoint is null)
+        {
+            return "Endpoint must be set, for example to " + MeteringClientOptions.DefaultEndpoint + ".";
+        }
+
+        if (!endpoint.IsAbsoluteUri)
+        {
+            return "Endpoint must be an absolute URI such as " + MeteringClientOptions.DefaultEndpoint + "; it is '" + endpoint.OriginalString + "'.";
+        }
+
+        if (endpoint.Scheme == Uri.UriSchemeHttps)
+        {
+            return null;
+        }
+
+        if (endpoint.Scheme == Uri.UriSchemeHttp && IsLoopback(endpoint))
+        {
+            return null;
+        }
+
+        return "Endpoint must use https (TLS 1.2 or later); plain http is allowed only for a loopback host (localhost, 127.0.0.1, ::1), such as a local emulator. It is '"
+            + endpoint.GetLeftPart(UriPartial.Authority) + "'.";
+    }
+
+    private static bool IsLoopback(Uri endpoint)
+    {
+        if (string.Equals(endpoint.Host, "localhost", StringComparison.OrdinalIgnoreCase))
+        {
+            return true;
+        }
+
+        return IPAddress.TryParse(endpoint.DnsSafeHost, out var address) && IPAddress.IsLoopback(address);
+    }
+}

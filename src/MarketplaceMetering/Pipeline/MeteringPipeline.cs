@@ -1,0 +1,258 @@
+using System.Net.Http.Headers;
+using System.Reflection;
+using System.Runtime.InteropServices;
+using Microsoft.Extensions.Logging;
+using Polly;
+using Polly.Retry;
+using Polly.Timeout;
+
+namespace MarketplaceMetering;
+
+/// <summary>
+/// Sends one logical call: retry (Polly, predicate in <see cref="RetryPolicy"/>) around a per-attempt timeout around
+/// one attempt, which reads the token through the cache, stamps the ids and reads the whole answer.
+/// </summary>
+internal sealed class MeteringPipeline : IDisposable
+{
+    /// <summary>The largest answer read; the service's answers are a few kilobytes.</summary>
+    public const int MaxResponseBytes = 1024 * 1024;
+
+    private static readonly ResiliencePropertyKey<MeteringRequest> RequestKey = new("MarketplaceMetering.Request");
+    private static readonly MediaTypeHeaderValue JsonContentType = new("application/json");
+    private static readonly string UserAgent = BuildUserAgent();
+
+    private readonly HttpClient _httpClient;
+    private readonly bool _ownsHttpClient;
+    private readonly AccessTokenCache _tokens;
+    private readonly TimeProvider _timeProvider;
+    private readonly ILogger _logger;
+    private readonly int _maxRetries;
+    private readonly ResiliencePipeline<RawResponse> _resilience;
+
+    public MeteringPipeline(HttpClient httpClient, bool ownsHttpClient, AccessTokenCache tokens, MeteringClientOptions options, ILogger logger)
+    {
+        _httpClient = httpClient;
+        _ownsHttpClient = ownsHttpClient;
+        _tokens = tokens;
+        _timeProvider = options.TimeProvider;
+        _logger = logger;
+        _maxRetries = options.Retry.MaxRetries;
+
+        var policy = new RetryPolicy(options.Retry, options.TimeProvider);
+        var builder = new ResiliencePipelineBuilder<RawResponse> { TimeProvider = options.TimeProvider };
+        if (options.Retry.MaxRetries > 0)
+        {
+            builder.AddRetry(new RetryStrategyOptions<RawResponse>
+            {
+                MaxRetryAttempts = options.Retry.MaxRetries,
+                BackoffType = DelayBackoffType.Constant,
+                Delay = TimeSpan.Zero,
+                UseJitter = false,
+                ShouldHandle = args =>
+                {
+                    var request = args.Context.Properties.GetValue(RequestKey, null!);
+                    var retry = policy.ShouldRetry(request, args.Outcome, args.AttemptNumber, args.Context.CancellationToken);
+                    if (!retry && request.StopReason is { } why && RetryPolicy.IsTransient(args.Outcome, args.Context.CancellationToken))
+                    {
+                        Log.NotRetrying(_logger, request.Method.Method, request.Path, RetryPolicy.Describe(args.Outcome), why, request.RequestId);
+                    }
+
+                    return new ValueTask<bool>(retry);
+                },
+                DelayGenerator = args => new ValueTask<TimeSpan?>(args.Context.Properties.GetValue(RequestKey, null!).NextDelay),
+                OnRetry = args =>
+                {
+                    var request = args.Context.Properties.GetValue(RequestKey, null!);
+                    Log.Retrying(_logger, request.Method.Method, request.Path, RetryPolicy.Describe(args.Outcome), args.AttemptNumber + 1, _maxRetries, (long)args.RetryDelay.TotalMilliseconds, request.RequestId);
+                    return default;
+                },
+            });
+        }
+
+        if (options.NetworkTimeout != Timeout.InfiniteTimeSpan)
+        {
+            builder.AddTimeout(options.NetworkTimeout);
+        }
+
+        _resilience = builder.Build();
+    }
+
+    /// <summary>
+    /// Sends <paramref name="request"/>, retrying what is transient. Returns the last answer (whatever its status);
+    /// throws <see cref="MeteringException"/> when no answer arrived, <see cref="OperationCanceledException"/> when the caller cancelled.
+    /// </summary>
+    public async Task<RawResponse> SendAsync(MeteringRequest request, CancellationToken cancellationToken)
+    {
+        var context = ResilienceContextPool.Shared.Get(cancellationToken);
+        context.Properties.Set(RequestKey, request);
+        try
+        {
+            var outcome = await _resilience.ExecuteOutcomeAsync(
+                static async (ctx, state) =>
+                {
+                    try
+                    {
+                        return Outcome.FromResult(await state.self.SendOnceAsync(state.request, ctx.CancellationToken).ConfigureAwait(false));
+                    }
+                    catch (Exception e)
+                    {
+                        return Outcome.FromException<RawResponse>(e);
+                    }
+                },
+                context,
+                (self: this, request)).ConfigureAwait(false);
+
+            if (outcome.Exception is { } exception)
+            {
+                cancellationToken.ThrowIfCancellationRequested();
+                throw Translate(exception, request);
+            }
+
+            return outcome.Result!;
+        }
+        finally
+        {
+            ResilienceContextPool.Shared.Return(context);
+        }
+    }
+
+    public void Dispose()
+    {
+        if (_ownsHttpClient)
+        {
+            _httpClient.Dispose();
+        }
+    }
+
+    private async Task<RawResponse> SendOnceAsync(MeteringRequest request, CancellationToken cancellationToken)
+    {
+        request.Attempts++;
+        var token = await _tokens.GetTokenAsync(cancellationToken).ConfigureAwait(false);
+
+        using var message = new HttpRequestMessage(request.Method, request.Uri);
+        message.Headers.Authorization = new AuthenticationHeaderValue("Bearer", token);
+        message.Headers.TryAddWithoutValidation("x-ms-requestid", request.RequestId);
+        message.Headers.TryAddWithoutValidation("x-ms-correlationid", request.CorrelationId);
+        message.Headers.Accept.Add(new MediaTypeWithQualityHeaderValue("application/json"));
+        message.Headers.TryAddWithoutValidation("User-Agent", UserAgent);
+        if (request.Body is { } body)
+        {
+            message.Content = new ByteArrayContent(body);
+            message.Content.Headers.ContentType = JsonContentType;
+        }
+
+        Log.Sending(_logger, request.Method.Method, request.Path, request.RequestId, request.CorrelationId, request.Attempts);
+        var started = _timeProvider.GetTimestamp();
+        using var response = await _httpClient.SendAsync(message, HttpCompletionOption.ResponseHeadersRead, cancellationToken).ConfigureAwait(false);
+        var bytes = await ReadBodyAsync(response, request, cancellationToken).ConfigureAwait(false);
+        Log.Received(_logger, request.Method.Method, request.Path, (int)response.StatusCode, (long)_timeProvider.GetElapsedTime(started).TotalMilliseconds, request.RequestId);
+
+        return new RawResponse(
+            (int)response.StatusCode,
+            response.ReasonPhrase,
+            bytes,
+            Header(response, "x-ms-requestid") ?? request.RequestId,
+            Header(response, "x-ms-correlationid") ?? request.CorrelationId,
+            RetryPolicy.ReadRetryAfter(response, _timeProvider));
+    }
+
+    private static async Task<byte[]> ReadBodyAsync(HttpResponseMessage response, MeteringRequest request, CancellationToken cancellationToken)
+    {
+        if (response.Content is null)
+        {
+            return [];
+        }
+
+        if (response.Content.Headers.ContentLength > MaxResponseBytes)
+        {
+            throw TooLarge(response, request);
+        }
+
+#if NET
+        var stream = await response.Content.ReadAsStreamAsync(cancellationToken).ConfigureAwait(false);
+#else
+        var stream = await response.Content.ReadAsStreamAsync().ConfigureAwait(false);
+#endif
+        using (stream)
+        {
+            using var buffer = new MemoryStream();
+            var chunk = new byte[16 * 1024];
+            int read;
+#if NET
+            while ((read = await stream.ReadAsync(chunk, cancellationToken).ConfigureAwait(false)) > 0)
+#else
+            while ((read = await stream.ReadAsync(chunk, 0, chunk.Length, cancellationToken).ConfigureAwait(false)) > 0)
+#endif
+            {
+                if (buffer.Length + read > MaxResponseBytes)
+                {
+                    throw TooLarge(response, request);
+                }
+
+                buffer.Write(chunk, 0, read);
+            }
+
+            return buffer.ToArray();
+        }
+    }
+
+    private static MeteringException TooLarge(HttpResponseMessage response, MeteringRequest request) => new(
+        MeteringClientOptions.Format(
+            "The metering service answered {0} {1} with a body larger than {2} bytes; the documented answers are a few kilobytes. Request id {3}.",
+            request.Method.Method,
+            request.Path,
+            MaxResponseBytes,
+            request.RequestId),
+        (int)response.StatusCode,
+        errorCode: null,
+        request.RequestId,
+        request.CorrelationId,
+        isRetryable: false);
+
+    private static Exception Translate(Exception exception, MeteringRequest request)
+    {
+        if (exception is MeteringException)
+        {
+            return exception;
+        }
+
+        var attempts = MeteringClientOptions.Format("{0} attempt{1}", request.Attempts, request.Attempts == 1 ? string.Empty : "s");
+        var why = request.StopReason is { } stop ? "; stopped retrying: " + stop : string.Empty;
+        var message = exception switch
+        {
+            TimeoutRejectedException => MeteringClientOptions.Format(
+                "The metering service did not answer {0} {1} within the network timeout ({2}){3}. Request id {4}.",
+                request.Method.Method,
+                request.Path,
+                attempts,
+                why,
+                request.RequestId),
+            _ => MeteringClientOptions.Format(
+                "Could not reach the metering service for {0} {1} ({2}): {3}{4}. Request id {5}.",
+                request.Method.Method,
+                request.Path,
+                attempts,
+                exception.Message,
+                why,
+                request.RequestId),
+        };
+
+        return new MeteringException(message, statusCode: null, errorCode: null, request.RequestId, request.CorrelationId, isRetryable: true, exception);
+    }
+
+    private static string? Header(HttpResponseMessage response, string name) =>
+        response.Headers.TryGetValues(name, out var values) ? values.FirstOrDefault(v => !string.IsNullOrWhiteSpace(v)) : null;
+
+    private static string BuildUserAgent()
+    {
+        var version = typeof(MeteringPipeline).Assembly.GetCustomAttribute<AssemblyInformationalVersionAttribute>()?.InformationalVersion ?? "0.0.0";
+        var plus = version.IndexOf('+');
+        if (plus >= 0)
+        {
+            version = version.Substring(0, plus);
+        }
+
+        var runtime = new string(RuntimeInformation.FrameworkDescription.Where(c => c is >= ' ' and < (char)127 and not '(' and not ')').ToArray()).Trim();
+        return "MarketplaceMetering/" + version + " (" + runtime + ")";
+    }
+}

@@ -1,0 +1,42 @@
+namespace MarketplaceMetering;
+
+/// <summary>One logical call: the same ids and body on every attempt.</summary>
+internal sealed class MeteringRequest
+{
+    public MeteringRequest(HttpMethod method, Uri uri, string path, byte[]? body, string correlationId, DateTimeOffset? deadline)
+    {
+        Method = method;
+        Uri = uri;
+        Path = path;
+        Body = body;
+        CorrelationId = correlationId;
+        Deadline = deadline;
+    }
+
+    public HttpMethod Method { get; }
+
+    public Uri Uri { get; }
+
+    /// <summary>The path, for logs and messages (no query).</summary>
+    public string Path { get; }
+
+    public byte[]? Body { get; }
+
+    /// <summary>A fresh <c>x-ms-requestid</c> per logical call, kept across its retries.</summary>
+    public string RequestId { get; } = Guid.NewGuid().ToString("D");
+
+    /// <summary>The <c>x-ms-correlationid</c> shared by the calls of one client operation.</summary>
+    public string CorrelationId { get; }
+
+    /// <summary>No retry is scheduled to start at or after this instant (the earliest event's expiry, minus a margin).</summary>
+    public DateTimeOffset? Deadline { get; }
+
+    /// <summary>Attempts made so far.</summary>
+    public int Attempts { get; set; }
+
+    /// <summary>The delay chosen for the next retry by the retry predicate.</summary>
+    public TimeSpan NextDelay { get; set; }
+
+    /// <summary>Why retrying stopped early, when it did.</summary>
+    public string? StopReason { get; set; }
+}

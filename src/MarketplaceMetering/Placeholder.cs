@@ -1,6 +1,0 @@
-namespace MarketplaceMetering;
-
-/// <summary>Placeholder.</summary>
-public static class Placeholder
-{
-}

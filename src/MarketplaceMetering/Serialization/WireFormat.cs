@@ -1,0 +1,124 @@
+using System.Globalization;
+using System.Text;
+using System.Text.Json;
+using System.Text.RegularExpressions;
+
+namespace MarketplaceMetering.Serialization;
+
+/// <summary>How values look on the wire, both ways, and how failures quote an answer.</summary>
+internal static class WireFormat
+{
+    private const int ExcerptLength = 200;
+
+    private static readonly Regex Secrets = new(
+        @"eyJ[A-Za-z0-9_\-]+\.[A-Za-z0-9_\-]+\.[A-Za-z0-9_\-]*|(?i:bearer\s+)[A-Za-z0-9_\-\.~\+/=]+",
+        RegexOptions.CultureInvariant,
+        TimeSpan.FromSeconds(1));
+
+    /// <summary>UTC, ISO 8601 with a <c>Z</c>; fractional seconds only when there are some.</summary>
+    public static string FormatTime(DateTimeOffset time) =>
+        time.UtcDateTime.ToString("yyyy-MM-dd'T'HH:mm:ss.FFFFFFF'Z'", CultureInfo.InvariantCulture);
+
+    /// <summary>Reads a service time; one without an offset is UTC (the batch answer writes them so).</summary>
+    public static DateTimeOffset? ParseTime(string? text)
+    {
+        if (string.IsNullOrWhiteSpace(text))
+        {
+            return null;
+        }
+
+        return DateTimeOffset.TryParse(text, CultureInfo.InvariantCulture, DateTimeStyles.AssumeUniversal | DateTimeStyles.AdjustToUniversal, out var value)
+            ? value.ToUniversalTime()
+            : null;
+    }
+
+    public static Guid? ParseGuid(string? text) => Guid.TryParse(text, out var value) ? value : null;
+
+    /// <summary>
+    /// A service quantity as a decimal, through its shortest round-trip text so that 9.1234567890123461 reads as
+    /// 9.123456789012346, not as a 15-digit rounding. Out-of-range and non-finite values read as <see langword="null"/>.
+    /// </summary>
+    public static decimal? ToDecimal(double? value)
+    {
+        if (value is not { } d || double.IsNaN(d) || double.IsInfinity(d))
+        {
+            return null;
+        }
+
+        return decimal.TryParse(d.ToString("R", CultureInfo.InvariantCulture), NumberStyles.Float, CultureInfo.InvariantCulture, out var result)
+            ? result
+            : null;
+    }
+
+    public static T? Read<T>(byte[] body, System.Text.Json.Serialization.Metadata.JsonTypeInfo<T> typeInfo, out string? problem)
+        where T : class
+    {
+        problem = null;
+        if (body.Length == 0)
+        {
+            problem = "the body is empty";
+            return null;
+        }
+
+        try
+        {
+            var value = JsonSerializer.Deserialize(body, typeInfo);
+            if (value is null)
+            {
+                problem = "the body is JSON null";
+            }
+
+            return value;
+        }
+        catch (JsonException e)
+        {
+            problem = "the body is not the documented JSON (" + Describe(e) + ")";
+            return null;
+        }
+        catch (Exception e) when (e is NotSupportedException or InvalidOperationException or ArgumentException or FormatException or OverflowException)
+        {
+            problem = "the body could not be read (" + e.GetType().Name + ")";
+            return null;
+        }
+    }
+
+    /// <summary>A short, single-line, token-free excerpt of a body, for exception messages.</summary>
+    public static string Excerpt(byte[] body)
+    {
+        if (body.Length == 0)
+        {
+            return "(empty)";
+        }
+
+        var text = Encoding.UTF8.GetString(body, 0, Math.Min(body.Length, ExcerptLength * 4));
+        var builder = new StringBuilder(Math.Min(text.Length, ExcerptLength + 1));
+        foreach (var c in text)
+        {
+            if (builder.Length >= ExcerptLength)
+            {
+                break;
+            }
+
+            builder.Append(char.IsControl(c) ? ' ' : c);
+        }
+
+        var excerpt = Redact(builder.ToString());
+        return body.Length > ExcerptLength || text.Length > ExcerptLength ? excerpt + "…" : excerpt;
+    }
+
+    /// <summary>Hides anything that looks like a bearer token or a JWT.</summary>
+    public static string Redact(string text)
+    {
+        try
+        {
+            return Secrets.Replace(text, "***");
+        }
+        catch (RegexMatchTimeoutException)
+        {
+            return "(not shown)";
+        }
+    }
+
+    private static string Describe(JsonException e) =>
+        e.Path is { Length: > 0 } path ? "at " + path : e.LineNumber is { } line ? "at line " + (line + 1).ToString(CultureInfo.InvariantCulture) : "malformed";
+}
