@@ -1,0 +1,49 @@
+using MarketplaceMetering.Emulator.Api;
+using MarketplaceMetering.Emulator.Catalogue;
+using MarketplaceMetering.Emulator.Requests;
+using MarketplaceMetering.Emulator.Rules;
+using Microsoft.Extensions.Logging;
+
+namespace MarketplaceMetering.Emulator.Hosting;
+
+/// <summary>Everything one emulator instance holds, shared by its request handlers.</summary>
+internal sealed class EmulatorState
+{
+    public EmulatorState(MeteringEmulatorOptions options, string token, ILogger logger, CancellationToken stopping)
+    {
+        TimeProvider = options.TimeProvider;
+        MaxRequestBodyBytes = options.MaxRequestBodyBytes;
+        Token = new BearerToken(token);
+        Catalogue = new ResourceCatalogue(options.Resources);
+        Ledger = new EmulatorLedger();
+        Faults = new EmulatorFaults(options.Faults, options.Seed);
+        Requests = new RequestLog();
+        Rules = new UsageEventRules(Catalogue, Ledger, TimeProvider);
+        Shuffler = new BatchResultShuffler(options.ShuffleBatchResults, options.Seed);
+        Logger = logger;
+        Stopping = stopping;
+    }
+
+    public TimeProvider TimeProvider { get; }
+
+    public int MaxRequestBodyBytes { get; }
+
+    public BearerToken Token { get; }
+
+    public ResourceCatalogue Catalogue { get; }
+
+    public EmulatorLedger Ledger { get; }
+
+    public EmulatorFaults Faults { get; }
+
+    public RequestLog Requests { get; }
+
+    public UsageEventRules Rules { get; }
+
+    public BatchResultShuffler Shuffler { get; }
+
+    public ILogger Logger { get; }
+
+    /// <summary>Cancelled when the emulator stops, ending added latencies.</summary>
+    public CancellationToken Stopping { get; }
+}

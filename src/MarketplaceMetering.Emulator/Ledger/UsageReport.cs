@@ -1,0 +1,70 @@
+using MarketplaceMetering.Emulator.Catalogue;
+
+namespace MarketplaceMetering.Emulator.Ledger;
+
+/// <summary>Sums accepted usage per resource, dimension, plan and UTC day, as <c>GET /api/usageEvents</c> reports it.</summary>
+internal static class UsageReport
+{
+    public const string AcceptedReconStatus = "Accepted";
+    public const string SaaSOfferType = "SaaS";
+    public const string ManagedApplicationOfferType = "ManagedApplication";
+    public const string DefaultOfferId = "emulated-offer";
+
+    public static IReadOnlyList<UsageReportRow> Build(IEnumerable<LedgerEntry> entries, ResourceCatalogue catalogue, UsageReportQuery query)
+    {
+        if (query.ReconStatus is { } recon && !string.Equals(recon, AcceptedReconStatus, StringComparison.OrdinalIgnoreCase))
+        {
+            // Everything the emulator records is accepted; no other reconciliation status exists here.
+            return [];
+        }
+
+        var groups = entries
+            .Where(e => e.EffectiveStartTime >= query.Start && (query.End is not { } end || e.EffectiveStartTime < end))
+            .GroupBy(e => (
+                e.ResourceId,
+                Dimension: e.Dimension.ToUpperInvariant(),
+                e.PlanId,
+                Day: new DateTimeOffset(e.EffectiveStartTime.UtcDateTime.Date, TimeSpan.Zero)));
+
+        var rows = new List<UsageReportRow>();
+        foreach (var group in groups)
+        {
+            var first = group.First();
+            var resource = catalogue.Find(first.ResourceId);
+            var resourceUri = resource?.ResourceUri ?? first.ResourceUri;
+            var total = group.Sum(e => e.Quantity);
+            var row = new UsageReportRow(
+                UsageDate: group.Key.Day,
+                UsageResourceId: first.ResourceId,
+                Dimension: first.Dimension,
+                PlanId: first.PlanId,
+                PlanName: resource?.PlanName ?? first.PlanId,
+                OfferId: resource?.OfferId ?? DefaultOfferId,
+                OfferName: resource?.OfferName ?? resource?.OfferId ?? DefaultOfferId,
+                OfferType: resourceUri is null ? SaaSOfferType : ManagedApplicationOfferType,
+                AzureSubscriptionId: resource?.AzureSubscriptionId ?? ResourceIdentity.AzureSubscriptionOf(resourceUri),
+                ReconStatus: AcceptedReconStatus,
+                SubmittedQuantity: total,
+                ProcessedQuantity: total,
+                SubmittedCount: group.Count());
+
+            if (Matches(row, query))
+            {
+                rows.Add(row);
+            }
+        }
+
+        return rows
+            .OrderBy(r => r.UsageDate)
+            .ThenBy(r => r.UsageResourceId)
+            .ThenBy(r => r.Dimension, StringComparer.OrdinalIgnoreCase)
+            .ThenBy(r => r.PlanId, StringComparer.Ordinal)
+            .ToArray();
+    }
+
+    private static bool Matches(UsageReportRow row, UsageReportQuery query) =>
+        (query.OfferId is null || string.Equals(row.OfferId, query.OfferId, StringComparison.OrdinalIgnoreCase))
+        && (query.PlanId is null || string.Equals(row.PlanId, query.PlanId, StringComparison.OrdinalIgnoreCase))
+        && (query.Dimension is null || string.Equals(row.Dimension, query.Dimension, StringComparison.OrdinalIgnoreCase))
+        && (query.AzureSubscriptionId is null || row.AzureSubscriptionId == query.AzureSubscriptionId);
+}

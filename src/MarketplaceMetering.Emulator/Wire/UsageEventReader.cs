@@ -1,0 +1,154 @@
+using System.Text.Json;
+using MarketplaceMetering.Emulator.Rules;
+
+namespace MarketplaceMetering.Emulator.Wire;
+
+/// <summary>
+/// Reads usage event requests leniently, the service's way: property names in any case, <see langword="null"/>
+/// for a missing value, and a <see cref="FieldProblem"/> (a <c>BadArgument</c> later) for a value of the wrong type.
+/// </summary>
+internal static class UsageEventReader
+{
+    public const int MaxBatchSize = 25;
+
+    /// <summary>Reads one event object.</summary>
+    public static UsageEventInput ReadEvent(JsonElement element)
+    {
+        if (element.ValueKind != JsonValueKind.Object)
+        {
+            return new UsageEventInput(null, null, null, null, null, null, new FieldProblem("usageEvent", "A usage event must be a JSON object."));
+        }
+
+        Guid? resourceId = null;
+        string? resourceUri = null;
+        decimal? quantity = null;
+        string? dimension = null;
+        DateTimeOffset? effectiveStartTime = null;
+        string? planId = null;
+        FieldProblem? problem = null;
+
+        void Fail(string target, string message) => problem ??= new FieldProblem(target, message);
+
+        foreach (var property in element.EnumerateObject())
+        {
+            var value = property.Value;
+            switch (property.Name.ToUpperInvariant())
+            {
+                case "RESOURCEID":
+                    resourceId = null;
+                    if (ReadString(value, "resourceId", Fail) is { } idText)
+                    {
+                        if (Guid.TryParse(idText, out var id))
+                        {
+                            resourceId = id;
+                        }
+                        else
+                        {
+                            Fail("resourceId", "The usageEvent.resourceId is not a valid GUID.");
+                        }
+                    }
+
+                    break;
+
+                case "RESOURCEURI":
+                    resourceUri = ReadString(value, "resourceUri", Fail);
+                    break;
+
+                case "QUANTITY":
+                    quantity = null;
+                    if (value.ValueKind == JsonValueKind.Number)
+                    {
+                        if (value.TryGetDecimal(out var number))
+                        {
+                            quantity = number;
+                        }
+                        else
+                        {
+                            Fail("quantity", "The usageEvent.quantity is out of range.");
+                        }
+                    }
+                    else if (value.ValueKind != JsonValueKind.Null)
+                    {
+                        Fail("quantity", "The usageEvent.quantity must be a number.");
+                    }
+
+                    break;
+
+                case "DIMENSION":
+                    dimension = ReadString(value, "dimension", Fail);
+                    break;
+
+                case "EFFECTIVESTARTTIME":
+                    effectiveStartTime = null;
+                    if (ReadString(value, "effectiveStartTime", Fail) is { } timeText)
+                    {
+                        if (WireTime.TryParse(timeText, out var time))
+                        {
+                            effectiveStartTime = time;
+                        }
+                        else
+                        {
+                            Fail("effectiveStartTime", "The usageEvent.effectiveStartTime is not a valid date and time.");
+                        }
+                    }
+
+                    break;
+
+                case "PLANID":
+                    planId = ReadString(value, "planId", Fail);
+                    break;
+
+                default:
+                    // Unknown properties are ignored, as the service does.
+                    break;
+            }
+        }
+
+        return new UsageEventInput(resourceId, resourceUri, quantity, dimension, effectiveStartTime, planId, problem);
+    }
+
+    /// <summary>
+    /// Reads a batch body, <c>{"request": [event, …]}</c>, with 1 to 25 events. An element of the wrong shape is
+    /// still an event (it fails alone); only a body without a usable <c>request</c> array fails as a whole.
+    /// </summary>
+    public static bool TryReadBatch(JsonElement root, out IReadOnlyList<UsageEventInput> events, out ServiceError? error)
+    {
+        events = [];
+        error = null;
+        if (root.ValueKind != JsonValueKind.Object
+            || !JsonBody.TryGetProperty(root, "request", out var request)
+            || request.ValueKind != JsonValueKind.Array)
+        {
+            error = ServiceError.WithDetail(EventStatus.BadArgument, "The request body must be an object with a \"request\" array of usage events.", "request");
+            return false;
+        }
+
+        var count = request.GetArrayLength();
+        if (count is 0 or > MaxBatchSize)
+        {
+            error = ServiceError.WithDetail(
+                EventStatus.BadArgument,
+                $"A batch holds 1 to {MaxBatchSize} usage events; this one holds {count}.",
+                "request");
+            return false;
+        }
+
+        events = request.EnumerateArray().Select(ReadEvent).ToArray();
+        return true;
+    }
+
+    private static string? ReadString(JsonElement value, string target, Action<string, string> fail)
+    {
+        switch (value.ValueKind)
+        {
+            case JsonValueKind.String:
+                var text = value.GetString();
+                return string.IsNullOrEmpty(text) ? null : text;
+            case JsonValueKind.Null:
+                return null;
+            default:
+                fail(target, $"The usageEvent.{target} must be a string.");
+                return null;
+        }
+    }
+}

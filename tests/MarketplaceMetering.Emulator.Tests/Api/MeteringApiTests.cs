@@ -1,0 +1,184 @@
+using MarketplaceMetering.Emulator.Tests.TestSupport;
+using static MarketplaceMetering.Emulator.Tests.TestSupport.EventJson;
+
+namespace MarketplaceMetering.Emulator.Tests.Api;
+
+public sealed class MeteringApiTests
+{
+    [Theory]
+    [InlineData("api/usageEvent", "POST")]
+    [InlineData("api/usageEvent?api-version=2019-01-01", "POST")]
+    [InlineData("api/usageEvent?api-version=2018-08-31&api-version=2018-08-31", "POST")]
+    [InlineData("api/batchUsageEvent?api-version=", "POST")]
+    [InlineData("api/usageEvents?usageStartDate=2026-11-20", "GET")]
+    public async Task ApiRoute_ApiVersionMissingOrWrong_Returns400TargetingApiVersion(string pathAndQuery, string method)
+    {
+        await using var host = await TestEmulator.StartAsync();
+
+        var answer = await host.SendAsync(new HttpMethod(method), pathAndQuery, method == "POST" ? Event(host.Now) : null);
+
+        answer.Status.Should().Be(400);
+        answer.Json.GetProperty("code").GetString().Should().Be("BadArgument");
+        answer.Json.GetProperty("target").GetString().Should().Be("api-version");
+        answer.Json.GetProperty("message").GetString().Should().Contain("api-version");
+        host.Emulator.Ledger.Count.Should().Be(0);
+    }
+
+    [Fact]
+    public async Task ApiRoute_ApiVersionAndTokenBothMissing_ReportsApiVersionFirst()
+    {
+        await using var host = await TestEmulator.StartAsync();
+
+        var answer = await host.SendAsync(HttpMethod.Post, "api/usageEvent", Event(host.Now), authorization: null);
+
+        answer.Status.Should().Be(400);
+    }
+
+    [Theory]
+    [InlineData(null)]
+    [InlineData("Bearer wrong-token")]
+    [InlineData("Bearer ")]
+    [InlineData("Basic dGVzdC10b2tlbg==")]
+    [InlineData("test-token")]
+    [InlineData("Bearer test-token-and-more")]
+    public async Task PostUsageEvent_MissingOrWrongToken_Returns403AndRecordsNothing(string? authorization)
+    {
+        await using var host = await TestEmulator.StartAsync();
+
+        var answer = await host.SendAsync(HttpMethod.Post, TestEmulator.EventPath, Event(host.Now), authorization);
+
+        answer.Status.Should().Be(403);
+        answer.Json.GetProperty("code").GetString().Should().Be("Forbidden");
+        answer.Json.GetProperty("message").GetString().Should().Be("Client is not authorized for this usage resource.");
+        host.Emulator.Ledger.Count.Should().Be(0);
+    }
+
+    [Theory]
+    [InlineData(TestEmulator.BatchPath)]
+    [InlineData(TestEmulator.UsagePath + "&usageStartDate=2026-11-20")]
+    public async Task OtherRoutes_WrongToken_Return403(string pathAndQuery)
+    {
+        await using var host = await TestEmulator.StartAsync();
+        var method = pathAndQuery.StartsWith("api/usageEvents", StringComparison.Ordinal) ? HttpMethod.Get : HttpMethod.Post;
+
+        var answer = await host.SendAsync(method, pathAndQuery, method == HttpMethod.Post ? Batch(Event(host.Now)) : null, "Bearer nope");
+
+        answer.Status.Should().Be(403);
+        host.Emulator.Ledger.Count.Should().Be(0);
+    }
+
+    [Fact]
+    public async Task PostUsageEvent_LowerCaseBearerScheme_IsAccepted()
+    {
+        await using var host = await TestEmulator.StartAsync();
+
+        var answer = await host.SendAsync(HttpMethod.Post, TestEmulator.EventPath, Event(host.Now), "bearer " + TestEmulator.Token);
+
+        answer.Status.Should().Be(200);
+    }
+
+    [Fact]
+    public async Task ApiRoute_RequestIdsSent_AreEchoed()
+    {
+        await using var host = await TestEmulator.StartAsync();
+        var headers = new Dictionary<string, string> { ["x-ms-requestid"] = "req-123", ["x-ms-correlationid"] = "corr-456" };
+
+        var answer = await host.SendAsync(HttpMethod.Post, TestEmulator.EventPath, Event(host.Now), headers: headers);
+
+        answer.Header("x-ms-requestid").Should().Be("req-123");
+        answer.Header("x-ms-correlationid").Should().Be("corr-456");
+    }
+
+    [Theory]
+    [InlineData("Bearer " + TestEmulator.Token)]
+    [InlineData(null)]
+    public async Task ApiRoute_NoRequestIdsSent_GeneratesGuids(string? authorization)
+    {
+        await using var host = await TestEmulator.StartAsync();
+
+        var answer = await host.SendAsync(HttpMethod.Post, TestEmulator.EventPath, Event(host.Now), authorization);
+
+        Guid.TryParse(answer.Header("x-ms-requestid"), out _).Should().BeTrue();
+        Guid.TryParse(answer.Header("x-ms-correlationid"), out _).Should().BeTrue();
+        answer.Header("x-ms-requestid").Should().NotBe(answer.Header("x-ms-correlationid"));
+        answer.ContentType.Should().StartWith("application/json");
+    }
+
+    [Fact]
+    public async Task ApiRoute_Unknown_Returns404JsonAndWrongMethodReturns405()
+    {
+        await using var host = await TestEmulator.StartAsync();
+
+        var unknown = await host.SendAsync(HttpMethod.Post, "api/somethingElse?api-version=2018-08-31", "{}");
+        var wrongMethod = await host.SendAsync(HttpMethod.Get, TestEmulator.EventPath, null);
+
+        unknown.Status.Should().Be(404);
+        unknown.Json.GetProperty("code").GetString().Should().Be("NotFound");
+        wrongMethod.Status.Should().Be(405);
+        wrongMethod.Json.GetProperty("code").GetString().Should().Be("MethodNotAllowed");
+    }
+
+    [Fact]
+    public async Task Requests_AfterSeveralCalls_RecordsEachInArrivalOrderWithWhatWasSent()
+    {
+        await using var host = await TestEmulator.StartAsync();
+        var body = Event(host.Now);
+        await host.SendAsync(HttpMethod.Post, TestEmulator.EventPath, body, headers: new Dictionary<string, string> { ["x-ms-requestid"] = "r1" });
+        await host.SendAsync(HttpMethod.Post, TestEmulator.EventPath, body, authorization: null);
+        await host.GetUsageAsync("&usageStartDate=2026-11-20");
+
+        var requests = host.Emulator.Requests;
+
+        requests.Should().HaveCount(3);
+        requests[0].Method.Should().Be("POST");
+        requests[0].Path.Should().Be("/api/usageEvent");
+        requests[0].QueryString.Should().Be("?api-version=2018-08-31");
+        requests[0].Body.Should().Be(body);
+        requests[0].Headers["X-MS-REQUESTID"].Should().Be("r1");
+        requests[0].Headers["authorization"].Should().Be("Bearer " + TestEmulator.Token);
+        requests[0].ReceivedAt.Should().Be(host.Now);
+        requests[0].ResponseStatus.Should().Be(200);
+        requests[1].ResponseStatus.Should().Be(403);
+        requests[1].Headers.ContainsKey("Authorization").Should().BeFalse();
+        requests[2].Method.Should().Be("GET");
+        requests[2].Path.Should().Be("/api/usageEvents");
+        requests[2].ResponseStatus.Should().Be(200);
+    }
+
+    [Fact]
+    public async Task ClearRequests_AfterCalls_EmptiesTheLogButNotTheLedger()
+    {
+        await using var host = await TestEmulator.StartAsync();
+        await host.PostEventAsync(Event(host.Now));
+
+        host.Emulator.ClearRequests();
+
+        host.Emulator.Requests.Should().BeEmpty();
+        host.Emulator.Ledger.Count.Should().Be(1);
+        await host.PostEventAsync(Event(host.Now, dimension: "dim2"));
+        host.Emulator.Requests.Should().ContainSingle();
+    }
+
+    [Fact]
+    public async Task Ledger_Clear_ForgetsEventsSoTheSameHourIsAcceptedAgain()
+    {
+        await using var host = await TestEmulator.StartAsync();
+        await host.PostEventAsync(Event(host.Now));
+
+        host.Emulator.Ledger.Clear();
+
+        host.Emulator.Ledger.Entries.Should().BeEmpty();
+        (await host.PostEventAsync(Event(host.Now))).Status.Should().Be(200);
+    }
+
+    [Fact]
+    public async Task NonApiPath_Returns404AndIsNotRecorded()
+    {
+        await using var host = await TestEmulator.StartAsync();
+
+        var answer = await host.SendAsync(HttpMethod.Get, "index.html", null);
+
+        answer.Status.Should().Be(404);
+        host.Emulator.Requests.Should().BeEmpty();
+    }
+}

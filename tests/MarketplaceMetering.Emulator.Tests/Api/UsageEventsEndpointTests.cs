@@ -1,0 +1,146 @@
+using System.Text.Json;
+using MarketplaceMetering.Emulator.Tests.TestSupport;
+using static MarketplaceMetering.Emulator.Tests.TestSupport.EventJson;
+
+namespace MarketplaceMetering.Emulator.Tests.Api;
+
+public sealed class UsageEventsEndpointTests
+{
+    private static readonly DateTimeOffset Day1 = new(2026, 11, 20, 0, 0, 0, TimeSpan.Zero);
+
+    [Fact]
+    public async Task GetUsageEvents_EventsOverSeveralHoursAndDays_SumsPerResourceDimensionAndDay()
+    {
+        await using var host = await SeededAsync();
+
+        var answer = await host.GetUsageAsync("&usageStartDate=2026-11-20");
+
+        answer.Status.Should().Be(200);
+        answer.Json.ValueKind.Should().Be(JsonValueKind.Array);
+        var rows = Rows(answer);
+        rows.Should().BeEquivalentTo(
+        [
+            new Row("2026-11-20T00:00:00", ResourceA, "dim1", 5.5m, 2),
+            new Row("2026-11-20T00:00:00", ResourceA, "dim2", 1m, 1),
+            new Row("2026-11-20T00:00:00", ResourceB, "dim1", 10m, 1),
+            new Row("2026-11-21T00:00:00", ResourceA, "dim1", 4m, 1),
+        ]);
+        var first = answer.Json[0];
+        first.GetProperty("reconStatus").GetString().Should().Be("Accepted");
+        first.GetProperty("processedQuantity").GetDecimal().Should().Be(first.GetProperty("submittedQuantity").GetDecimal());
+        first.GetProperty("offerType").GetString().Should().Be("SaaS");
+        first.GetProperty("planId").GetString().Should().Be("plan1");
+        first.GetProperty("offerId").GetString().Should().Be("emulated-offer");
+    }
+
+    [Fact]
+    public async Task GetUsageEvents_EndDate_IsExclusiveAndStartInclusive()
+    {
+        await using var host = await SeededAsync();
+
+        var answer = await host.GetUsageAsync("&usageStartDate=2026-11-21T00:00:00Z&UsageEndDate=2026-11-22");
+        var beforeDay2 = await host.GetUsageAsync("&usageStartDate=2026-11-20&UsageEndDate=2026-11-21");
+
+        Rows(answer).Should().ContainSingle().Which.UsageDate.Should().Be("2026-11-21T00:00:00");
+        Rows(beforeDay2).Should().HaveCount(3).And.OnlyContain(r => r.UsageDate == "2026-11-20T00:00:00");
+    }
+
+    [Theory]
+    [InlineData("&dimension=DIM2", 1)]
+    [InlineData("&planId=plan1", 4)]
+    [InlineData("&planId=plan2", 0)]
+    [InlineData("&offerId=emulated-offer", 4)]
+    [InlineData("&offerId=other", 0)]
+    [InlineData("&reconStatus=Accepted", 4)]
+    [InlineData("&reconStatus=Rejected", 0)]
+    [InlineData("&azureSubscriptionId=11111111-2222-3333-4444-555555555555", 0)]
+    public async Task GetUsageEvents_Filter_KeepsOnlyMatchingRows(string filter, int expectedRows)
+    {
+        await using var host = await SeededAsync();
+
+        var answer = await host.GetUsageAsync("&usageStartDate=2026-11-20" + filter);
+
+        answer.Status.Should().Be(200);
+        Rows(answer).Should().HaveCount(expectedRows);
+    }
+
+    [Fact]
+    public async Task GetUsageEvents_CatalogueResource_ReportsOfferPlanAndSubscription()
+    {
+        var azureSubscription = Guid.Parse("11111111-2222-3333-4444-555555555555");
+        await using var host = await TestEmulator.StartAsync(options => options.Resources.Add(new EmulatedResource
+        {
+            ResourceId = ResourceB,
+            ResourceUri = AppUri,
+            PlanId = "gold",
+            PlanName = "Gold plan",
+            OfferId = "contoso-offer",
+            OfferName = "Contoso",
+            Dimensions = ["cpu"],
+        }));
+        (await host.PostEventAsync(Event(host.Now, resourceUri: AppUri, planId: "gold", dimension: "cpu", quantity: "2"))).Status.Should().Be(200);
+
+        var answer = await host.GetUsageAsync($"&usageStartDate=2026-11-20&azureSubscriptionId={azureSubscription}&offerId=contoso-offer");
+
+        var row = answer.Json.EnumerateArray().Should().ContainSingle().Subject;
+        row.GetProperty("usageResourceId").GetGuid().Should().Be(ResourceB);
+        row.GetProperty("planName").GetString().Should().Be("Gold plan");
+        row.GetProperty("offerName").GetString().Should().Be("Contoso");
+        row.GetProperty("offerType").GetString().Should().Be("ManagedApplication");
+        row.GetProperty("azureSubscriptionId").GetGuid().Should().Be(azureSubscription);
+    }
+
+    [Theory]
+    [InlineData("")]
+    [InlineData("&UsageEndDate=2026-11-21")]
+    [InlineData("&usageStartDate=not-a-date")]
+    public async Task GetUsageEvents_StartDateMissingOrInvalid_Returns400(string query)
+    {
+        await using var host = await TestEmulator.StartAsync();
+
+        var answer = await host.GetUsageAsync(query);
+
+        answer.Status.Should().Be(400);
+        UsageEventEndpointTests.AssertServiceError(answer, "BadArgument", "usageStartDate");
+    }
+
+    [Fact]
+    public async Task GetUsageEvents_NothingRecorded_ReturnsEmptyArray()
+    {
+        await using var host = await TestEmulator.StartAsync();
+
+        var answer = await host.GetUsageAsync("&usageStartDate=2026-11-01");
+
+        answer.Status.Should().Be(200);
+        answer.Body.Should().Be("[]");
+    }
+
+    /// <summary>
+    /// Day 1 (2026-11-20): resource A dim1 2.5 at 08:00 and 3 at 09:00, dim2 1 at 09:00; resource B dim1 10 at 10:00.
+    /// Day 2: resource A dim1 4 at 01:00.
+    /// </summary>
+    private static async Task<TestEmulator> SeededAsync()
+    {
+        var host = await TestEmulator.StartAsync();
+        await Accept(host, Event(Day1.AddHours(8), quantity: "2.5"));
+        await Accept(host, Event(Day1.AddHours(9).AddMinutes(30), quantity: "3"));
+        await Accept(host, Event(Day1.AddHours(9), dimension: "dim2", quantity: "1"));
+        await Accept(host, Event(Day1.AddHours(10), resourceId: ResourceB, quantity: "10"));
+        host.Time.SetUtcNow(Day1.AddDays(1).AddHours(2));
+        await Accept(host, Event(Day1.AddDays(1).AddHours(1), quantity: "4"));
+        return host;
+    }
+
+    private static async Task Accept(TestEmulator host, string json) =>
+        (await host.PostEventAsync(json)).Status.Should().Be(200);
+
+    private static List<Row> Rows(ApiAnswer answer) =>
+        answer.Json.EnumerateArray().Select(r => new Row(
+            r.GetProperty("usageDate").GetString()!,
+            r.GetProperty("usageResourceId").GetGuid(),
+            r.GetProperty("dimension").GetString()!,
+            r.GetProperty("submittedQuantity").GetDecimal(),
+            r.GetProperty("submittedCount").GetInt32())).ToList();
+
+    private sealed record Row(string UsageDate, Guid ResourceId, string Dimension, decimal Quantity, int Count);
+}

@@ -1,0 +1,67 @@
+using MarketplaceMetering.Emulator.CommandLine;
+
+namespace MarketplaceMetering.Emulator.Tests.CommandLine;
+
+public sealed class EmulatorCommandLineTests
+{
+    [Fact]
+    public void Parse_NoArguments_UsesPort5080OnLoopbackWithAMadeUpToken()
+    {
+        var result = EmulatorCommandLine.Parse([]);
+
+        result.Error.Should().BeNull();
+        result.ShowHelp.Should().BeFalse();
+        result.Arguments.Should().Be(new EmulatorArguments(5080, Token: null, AnyAddress: false, Seed: null));
+    }
+
+    [Theory]
+    [InlineData("--port", "6000", "--token", "abc", "--any-address", "--seed", "-3")]
+    [InlineData("--port=6000", "--token=abc", "--seed=-3", "--any-address", null, null, null)]
+    public void Parse_EveryOption_IsRead(string a, string b, string c, string d, string? e, string? f, string? g)
+    {
+        var args = new[] { a, b, c, d, e, f, g }.OfType<string>().ToArray();
+
+        var result = EmulatorCommandLine.Parse(args);
+
+        result.Arguments.Should().Be(new EmulatorArguments(6000, "abc", AnyAddress: true, Seed: -3));
+        var options = result.Arguments!.ToOptions();
+        options.Port.Should().Be(6000);
+        options.Token.Should().Be("abc");
+        options.ListenOnAnyAddress.Should().BeTrue();
+        options.Seed.Should().Be(-3);
+    }
+
+    [Theory]
+    [InlineData("--help")]
+    [InlineData("-h")]
+    [InlineData("-?")]
+    public void Parse_HelpFlag_AsksForHelp(string flag)
+    {
+        var result = EmulatorCommandLine.Parse(["--port", "1", flag]);
+
+        result.ShowHelp.Should().BeTrue();
+        result.Arguments.Should().BeNull();
+    }
+
+    [Theory]
+    [InlineData("unknown argument", "--verbose")]
+    [InlineData("unknown argument", "5080")]
+    [InlineData("--port must be", "--port", "abc")]
+    [InlineData("--port must be", "--port", "70000")]
+    [InlineData("--port must be", "--port", "-1")]
+    [InlineData("--port needs a value", "--port")]
+    [InlineData("--port needs a value", "--port", "--any-address")]
+    [InlineData("--seed must be", "--seed", "1.5")]
+    [InlineData("--token must be", "--token", "a b")]
+    [InlineData("--token must be", "--token=")]
+    [InlineData("more than once", "--port", "1", "--port", "2")]
+    [InlineData("takes no value", "--any-address=yes")]
+    public void Parse_BadArguments_ReturnsAClearError(string expected, params string[] args)
+    {
+        var result = EmulatorCommandLine.Parse(args);
+
+        result.Arguments.Should().BeNull();
+        result.ShowHelp.Should().BeFalse();
+        result.Error.Should().Contain(expected);
+    }
+}
