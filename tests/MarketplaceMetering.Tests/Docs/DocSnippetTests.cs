@@ -1,0 +1,72 @@
+using System.Text.RegularExpressions;
+using MarketplaceMetering.Emulator;
+using MarketplaceMetering.Tests.PublicApi;
+
+namespace MarketplaceMetering.Tests.Docs;
+
+/// <summary>The docs' C# is the compiled code of <see cref="DocSnippets"/>, and the snippets do what the docs say.</summary>
+public partial class DocSnippetTests
+{
+    [Fact]
+    public void Docs_EverySnippetMatchesItsCompiledRegion()
+    {
+        var root = PublicApiTests.RepositoryRoot();
+        var source = File.ReadAllText(Path.Combine(root, "tests", "MarketplaceMetering.Tests", "Docs", "DocSnippets.cs"));
+        var regions = RegionPattern().Matches(source).ToDictionary(m => m.Groups["name"].Value, m => Normalize(m.Groups["code"].Value));
+        var used = new List<string>();
+
+        foreach (var page in Directory.GetFiles(Path.Combine(root, "docs"), "*.md"))
+        {
+            foreach (Match snippet in SnippetPattern().Matches(File.ReadAllText(page)))
+            {
+                var name = snippet.Groups["name"].Value;
+                regions.Should().ContainKey(name, "{0} uses snippet '{1}'", Path.GetFileName(page), name);
+                Normalize(snippet.Groups["code"].Value).Should().Be(regions[name], "{0}'s snippet '{1}' must equal the compiled region in DocSnippets.cs", Path.GetFileName(page), name);
+                used.Add(name);
+            }
+        }
+
+        used.Should().Contain(["auth-client-secret", "auth-certificate", "auth-managed-identity", "auth-any-credential", "results-switch", "results-batch", "errors-exceptions", "emulator-with-client"]);
+    }
+
+    [Fact]
+    public async Task ResultsSnippets_AgainstTheEmulator_DescribeEachOutcome()
+    {
+        await using var h = await Harness.StartAsync();
+        var hour = h.Clock.GetUtcNow().AddHours(-1);
+
+        (await DocSnippets.HandleResultAsync(h.Client, TestEvents.Resource, hour)).Should().StartWith("billed as");
+        (await DocSnippets.HandleResultAsync(h.Client, TestEvents.Resource, hour)).Should().StartWith("already billed");
+        h.Emulator.Faults.Enqueue(EmulatorFault.ServerError(503), EmulatorFault.ServerError(503), EmulatorFault.ServerError(503), EmulatorFault.ServerError(503));
+        (await DocSnippets.HandleExceptionsAsync(h.Client, h.HourAgo(resource: TestEvents.ResourceNumber(5)))).Should().StartWith("try later (HTTP 503");
+        (await DocSnippets.HandleExceptionsAsync(h.Client, TestEvents.At(h.Clock.GetUtcNow().AddDays(-2)))).Should().StartWith("invalid:");
+
+        var events = TestEvents.Distinct(h.Clock, 3);
+        await h.Client.SubmitUsageEventAsync(TestEvents.At(events[1].EffectiveStartTime, quantity: 99m, resource: events[1].ResourceId));
+        (await DocSnippets.HandleBatchAsync(h.Client, events)).Should().Equal(events[1]);
+        (await DocSnippets.Mock().SubmitUsageEventAsync(events[0])).IsDelivered.Should().BeTrue();
+    }
+
+    [Fact]
+    public async Task EmulatorSnippet_SecondSubmission_IsAReplayAndRecordedOnce()
+    {
+        var (first, again, recorded) = await DocSnippets.EmulatorWithClientAsync();
+
+        first.Should().BeOfType<UsageEventResult.Accepted>();
+        again.Should().BeOfType<UsageEventResult.Duplicate>().Which.IsReplay.Should().BeTrue();
+        recorded.Should().Be(1);
+    }
+
+    private static string Normalize(string code)
+    {
+        var lines = code.Replace("\r\n", "\n").Split('\n').Select(l => l.TrimEnd()).SkipWhile(string.IsNullOrWhiteSpace).Reverse().SkipWhile(string.IsNullOrWhiteSpace).Reverse().ToList();
+        var indent = lines.Where(l => l.Length > 0).Select(l => l.Length - l.TrimStart().Length).DefaultIfEmpty(0).Min();
+        return string.Join("\n", lines.Select(l => l.Length >= indent ? l[indent..] : l));
+    }
+
+    [GeneratedRegex(@"#region (?<name>[a-z\-]+)\r?\n(?<code>.*?)\r?\n\s*#endregion", RegexOptions.Singleline)]
+    private static partial Regex RegionPattern();
+
+    [GeneratedRegex(@"<!-- snippet: (?<name>[a-z\-]+) -->\s*```csharp\r?\n(?<code>.*?)```", RegexOptions.Singleline)]
+    private static partial Regex SnippetPattern();
+}

@@ -1,0 +1,62 @@
+using System.Text;
+using MarketplaceMetering.Serialization;
+
+namespace MarketplaceMetering.Tests.Serialization;
+
+public class WireFormatTests
+{
+    [Theory]
+    [InlineData("2021-12-13T20:00:00", "2021-12-13T20:00:00Z")]
+    [InlineData("2021-12-13T20:00:00Z", "2021-12-13T20:00:00Z")]
+    [InlineData("2021-12-13T22:00:00+02:00", "2021-12-13T20:00:00Z")]
+    [InlineData("2021-12-13T20:00:00.1234567", "2021-12-13T20:00:00.1234567Z")]
+    public void ParseTime_WithOrWithoutOffset_ReadsUtc(string text, string expectedUtc)
+    {
+        var value = WireFormat.ParseTime(text);
+
+        value.Should().NotBeNull();
+        value!.Value.Offset.Should().Be(TimeSpan.Zero);
+        value.Value.Should().Be(DateTimeOffset.Parse(expectedUtc));
+    }
+
+    [Theory]
+    [InlineData(null)]
+    [InlineData("")]
+    [InlineData("yesterday")]
+    public void ParseTime_NotATime_ReturnsNull(string? text) => WireFormat.ParseTime(text).Should().BeNull();
+
+    [Theory]
+    [InlineData(9.1234567890123461, "9.123456789012346")]
+    [InlineData(5.0, "5")]
+    [InlineData(0.1, "0.1")]
+    public void ToDecimal_LongDouble_ReadsShortestRoundTrip(double value, string expected) =>
+        WireFormat.ToDecimal(value).Should().Be(decimal.Parse(expected, System.Globalization.CultureInfo.InvariantCulture));
+
+    [Theory]
+    [InlineData(1e300)]
+    [InlineData(double.NaN)]
+    [InlineData(double.PositiveInfinity)]
+    public void ToDecimal_OutOfRange_ReturnsNull(double value) => WireFormat.ToDecimal(value).Should().BeNull();
+
+    [Fact]
+    public void Excerpt_LongBody_IsShortSingleLine()
+    {
+        var body = Encoding.UTF8.GetBytes("<html>\n<body>" + new string('x', 5000) + "</body></html>");
+
+        var excerpt = WireFormat.Excerpt(body);
+
+        excerpt.Length.Should().BeLessThanOrEqualTo(201);
+        excerpt.Should().NotContain("\n").And.StartWith("<html> <body>").And.EndWith("…");
+    }
+
+    [Fact]
+    public void Excerpt_BodyEchoingAToken_HidesIt()
+    {
+        const string jwt = "eyJhbGciOiJSUzI1NiJ9.eyJhdWQiOiIyMGU5NDBiMyJ9.c2lnbmF0dXJl";
+        var body = Encoding.UTF8.GetBytes("{\"message\":\"bad token " + jwt + "\", \"h\":\"Bearer abc.def-secret\"}");
+
+        var excerpt = WireFormat.Excerpt(body);
+
+        excerpt.Should().NotContain(jwt).And.NotContain("abc.def-secret").And.Contain("***");
+    }
+}
