@@ -141,15 +141,100 @@ public class MeteringClient : IDisposable
         ThrowIfDisposed();
         UsageEventValidator.ValidateBatch(usageEvents, Options.TimeProvider.GetUtcNow(), nameof(usageEvents));
 
+        return await SendBatchAsync(pipeline, usageEvents, Guid.NewGuid().ToString("D"), cancellationToken).ConfigureAwait(false);
+    }
+
+    /// <summary>
+    /// Reports any number of usage events: validates them, splits them into batches of at most 25 (never two events
+    /// for the same resource, dimension and hour in one batch; such events go in input order), sends up to
+    /// <see cref="MeteringClientOptions.MaxConcurrency"/> batches at a time, and returns one result per event in input
+    /// order with a summary.
+    /// </summary>
+    /// <param name="usageEvents">The events. None may be null.</param>
+    /// <param name="cancellationToken">Cancels the submission at once.</param>
+    /// <returns>One result per event, in input order, and a <see cref="UsageEventSummary"/>.</returns>
+    /// <remarks>
+    /// Per-event outcomes only: events outside the 24-hour window are not sent (Expired, or BadArgument for a future
+    /// time); a batch whose call fails after its retries, is refused or is answered with something unreadable gives an
+    /// Error result per event carrying the failure, and the other batches go on; after a 403 nothing more is sent. No
+    /// retry is scheduled past an event's deadline (24 hours after its effective start time, less a safety margin).
+    /// All calls share one <c>x-ms-correlationid</c>.
+    /// </remarks>
+    /// <exception cref="ArgumentException">An event is null; nothing was sent.</exception>
+    public virtual async Task<BulkUsageEventResult> SubmitUsageEventsAsync(IEnumerable<UsageEvent> usageEvents, CancellationToken cancellationToken = default)
+    {
+        Argument.NotNull(usageEvents);
+        var pipeline = Pipeline;
+        ThrowIfDisposed();
+        var events = usageEvents.ToList();
+        for (var i = 0; i < events.Count; i++)
+        {
+            if (events[i] is null)
+            {
+                throw new ArgumentException(MeteringClientOptions.Format("usageEvents[{0}] is null.", i), nameof(usageEvents));
+            }
+        }
+
+        var results = new List<UsageEventResult>(events.Count);
+        await foreach (var result in CreateBulkSubmission(pipeline).RunAsync(AsAsync(events), cancellationToken).ConfigureAwait(false))
+        {
+            results.Add(result);
+        }
+
+        return new BulkUsageEventResult(results, UsageEventSummary.Create(results));
+    }
+
+    /// <summary>
+    /// Reports a stream of usage events, as <see cref="SubmitUsageEventsAsync(IEnumerable{UsageEvent}, CancellationToken)"/>
+    /// does, yielding one result per event in input order as soon as it and every earlier one are known. The source is
+    /// read only as fast as batches can be sent, so memory stays bounded however long the stream is; summarise the
+    /// results with <see cref="UsageEventSummary.CreateAsync"/> or as you read them.
+    /// </summary>
+    /// <param name="usageEvents">The events. A null event ends the stream with <see cref="ArgumentException"/> (events before it may have been sent).</param>
+    /// <param name="cancellationToken">Cancels the submission at once.</param>
+    /// <returns>One result per event, in input order.</returns>
+    public virtual IAsyncEnumerable<UsageEventResult> SubmitUsageEventsAsync(IAsyncEnumerable<UsageEvent> usageEvents, CancellationToken cancellationToken = default)
+    {
+        Argument.NotNull(usageEvents);
+        var pipeline = Pipeline;
+        ThrowIfDisposed();
+        return CreateBulkSubmission(pipeline).RunAsync(usageEvents, cancellationToken);
+    }
+
+    /// <summary>A bulk submission on this client, for tests that inspect its bounds.</summary>
+    internal BulkSubmission CreateBulkSubmission() => CreateBulkSubmission(Pipeline);
+
+    private BulkSubmission CreateBulkSubmission(MeteringPipeline pipeline)
+    {
+        var correlationId = Guid.NewGuid().ToString("D");
+        return new BulkSubmission(
+            (events, cancellationToken) => SendBatchAsync(pipeline, events, correlationId, cancellationToken),
+            Options.TimeProvider,
+            Options.MaxConcurrency,
+            _logger);
+    }
+
+    private async Task<BatchUsageEventResult> SendBatchAsync(MeteringPipeline pipeline, IReadOnlyList<UsageEvent> usageEvents, string correlationId, CancellationToken cancellationToken)
+    {
         var request = new MeteringRequest(
             HttpMethod.Post,
             _batchUsageEventUri!,
             "/api/batchUsageEvent",
             RequestWriter.Batch(usageEvents),
-            Guid.NewGuid().ToString("D"),
+            correlationId,
             UsageEventValidator.Deadline(usageEvents));
         var response = await pipeline.SendAsync(request, cancellationToken).ConfigureAwait(false);
         return ResponseMapper.MapBatch(usageEvents, response, BatchOperation, _logger);
+    }
+
+#pragma warning disable CS1998 // an iterator over a list: nothing to await
+    private static async IAsyncEnumerable<UsageEvent> AsAsync(List<UsageEvent> events)
+#pragma warning restore CS1998
+    {
+        foreach (var usageEvent in events)
+        {
+            yield return usageEvent;
+        }
     }
 
     /// <summary>Releases the connection pool this client created (not an <see cref="HttpClient"/> the caller passed in).</summary>

@@ -30,6 +30,10 @@ public sealed class MeteringClientOptions
     /// <value>The default is 100 seconds.</value>
     public TimeSpan NetworkTimeout { get; set; } = TimeSpan.FromSeconds(100);
 
+    /// <summary>How many batch calls a bulk submission (<c>SubmitUsageEventsAsync</c>) keeps in flight at once.</summary>
+    /// <value>The default is 4.</value>
+    public int MaxConcurrency { get; set; } = 4;
+
     /// <summary>
     /// The clock: the 24-hour window, token expiry, retry delays and timeouts are all measured with it.
     /// Tests pass a fake one to move time without sleeping.
@@ -48,6 +52,7 @@ public sealed class MeteringClientOptions
             Endpoint = Endpoint,
             ApiVersion = ApiVersion,
             NetworkTimeout = NetworkTimeout,
+            MaxConcurrency = MaxConcurrency,
             TimeProvider = TimeProvider,
             LoggerFactory = LoggerFactory,
         };
@@ -74,6 +79,11 @@ public sealed class MeteringClientOptions
         if (NetworkTimeout <= TimeSpan.Zero && NetworkTimeout != Timeout.InfiniteTimeSpan)
         {
             problems.Add(Format("NetworkTimeout must be greater than zero; it is {0}.", NetworkTimeout));
+        }
+
+        if (MaxConcurrency is < 1 or > 64)
+        {
+            problems.Add(Format("MaxConcurrency must be between 1 and 64; it is {0}.", MaxConcurrency));
         }
 
         if (TimeProvider is null)

@@ -23,6 +23,9 @@ internal static partial class Log
     [LoggerMessage(6, LogLevel.Warning, "Refreshing the metering service token from {Credential} failed ({ErrorType}); using the current one until it expires at {ExpiresOn:o}.")]
     public static partial void TokenRefreshFailed(ILogger logger, string credential, DateTimeOffset expiresOn, string errorType);
 
+    [LoggerMessage(8, LogLevel.Warning, "A batch of {Count} events failed (HTTP {StatusCode}, request {RequestId}); each event is reported as Error.")]
+    public static partial void BatchFailed(ILogger logger, int count, int statusCode, string requestId);
+
     [LoggerMessage(7, LogLevel.Warning, "The batch answer (request {RequestId}) had no item for {Resource} / {Dimension} / {Hour:o}; reported as Error.")]
     public static partial void BatchItemMissing(ILogger logger, string requestId, string resource, string dimension, DateTimeOffset hour);
 }

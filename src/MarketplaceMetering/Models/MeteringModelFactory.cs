@@ -144,5 +144,13 @@ public static class MeteringModelFactory
         return new(results.ToArray());
     }
 
+    /// <summary>A bulk result holding <paramref name="results"/> in the given order, with their summary.</summary>
+    /// <param name="results">One result per submitted event.</param>
+    public static BulkUsageEventResult BulkUsageEventResult(IEnumerable<UsageEventResult> results)
+    {
+        var list = Argument.NotNull(results).ToArray();
+        return new(list, UsageEventSummary.Create(list));
+    }
+
     private static UsageEvent Require(UsageEvent usageEvent) => Argument.NotNull(usageEvent);
 }

@@ -108,7 +108,9 @@ internal sealed class MeteringPipeline : IDisposable
                 throw Translate(exception, request);
             }
 
-            return outcome.Result!;
+            var response = outcome.Result!;
+            response.RetryStoppedBecause = RetryPolicy.IsTransientStatus(response.StatusCode) ? request.StopReason : null;
+            return response;
         }
         finally
         {

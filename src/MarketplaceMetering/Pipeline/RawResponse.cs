@@ -26,4 +26,7 @@ internal sealed class RawResponse
     public string CorrelationId { get; }
 
     public TimeSpan? RetryAfter { get; }
+
+    /// <summary>Why retrying stopped before the retries ran out (a long Retry-After, the events' deadline), if it did.</summary>
+    public string? RetryStoppedBecause { get; set; }
 }

@@ -138,7 +138,9 @@ internal static class ResponseMapper
                 response.StatusCode,
                 string.IsNullOrEmpty(response.ReasonPhrase) ? string.Empty : " " + response.ReasonPhrase,
                 serviceSays,
-                retryable ? " The failure is transient and outlasted the retries; submitting again later is safe." : string.Empty,
+                !retryable ? string.Empty
+                    : response.RetryStoppedBecause is { } why ? " The failure is transient; retrying stopped because " + why + "."
+                    : " The failure is transient and outlasted the retries; submitting again later is safe.",
                 response.RequestId),
             response.StatusCode,
             error?.Code,

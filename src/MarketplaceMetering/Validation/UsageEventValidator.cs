@@ -19,10 +19,14 @@ internal static class UsageEventValidator
     public const int MaxBatchSize = 25;
 
     /// <summary>Returns what is wrong with the event's time, or <see langword="null"/>.</summary>
-    public static string? CheckWindow(UsageEvent usageEvent, DateTimeOffset now)
+    public static string? CheckWindow(UsageEvent usageEvent, DateTimeOffset now) => CheckWindow(usageEvent, now, out _);
+
+    /// <summary>Returns what is wrong with the event's time, or <see langword="null"/>; <paramref name="inFuture"/> tells which way.</summary>
+    public static string? CheckWindow(UsageEvent usageEvent, DateTimeOffset now, out bool inFuture)
     {
         var time = usageEvent.EffectiveStartTime;
-        if (time > now + ClockSkewAllowance)
+        inFuture = time > now + ClockSkewAllowance;
+        if (inFuture)
         {
             return MeteringClientOptions.Format(
                 "EffectiveStartTime {0:o} is in the future (now is {1:o} by the client's TimeProvider; {2:g} of clock skew is allowed).",

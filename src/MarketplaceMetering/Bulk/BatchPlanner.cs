@@ -1,0 +1,76 @@
+namespace MarketplaceMetering;
+
+/// <summary>
+/// Splits a stream of events into batches of at most 25, never two events with the same resource, dimension and hour
+/// in one batch. An event goes into the first open batch that lacks its key; that batch depends on the batch that holds
+/// the key's previous event. Batches are handed out for sending in the order they were opened, and a batch is never
+/// handed out before an earlier open one, so a dependency is always sent first. Memory is bounded by
+/// <see cref="MaxOpenBatches"/> open batches and the keys of batches not yet completed.
+/// </summary>
+internal sealed class BatchPlanner
+{
+    /// <summary>
+    /// How many partial batches may be open at once. More than one is needed only when events share keys; the oldest
+    /// is sent partial when the limit is passed.
+    /// </summary>
+    public const int MaxOpenBatches = 4;
+
+    private readonly List<PlannedBatch> _open = [];
+    private readonly Dictionary<UsageEventKey, PlannedBatch> _latestByKey = [];
+    private long _batches;
+
+    /// <summary>Open batches plus keys tracked for batches still in flight: what the planner holds in memory.</summary>
+    public int TrackedKeys => _latestByKey.Count;
+
+    /// <summary>Adds an event; appends to <paramref name="ready"/> the batches to send now, oldest first.</summary>
+    public void Add(IndexedEvent indexed, List<PlannedBatch> ready)
+    {
+        var key = UsageEventKey.Of(indexed.Event);
+        var target = _open.FirstOrDefault(b => !b.Contains(key));
+        if (target is null)
+        {
+            target = new PlannedBatch(_batches++);
+            _open.Add(target);
+        }
+
+        if (_latestByKey.TryGetValue(key, out var previous) && previous != target)
+        {
+            target.DependOn(previous);
+        }
+
+        _latestByKey[key] = target;
+        target.Add(indexed, key);
+
+        if (target.IsFull)
+        {
+            // Hand out the full batch and every batch opened before it, in order.
+            var through = _open.IndexOf(target);
+            ready.AddRange(_open.Take(through + 1));
+            _open.RemoveRange(0, through + 1);
+        }
+        else if (_open.Count > MaxOpenBatches)
+        {
+            ready.Add(_open[0]);
+            _open.RemoveAt(0);
+        }
+    }
+
+    /// <summary>Hands out every open batch, oldest first (end of input).</summary>
+    public void Flush(List<PlannedBatch> ready)
+    {
+        ready.AddRange(_open);
+        _open.Clear();
+    }
+
+    /// <summary>Forgets the keys of a completed batch, unless a later batch holds them.</summary>
+    public void Completed(PlannedBatch batch)
+    {
+        foreach (var key in batch.Keys)
+        {
+            if (_latestByKey.TryGetValue(key, out var latest) && latest == batch)
+            {
+                _latestByKey.Remove(key);
+            }
+        }
+    }
+}

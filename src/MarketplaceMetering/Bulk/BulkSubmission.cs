@@ -1,0 +1,246 @@
+using System.Runtime.CompilerServices;
+using Microsoft.Extensions.Logging;
+
+namespace MarketplaceMetering;
+
+/// <summary>
+/// One bulk submission: plans batches (<see cref="BatchPlanner"/>), sends up to <c>maxConcurrency</c> of them at a
+/// time, and yields one result per event in input order. Reading the source waits while all slots are busy, so memory
+/// holds at most the in-flight and open batches and the results that wait for an earlier one.
+/// </summary>
+/// <remarks>
+/// Per-event outcomes only, never an exception that loses other events' results: a batch whose call fails after the
+/// retries (or is refused with 403, or answered with something unreadable) yields an Error result per event carrying
+/// the failure. After a 403 nothing more is sent. Events whose deadline (24 hours after their effective start time,
+/// less a safety margin) has passed are not sent. Only cancellation and a null event end the submission with an exception.
+/// </remarks>
+internal sealed class BulkSubmission
+{
+    private readonly Func<IReadOnlyList<UsageEvent>, CancellationToken, Task<BatchUsageEventResult>> _sendBatch;
+    private readonly TimeProvider _clock;
+    private readonly int _maxConcurrency;
+    private readonly ILogger _logger;
+    private MeteringAuthorizationException? _refusal;
+
+    public BulkSubmission(
+        Func<IReadOnlyList<UsageEvent>, CancellationToken, Task<BatchUsageEventResult>> sendBatch,
+        TimeProvider clock,
+        int maxConcurrency,
+        ILogger logger)
+    {
+        _sendBatch = sendBatch;
+        _clock = clock;
+        _maxConcurrency = maxConcurrency;
+        _logger = logger;
+    }
+
+    /// <summary>The most results held back at once, waiting for an earlier event's result (for memory tests).</summary>
+    public int PeakWaitingResults { get; private set; }
+
+    /// <summary>The most keys the planner tracked at once (for memory tests).</summary>
+    public int PeakTrackedKeys { get; private set; }
+
+    /// <summary>The most batches in flight at once.</summary>
+    public int PeakInFlight { get; private set; }
+
+    public async IAsyncEnumerable<UsageEventResult> RunAsync(IAsyncEnumerable<UsageEvent> usageEvents, [EnumeratorCancellation] CancellationToken cancellationToken = default)
+    {
+        using var stop = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+        var planner = new BatchPlanner();
+        var ready = new List<PlannedBatch>();
+        var inFlight = new List<(PlannedBatch Batch, Task<UsageEventResult[]> Sending)>();
+        var waiting = new Dictionary<long, UsageEventResult>();
+        long nextToYield = 0;
+        long count = 0;
+
+        try
+        {
+            await foreach (var usageEvent in usageEvents.WithCancellation(cancellationToken).ConfigureAwait(false))
+            {
+                var index = count++;
+                if (usageEvent is null)
+                {
+                    throw new ArgumentException(MeteringClientOptions.Format("usageEvents[{0}] is null.", index), nameof(usageEvents));
+                }
+
+                if (UsageEventValidator.CheckWindow(usageEvent, _clock.GetUtcNow(), out var inFuture) is { } problem)
+                {
+                    waiting[index] = NotSent(usageEvent, problem, inFuture);
+                }
+                else
+                {
+                    planner.Add(new IndexedEvent(index, usageEvent), ready);
+                    PeakTrackedKeys = Math.Max(PeakTrackedKeys, planner.TrackedKeys);
+                }
+
+                foreach (var batch in ready)
+                {
+                    while (inFlight.Count >= _maxConcurrency)
+                    {
+                        await CollectOneAsync(inFlight, planner, waiting).ConfigureAwait(false);
+                        while (waiting.TryGetValue(nextToYield, out var result))
+                        {
+                            waiting.Remove(nextToYield++);
+                            yield return result;
+                        }
+                    }
+
+                    inFlight.Add((batch, SendAsync(batch, stop.Token)));
+                    PeakInFlight = Math.Max(PeakInFlight, inFlight.Count);
+                }
+
+                ready.Clear();
+                PeakWaitingResults = Math.Max(PeakWaitingResults, waiting.Count);
+                while (waiting.TryGetValue(nextToYield, out var result))
+                {
+                    waiting.Remove(nextToYield++);
+                    yield return result;
+                }
+            }
+
+            planner.Flush(ready);
+            foreach (var batch in ready)
+            {
+                while (inFlight.Count >= _maxConcurrency)
+                {
+                    await CollectOneAsync(inFlight, planner, waiting).ConfigureAwait(false);
+                }
+
+                inFlight.Add((batch, SendAsync(batch, stop.Token)));
+                PeakInFlight = Math.Max(PeakInFlight, inFlight.Count);
+            }
+
+            while (inFlight.Count > 0 || waiting.Count > 0)
+            {
+                if (!waiting.ContainsKey(nextToYield))
+                {
+                    await CollectOneAsync(inFlight, planner, waiting).ConfigureAwait(false);
+                    PeakWaitingResults = Math.Max(PeakWaitingResults, waiting.Count);
+                    continue;
+                }
+
+                while (waiting.TryGetValue(nextToYield, out var result))
+                {
+                    waiting.Remove(nextToYield++);
+                    yield return result;
+                }
+            }
+        }
+        finally
+        {
+            // Stopped early (cancelled, a bad event, or the caller stopped reading): stop the batches in flight too.
+            if (inFlight.Count > 0)
+            {
+                stop.Cancel();
+                try
+                {
+                    await Task.WhenAll(inFlight.Select(f => f.Sending)).ConfigureAwait(false);
+                }
+                catch (OperationCanceledException)
+                {
+                }
+            }
+        }
+    }
+
+    private static async Task CollectOneAsync(List<(PlannedBatch Batch, Task<UsageEventResult[]> Sending)> inFlight, BatchPlanner planner, Dictionary<long, UsageEventResult> waiting)
+    {
+        var finished = await Task.WhenAny(inFlight.Select(f => f.Sending)).ConfigureAwait(false);
+        var at = inFlight.FindIndex(f => f.Sending == finished);
+        var (batch, _) = inFlight[at];
+        inFlight.RemoveAt(at);
+        var results = await finished.ConfigureAwait(false);
+        for (var i = 0; i < results.Length; i++)
+        {
+            waiting[batch.Events[i].Index] = results[i];
+        }
+
+        planner.Completed(batch);
+    }
+
+    private async Task<UsageEventResult[]> SendAsync(PlannedBatch batch, CancellationToken cancellationToken)
+    {
+        try
+        {
+            await batch.DependenciesCompleted().ConfigureAwait(false);
+            cancellationToken.ThrowIfCancellationRequested();
+
+            var results = new UsageEventResult[batch.Count];
+            var now = _clock.GetUtcNow();
+            var positions = new List<int>(batch.Count);
+            for (var i = 0; i < batch.Count; i++)
+            {
+                var usageEvent = batch.Events[i].Event;
+                if (now >= UsageEventValidator.Deadline([usageEvent]))
+                {
+                    results[i] = new UsageEventResult.Expired(
+                        usageEvent,
+                        "DeadlinePassed",
+                        MeteringClientOptions.Format(
+                            "Not sent: by {0:o} the event was too close to its 24-hour deadline ({1:o}, less a {2:g} safety margin) to be sent.",
+                            now,
+                            usageEvent.EffectiveStartTime + UsageEventValidator.Window,
+                            UsageEventValidator.DeadlineSafetyMargin),
+                        "effectiveStartTime",
+                        details: null,
+                        requestId: null,
+                        correlationId: null);
+                }
+                else
+                {
+                    positions.Add(i);
+                }
+            }
+
+            if (positions.Count == 0)
+            {
+                return results;
+            }
+
+            var events = positions.Select(i => batch.Events[i].Event).ToList();
+            if (Volatile.Read(ref _refusal) is { } refusal)
+            {
+                Fill(results, positions, events, "NotSent", "Not sent: the service refused the caller earlier in this submission. " + refusal.Message, refusal);
+                return results;
+            }
+
+            try
+            {
+                var answer = await _sendBatch(events, cancellationToken).ConfigureAwait(false);
+                for (var k = 0; k < positions.Count; k++)
+                {
+                    results[positions[k]] = answer.Results[k];
+                }
+            }
+            catch (MeteringAuthorizationException e)
+            {
+                Interlocked.CompareExchange(ref _refusal, e, null);
+                Fill(results, positions, events, e.ErrorCode ?? "Forbidden", e.Message, e);
+            }
+            catch (MeteringException e)
+            {
+                Log.BatchFailed(_logger, events.Count, e.StatusCode ?? 0, e.RequestId ?? string.Empty);
+                Fill(results, positions, events, e.ErrorCode ?? (e.StatusCode is { } status ? "HTTP" + status.ToString(System.Globalization.CultureInfo.InvariantCulture) : "NoAnswer"), e.Message, e);
+            }
+
+            return results;
+        }
+        finally
+        {
+            batch.Complete();
+        }
+    }
+
+    private static void Fill(UsageEventResult[] results, List<int> positions, List<UsageEvent> events, string code, string message, MeteringException failure)
+    {
+        for (var k = 0; k < positions.Count; k++)
+        {
+            results[positions[k]] = new UsageEventResult.Error(events[k], code, message, target: null, details: null, failure.RequestId, failure.CorrelationId);
+        }
+    }
+
+    private static UsageEventResult NotSent(UsageEvent usageEvent, string problem, bool inFuture) =>
+        inFuture
+            ? new UsageEventResult.BadArgument(usageEvent, "BadArgument", "Not sent: " + problem, "effectiveStartTime", details: null, requestId: null, correlationId: null)
+            : new UsageEventResult.Expired(usageEvent, "Expired", "Not sent: " + problem, "effectiveStartTime", details: null, requestId: null, correlationId: null);
+}

@@ -1,0 +1,56 @@
+namespace MarketplaceMetering;
+
+/// <summary>One event of a bulk submission, with its position in the input.</summary>
+internal readonly record struct IndexedEvent(long Index, UsageEvent Event);
+
+/// <summary>
+/// A batch being filled by <see cref="BatchPlanner"/>: at most 25 events, no two with the same key. It may depend on
+/// earlier batches that hold an earlier event with one of its keys; it is sent only after they complete, so the
+/// service sees same-key events in input order.
+/// </summary>
+internal sealed class PlannedBatch
+{
+    private readonly HashSet<UsageEventKey> _keys = [];
+    private readonly List<PlannedBatch> _dependencies = [];
+    private readonly TaskCompletionSource<bool> _completion = new(TaskCreationOptions.RunContinuationsAsynchronously);
+
+    public PlannedBatch(long number) => Number = number;
+
+    public long Number { get; }
+
+    public List<IndexedEvent> Events { get; } = new(UsageEventValidator.MaxBatchSize);
+
+    public IReadOnlyCollection<UsageEventKey> Keys => _keys;
+
+    public int Count => Events.Count;
+
+    public bool IsFull => Events.Count >= UsageEventValidator.MaxBatchSize;
+
+    /// <summary>Completes when the batch has its results (whatever they are).</summary>
+    public Task Completion => _completion.Task;
+
+    public bool Contains(UsageEventKey key) => _keys.Contains(key);
+
+    public void Add(IndexedEvent indexed, UsageEventKey key)
+    {
+        Events.Add(indexed);
+        _keys.Add(key);
+    }
+
+    public void DependOn(PlannedBatch earlier)
+    {
+        if (!_dependencies.Contains(earlier))
+        {
+            _dependencies.Add(earlier);
+        }
+    }
+
+    public Task DependenciesCompleted() =>
+        _dependencies.Count == 0 ? Task.CompletedTask : Task.WhenAll(_dependencies.Select(d => d.Completion));
+
+    public void Complete()
+    {
+        _dependencies.Clear();
+        _completion.TrySetResult(true);
+    }
+}
