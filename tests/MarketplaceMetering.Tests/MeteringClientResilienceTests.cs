@@ -128,6 +128,7 @@ public class MeteringClientResilienceTests
         var e = (await act.Should().ThrowAsync<MeteringException>()).Which;
         e.StatusCode.Should().Be(429);
         e.IsRetryable.Should().BeTrue();
+        e.Message.Should().Contain("Retry-After").And.Contain("MaxDelay");
         h.Emulator.Requests.Should().ContainSingle();
     }
 
@@ -247,6 +248,7 @@ public class MeteringClientResilienceTests
         var e = (await act.Should().ThrowAsync<MeteringException>()).Which;
         e.StatusCode.Should().Be(503);
         e.IsRetryable.Should().BeTrue();
+        e.Message.Should().Contain("deadline");
         h.Emulator.Requests.Should().ContainSingle();
         h.Clock.ScheduledDueTimes.Should().NotContain(d => d >= TimeSpan.FromSeconds(16) && d <= TimeSpan.FromSeconds(24));
     }

@@ -1,5 +1,6 @@
 using System.Text.RegularExpressions;
 using MarketplaceMetering.Emulator;
+using Microsoft.Extensions.Logging;
 using MarketplaceMetering.Tests.PublicApi;
 
 namespace MarketplaceMetering.Tests.Docs;
@@ -26,7 +27,7 @@ public partial class DocSnippetTests
             }
         }
 
-        used.Should().Contain(["auth-client-secret", "auth-certificate", "auth-managed-identity", "auth-any-credential", "results-switch", "results-batch", "errors-exceptions", "emulator-with-client"]);
+        used.Should().Contain(["auth-client-secret", "auth-certificate", "auth-managed-identity", "auth-any-credential", "results-switch", "results-batch", "errors-exceptions", "emulator-with-client", "reliability-feedback"]);
     }
 
     [Fact]
@@ -55,6 +56,21 @@ public partial class DocSnippetTests
         first.Should().BeOfType<UsageEventResult.Accepted>();
         again.Should().BeOfType<UsageEventResult.Duplicate>().Which.IsReplay.Should().BeTrue();
         recorded.Should().Be(1);
+    }
+
+    [Fact]
+    public async Task ReliabilitySnippet_UnderFaults_DeliversEverythingAndLogsTheSummary()
+    {
+        using var logs = new CapturingLoggerProvider();
+        using var factory = logs.CreateFactory();
+        await using var h = await Harness.StartAsync(emulator: o => o.Seed = 5, client: o => o.MaxConcurrency = 1);
+        h.Emulator.Faults.Enqueue(EmulatorFault.DropAfterAccept(), EmulatorFault.ServerError(503), EmulatorFault.ServerError(503), EmulatorFault.ServerError(503), EmulatorFault.ServerError(503));
+        var events = TestEvents.Distinct(h.Clock, 30);
+
+        await DocSnippets.SubmitUntilSettledAsync(h.Client, events, factory.CreateLogger("metering"));
+
+        h.Emulator.Ledger.Count.Should().Be(30);
+        logs.Lines.Should().Contain(l => l.Contains("Metering: 30 events")).And.Contain(l => l.Contains("Metering retry 1"));
     }
 
     private static string Normalize(string code)

@@ -160,6 +160,31 @@ internal static class DocSnippets
         return (first, again, recorded);
     }
 
+    public static async Task<UsageEventSummary> SubmitUntilSettledAsync(MeteringClient client, IReadOnlyList<UsageEvent> hourlyUsage, ILogger logger)
+    {
+        #region reliability-feedback
+        // One result per event, in input order; batches of 25, 4 in flight (MeteringClientOptions.MaxConcurrency).
+        BulkUsageEventResult bulk = await client.SubmitUsageEventsAsync(hourlyUsage);
+        logger.LogInformation("Metering: {Summary}", bulk.Summary);   // "1200 events: 1198 delivered (...), 2 Error; ..."
+
+        // Errors and unknown outcomes are safe to send again: what was recorded comes back as a replay.
+        IReadOnlyList<UsageEvent> retry = bulk.Summary.Retryable;
+        for (int attempt = 1; retry.Count > 0 && attempt <= 3; attempt++)
+        {
+            var again = await client.SubmitUsageEventsAsync(retry);
+            logger.LogInformation("Metering retry {Attempt}: {Summary}", attempt, again.Summary);
+            retry = again.Summary.Retryable;
+        }
+
+        // Conflicts and expired events need a person, not a retry.
+        foreach (var result in bulk.Summary.NeedsAttention.Where(r => r is UsageEventResult.Duplicate or UsageEventResult.Expired))
+        {
+            logger.LogWarning("Metering: {Status} for {Event}", result.Status, result.Event);
+        }
+        #endregion
+        return bulk.Summary;
+    }
+
     #region testing-mock
     // In your own tests: derive from MeteringClient (its methods are virtual) and answer with the model factory.
     private sealed class AlwaysDuplicateClient : MeteringClient

@@ -1,0 +1,237 @@
+using System.Text.Json;
+using MarketplaceMetering.Emulator;
+
+namespace MarketplaceMetering.Tests.Bulk;
+
+/// <summary>SubmitUsageEventsAsync over real HTTP against the emulator.</summary>
+public class BulkSubmissionTests
+{
+    private static List<JsonElement> SentEvents(RecordedRequest request)
+    {
+        using var body = JsonDocument.Parse(request.Body);
+        return body.RootElement.GetProperty("request").EnumerateArray().Select(e => e.Clone()).ToList();
+    }
+
+    [Fact]
+    public async Task SubmitUsageEventsAsync_60Events_SendsBatchesOfAtMost25AndAnswersInInputOrder()
+    {
+        await using var h = await Harness.StartAsync(emulator: o => o.ShuffleBatchResults = true);
+        var events = TestEvents.Distinct(h.Clock, 60);
+
+        var bulk = await h.Client.SubmitUsageEventsAsync(events);
+
+        bulk.Results.Select(r => r.Event).Should().Equal(events);
+        bulk.Results.Should().AllBeOfType<UsageEventResult.Accepted>();
+        bulk.Summary.AllDelivered.Should().BeTrue();
+        bulk.Summary.DeliveredQuantityByDimension["dim1"].Should().Be(events.Sum(e => e.Quantity));
+        var requests = h.Emulator.Requests;
+        requests.Should().HaveCount(3).And.OnlyContain(r => r.Path == "/api/batchUsageEvent");
+        requests.Select(r => SentEvents(r).Count).Should().OnlyContain(n => n <= 25).And.Subject.Sum().Should().Be(60);
+        requests.Select(r => r.Headers["x-ms-correlationid"]).Distinct().Should().ContainSingle("one bulk submission is one client operation");
+        var byId = h.Emulator.Ledger.Entries.ToDictionary(e => e.UsageEventId);
+        bulk.Results.Cast<UsageEventResult.Accepted>().Should().OnlyContain(a => byId[a.UsageEventId].ResourceId == a.Event.ResourceId);
+    }
+
+    [Fact]
+    public async Task SubmitUsageEventsAsync_SameKeyTwice_NeverInOneBatchAndSentInInputOrder()
+    {
+        await using var h = await Harness.StartAsync(client: o => o.MaxConcurrency = 4);
+        var first = h.HourAgo(quantity: 5);
+        var events = new List<UsageEvent> { first };
+        events.AddRange(TestEvents.Distinct(h.Clock, 30, dimension: "dim2"));
+        events.Add(h.HourAgo(quantity: 5));   // the same event again: a replay
+        events.Add(h.HourAgo(quantity: 8));   // the same hour, another quantity: a conflict
+
+        var bulk = await h.Client.SubmitUsageEventsAsync(events);
+
+        bulk.Results[0].Should().BeOfType<UsageEventResult.Accepted>("it comes first in the input");
+        var replay = bulk.Results[31].Should().BeOfType<UsageEventResult.Duplicate>().Subject;
+        replay.IsReplay.Should().BeTrue();
+        replay.Original!.UsageEventId.Should().Be(((UsageEventResult.Accepted)bulk.Results[0]).UsageEventId);
+        bulk.Results[32].Should().BeOfType<UsageEventResult.Duplicate>().Which.IsConflict.Should().BeTrue();
+        foreach (var request in h.Emulator.Requests)
+        {
+            var keys = SentEvents(request).Select(e => (e.GetProperty("resourceId").GetString(), e.GetProperty("dimension").GetString(), e.GetProperty("effectiveStartTime").GetString()![..13])).ToList();
+            keys.Should().OnlyHaveUniqueItems("a batch never holds two events for one resource, dimension and hour");
+        }
+
+        h.Emulator.Ledger.Entries.Single(e => e.Dimension == "dim1").Quantity.Should().Be(5);
+    }
+
+    [Fact]
+    public async Task SubmitUsageEventsAsync_ManyBatches_KeepsAtMostMaxConcurrencyInFlight()
+    {
+        var counter = new ConcurrencyCountingHandler();
+        await using var h = await Harness.StartAsync(client: o => o.MaxConcurrency = 3);
+        h.Emulator.Faults.Settings.MinLatency = TimeSpan.FromMilliseconds(30);
+        h.Emulator.Faults.Settings.MaxLatency = TimeSpan.FromMilliseconds(60);
+        using var http = new HttpClient(counter);
+        var options = new MeteringClientOptions { Endpoint = h.Emulator.Endpoint, TimeProvider = h.Clock, MaxConcurrency = 3 };
+        using var client = new MeteringClient(http, h.Emulator.Credential, options);
+
+        var bulk = await client.SubmitUsageEventsAsync(TestEvents.Distinct(h.Clock, 250));
+
+        bulk.Summary.Delivered.Should().Be(250);
+        counter.Total.Should().Be(10);
+        counter.Peak.Should().BeLessThanOrEqualTo(3).And.BeGreaterThan(1, "batches do go out in parallel");
+    }
+
+    [Fact]
+    public async Task SubmitUsageEventsAsync_EventsOutsideTheWindow_AreReportedAndNotSent()
+    {
+        await using var h = await Harness.StartAsync();
+        var old = TestEvents.At(h.Clock.GetUtcNow().AddHours(-25), resource: TestEvents.ResourceNumber(1));
+        var future = TestEvents.At(h.Clock.GetUtcNow().AddHours(2), resource: TestEvents.ResourceNumber(2));
+        var fine = TestEvents.At(h.Clock.GetUtcNow().AddHours(-2), resource: TestEvents.ResourceNumber(3));
+
+        var bulk = await h.Client.SubmitUsageEventsAsync([old, future, fine]);
+
+        bulk.Results[0].Should().BeOfType<UsageEventResult.Expired>().Which.Message.Should().StartWith("Not sent");
+        bulk.Results[1].Should().BeOfType<UsageEventResult.BadArgument>().Which.Target.Should().Be("effectiveStartTime");
+        bulk.Results[2].Should().BeOfType<UsageEventResult.Accepted>();
+        SentEvents(h.Emulator.Requests.Single()).Should().ContainSingle();
+    }
+
+    [Fact]
+    public async Task SubmitUsageEventsAsync_OneBatchFailsAfterRetries_ItsEventsAreErrorsAndTheOthersGoOn()
+    {
+        await using var h = await Harness.StartAsync(client: o =>
+        {
+            o.MaxConcurrency = 1;
+            o.Retry.MaxRetries = 2;
+        });
+        h.Emulator.Faults.Enqueue(EmulatorFault.ServerError(503), EmulatorFault.ServerError(500), EmulatorFault.ServerError(503));
+        var events = TestEvents.Distinct(h.Clock, 40);
+
+        var bulk = await h.Client.SubmitUsageEventsAsync(events);
+
+        var failed = bulk.Results.Take(25).Should().AllBeOfType<UsageEventResult.Error>().Subject.ToList();
+        failed.Should().OnlyContain(e => e.Code == "ServiceUnavailable" && e.Message.Contains("HTTP 503") && e.Message.Contains("outlasted the retries") && e.RequestId != null);
+        bulk.Results.Skip(25).Should().AllBeOfType<UsageEventResult.Accepted>();
+        bulk.Summary.Retryable.Should().Equal(events.Take(25));
+        h.Emulator.Requests.Should().HaveCount(4);
+    }
+
+    [Fact]
+    public async Task SubmitUsageEventsAsync_ServiceRefusesTheCaller_ReportsEveryEventAndStopsSending()
+    {
+        await using var h = await Harness.StartAsync(client: o => o.MaxConcurrency = 1, credential: _ => new CountingCredential("wrong", TimeProvider.System));
+
+        var bulk = await h.Client.SubmitUsageEventsAsync(TestEvents.Distinct(h.Clock, 100));
+
+        bulk.Results.Should().HaveCount(100).And.AllBeOfType<UsageEventResult.Error>();
+        bulk.Results.Cast<UsageEventResult.Error>().Should().OnlyContain(e => e.Message.Contains("403") || e.Message.Contains("refused"));
+        h.Emulator.Requests.Should().ContainSingle("after a 403 nothing more is sent");
+    }
+
+    [Fact]
+    public async Task SubmitUsageEventsAsync_NullEvent_ThrowsBeforeSendingAnything()
+    {
+        await using var h = await Harness.StartAsync();
+        var events = new List<UsageEvent> { h.HourAgo(), null! };
+
+        var act = () => h.Client.SubmitUsageEventsAsync(events);
+
+        (await act.Should().ThrowAsync<ArgumentException>()).Which.Message.Should().Contain("usageEvents[1] is null");
+        h.Emulator.Requests.Should().BeEmpty();
+    }
+
+    [Fact]
+    public async Task SubmitUsageEventsAsync_Stream_YieldsInInputOrderAndSummarises()
+    {
+        await using var h = await Harness.StartAsync(emulator: o => o.ShuffleBatchResults = true);
+        var events = TestEvents.Distinct(h.Clock, 80);
+
+        var results = new List<UsageEventResult>();
+        await foreach (var result in h.Client.SubmitUsageEventsAsync(Stream(events)))
+        {
+            results.Add(result);
+        }
+
+        results.Select(r => r.Event).Should().Equal(events);
+        results.Should().AllBeOfType<UsageEventResult.Accepted>();
+        var summary = await UsageEventSummary.CreateAsync(h.Client.SubmitUsageEventsAsync(Stream(events)));
+        summary.Replays.Should().Be(80, "the second submission of the same events replays them all");
+        summary.AllDelivered.Should().BeTrue();
+        h.Emulator.Ledger.Count.Should().Be(80);
+    }
+
+    [Fact]
+    public async Task SubmitUsageEventsAsync_StreamCancelled_Throws()
+    {
+        await using var h = await Harness.StartAsync();
+        h.Emulator.Faults.Enqueue(EmulatorFault.Latency(TimeSpan.FromMinutes(5)));
+        using var cts = new CancellationTokenSource();
+
+        var act = async () =>
+        {
+            await foreach (var _ in h.Client.SubmitUsageEventsAsync(Stream(TestEvents.Distinct(h.Clock, 10)), cts.Token))
+            {
+            }
+        };
+        cts.CancelAfter(TimeSpan.FromMilliseconds(300));
+
+        await act.Should().ThrowAsync<OperationCanceledException>();
+    }
+
+    [Fact]
+    public async Task SubmitUsageEventsAsync_ConflictingFirstWrite_IsReportedAsConflictNotDelivered()
+    {
+        await using var h = await Harness.StartAsync();
+        var firstWrite = h.HourAgo(quantity: 5, resource: TestEvents.ResourceNumber(2));
+        await h.Client.SubmitUsageEventAsync(firstWrite);     // another instance, say, reported this hour first
+        var events = TestEvents.Distinct(h.Clock, 6);          // event 2 is the same resource, dimension and hour, with quantity 3
+
+        var bulk = await h.Client.SubmitUsageEventsAsync(events);
+
+        var conflict = bulk.Results[2].Should().BeOfType<UsageEventResult.Duplicate>().Subject;
+        conflict.IsConflict.Should().BeTrue();
+        conflict.IsDelivered.Should().BeFalse();
+        conflict.Original!.Quantity.Should().Be(5);
+        bulk.Summary.Conflicts.Should().Be(1);
+        bulk.Summary.Delivered.Should().Be(5);
+        bulk.Summary.NeedsAttention.Should().ContainSingle().Which.Should().BeSameAs(conflict);
+        bulk.Summary.Retryable.Should().BeEmpty("resubmitting a conflict changes nothing");
+        bulk.Summary.DeliveredQuantityByDimension["dim1"].Should().Be(events.Sum(e => e.Quantity) - events[2].Quantity);
+        h.Emulator.Ledger.Entries.Single(e => e.ResourceId == TestEvents.ResourceNumber(2)).Quantity.Should().Be(5);
+    }
+
+    internal static async IAsyncEnumerable<UsageEvent> Stream(IEnumerable<UsageEvent> events)
+    {
+        foreach (var e in events)
+        {
+            await Task.Yield();
+            yield return e;
+        }
+    }
+
+    private sealed class ConcurrencyCountingHandler() : DelegatingHandler(new HttpClientHandler())
+    {
+        private int _current;
+        private int _peak;
+        private int _total;
+
+        public int Peak => Volatile.Read(ref _peak);
+
+        public int Total => Volatile.Read(ref _total);
+
+        protected override async Task<HttpResponseMessage> SendAsync(HttpRequestMessage request, CancellationToken cancellationToken)
+        {
+            Interlocked.Increment(ref _total);
+            var now = Interlocked.Increment(ref _current);
+            int peak;
+            while (now > (peak = Volatile.Read(ref _peak)) && Interlocked.CompareExchange(ref _peak, now, peak) != peak)
+            {
+            }
+
+            try
+            {
+                return await base.SendAsync(request, cancellationToken);
+            }
+            finally
+            {
+                Interlocked.Decrement(ref _current);
+            }
+        }
+    }
+}
