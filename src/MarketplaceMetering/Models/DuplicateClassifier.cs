@@ -7,18 +7,9 @@ internal static class DuplicateClassifier
     // (9.123456789012346 comes back as 9.1234567890123461): compare to a relative billing-irrelevant tolerance.
     private const double RelativeTolerance = 1e-9;
 
-    public static bool Matches(UsageEvent sent, AcceptedUsageEvent original)
-    {
-        var sameResource = sent.ResourceUri is { } uri
-            ? string.Equals(uri, original.ResourceUri, StringComparison.OrdinalIgnoreCase)
-            : original.ResourceId == sent.ResourceId;
-
-        return sameResource
-            && string.Equals(sent.PlanId, original.PlanId, StringComparison.OrdinalIgnoreCase)
-            && string.Equals(sent.Dimension, original.Dimension, StringComparison.OrdinalIgnoreCase)
-            && UsageEventKey.HourOf(original.EffectiveStartTime) == sent.Hour
-            && QuantitiesEqual(sent.Quantity, original.Quantity);
-    }
+    public static bool Matches(UsageEvent sent, AcceptedUsageEvent original) =>
+        sent.IsSameSlot(original.ResourceId, original.ResourceUri, original.PlanId, original.Dimension, original.EffectiveStartTime)
+        && QuantitiesEqual(sent.Quantity, original.Quantity);
 
     public static bool QuantitiesEqual(decimal a, decimal b)
     {

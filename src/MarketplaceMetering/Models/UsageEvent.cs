@@ -103,6 +103,23 @@ public sealed record UsageEvent
     /// <summary>The calendar hour (UTC) the service files this event under.</summary>
     internal DateTimeOffset Hour => UsageEventKey.HourOf(EffectiveStartTime);
 
+    /// <summary>
+    /// Whether an event the service echoes (a batch item, a Duplicate's original) is for this event's slot: the same
+    /// resource (its URI when this event was sent by URI), plan, dimension and UTC hour. Missing values never match.
+    /// </summary>
+    internal bool IsSameSlot(Guid? resourceId, string? resourceUri, string? planId, string? dimension, DateTimeOffset? effectiveStartTime)
+    {
+        var sameResource = ResourceUri is { } uri
+            ? string.Equals(uri, resourceUri, StringComparison.OrdinalIgnoreCase)
+            : resourceId == ResourceId;
+
+        return sameResource
+            && string.Equals(PlanId, planId, StringComparison.OrdinalIgnoreCase)
+            && string.Equals(Dimension, dimension, StringComparison.OrdinalIgnoreCase)
+            && effectiveStartTime is { } time
+            && UsageEventKey.HourOf(time) == Hour;
+    }
+
     /// <summary>How the resource is named, for messages: its id or its URI.</summary>
     internal string ResourceText => ResourceUri ?? ResourceId!.Value.ToString("D");
 

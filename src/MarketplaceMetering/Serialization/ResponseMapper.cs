@@ -294,18 +294,8 @@ internal static class ResponseMapper
         return -1;
     }
 
-    private static bool Matches(UsageEvent sent, UsageEventResponseDto item)
-    {
-        var sameResource = sent.ResourceUri is { } uri
-            ? string.Equals(uri, item.ResourceUri, StringComparison.OrdinalIgnoreCase)
-            : WireFormat.ParseGuid(item.ResourceId) == sent.ResourceId;
-
-        return sameResource
-            && string.Equals(sent.PlanId, item.PlanId, StringComparison.OrdinalIgnoreCase)
-            && string.Equals(sent.Dimension, item.Dimension, StringComparison.OrdinalIgnoreCase)
-            && WireFormat.ParseTime(item.EffectiveStartTime) is { } time
-            && UsageEventKey.HourOf(time) == sent.Hour;
-    }
+    private static bool Matches(UsageEvent sent, UsageEventResponseDto item) =>
+        sent.IsSameSlot(WireFormat.ParseGuid(item.ResourceId), item.ResourceUri, item.PlanId, item.Dimension, WireFormat.ParseTime(item.EffectiveStartTime));
 
     private static MeteringErrorDetail[] Details(ErrorDto? error) =>
         error?.Details?.Where(d => d is not null).Select(d => new MeteringErrorDetail(d!.Code, d.Message, d.Target)).ToArray() ?? [];
