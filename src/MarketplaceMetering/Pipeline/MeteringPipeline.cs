@@ -52,7 +52,7 @@ internal sealed class MeteringPipeline : IDisposable
                 {
                     var request = args.Context.Properties.GetValue(RequestKey, null!);
                     var retry = policy.ShouldRetry(request, args.Outcome, args.AttemptNumber, args.Context.CancellationToken);
-                    if (!retry && request.StopReason is { } why && RetryPolicy.IsTransient(args.Outcome, args.Context.CancellationToken))
+                    if (!retry && request.StopReason is { } why)
                     {
                         Log.NotRetrying(_logger, request.Method.Method, request.Path, RetryPolicy.Describe(args.Outcome), why, request.RequestId);
                     }
@@ -109,7 +109,7 @@ internal sealed class MeteringPipeline : IDisposable
             }
 
             var response = outcome.Result!;
-            response.RetryStoppedBecause = RetryPolicy.IsTransientStatus(response.StatusCode) ? request.StopReason : null;
+            response.RetryStoppedBecause = request.StopReason;
             return response;
         }
         finally

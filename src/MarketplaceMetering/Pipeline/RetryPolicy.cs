@@ -48,7 +48,8 @@ internal sealed class RetryPolicy
 
     /// <summary>
     /// Decides whether to retry after <paramref name="attempt"/> (0 for the first), and if so stores the delay in
-    /// <see cref="MeteringRequest.NextDelay"/>; otherwise stores the reason in <see cref="MeteringRequest.StopReason"/>.
+    /// <see cref="MeteringRequest.NextDelay"/>. <see cref="MeteringRequest.StopReason"/> is set only when a transient
+    /// outcome is not retried early (a long Retry-After, the deadline); that outcome is then the call's last.
     /// </summary>
     public bool ShouldRetry(MeteringRequest request, Outcome<RawResponse> outcome, int attempt, CancellationToken callerToken)
     {
