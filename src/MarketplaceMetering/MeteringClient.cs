@@ -120,7 +120,7 @@ public class MeteringClient : IDisposable
             "/api/usageEvent",
             RequestWriter.Single(usageEvent),
             Guid.NewGuid().ToString("D"),
-            UsageEventValidator.Deadline([usageEvent]));
+            UsageEventValidator.Deadline(usageEvent.EffectiveStartTime));
         var response = await pipeline.SendAsync(request, cancellationToken).ConfigureAwait(false);
         return ResponseMapper.MapSingle(usageEvent, response, SingleOperation);
     }

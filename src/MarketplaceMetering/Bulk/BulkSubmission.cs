@@ -171,15 +171,16 @@ internal sealed class BulkSubmission
             for (var i = 0; i < batch.Count; i++)
             {
                 var usageEvent = batch.Events[i].Event;
-                if (now >= UsageEventValidator.Deadline([usageEvent]))
+                var deadline = UsageEventValidator.Deadline(usageEvent.EffectiveStartTime);
+                if (now >= deadline)
                 {
                     results[i] = new UsageEventResult.Expired(
                         usageEvent,
                         "DeadlinePassed",
                         MeteringClientOptions.Format(
-                            "Not sent: by {0:o} the event was too close to its 24-hour deadline ({1:o}, less a {2:g} safety margin) to be sent.",
+                            "Not sent: by {0:o} the event had passed its deadline {1:o} (24 hours after its effective start time, less a {2:g} safety margin).",
                             now,
-                            usageEvent.EffectiveStartTime + UsageEventValidator.Window,
+                            deadline,
                             UsageEventValidator.DeadlineSafetyMargin),
                         "effectiveStartTime",
                         details: null,

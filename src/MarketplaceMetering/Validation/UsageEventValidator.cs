@@ -48,7 +48,10 @@ internal static class UsageEventValidator
 
     /// <summary>The instant after which no retry may start for these events: the earliest one's expiry, less the margin.</summary>
     public static DateTimeOffset Deadline(IEnumerable<UsageEvent> usageEvents) =>
-        usageEvents.Min(e => e.EffectiveStartTime) + Window - DeadlineSafetyMargin;
+        Deadline(usageEvents.Min(e => e.EffectiveStartTime));
+
+    /// <summary>The instant after which no retry may start for an event with this effective start time.</summary>
+    public static DateTimeOffset Deadline(DateTimeOffset effectiveStartTime) => effectiveStartTime + Window - DeadlineSafetyMargin;
 
     public static void ValidateSingle(UsageEvent? usageEvent, DateTimeOffset now, string paramName)
     {
