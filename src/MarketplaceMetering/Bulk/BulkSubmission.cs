@@ -55,59 +55,60 @@ internal sealed class BulkSubmission
 
         try
         {
-            await foreach (var usageEvent in usageEvents.WithCancellation(cancellationToken).ConfigureAwait(false))
+            // One pass per event, and a last one at the end of the input that flushes the open batches.
+            var source = usageEvents.WithCancellation(cancellationToken).ConfigureAwait(false).GetAsyncEnumerator();
+            try
             {
-                var index = count++;
-                if (usageEvent is null)
+                var more = true;
+                while (more)
                 {
-                    throw new ArgumentException(MeteringClientOptions.Format("usageEvents[{0}] is null.", index), nameof(usageEvents));
-                }
-
-                if (UsageEventValidator.CheckWindow(usageEvent, _clock.GetUtcNow(), out var inFuture) is { } problem)
-                {
-                    waiting[index] = NotSent(usageEvent, problem, inFuture);
-                }
-                else
-                {
-                    planner.Add(new IndexedEvent(index, usageEvent), ready);
-                    PeakTrackedKeys = Math.Max(PeakTrackedKeys, planner.TrackedKeys);
-                }
-
-                foreach (var batch in ready)
-                {
-                    while (inFlight.Count >= _maxConcurrency)
+                    more = await source.MoveNextAsync();
+                    if (!more)
                     {
-                        await CollectOneAsync(inFlight, planner, waiting).ConfigureAwait(false);
-                        while (waiting.TryGetValue(nextToYield, out var result))
-                        {
-                            waiting.Remove(nextToYield++);
-                            yield return result;
-                        }
+                        planner.Flush(ready);
+                    }
+                    else if (source.Current is not { } usageEvent)
+                    {
+                        throw new ArgumentException(MeteringClientOptions.Format("usageEvents[{0}] is null.", count), nameof(usageEvents));
+                    }
+                    else if (UsageEventValidator.CheckWindow(usageEvent, _clock.GetUtcNow(), out var inFuture) is { } problem)
+                    {
+                        waiting[count++] = NotSent(usageEvent, problem, inFuture);
+                    }
+                    else
+                    {
+                        planner.Add(new IndexedEvent(count++, usageEvent), ready);
+                        PeakTrackedKeys = Math.Max(PeakTrackedKeys, planner.TrackedKeys);
                     }
 
-                    inFlight.Add((batch, SendAsync(batch, stop.Token)));
-                    PeakInFlight = Math.Max(PeakInFlight, inFlight.Count);
-                }
+                    foreach (var batch in ready)
+                    {
+                        while (inFlight.Count >= _maxConcurrency)
+                        {
+                            await CollectOneAsync(inFlight, planner, waiting).ConfigureAwait(false);
+                            while (waiting.TryGetValue(nextToYield, out var result))
+                            {
+                                waiting.Remove(nextToYield++);
+                                yield return result;
+                            }
+                        }
 
-                ready.Clear();
-                PeakWaitingResults = Math.Max(PeakWaitingResults, waiting.Count);
-                while (waiting.TryGetValue(nextToYield, out var result))
-                {
-                    waiting.Remove(nextToYield++);
-                    yield return result;
+                        inFlight.Add((batch, SendAsync(batch, stop.Token)));
+                        PeakInFlight = Math.Max(PeakInFlight, inFlight.Count);
+                    }
+
+                    ready.Clear();
+                    PeakWaitingResults = Math.Max(PeakWaitingResults, waiting.Count);
+                    while (waiting.TryGetValue(nextToYield, out var result))
+                    {
+                        waiting.Remove(nextToYield++);
+                        yield return result;
+                    }
                 }
             }
-
-            planner.Flush(ready);
-            foreach (var batch in ready)
+            finally
             {
-                while (inFlight.Count >= _maxConcurrency)
-                {
-                    await CollectOneAsync(inFlight, planner, waiting).ConfigureAwait(false);
-                }
-
-                inFlight.Add((batch, SendAsync(batch, stop.Token)));
-                PeakInFlight = Math.Max(PeakInFlight, inFlight.Count);
+                await source.DisposeAsync();
             }
 
             while (inFlight.Count > 0 || waiting.Count > 0)
