@@ -24,22 +24,12 @@ internal static class UsageEventWriter
             w.WriteString("code", ConflictCode);
             w.WriteEndObject();
         })),
-        UsageEventOutcome.Rejected { Code: EventStatus.Expired } expired => (400, JsonBody.Write(w =>
-        {
-            // The service reports an expired event as a generic BadArgument whose detail names the time.
-            w.WriteStartObject();
-            w.WriteString("message", "One or more errors have occurred.");
-            w.WriteString("target", "usageEventRequest");
-            w.WriteString("code", EventStatus.BadArgument);
-            w.WriteStartArray("details");
-            w.WriteStartObject();
-            w.WriteString("code", EventStatus.BadArgument);
-            w.WriteString("target", expired.Target);
-            w.WriteString("message", expired.Message);
-            w.WriteEndObject();
-            w.WriteEndArray();
-            w.WriteEndObject();
-        })),
+        // The service reports an expired event as a generic BadArgument whose detail names the time.
+        UsageEventOutcome.Rejected { Code: EventStatus.Expired } expired => (400, ServiceErrorWriter.ToJson(new ServiceError(
+            EventStatus.BadArgument,
+            "One or more errors have occurred.",
+            "usageEventRequest",
+            [new ServiceErrorDetail(EventStatus.BadArgument, expired.Target, expired.Message)]))),
         UsageEventOutcome.Rejected rejected => (400, ServiceErrorWriter.ToJson(ServiceError.WithDetail(rejected.Code, rejected.Message, rejected.Target))),
         _ => throw new InvalidOperationException($"Unknown outcome {outcome.GetType().Name}."),
     };
