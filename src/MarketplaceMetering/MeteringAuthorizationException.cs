@@ -1,8 +1,10 @@
 namespace MarketplaceMetering;
 
 /// <summary>
-/// The service refused the caller (HTTP 403, or 401), or no token could be obtained for it. Retrying does not help:
-/// the credential, the app registration or the resource's publisher app has to change.
+/// The service refused the caller (HTTP 403, or a 401 again after the client fetched a fresh token), or the identity
+/// provider definitely refused the credential (<see cref="MeteringException.StatusCode"/> is then <see langword="null"/>).
+/// Retrying does not help: the credential, the app registration or the resource's publisher app has to change. (A
+/// token that could not be obtained for a reason that may pass is a retryable <see cref="MeteringException"/> instead.)
 /// </summary>
 public sealed class MeteringAuthorizationException : MeteringException
 {

@@ -13,8 +13,8 @@ namespace MarketplaceMetering;
 /// <para>
 /// Every event is validated before anything is sent (<see cref="ArgumentException"/> naming the field). Per-event
 /// outcomes, Duplicate and Expired included, are <see cref="UsageEventResult"/> values; exceptions are kept for what
-/// concerns the whole call: <see cref="MeteringAuthorizationException"/> (403), and <see cref="MeteringException"/>
-/// (unexpected answers, transport failures that outlasted the retries).
+/// concerns the whole call: <see cref="MeteringAuthorizationException"/> (403, a repeated 401, a refused credential),
+/// and <see cref="MeteringException"/> (unexpected answers, transport or token failures that outlasted the retries).
 /// </para>
 /// <para>
 /// The service methods are <see langword="virtual"/> and a protected constructor exists, so the client can be mocked;
@@ -81,9 +81,10 @@ public class MeteringClient : IDisposable
 
         _options = options;
         _logger = options.LoggerFactory?.CreateLogger<MeteringClient>() ?? (ILogger)NullLogger.Instance;
-        _tokens = new AccessTokenCache(credential, options.TimeProvider, _logger);
+        var redactor = new SecretRedactor([(credential as ConfidentialClientCredential)?.ClientSecret]);
+        _tokens = new AccessTokenCache(credential, options.TimeProvider, _logger, redactor, options.NetworkTimeout);
         httpClient ??= new HttpClient(MeteringTransport.CreateHandler(), disposeHandler: true) { Timeout = Timeout.InfiniteTimeSpan };
-        _pipeline = new MeteringPipeline(httpClient, ownsHttpClient, _tokens, options, _logger);
+        _pipeline = new MeteringPipeline(httpClient, ownsHttpClient, _tokens, redactor, options, _logger);
 
         var root = options.Endpoint.AbsoluteUri.TrimEnd('/');
         var query = "?api-version=" + Uri.EscapeDataString(options.ApiVersion);
@@ -106,8 +107,13 @@ public class MeteringClient : IDisposable
     /// carrying the original), <see cref="UsageEventResult.Expired"/>, or another failure the service named.
     /// </returns>
     /// <exception cref="ArgumentException">The event is outside the 24-hour window, or in the future; nothing was sent.</exception>
-    /// <exception cref="MeteringAuthorizationException">The service refused the caller (403), or no token could be obtained.</exception>
-    /// <exception cref="MeteringException">An unexpected answer, or no answer after the retries.</exception>
+    /// <exception cref="MeteringAuthorizationException">
+    /// The service refused the caller (403, or 401 again with a fresh token), or the identity provider refused the credential.
+    /// </exception>
+    /// <exception cref="MeteringException">
+    /// An unexpected answer (a redirect, which is never followed, or a 200 that names another event), or no answer or no
+    /// token after the retries (<see cref="MeteringException.IsRetryable"/>).
+    /// </exception>
     public virtual async Task<UsageEventResult> SubmitUsageEventAsync(UsageEvent usageEvent, CancellationToken cancellationToken = default)
     {
         var pipeline = Pipeline;
@@ -133,8 +139,13 @@ public class MeteringClient : IDisposable
     /// <param name="cancellationToken">Cancels the call at once, retries and waits included.</param>
     /// <returns>One result per event, in the order given, matched to the service's items by resource, plan, dimension and hour.</returns>
     /// <exception cref="ArgumentException">The batch is empty, too large, holds a null, an event outside the window, or two events for one hour; nothing was sent.</exception>
-    /// <exception cref="MeteringAuthorizationException">The service refused the caller (403), or no token could be obtained.</exception>
-    /// <exception cref="MeteringException">An unexpected answer, or no answer after the retries.</exception>
+    /// <exception cref="MeteringAuthorizationException">
+    /// The service refused the caller (403, or 401 again with a fresh token), or the identity provider refused the credential.
+    /// </exception>
+    /// <exception cref="MeteringException">
+    /// An unexpected answer (a redirect, which is never followed, or a 200 that names another event), or no answer or no
+    /// token after the retries (<see cref="MeteringException.IsRetryable"/>).
+    /// </exception>
     public virtual async Task<BatchUsageEventResult> SubmitBatchUsageEventAsync(IReadOnlyList<UsageEvent> usageEvents, CancellationToken cancellationToken = default)
     {
         var pipeline = Pipeline;
@@ -156,8 +167,9 @@ public class MeteringClient : IDisposable
     /// <remarks>
     /// Per-event outcomes only: events outside the 24-hour window are not sent (Expired, or BadArgument for a future
     /// time); a batch whose call fails after its retries, is refused or is answered with something unreadable gives an
-    /// Error result per event carrying the failure, and the other batches go on; after a 403 nothing more is sent. No
-    /// retry is scheduled past an event's deadline (24 hours after its effective start time, less a safety margin).
+    /// Error result per event carrying the failure, and the other batches go on; after the service refuses the caller
+    /// (403, or 401 again with a fresh token) nothing more is sent. No retry is scheduled past an event's deadline (24
+    /// hours after its effective start time, less a safety margin); an event is sent while it is inside its window.
     /// All calls share one <c>x-ms-correlationid</c>.
     /// </remarks>
     /// <exception cref="ArgumentException">An event is null; nothing was sent.</exception>

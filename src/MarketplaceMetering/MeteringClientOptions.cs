@@ -12,9 +12,14 @@ public sealed class MeteringClientOptions
     /// <summary>The API version the client speaks: <c>2018-08-31</c>.</summary>
     public const string DefaultApiVersion = "2018-08-31";
 
+    // Polly's timeout strategy accepts 10 ms to one day; the same limits, checked here, give the documented exception.
+    private static readonly TimeSpan MinNetworkTimeout = TimeSpan.FromMilliseconds(10);
+    private static readonly TimeSpan MaxNetworkTimeout = TimeSpan.FromDays(1);
+
     /// <summary>
     /// The service root; the client appends <c>/api/…</c>. Must be <c>https</c>, except for a loopback host
-    /// (<c>localhost</c>, <c>127.0.0.1</c>, <c>::1</c>) such as the local emulator.
+    /// (<c>localhost</c>, <c>127.0.0.1</c>, <c>::1</c>) such as the local emulator. A path prefix is kept (a gateway);
+    /// a query, a fragment or user information is refused, since it would silently produce a wrong URL or a credential in it.
     /// </summary>
     /// <value>The default is <see cref="DefaultEndpoint"/>.</value>
     public Uri Endpoint { get; set; } = DefaultEndpoint;
@@ -26,7 +31,10 @@ public sealed class MeteringClientOptions
     /// <summary>How transient failures (throttling, server errors, broken connections, timeouts) are retried.</summary>
     public MeteringRetryOptions Retry { get; } = new();
 
-    /// <summary>How long one HTTP attempt may take before it is abandoned (and retried).</summary>
+    /// <summary>
+    /// How long one HTTP attempt (or one token fetch) may take before it is abandoned (and retried): 10 milliseconds to
+    /// one day, or <see cref="Timeout.InfiniteTimeSpan"/>.
+    /// </summary>
     /// <value>The default is 100 seconds.</value>
     public TimeSpan NetworkTimeout { get; set; } = TimeSpan.FromSeconds(100);
 
@@ -76,9 +84,9 @@ public sealed class MeteringClientOptions
             problems.Add("ApiVersion must not be empty; the service speaks '" + DefaultApiVersion + "'.");
         }
 
-        if (NetworkTimeout <= TimeSpan.Zero && NetworkTimeout != Timeout.InfiniteTimeSpan)
+        if (NetworkTimeout != Timeout.InfiniteTimeSpan && (NetworkTimeout < MinNetworkTimeout || NetworkTimeout > MaxNetworkTimeout))
         {
-            problems.Add(Format("NetworkTimeout must be greater than zero; it is {0}.", NetworkTimeout));
+            problems.Add(Format("NetworkTimeout must be between {0:g} and {1:g} (or Timeout.InfiniteTimeSpan); it is {2:g}.", MinNetworkTimeout, MaxNetworkTimeout, NetworkTimeout));
         }
 
         if (MaxConcurrency is < 1 or > 64)

@@ -64,4 +64,10 @@ public class MeteringException : Exception
     /// and the same call may succeed later. Resubmitting usage is safe: what was recorded comes back as a replayed Duplicate.
     /// </summary>
     public bool IsRetryable { get; }
+
+    /// <summary>
+    /// What kind of failure the client saw when the service sent no error code (<c>NoToken</c>, <c>NoAnswer</c>,
+    /// <c>Redirect</c>, …): the code a bulk submission gives each event of a failed batch.
+    /// </summary>
+    internal string? FailureCode { get; init; }
 }

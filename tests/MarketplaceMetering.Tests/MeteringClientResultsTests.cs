@@ -62,12 +62,12 @@ public class MeteringClientResultsTests
     [Fact]
     public async Task SubmitUsageEventAsync_ServiceClockSaysExpired_ReturnsExpired()
     {
-        // The client's clock thinks the event is 30 minutes old; the service's clock is a day ahead.
+        // The client's clock thinks the event has 5 minutes left in its window; the service's clock is 10 minutes ahead.
         var clientClock = new ManualTimeProvider();
-        var serviceClock = new ManualTimeProvider(clientClock.GetUtcNow().AddHours(24).AddMinutes(10));
+        var serviceClock = new ManualTimeProvider(clientClock.GetUtcNow().AddMinutes(10));
         await using var h = await Harness.StartAsync(emulator: o => o.TimeProvider = serviceClock, clock: clientClock);
 
-        var result = await h.Client.SubmitUsageEventAsync(TestEvents.At(clientClock.GetUtcNow().AddMinutes(-30)));
+        var result = await h.Client.SubmitUsageEventAsync(TestEvents.At(clientClock.GetUtcNow() - TimeSpan.FromHours(24) + TimeSpan.FromMinutes(5)));
 
         var expired = result.Should().BeOfType<UsageEventResult.Expired>().Subject;
         expired.Details.Should().Contain(d => d.Target == "effectiveStartTime");

@@ -4,88 +4,319 @@ using Microsoft.Extensions.Logging;
 namespace MarketplaceMetering;
 
 /// <summary>
-/// Reads the token through a cache on every request, as Azure.Core's bearer policy does: one fetch, reused until five
-/// minutes before it expires; concurrent callers wait for a single fetch. A failed refresh falls back to the current
-/// token while it is still valid.
+/// Reads the token through a cache on every request, the way Azure.Core's <c>BearerTokenAuthenticationPolicy</c> does:
+/// <list type="bullet">
+/// <item>While the cached token is valid, every caller gets it at once. When its refresh is due (the credential's
+/// <see cref="AccessToken.RefreshOn"/>, else five minutes before expiry, or half-way through the life of a token that
+/// lives under ten minutes), one background refresh runs; callers never wait for it.</item>
+/// <item>A failed background refresh is not retried by every caller: the next try waits <see cref="RefreshRetryDelay"/>,
+/// and the current token serves until it expires.</item>
+/// <item>Only when no valid token exists do callers wait, all of them for one fetch.</item>
+/// <item>A fetch that fails for a reason that may pass throws <see cref="TokenUnavailableException"/>, which the
+/// pipeline retries; a definite refusal throws <see cref="MeteringAuthorizationException"/>, and is remembered for
+/// <see cref="RefreshRetryDelay"/> so a run of calls does not hammer the identity provider with a refused credential.</item>
+/// <item>A token the service rejected is evicted (<see cref="Reject"/>); the next fetch asks the identity provider
+/// itself rather than a credential's cache, where the credential allows it.</item>
+/// </list>
 /// </summary>
 internal sealed class AccessTokenCache : IDisposable
 {
-    /// <summary>How long before expiry the token is refreshed.</summary>
+    /// <summary>How long before expiry a long-lived token is refreshed.</summary>
     public static readonly TimeSpan RefreshMargin = TimeSpan.FromMinutes(5);
+
+    /// <summary>How long after a failed background refresh (or a refusal) the credential is asked again.</summary>
+    public static readonly TimeSpan RefreshRetryDelay = TimeSpan.FromSeconds(30);
 
     private static readonly TokenRequestContext RequestContext = new([MeteringClient.Scope]);
 
     private readonly TokenCredential _credential;
     private readonly TimeProvider _timeProvider;
     private readonly ILogger _logger;
-    private readonly SemaphoreSlim _refreshLock = new(1, 1);
-    private volatile Entry? _current;
+    private readonly SecretRedactor _redactor;
+    private readonly TimeSpan _fetchTimeout;
+    private readonly string _credentialName;
+    private readonly CancellationTokenSource _disposed = new();
+    private readonly object _gate = new();
 
-    public AccessTokenCache(TokenCredential credential, TimeProvider timeProvider, ILogger logger)
+    private Entry? _current;
+    private Task<Entry>? _fetch;
+    private DateTimeOffset _nextBackgroundRefresh;
+    private bool _forceRefresh;
+    private Refusal? _refusal;
+
+    public AccessTokenCache(TokenCredential credential, TimeProvider timeProvider, ILogger logger, SecretRedactor? redactor = null, TimeSpan? fetchTimeout = null)
     {
         _credential = credential;
         _timeProvider = timeProvider;
         _logger = logger;
+        _redactor = redactor ?? new SecretRedactor();
+        _fetchTimeout = fetchTimeout ?? Timeout.InfiniteTimeSpan;
+        _credentialName = credential.GetType().Name;
     }
 
-    public async ValueTask<string> GetTokenAsync(CancellationToken cancellationToken)
+    /// <summary>Whether a fetch (background or not) is in progress, for tests that wait for one to finish.</summary>
+    internal bool IsFetching
     {
-        var current = _current;
-        if (current is not null && _timeProvider.GetUtcNow() < current.RefreshAt)
+        get
         {
-            return current.Token;
-        }
-
-        await _refreshLock.WaitAsync(cancellationToken).ConfigureAwait(false);
-        try
-        {
-            current = _current;
-            var now = _timeProvider.GetUtcNow();
-            if (current is not null && now < current.RefreshAt)
+            lock (_gate)
             {
-                return current.Token;
+                return _fetch is not null;
             }
+        }
+    }
 
-            try
+    /// <summary>Returns a valid token: the cached one at once, or the result of the one fetch all waiting callers share.</summary>
+    /// <exception cref="TokenUnavailableException">No token could be obtained, for a reason that may pass.</exception>
+    /// <exception cref="MeteringAuthorizationException">The identity provider refused the credential.</exception>
+    public ValueTask<string> GetTokenAsync(CancellationToken cancellationToken)
+    {
+        var now = _timeProvider.GetUtcNow();
+        TaskCompletionSource<Entry>? mine = null;
+        Task<Entry> fetch;
+        string? cached = null;
+        lock (_gate)
+        {
+            var current = _current;
+            if (current is not null && now < current.ExpiresOn)
             {
-                var token = await _credential.GetTokenAsync(RequestContext, cancellationToken).ConfigureAwait(false);
-                if (string.IsNullOrEmpty(token.Token))
+                if (now < current.RefreshAt || _fetch is not null || now < _nextBackgroundRefresh)
                 {
-                    throw new MeteringAuthorizationException(
-                        "The credential " + _credential.GetType().Name + " returned an empty token for the metering service.",
-                        statusCode: null,
-                        errorCode: null,
-                        requestId: null,
-                        correlationId: null);
+                    return new ValueTask<string>(current.Token);
                 }
 
-                _current = new Entry(token.Token, token.ExpiresOn, token.ExpiresOn - RefreshMargin);
-                Log.TokenAcquired(_logger, _credential.GetType().Name, token.ExpiresOn);
-                return token.Token;
+                mine = new TaskCompletionSource<Entry>(TaskCreationOptions.RunContinuationsAsynchronously);
+                _fetch = mine.Task;
+                cached = current.Token;
             }
-            catch (Exception e) when (e is not OperationCanceledException && current is not null && now < current.ExpiresOn)
+            else if (_refusal is { } refusal && now < refusal.Until && _fetch is null)
             {
-                Log.TokenRefreshFailed(_logger, _credential.GetType().Name, current.ExpiresOn, e.GetType().Name);
-                return current.Token;
+                throw refusal.Create();
             }
-            catch (Exception e) when (e is not OperationCanceledException and not MeteringException)
+            else if (_fetch is null)
+            {
+                mine = new TaskCompletionSource<Entry>(TaskCreationOptions.RunContinuationsAsynchronously);
+                _fetch = mine.Task;
+            }
+
+            fetch = _fetch;
+        }
+
+        if (cached is not null)
+        {
+            // A caller with a valid token never pays for the refresh, not even for a credential's synchronous part.
+            _ = Task.Run(() => FetchAsync(mine!, background: true), CancellationToken.None);
+            return new ValueTask<string>(cached);
+        }
+
+        if (mine is not null)
+        {
+            _ = FetchAsync(mine, background: false);
+        }
+
+        return WaitAsync(fetch, cancellationToken);
+    }
+
+    /// <summary>
+    /// Forgets <paramref name="token"/>, which the service rejected (401 or 403), if it is still the cached one; the next
+    /// fetch bypasses the credential's own cache where the credential allows it.
+    /// </summary>
+    public void Reject(string token)
+    {
+        lock (_gate)
+        {
+            if (_current is { } current && string.Equals(current.Token, token, StringComparison.Ordinal))
+            {
+                _current = null;
+                _forceRefresh = true;
+                _nextBackgroundRefresh = default;
+            }
+        }
+
+        Log.TokenRejected(_logger, _credentialName);
+    }
+
+    /// <summary>Cancels a fetch in progress. (The source is not disposed: a late caller may still link to its token.)</summary>
+    public void Dispose() => _disposed.Cancel();
+
+    private static async ValueTask<string> WaitAsync(Task<Entry> fetch, CancellationToken cancellationToken)
+    {
+        if (!fetch.IsCompleted && cancellationToken.CanBeCanceled)
+        {
+            // Leave the shared fetch running for the other callers; only this caller stops waiting.
+            var cancelled = new TaskCompletionSource<Entry>(TaskCreationOptions.RunContinuationsAsynchronously);
+            using (cancellationToken.Register(static s => ((TaskCompletionSource<Entry>)s!).TrySetCanceled(), cancelled))
+            {
+                var first = await Task.WhenAny(fetch, cancelled.Task).ConfigureAwait(false);
+                if (first != fetch)
+                {
+                    cancellationToken.ThrowIfCancellationRequested();
+                }
+            }
+        }
+
+        try
+        {
+            return (await fetch.ConfigureAwait(false)).Token;
+        }
+        catch (MeteringAuthorizationException shared)
+        {
+            // Every waiter of the shared fetch gets its own exception: one instance thrown on many threads would
+            // have its stack trace rewritten under the others' feet.
+            throw new MeteringAuthorizationException(shared.Message, shared.StatusCode, shared.ErrorCode, shared.RequestId, shared.CorrelationId, shared.InnerException)
+            {
+                FailureCode = shared.FailureCode,
+            };
+        }
+    }
+
+    private async Task FetchAsync(TaskCompletionSource<Entry> completion, bool background)
+    {
+        bool force;
+        lock (_gate)
+        {
+            force = _forceRefresh;
+        }
+
+        var started = _timeProvider.GetUtcNow();
+        try
+        {
+            AccessToken token;
+            using (var timeout = CreateTimeoutSource())
+            {
+                token = _credential is IForceRefreshCredential forceable
+                    ? await forceable.GetTokenAsync(RequestContext, force, timeout.Token).ConfigureAwait(false)
+                    : await _credential.GetTokenAsync(RequestContext, timeout.Token).ConfigureAwait(false);
+            }
+
+            if (string.IsNullOrEmpty(token.Token))
             {
                 throw new MeteringAuthorizationException(
-                    "Could not get a token for the metering service (scope " + MeteringClient.Scope + ") from " + _credential.GetType().Name + ": " + e.Message,
+                    "The credential " + _credentialName + " returned an empty token for the metering service.",
                     statusCode: null,
                     errorCode: null,
                     requestId: null,
-                    correlationId: null,
-                    e);
+                    correlationId: null)
+                {
+                    FailureCode = "TokenRefused",
+                };
             }
+
+            _redactor.AddToken(token.Token);
+            var entry = Entry.Create(token, _timeProvider.GetUtcNow());
+            lock (_gate)
+            {
+                _current = entry;
+                _fetch = null;
+                _forceRefresh = false;
+                _refusal = null;
+            }
+
+            Log.TokenAcquired(_logger, _credentialName, token.ExpiresOn);
+            completion.TrySetResult(entry);
         }
-        finally
+        catch (Exception e)
         {
-            _refreshLock.Release();
+            var failure = Translate(e, started);
+            lock (_gate)
+            {
+                _fetch = null;
+                if (background)
+                {
+                    _nextBackgroundRefresh = _timeProvider.GetUtcNow() + RefreshRetryDelay;
+                }
+                else if (failure is MeteringAuthorizationException refused)
+                {
+                    _refusal = new Refusal(refused, _timeProvider.GetUtcNow() + RefreshRetryDelay);
+                }
+            }
+
+            if (background)
+            {
+                Log.TokenRefreshFailed(_logger, _credentialName, _current?.ExpiresOn ?? default, e.GetType().Name, RefreshRetryDelay);
+            }
+            else
+            {
+                Log.TokenFetchFailed(_logger, _credentialName, e.GetType().Name, failure is TokenUnavailableException, failure.Message);
+            }
+
+            completion.TrySetException(failure);
+            _ = completion.Task.Exception; // observed here: a background refresh may have no waiter
         }
     }
 
-    public void Dispose() => _refreshLock.Dispose();
+    private Exception Translate(Exception e, DateTimeOffset started)
+    {
+        if (e is MeteringException)
+        {
+            return e;
+        }
+
+        if (e is OperationCanceledException && _disposed.IsCancellationRequested)
+        {
+            return new ObjectDisposedException(nameof(MeteringClient));
+        }
+
+        var inner = _redactor.SafeToAttach(e);
+        var detail = _redactor.Redact(Describe(e)) + (inner is null ? " (the cause is not attached: it contains a secret)" : string.Empty);
+        if (e is OperationCanceledException)
+        {
+            return new TokenUnavailableException(
+                MeteringClientOptions.Format(
+                    "{0} did not return a token for the metering service within {1:g} (the network timeout).",
+                    _credentialName,
+                    _timeProvider.GetUtcNow() - started),
+                inner);
+        }
+
+        if (TokenFailure.IsTransient(e))
+        {
+            return new TokenUnavailableException(
+                "Could not get a token for the metering service (scope " + MeteringClient.Scope + ") from " + _credentialName + ", for a reason that may pass: " + detail,
+                inner);
+        }
+
+        return new MeteringAuthorizationException(
+            "Could not get a token for the metering service (scope " + MeteringClient.Scope + ") from " + _credentialName + ": " + detail,
+            statusCode: null,
+            errorCode: null,
+            requestId: null,
+            correlationId: null,
+            inner)
+        {
+            FailureCode = "TokenRefused",
+        };
+    }
+
+    /// <summary>The message, and those of the exceptions it wraps when they add something (Azure.Identity wraps MSAL's).</summary>
+    private static string Describe(Exception e)
+    {
+        var text = e.Message;
+        for (var inner = e.InnerException; inner is not null && text.Length < 2000; inner = inner.InnerException)
+        {
+            if (text.IndexOf(inner.Message, StringComparison.Ordinal) < 0)
+            {
+                text += " ---> " + inner.Message;
+            }
+        }
+
+        return text;
+    }
+
+    private FetchScope CreateTimeoutSource()
+    {
+        if (_fetchTimeout == Timeout.InfiniteTimeSpan)
+        {
+            return new FetchScope(CancellationTokenSource.CreateLinkedTokenSource(_disposed.Token), null);
+        }
+
+#if NET
+        var timeout = new CancellationTokenSource(_fetchTimeout, _timeProvider);
+#else
+        var timeout = _timeProvider.CreateCancellationTokenSource(_fetchTimeout);
+#endif
+        return new FetchScope(CancellationTokenSource.CreateLinkedTokenSource(_disposed.Token, timeout.Token), timeout);
+    }
 
     private sealed class Entry(string token, DateTimeOffset expiresOn, DateTimeOffset refreshAt)
     {
@@ -95,6 +326,43 @@ internal sealed class AccessTokenCache : IDisposable
 
         public DateTimeOffset RefreshAt { get; } = refreshAt;
 
+        public static Entry Create(AccessToken token, DateTimeOffset now)
+        {
+            // The credential's own hint wins; otherwise five minutes before expiry, or half-way for a short-lived token.
+            var margin = TimeSpan.FromTicks(Math.Min(RefreshMargin.Ticks, Math.Max(0, (token.ExpiresOn - now).Ticks / 2)));
+            var refreshAt = token.RefreshOn is { } hint && hint < token.ExpiresOn ? hint : token.ExpiresOn - margin;
+            return new Entry(token.Token, token.ExpiresOn, refreshAt);
+        }
+
         public override string ToString() => "Entry { ExpiresOn = " + ExpiresOn.ToString("o", System.Globalization.CultureInfo.InvariantCulture) + " }";
     }
+
+    private sealed class Refusal(MeteringAuthorizationException first, DateTimeOffset until)
+    {
+        public DateTimeOffset Until { get; } = until;
+
+        public MeteringAuthorizationException Create() =>
+            new(first.Message + " (remembered: the credential is asked again " + RefreshRetryDelay.TotalSeconds.ToString(System.Globalization.CultureInfo.InvariantCulture) + " seconds after it refused)", null, null, null, null, first.InnerException)
+            {
+                FailureCode = first.FailureCode,
+            };
+    }
+
+    /// <summary>The cancellation of one fetch: the client's disposal, or the fetch timeout.</summary>
+    private sealed class FetchScope(CancellationTokenSource linked, CancellationTokenSource? timeout) : IDisposable
+    {
+        public CancellationToken Token => linked.Token;
+
+        public void Dispose()
+        {
+            linked.Dispose();
+            timeout?.Dispose();
+        }
+    }
+}
+
+/// <summary>A credential that can be told to bypass its own token cache (after the service rejected a token).</summary>
+internal interface IForceRefreshCredential
+{
+    ValueTask<AccessToken> GetTokenAsync(TokenRequestContext requestContext, bool forceRefresh, CancellationToken cancellationToken);
 }

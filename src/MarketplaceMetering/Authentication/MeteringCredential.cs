@@ -30,7 +30,7 @@ public static class MeteringCredential
         RequireText(clientId, nameof(clientId));
         RequireText(clientSecret, nameof(clientSecret));
         var application = Builder(tenantId, clientId, httpClientFactory).WithClientSecret(clientSecret).Build();
-        return new ConfidentialClientCredential(application, tenantId, clientId, "client secret");
+        return new ConfidentialClientCredential(application, tenantId, clientId, "client secret", clientSecret);
     }
 
     /// <summary>

@@ -11,8 +11,10 @@ namespace MarketplaceMetering;
 /// <remarks>
 /// Per-event outcomes only, never an exception that loses other events' results: a batch whose call fails after the
 /// retries (or is refused with 403, or answered with something unreadable) yields an Error result per event carrying
-/// the failure. After a 403 nothing more is sent. Events whose deadline (24 hours after their effective start time,
-/// less a safety margin) has passed are not sent. Only cancellation and a null event end the submission with an exception.
+/// the failure. After the service refuses the caller (401, 403) nothing more is sent; a token that cannot be obtained
+/// fails only its batch. Events that left the 24-hour window while waiting are not sent (a single call applies the same
+/// rule); retries stop at the deadline, a safety margin earlier. Only cancellation and a null event end the submission
+/// with an exception.
 /// </remarks>
 internal sealed class BulkSubmission
 {
@@ -171,18 +173,15 @@ internal sealed class BulkSubmission
             var positions = new List<int>(batch.Count);
             for (var i = 0; i < batch.Count; i++)
             {
+                // The rule a single call applies: an event is sent while it is inside its 24-hour window. (Retries stop
+                // earlier, at the deadline: the window's end less a safety margin.)
                 var usageEvent = batch.Events[i].Event;
-                var deadline = UsageEventValidator.Deadline(usageEvent.EffectiveStartTime);
-                if (now >= deadline)
+                if (UsageEventValidator.CheckWindow(usageEvent, now, out var inFuture) is { } problem && !inFuture)
                 {
                     results[i] = new UsageEventResult.Expired(
                         usageEvent,
                         "DeadlinePassed",
-                        MeteringClientOptions.Format(
-                            "Not sent: by {0:o} the event had passed its deadline {1:o} (24 hours after its effective start time, less a {2:g} safety margin).",
-                            now,
-                            deadline,
-                            UsageEventValidator.DeadlineSafetyMargin),
+                        "Not sent: while it waited for a slot or an earlier batch, the event left the service's window. " + problem,
                         "effectiveStartTime",
                         details: null,
                         requestId: null,
@@ -214,15 +213,19 @@ internal sealed class BulkSubmission
                     results[positions[k]] = answer.Results[k];
                 }
             }
-            catch (MeteringAuthorizationException e)
+            catch (MeteringAuthorizationException e) when (e.StatusCode is 401 or 403)
             {
+                // The service refused the caller: every other batch would be refused too.
                 Interlocked.CompareExchange(ref _refusal, e, null);
                 Fill(results, positions, events, e.ErrorCode ?? "Forbidden", e.Message, e);
             }
             catch (MeteringException e)
             {
+                // Anything else (a token that could not be obtained, retries exhausted, an odd answer) concerns this
+                // batch only: the run goes on. A refused credential is remembered by the token cache for a while, so
+                // the batches after it fail fast without asking the identity provider again.
                 Log.BatchFailed(_logger, events.Count, e.StatusCode ?? 0, e.RequestId ?? string.Empty);
-                Fill(results, positions, events, e.ErrorCode ?? (e.StatusCode is { } status ? "HTTP" + status.ToString(System.Globalization.CultureInfo.InvariantCulture) : "NoAnswer"), e.Message, e);
+                Fill(results, positions, events, e.ErrorCode ?? e.FailureCode ?? (e.StatusCode is { } status ? "HTTP" + status.ToString(System.Globalization.CultureInfo.InvariantCulture) : "NoAnswer"), e.Message, e);
             }
 
             return results;

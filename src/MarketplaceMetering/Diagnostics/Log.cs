@@ -20,8 +20,17 @@ internal static partial class Log
     [LoggerMessage(5, LogLevel.Information, "Acquired a metering service token from {Credential}; it expires at {ExpiresOn:o}.")]
     public static partial void TokenAcquired(ILogger logger, string credential, DateTimeOffset expiresOn);
 
-    [LoggerMessage(6, LogLevel.Warning, "Refreshing the metering service token from {Credential} failed ({ErrorType}); using the current one until it expires at {ExpiresOn:o}.")]
-    public static partial void TokenRefreshFailed(ILogger logger, string credential, DateTimeOffset expiresOn, string errorType);
+    [LoggerMessage(6, LogLevel.Warning, "Refreshing the metering service token from {Credential} in the background failed ({ErrorType}); using the current one until it expires at {ExpiresOn:o}, trying again in {RetryDelay}.")]
+    public static partial void TokenRefreshFailed(ILogger logger, string credential, DateTimeOffset expiresOn, string errorType, TimeSpan retryDelay);
+
+    [LoggerMessage(9, LogLevel.Warning, "Getting a metering service token from {Credential} failed ({ErrorType}; may pass: {Transient}): {Reason}")]
+    public static partial void TokenFetchFailed(ILogger logger, string credential, string errorType, bool transient, string reason);
+
+    [LoggerMessage(10, LogLevel.Information, "The metering service rejected the token from {Credential}; it is evicted and a fresh one will be fetched.")]
+    public static partial void TokenRejected(ILogger logger, string credential);
+
+    [LoggerMessage(11, LogLevel.Information, "{Method} {Path} answered 401; sending it once more with a fresh token (request {RequestId}).")]
+    public static partial void ResendingAfter401(ILogger logger, string method, string path, string requestId);
 
     [LoggerMessage(8, LogLevel.Warning, "A batch of {Count} events failed (HTTP {StatusCode}, request {RequestId}); each event is reported as Error.")]
     public static partial void BatchFailed(ILogger logger, int count, int statusCode, string requestId);

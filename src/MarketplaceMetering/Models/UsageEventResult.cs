@@ -96,6 +96,12 @@ public abstract record UsageEventResult
         /// The usage is billed; nothing to do. <see langword="false"/> for a conflicting first write: the quantity billed
         /// for the hour is <see cref="AcceptedUsageEvent.Quantity"/> of the original, not this event's.
         /// </summary>
+        /// <remarks>
+        /// Quantities are compared as exactly as the wire allows: the service stores the double nearest to the decimal
+        /// sent, so the original matches when its quantity is that very double. No tolerance is applied: an original of
+        /// 1,000,000,000,000 is a conflict for an event of 1,000,000,000,900. Only quantities that differ beyond a
+        /// double's 15–17 significant digits, which nobody can tell apart on the wire, count as the same.
+        /// </remarks>
         public bool IsReplay { get; }
 
         /// <summary>The opposite of <see cref="IsReplay"/>: the hour was taken by a different event.</summary>
@@ -130,7 +136,11 @@ public abstract record UsageEventResult
         public IReadOnlyList<MeteringErrorDetail> Details { get; }
     }
 
-    /// <summary>The effective start time is more than 24 hours old, or in the future. This usage can no longer be billed.</summary>
+    /// <summary>
+    /// The effective start time is more than 24 hours old: this usage can no longer be billed. (When the service calls
+    /// an event "expired or in future" that is not old by the client's clock, its clock is behind and the result is a
+    /// retryable <see cref="Error"/> with code <c>EffectiveStartTimeInFuture</c> instead.)
+    /// </summary>
     public sealed record Expired : Failure
     {
         internal Expired(UsageEvent usageEvent, string? code, string? message, string? target, IReadOnlyList<MeteringErrorDetail>? details, string? requestId, string? correlationId)

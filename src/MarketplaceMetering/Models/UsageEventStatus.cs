@@ -12,7 +12,7 @@ public enum UsageEventStatus
     /// </summary>
     Duplicate,
 
-    /// <summary>The effective start time is more than 24 hours old, or in the future.</summary>
+    /// <summary>The effective start time is more than 24 hours old: this usage can no longer be billed.</summary>
     Expired,
 
     /// <summary>The resource is unknown to the marketplace.</summary>

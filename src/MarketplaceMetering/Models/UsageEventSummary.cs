@@ -43,7 +43,10 @@ public sealed class UsageEventSummary
     /// <summary>The number of results per status (statuses with none are absent).</summary>
     public IReadOnlyDictionary<UsageEventStatus, int> CountByStatus => _byStatus;
 
-    /// <summary>The quantity recorded for billing per dimension (case-insensitive keys), counting replays.</summary>
+    /// <summary>
+    /// The quantity recorded for billing per dimension (case-insensitive keys): accepted events' quantities, and for
+    /// replays the quantity the service holds (its original's).
+    /// </summary>
     public IReadOnlyDictionary<string, decimal> DeliveredQuantityByDimension => _deliveredByDimension;
 
     /// <summary>
@@ -141,7 +144,10 @@ public sealed class UsageEventSummary
 
         if (result.IsDelivered)
         {
-            _deliveredByDimension[result.Event.Dimension] = (_deliveredByDimension.TryGetValue(result.Event.Dimension, out var q) ? q : 0) + result.Event.Quantity;
+            // A replay counts what the service holds (its original), which can differ from the decimal sent only beyond
+            // a double's precision; never more than the service recorded.
+            var quantity = result is UsageEventResult.Duplicate { Original: { } original } ? original.Quantity : result.Event.Quantity;
+            _deliveredByDimension[result.Event.Dimension] = (_deliveredByDimension.TryGetValue(result.Event.Dimension, out var q) ? q : 0) + quantity;
         }
         else
         {

@@ -18,6 +18,17 @@ internal static class EndpointRules
             return "Endpoint must be an absolute URI such as " + MeteringClientOptions.DefaultEndpoint + "; it is '" + endpoint.OriginalString + "'.";
         }
 
+        if (endpoint.Query.Length > 0 || endpoint.Fragment.Length > 0)
+        {
+            return "Endpoint must be the service root, without a query or fragment (the client adds '/api/…?api-version=…'); '"
+                + endpoint.GetLeftPart(UriPartial.Path) + "' is followed by a " + (endpoint.Query.Length > 0 ? "query" : "fragment") + ".";
+        }
+
+        if (endpoint.UserInfo.Length > 0)
+        {
+            return "Endpoint must not carry user information ('user:password@'); the client authenticates with its credential. Its host is '" + endpoint.Host + "'.";
+        }
+
         if (endpoint.Scheme == Uri.UriSchemeHttps)
         {
             return null;

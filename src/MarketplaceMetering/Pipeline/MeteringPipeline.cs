@@ -24,16 +24,18 @@ internal sealed class MeteringPipeline : IDisposable
     private readonly HttpClient _httpClient;
     private readonly bool _ownsHttpClient;
     private readonly AccessTokenCache _tokens;
+    private readonly SecretRedactor _redactor;
     private readonly TimeProvider _timeProvider;
     private readonly ILogger _logger;
     private readonly int _maxRetries;
     private readonly ResiliencePipeline<RawResponse> _resilience;
 
-    public MeteringPipeline(HttpClient httpClient, bool ownsHttpClient, AccessTokenCache tokens, MeteringClientOptions options, ILogger logger)
+    public MeteringPipeline(HttpClient httpClient, bool ownsHttpClient, AccessTokenCache tokens, SecretRedactor redactor, MeteringClientOptions options, ILogger logger)
     {
         _httpClient = httpClient;
         _ownsHttpClient = ownsHttpClient;
         _tokens = tokens;
+        _redactor = redactor;
         _timeProvider = options.TimeProvider;
         _logger = logger;
         _maxRetries = options.Retry.MaxRetries;
@@ -54,7 +56,7 @@ internal sealed class MeteringPipeline : IDisposable
                     var retry = policy.ShouldRetry(request, args.Outcome, args.AttemptNumber, args.Context.CancellationToken);
                     if (!retry && request.StopReason is { } why)
                     {
-                        Log.NotRetrying(_logger, request.Method.Method, request.Path, RetryPolicy.Describe(args.Outcome), why, request.RequestId);
+                        Log.NotRetrying(_logger, request.Method.Method, request.Path, _redactor.Redact(RetryPolicy.Describe(args.Outcome)), why, request.RequestId);
                     }
 
                     return new ValueTask<bool>(retry);
@@ -63,7 +65,7 @@ internal sealed class MeteringPipeline : IDisposable
                 OnRetry = args =>
                 {
                     var request = args.Context.Properties.GetValue(RequestKey, null!);
-                    Log.Retrying(_logger, request.Method.Method, request.Path, RetryPolicy.Describe(args.Outcome), args.AttemptNumber + 1, _maxRetries, (long)args.RetryDelay.TotalMilliseconds, request.RequestId);
+                    Log.Retrying(_logger, request.Method.Method, request.Path, _redactor.Redact(RetryPolicy.Describe(args.Outcome)), args.AttemptNumber + 1, _maxRetries, (long)args.RetryDelay.TotalMilliseconds, request.RequestId);
                     return default;
                 },
             });
@@ -130,7 +132,31 @@ internal sealed class MeteringPipeline : IDisposable
     {
         request.Attempts++;
         var token = await _tokens.GetTokenAsync(cancellationToken).ConfigureAwait(false);
+        var response = await SendWithTokenAsync(request, token, cancellationToken).ConfigureAwait(false);
+        if (response.StatusCode is 401 or 403)
+        {
+            // A rejected token is never reused. A 401 (what gateways answer for a bad or expired token) is sent once
+            // more, with a fresh token, per logical call; a 403 is ambiguous (it is also the answer for a resource of
+            // another publisher) and is not resent, but the next call will not carry that token either.
+            _tokens.Reject(token);
+            if (response.StatusCode == 401 && !request.ResentAfter401)
+            {
+                request.ResentAfter401 = true;
+                Log.ResendingAfter401(_logger, request.Method.Method, request.Path, request.RequestId);
+                token = await _tokens.GetTokenAsync(cancellationToken).ConfigureAwait(false);
+                response = await SendWithTokenAsync(request, token, cancellationToken).ConfigureAwait(false);
+                if (response.StatusCode is 401 or 403)
+                {
+                    _tokens.Reject(token);
+                }
+            }
+        }
 
+        return response;
+    }
+
+    private async Task<RawResponse> SendWithTokenAsync(MeteringRequest request, string token, CancellationToken cancellationToken)
+    {
         using var message = new HttpRequestMessage(request.Method, request.Uri);
         message.Headers.Authorization = new AuthenticationHeaderValue("Bearer", token);
         message.Headers.TryAddWithoutValidation("x-ms-requestid", request.RequestId);
@@ -146,26 +172,48 @@ internal sealed class MeteringPipeline : IDisposable
         Log.Sending(_logger, request.Method.Method, request.Path, request.RequestId, request.CorrelationId, request.Attempts);
         var started = _timeProvider.GetTimestamp();
         using var response = await _httpClient.SendAsync(message, HttpCompletionOption.ResponseHeadersRead, cancellationToken).ConfigureAwait(false);
-        var bytes = await ReadBodyAsync(response, request, cancellationToken).ConfigureAwait(false);
-        Log.Received(_logger, request.Method.Method, request.Path, (int)response.StatusCode, (long)_timeProvider.GetElapsedTime(started).TotalMilliseconds, request.RequestId);
+        if (response.RequestMessage?.RequestUri is { } landed && landed != request.Uri)
+        {
+            // The caller's HttpClient followed a redirect (or a handler rewrote the address): whatever answered is not
+            // the service the client addressed, and after a 301/302/303 the POST became a GET without its body.
+            throw Redirected(request, (int)response.StatusCode, landed, followed: true);
+        }
+
+        var status = (int)response.StatusCode;
+        if (status is >= 300 and < 400)
+        {
+            Log.Received(_logger, request.Method.Method, request.Path, status, (long)_timeProvider.GetElapsedTime(started).TotalMilliseconds, request.RequestId);
+            throw Redirected(request, status, response.Headers.Location, followed: false);
+        }
+
+        var (bytes, truncated) = await ReadBodyAsync(response, request, cancellationToken).ConfigureAwait(false);
+        Log.Received(_logger, request.Method.Method, request.Path, status, (long)_timeProvider.GetElapsedTime(started).TotalMilliseconds, request.RequestId);
 
         return new RawResponse(
-            (int)response.StatusCode,
+            status,
             response.ReasonPhrase,
             bytes,
             Header(response, "x-ms-requestid") ?? request.RequestId,
             Header(response, "x-ms-correlationid") ?? request.CorrelationId,
-            RetryPolicy.ReadRetryAfter(response, _timeProvider));
+            RetryPolicy.ReadRetryAfter(response, _timeProvider),
+            _redactor,
+            _timeProvider.GetUtcNow(),
+            truncated);
     }
 
-    private static async Task<byte[]> ReadBodyAsync(HttpResponseMessage response, MeteringRequest request, CancellationToken cancellationToken)
+    /// <summary>
+    /// Reads the whole body, up to <see cref="MaxResponseBytes"/>. A larger body is an error, except in a transient
+    /// answer (a 5xx, 408, 429), whose body only feeds an excerpt: its start is kept and the status stays retryable.
+    /// </summary>
+    private static async Task<(byte[] Body, bool Truncated)> ReadBodyAsync(HttpResponseMessage response, MeteringRequest request, CancellationToken cancellationToken)
     {
         if (response.Content is null)
         {
-            return [];
+            return ([], false);
         }
 
-        if (response.Content.Headers.ContentLength > MaxResponseBytes)
+        var transient = RetryPolicy.IsTransientStatus((int)response.StatusCode);
+        if (response.Content.Headers.ContentLength > MaxResponseBytes && !transient)
         {
             throw TooLarge(response, request);
         }
@@ -188,15 +236,40 @@ internal sealed class MeteringPipeline : IDisposable
             {
                 if (buffer.Length + read > MaxResponseBytes)
                 {
+                    if (transient)
+                    {
+                        buffer.Write(chunk, 0, (int)(MaxResponseBytes - buffer.Length));
+                        return (buffer.ToArray(), true);
+                    }
+
                     throw TooLarge(response, request);
                 }
 
                 buffer.Write(chunk, 0, read);
             }
 
-            return buffer.ToArray();
+            return (buffer.ToArray(), false);
         }
     }
+
+    private MeteringException Redirected(MeteringRequest request, int status, Uri? target, bool followed) => new(
+        MeteringClientOptions.Format(
+            "{0} {1} was {2} {3} (HTTP {4}); the metering client never follows a redirect, since a redirected POST may lose its body or carry usage to another host. {5}Request id {6}.",
+            request.Method.Method,
+            request.Path,
+            followed ? "redirected by the HttpClient the client was given" : "answered with a redirect",
+            target is null ? "without a Location" : "to host '" + _redactor.Redact(target.IsAbsoluteUri ? target.Host : request.Uri.Host) + "'",
+            status,
+            followed ? "Give the client an HttpClient whose handler has AllowAutoRedirect = false. Whether the usage was recorded is unknown; submitting it again is safe. " : string.Empty,
+            request.RequestId),
+        status,
+        errorCode: null,
+        request.RequestId,
+        request.CorrelationId,
+        isRetryable: false)
+    {
+        FailureCode = "Redirect",
+    };
 
     private static MeteringException TooLarge(HttpResponseMessage response, MeteringRequest request) => new(
         MeteringClientOptions.Format(
@@ -211,7 +284,7 @@ internal sealed class MeteringPipeline : IDisposable
         request.CorrelationId,
         isRetryable: false);
 
-    private static Exception Translate(Exception exception, MeteringRequest request)
+    private Exception Translate(Exception exception, MeteringRequest request)
     {
         if (exception is MeteringException)
         {
@@ -229,17 +302,34 @@ internal sealed class MeteringPipeline : IDisposable
                 attempts,
                 why,
                 request.RequestId),
+            TokenUnavailableException => MeteringClientOptions.Format(
+                "{0} {1} was not sent: no token for the metering service ({2}){3}. {4} Submitting again later is safe. Request id {5}.",
+                request.Method.Method,
+                request.Path,
+                attempts,
+                why,
+                exception.Message,
+                request.RequestId),
             _ => MeteringClientOptions.Format(
                 "Could not reach the metering service for {0} {1} ({2}): {3}{4}. Request id {5}.",
                 request.Method.Method,
                 request.Path,
                 attempts,
-                exception.Message,
+                _redactor.Redact(exception.Message),
                 why,
                 request.RequestId),
         };
 
-        return new MeteringException(message, statusCode: null, errorCode: null, request.RequestId, request.CorrelationId, isRetryable: true, exception);
+        var cause = exception is TokenUnavailableException { InnerException: { } tokenCause } ? tokenCause : exception;
+        return new MeteringException(message, statusCode: null, errorCode: null, request.RequestId, request.CorrelationId, isRetryable: true, _redactor.SafeToAttach(cause))
+        {
+            FailureCode = exception switch
+            {
+                TokenUnavailableException => "NoToken",
+                TimeoutRejectedException => "Timeout",
+                _ => "NoAnswer",
+            },
+        };
     }
 
     private static string? Header(HttpResponseMessage response, string name) =>

@@ -37,6 +37,9 @@ internal sealed class MeteringRequest
     /// <summary>The delay chosen for the next retry by the retry predicate.</summary>
     public TimeSpan NextDelay { get; set; }
 
+    /// <summary>Whether the call was already sent once more after a 401 (that happens once per logical call).</summary>
+    public bool ResentAfter401 { get; set; }
+
     /// <summary>Why retrying stopped early, when it did.</summary>
     public string? StopReason { get; set; }
 }

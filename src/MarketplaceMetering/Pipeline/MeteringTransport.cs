@@ -3,7 +3,10 @@ using System.Security.Authentication;
 
 namespace MarketplaceMetering;
 
-/// <summary>The HTTP handler the client creates when the caller does not bring an <see cref="HttpClient"/>: TLS 1.2 or 1.3 only.</summary>
+/// <summary>
+/// The HTTP handler the client creates when the caller does not bring an <see cref="HttpClient"/>: TLS 1.2 or 1.3
+/// only, and redirects never followed.
+/// </summary>
 internal static class MeteringTransport
 {
 #if NET
@@ -22,6 +25,7 @@ internal static class MeteringTransport
         {
             PooledConnectionLifetime = TimeSpan.FromMinutes(5),
             ConnectTimeout = TimeSpan.FromSeconds(30),
+            AllowAutoRedirect = false, // a redirected POST may become a GET without its body, or carry usage elsewhere
         };
         handler.SslOptions.EnabledSslProtocols = AllowedProtocols;
         if (certificateValidation is not null)
@@ -31,7 +35,7 @@ internal static class MeteringTransport
 
         return handler;
 #else
-        var handler = new HttpClientHandler();
+        var handler = new HttpClientHandler { AllowAutoRedirect = false };
         try
         {
             handler.SslProtocols = AllowedProtocols;

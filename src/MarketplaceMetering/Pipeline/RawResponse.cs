@@ -3,7 +3,16 @@ namespace MarketplaceMetering;
 /// <summary>An answer read in full inside its attempt, so a connection that breaks mid-body is retried like any other.</summary>
 internal sealed class RawResponse
 {
-    public RawResponse(int statusCode, string? reasonPhrase, byte[] body, string requestId, string correlationId, TimeSpan? retryAfter)
+    public RawResponse(
+        int statusCode,
+        string? reasonPhrase,
+        byte[] body,
+        string requestId,
+        string correlationId,
+        TimeSpan? retryAfter,
+        SecretRedactor? redactor = null,
+        DateTimeOffset? receivedAt = null,
+        bool bodyTruncated = false)
     {
         StatusCode = statusCode;
         ReasonPhrase = reasonPhrase;
@@ -11,6 +20,9 @@ internal sealed class RawResponse
         RequestId = requestId;
         CorrelationId = correlationId;
         RetryAfter = retryAfter;
+        Redactor = redactor ?? SecretRedactor.Shapeless;
+        ReceivedAt = receivedAt;
+        BodyTruncated = bodyTruncated;
     }
 
     public int StatusCode { get; }
@@ -19,6 +31,9 @@ internal sealed class RawResponse
 
     public byte[] Body { get; }
 
+    /// <summary>Whether <see cref="Body"/> holds only the start of a body too large to read (kept for an excerpt).</summary>
+    public bool BodyTruncated { get; }
+
     /// <summary>The service's <c>x-ms-requestid</c>, or the one the client sent.</summary>
     public string RequestId { get; }
 
@@ -26,6 +41,12 @@ internal sealed class RawResponse
     public string CorrelationId { get; }
 
     public TimeSpan? RetryAfter { get; }
+
+    /// <summary>Masks the client's secrets in whatever is taken from this answer into a message or a result.</summary>
+    public SecretRedactor Redactor { get; }
+
+    /// <summary>When the answer arrived, by the client's clock; <see langword="null"/> when unknown.</summary>
+    public DateTimeOffset? ReceivedAt { get; }
 
     /// <summary>Why retrying stopped before the retries ran out (a long Retry-After, the events' deadline), if it did.</summary>
     public string? RetryStoppedBecause { get; set; }

@@ -11,8 +11,6 @@ namespace MarketplaceMetering;
 /// </summary>
 internal sealed class RetryPolicy
 {
-    private static readonly HashSet<int> TransientStatuses = [408, 429, 500, 502, 503, 504];
-
     private readonly MeteringRetryOptions _options;
     private readonly TimeProvider _timeProvider;
     private readonly Func<double> _random;
@@ -24,7 +22,11 @@ internal sealed class RetryPolicy
         _random = random ?? Jitter.NextDouble;
     }
 
-    public static bool IsTransientStatus(int statusCode) => TransientStatuses.Contains(statusCode);
+    /// <summary>
+    /// 408, 429, and every 5xx but 501 (Not Implemented) and 505 (HTTP Version Not Supported), which will not change
+    /// by themselves. Gateways in front of the service answer 5xx codes beyond the standard ones (507, 520–524).
+    /// </summary>
+    public static bool IsTransientStatus(int statusCode) => statusCode is 408 or 429 or (>= 500 and < 600 and not 501 and not 505);
 
     /// <summary>Whether the outcome is worth another attempt at all, whatever the delay.</summary>
     public static bool IsTransient(Outcome<RawResponse> outcome, CancellationToken callerToken)
@@ -34,6 +36,7 @@ internal sealed class RetryPolicy
             return e switch
             {
                 TimeoutRejectedException => true,
+                TokenUnavailableException => true,
                 HttpRequestException => true,
                 IOException => true,
                 SocketException => true,

@@ -11,6 +11,13 @@ internal static class ResponseMapper
 {
     private const string EffectiveStartTimeField = "effectiveStartTime";
 
+    /// <summary>
+    /// The service answers "expired or in future" for both ends of its 24-hour window. An event younger than this by the
+    /// client's clock cannot have expired (clocks disagree by minutes, not half a day): the service's clock is behind,
+    /// and the event is refused as in its future. That is a retryable <c>Error</c>, not lost revenue.
+    /// </summary>
+    public static readonly TimeSpan ExpiryPlausibleAfter = TimeSpan.FromHours(12);
+
     private static readonly Dictionary<string, UsageEventStatus> KnownStatuses = new(StringComparer.OrdinalIgnoreCase)
     {
         ["Accepted"] = UsageEventStatus.Accepted,
@@ -33,20 +40,31 @@ internal static class ResponseMapper
             {
                 var item = WireFormat.Read(response.Body, MeteringJsonContext.Default.UsageEventResponseDto, out var problem)
                     ?? throw Malformed(response, operation, problem!);
+                if (EchoMismatch(sent, item, response.Redactor) is { } mismatch)
+                {
+                    throw NotRetryable(response, MeteringClientOptions.Format(
+                        "The metering service answered {0} with HTTP 200, but its answer names {1}. The service echoes what it recorded, so this answer does not show that the event was recorded. Submitting it again is safe: a recorded event comes back as a replayed Duplicate. Request id {2}.",
+                        operation,
+                        mismatch,
+                        response.RequestId));
+                }
+
                 var result = MapItem(sent, item, response, out problem);
                 return result ?? throw Malformed(response, operation, problem!);
             }
 
             case 409:
             {
-                var error = WireFormat.Read(response.Body, MeteringJsonContext.Default.ErrorDto, out var problem)
-                    ?? throw Malformed(response, operation, problem!);
-                return new UsageEventResult.Duplicate(sent, ReadOriginal(error.AdditionalInfo?.AcceptedMessage), response.RequestId, response.CorrelationId);
+                // A 409 is a Duplicate whatever its body; an unreadable body only costs the original (then a conflict).
+                var error = WireFormat.Read(response.Body, MeteringJsonContext.Default.ErrorDto, out _)
+                    ?? TolerantReader.ReadError(response.Body, out _);
+                return new UsageEventResult.Duplicate(sent, ReadOriginal(error?.AdditionalInfo?.AcceptedMessage, response.Redactor), response.RequestId, response.CorrelationId);
             }
 
             case 400:
             {
                 var error = WireFormat.Read(response.Body, MeteringJsonContext.Default.ErrorDto, out var problem)
+                    ?? TolerantReader.ReadError(response.Body, out _)
                     ?? throw Malformed(response, operation, problem!);
                 return Failure(StatusOf400(error), sent, error, response);
             }
@@ -63,7 +81,10 @@ internal static class ResponseMapper
             throw ToException(response, operation);
         }
 
+        // The typed path reads the documented JSON; an answer it refuses is read item by item, so that one odd item
+        // degrades only its own event.
         var answer = WireFormat.Read(response.Body, MeteringJsonContext.Default.BatchUsageEventResponseDto, out var problem)
+            ?? TolerantReader.ReadBatch(response.Body, out _)
             ?? throw Malformed(response, operation, problem!);
         if (answer.Result is null)
         {
@@ -94,9 +115,9 @@ internal static class ResponseMapper
             results[i] = MapItem(sent[i], items[index], response, out var itemProblem)
                 ?? new UsageEventResult.Unknown(
                     sent[i],
-                    items[index].Status ?? string.Empty,
+                    response.Redactor.Redact(items[index].Status ?? items[index].RawStatus ?? string.Empty),
                     "MalformedItem",
-                    "The service's item for this event could not be read: " + itemProblem + ". Sending it again is safe: a recorded event comes back as a replayed Duplicate.",
+                    "The service's item for this event could not be read: " + response.Redactor.Redact(itemProblem!) + ". Sending it again is safe: a recorded event comes back as a replayed Duplicate.",
                     target: null,
                     details: null,
                     response.RequestId,
@@ -109,10 +130,11 @@ internal static class ResponseMapper
     /// <summary>The exception for an answer that is not a per-event outcome: 401/403, an unexpected status.</summary>
     public static MeteringException ToException(RawResponse response, string operation)
     {
-        var error = WireFormat.Read(response.Body, MeteringJsonContext.Default.ErrorDto, out _);
+        var error = response.BodyTruncated ? null : WireFormat.Read(response.Body, MeteringJsonContext.Default.ErrorDto, out _);
+        var redactor = response.Redactor;
         var serviceSays = error?.Message is { Length: > 0 } said
-            ? " The service said: " + Quote(said) + (error.Code is { Length: > 0 } code ? " (" + code + ")." : ".")
-            : " Body: " + WireFormat.Excerpt(response.Body);
+            ? " The service said: " + Quote(said, redactor) + (error.Code is { Length: > 0 } code ? " (" + Quote(code, redactor) + ")." : ".")
+            : " Body: " + WireFormat.Excerpt(response.Body, redactor, response.BodyTruncated);
 
         if (response.StatusCode is 401 or 403)
         {
@@ -125,7 +147,7 @@ internal static class ResponseMapper
                     MeteringClient.Scope,
                     response.RequestId),
                 response.StatusCode,
-                error?.Code,
+                redactor.RedactOrNull(error?.Code),
                 response.RequestId,
                 response.CorrelationId);
         }
@@ -143,40 +165,45 @@ internal static class ResponseMapper
                     : " The failure is transient and outlasted the retries; submitting again later is safe.",
                 response.RequestId),
             response.StatusCode,
-            error?.Code,
+            redactor.RedactOrNull(error?.Code),
             response.RequestId,
             response.CorrelationId,
             retryable);
     }
 
-    private static MeteringException Malformed(RawResponse response, string operation, string problem) => new(
+    private static MeteringException Malformed(RawResponse response, string operation, string problem) => NotRetryable(
+        response,
         MeteringClientOptions.Format(
             "The metering service answered {0} with HTTP {1}, but {2}. Body: {3} Request id {4}.",
             operation,
             response.StatusCode,
             problem,
-            WireFormat.Excerpt(response.Body),
-            response.RequestId),
-        response.StatusCode,
-        errorCode: null,
-        response.RequestId,
-        response.CorrelationId,
-        isRetryable: false);
+            WireFormat.Excerpt(response.Body, response.Redactor, response.BodyTruncated),
+            response.RequestId));
+
+    private static MeteringException NotRetryable(RawResponse response, string message) =>
+        new(message, response.StatusCode, errorCode: null, response.RequestId, response.CorrelationId, isRetryable: false);
 
     /// <summary>Maps one answer item; <see langword="null"/> with <paramref name="problem"/> when the item cannot be read.</summary>
     private static UsageEventResult? MapItem(UsageEvent sent, UsageEventResponseDto item, RawResponse response, out string? problem)
     {
-        problem = null;
+        problem = item.Problem;
+        if (problem is not null)
+        {
+            return null;
+        }
+
         if (string.IsNullOrWhiteSpace(item.Status))
         {
             problem = "it has no status";
             return null;
         }
 
+        var redactor = response.Redactor;
         if (!KnownStatuses.TryGetValue(item.Status!, out var status))
         {
             var error = item.Error;
-            return new UsageEventResult.Unknown(sent, item.Status!, error?.Code, error?.Message, error?.Target, Details(error), response.RequestId, response.CorrelationId);
+            return new UsageEventResult.Unknown(sent, redactor.Redact(item.Status!), redactor.RedactOrNull(error?.Code), redactor.RedactOrNull(error?.Message), redactor.RedactOrNull(error?.Target), Details(error, redactor), response.RequestId, response.CorrelationId);
         }
 
         switch (status)
@@ -194,10 +221,26 @@ internal static class ResponseMapper
                     return null;
                 }
 
+                if (item.Quantity is { } held && !WireFormat.SameOnTheWire(sent.Quantity, held))
+                {
+                    // The service echoes what it recorded: this item is not proof that this event's quantity was.
+                    return new UsageEventResult.Error(
+                        sent,
+                        "QuantityMismatch",
+                        MeteringClientOptions.Format(
+                            "The service's item for this event says Accepted with quantity {0}, not the {1} sent, so whether this event was recorded is unknown. Sending it again is safe: a recorded event comes back as a Duplicate carrying what the service holds.",
+                            held.ToString("R", System.Globalization.CultureInfo.InvariantCulture),
+                            sent.Quantity.ToString(System.Globalization.CultureInfo.InvariantCulture)),
+                        "quantity",
+                        details: null,
+                        response.RequestId,
+                        response.CorrelationId);
+                }
+
                 return new UsageEventResult.Accepted(sent, id, messageTime, WireFormat.ParseGuid(item.ResourceId), response.RequestId, response.CorrelationId);
 
             case UsageEventStatus.Duplicate:
-                return new UsageEventResult.Duplicate(sent, ReadOriginal(item.Error?.AdditionalInfo?.AcceptedMessage), response.RequestId, response.CorrelationId);
+                return new UsageEventResult.Duplicate(sent, ReadOriginal(item.Error?.AdditionalInfo?.AcceptedMessage, redactor), response.RequestId, response.CorrelationId);
 
             default:
                 var failure = item.Error ?? new ErrorDto { Code = item.Status };
@@ -205,10 +248,72 @@ internal static class ResponseMapper
         }
     }
 
+    /// <summary>
+    /// What a single-event 200 names differently from the event sent (resource, plan, dimension, hour, quantity), in
+    /// words; <see langword="null"/> when it echoes the event. A resource sent by URI is compared by URI: the service
+    /// answers it with a resource usage id that differs from anything sent.
+    /// </summary>
+    private static string? EchoMismatch(UsageEvent sent, UsageEventResponseDto item, SecretRedactor redactor)
+    {
+        string Names(string field, string? theirs, string ours) =>
+            field + " " + (theirs is null ? "(missing)" : "'" + redactor.Redact(theirs.Length > 100 ? theirs.Remove(100) + "…" : theirs) + "'") + " where the event has '" + ours + "'";
+
+        if (sent.ResourceUri is { } uri)
+        {
+            if (!string.Equals(uri, item.ResourceUri, StringComparison.OrdinalIgnoreCase))
+            {
+                return Names("resourceUri", item.ResourceUri, uri);
+            }
+        }
+        else if (WireFormat.ParseGuid(item.ResourceId) != sent.ResourceId)
+        {
+            return Names("resourceId", item.ResourceId, sent.ResourceText);
+        }
+
+        if (!string.Equals(sent.PlanId, item.PlanId, StringComparison.OrdinalIgnoreCase))
+        {
+            return Names("planId", item.PlanId, sent.PlanId);
+        }
+
+        if (!string.Equals(sent.Dimension, item.Dimension, StringComparison.OrdinalIgnoreCase))
+        {
+            return Names("dimension", item.Dimension, sent.Dimension);
+        }
+
+        if (WireFormat.ParseTime(item.EffectiveStartTime) is not { } time || UsageEventKey.HourOf(time) != sent.Hour)
+        {
+            return Names("effectiveStartTime", item.EffectiveStartTime, WireFormat.FormatTime(sent.EffectiveStartTime)) + " (another hour)";
+        }
+
+        if (item.Quantity is { } held && !WireFormat.SameOnTheWire(sent.Quantity, held))
+        {
+            return Names("quantity", held.ToString("R", System.Globalization.CultureInfo.InvariantCulture), sent.Quantity.ToString(System.Globalization.CultureInfo.InvariantCulture));
+        }
+
+        return null;
+    }
+
     private static UsageEventResult Failure(UsageEventStatus status, UsageEvent sent, ErrorDto error, RawResponse response)
     {
-        var details = Details(error);
-        var (code, message, target, requestId, correlationId) = (error.Code, error.Message, error.Target, response.RequestId, response.CorrelationId);
+        var redactor = response.Redactor;
+        var details = Details(error, redactor);
+        var (code, message, target, requestId, correlationId) = (redactor.RedactOrNull(error.Code), redactor.RedactOrNull(error.Message), redactor.RedactOrNull(error.Target), response.RequestId, response.CorrelationId);
+        if (status == UsageEventStatus.Expired && response.ReceivedAt is { } now && now - sent.EffectiveStartTime < ExpiryPlausibleAfter)
+        {
+            return new UsageEventResult.Error(
+                sent,
+                "EffectiveStartTimeInFuture",
+                MeteringClientOptions.Format(
+                    "The service refused effectiveStartTime {0} as expired or in the future, but by this machine's clock it is {1}: it cannot have expired, so the service's clock is behind this machine's and the event is in its future. Submit it again in a few minutes. The service said: {2}",
+                    WireFormat.FormatTime(sent.EffectiveStartTime),
+                    sent.EffectiveStartTime > now ? MeteringClientOptions.Format("{0:g} ahead", sent.EffectiveStartTime - now) : MeteringClientOptions.Format("only {0:g} old", now - sent.EffectiveStartTime),
+                    message ?? code ?? "(nothing)"),
+                EffectiveStartTimeField,
+                details,
+                requestId,
+                correlationId);
+        }
+
         return status switch
         {
             UsageEventStatus.Expired => new UsageEventResult.Expired(sent, code, message, target, details, requestId, correlationId),
@@ -259,7 +364,7 @@ internal static class ResponseMapper
         target is not null && (string.Equals(target, EffectiveStartTimeField, StringComparison.OrdinalIgnoreCase)
             || target.EndsWith("." + EffectiveStartTimeField, StringComparison.OrdinalIgnoreCase));
 
-    private static AcceptedUsageEvent? ReadOriginal(UsageEventResponseDto? original)
+    private static AcceptedUsageEvent? ReadOriginal(UsageEventResponseDto? original, SecretRedactor redactor)
     {
         if (original is null
             || WireFormat.ParseGuid(original.UsageEventId) is not { } id
@@ -273,9 +378,9 @@ internal static class ResponseMapper
             id,
             WireFormat.ParseTime(original.MessageTime),
             WireFormat.ParseGuid(original.ResourceId),
-            original.ResourceUri,
-            original.PlanId,
-            original.Dimension,
+            redactor.RedactOrNull(original.ResourceUri),
+            redactor.RedactOrNull(original.PlanId),
+            redactor.RedactOrNull(original.Dimension),
             quantity,
             effectiveStartTime);
     }
@@ -297,9 +402,13 @@ internal static class ResponseMapper
     private static bool Matches(UsageEvent sent, UsageEventResponseDto item) =>
         sent.IsSameSlot(WireFormat.ParseGuid(item.ResourceId), item.ResourceUri, item.PlanId, item.Dimension, WireFormat.ParseTime(item.EffectiveStartTime));
 
-    private static MeteringErrorDetail[] Details(ErrorDto? error) =>
-        error?.Details?.Where(d => d is not null).Select(d => new MeteringErrorDetail(d!.Code, d.Message, d.Target)).ToArray() ?? [];
+    private static MeteringErrorDetail[] Details(ErrorDto? error, SecretRedactor redactor) =>
+        error?.Details?.Where(d => d is not null).Select(d => new MeteringErrorDetail(redactor.RedactOrNull(d!.Code), redactor.RedactOrNull(d.Message), redactor.RedactOrNull(d.Target))).ToArray() ?? [];
 
-    private static string Quote(string text) =>
-        "'" + WireFormat.Redact(text.Length > 200 ? text.Remove(200) + "…" : text).Replace('\r', ' ').Replace('\n', ' ') + "'";
+    // Redacted before it is cut, so that a secret cut in half cannot slip past its mask.
+    private static string Quote(string text, SecretRedactor redactor)
+    {
+        text = redactor.Redact(text);
+        return "'" + (text.Length > 200 ? text.Remove(200) + "…" : text).Replace('\r', ' ').Replace('\n', ' ') + "'";
+    }
 }

@@ -1,7 +1,6 @@
 using System.Globalization;
 using System.Text;
 using System.Text.Json;
-using System.Text.RegularExpressions;
 
 namespace MarketplaceMetering.Serialization;
 
@@ -9,11 +8,6 @@ namespace MarketplaceMetering.Serialization;
 internal static class WireFormat
 {
     private const int ExcerptLength = 200;
-
-    private static readonly Regex Secrets = new(
-        @"eyJ[A-Za-z0-9_\-]+\.[A-Za-z0-9_\-]+\.[A-Za-z0-9_\-]*|(?i:bearer\s+)[A-Za-z0-9_\-\.~\+/=]+",
-        RegexOptions.CultureInvariant,
-        TimeSpan.FromSeconds(1));
 
     /// <summary>UTC, ISO 8601 with a <c>Z</c>; fractional seconds only when there are some.</summary>
     public static string FormatTime(DateTimeOffset time) =>
@@ -82,41 +76,43 @@ internal static class WireFormat
         }
     }
 
-    /// <summary>A short, single-line, token-free excerpt of a body, for exception messages.</summary>
-    public static string Excerpt(byte[] body)
+    /// <summary>
+    /// The quantity the service holds for <paramref name="quantity"/>: the client writes the decimal's exact text, and
+    /// the service reads it as an IEEE double (the nearest one). Two quantities are the same on the wire exactly when
+    /// these doubles are equal; quantities that differ only beyond a double's 15–17 significant digits cannot be told
+    /// apart by anyone.
+    /// </summary>
+    public static double ServiceDouble(decimal quantity) =>
+        double.Parse(quantity.ToString(CultureInfo.InvariantCulture), NumberStyles.Float, CultureInfo.InvariantCulture);
+
+    /// <summary>Whether the service's double <paramref name="held"/> is what it stored for the quantity <paramref name="sent"/>.</summary>
+    public static bool SameOnTheWire(decimal sent, double held) => ServiceDouble(sent).Equals(held);
+
+    /// <summary>Whether two quantities are stored by the service as the same double.</summary>
+    public static bool SameOnTheWire(decimal sent, decimal held) => ServiceDouble(sent).Equals(ServiceDouble(held));
+
+    /// <summary>A short, single-line, secret-free excerpt of a body, for exception messages.</summary>
+    public static string Excerpt(byte[] body, SecretRedactor redactor, bool truncated = false)
     {
         if (body.Length == 0)
         {
             return "(empty)";
         }
 
-        var text = Encoding.UTF8.GetString(body, 0, Math.Min(body.Length, ExcerptLength * 4));
-        var builder = new StringBuilder(Math.Min(text.Length, ExcerptLength + 1));
+        // Mask the whole text first, then cut: a secret cut in half by the excerpt would no longer match its mask.
+        var text = redactor.Redact(Encoding.UTF8.GetString(body));
+        var excerpt = new StringBuilder(Math.Min(text.Length, ExcerptLength + 1));
         foreach (var c in text)
         {
-            if (builder.Length >= ExcerptLength)
+            if (excerpt.Length >= ExcerptLength)
             {
                 break;
             }
 
-            builder.Append(char.IsControl(c) ? ' ' : c);
+            excerpt.Append(char.IsControl(c) ? ' ' : c);
         }
 
-        var excerpt = Redact(builder.ToString());
-        return body.Length > ExcerptLength || text.Length > ExcerptLength ? excerpt + "…" : excerpt;
-    }
-
-    /// <summary>Hides anything that looks like a bearer token or a JWT.</summary>
-    public static string Redact(string text)
-    {
-        try
-        {
-            return Secrets.Replace(text, "***");
-        }
-        catch (RegexMatchTimeoutException)
-        {
-            return "(not shown)";
-        }
+        return truncated || text.Length > ExcerptLength ? excerpt + "…" : excerpt.ToString();
     }
 
     private static string Describe(JsonException e) =>

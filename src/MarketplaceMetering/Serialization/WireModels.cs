@@ -50,6 +50,14 @@ internal sealed class UsageEventResponseDto
     public string? PlanId { get; set; }
 
     public ErrorDto? Error { get; set; }
+
+    /// <summary>The status as raw JSON when it was not text (tolerant path only).</summary>
+    [JsonIgnore]
+    public string? RawStatus { get; set; }
+
+    /// <summary>What could not be read in this item (tolerant path only); <see langword="null"/> when it was read whole.</summary>
+    [JsonIgnore]
+    public string? Problem { get; set; }
 }
 
 /// <summary>The 200 body of POST /api/batchUsageEvent.</summary>

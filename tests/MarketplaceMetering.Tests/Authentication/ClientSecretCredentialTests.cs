@@ -3,7 +3,6 @@ using Azure.Core;
 using MarketplaceMetering.Emulator;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Http;
-using Microsoft.Identity.Client;
 
 namespace MarketplaceMetering.Tests.Authentication;
 
@@ -14,8 +13,8 @@ namespace MarketplaceMetering.Tests.Authentication;
 /// </summary>
 public class ClientSecretCredentialTests
 {
-    private const string Tenant = "72f988bf-86f1-41af-91ab-2d7cd011db47";
-    private const string Client = "0b7a2d4e-1111-4222-8333-944455556666";
+    private const string Tenant = Tests.LoginServer.Tenant;
+    private const string Client = Tests.LoginServer.Client;
     private const string Secret = "s3cr3t~VALUE.that-must-never-show";
     private const string IssuedToken = "eyJ0eXAiOiJKV1QifQ.eyJhdWQiOiIyMGU5NDBiMy1tZXRlcmluZyJ9.aXNzdWVk";
 
@@ -24,7 +23,7 @@ public class ClientSecretCredentialTests
     {
         var tokenRequests = new ConcurrentQueue<(string Path, Dictionary<string, string> Form)>();
         await using var login = await LoginServer(tokenRequests);
-        var credential = MeteringCredential.FromClientSecret(Tenant, Client, Secret, new RedirectingFactory(login.Address));
+        var credential = MeteringCredential.FromClientSecret(Tenant, Client, Secret, new RedirectingMsalFactory(login.Address));
         await using var emulator = await MeteringEmulator.StartAsync(new MeteringEmulatorOptions { Token = IssuedToken });
         using var client = new MeteringClient(credential, new MeteringClientOptions { Endpoint = emulator.Endpoint });
 
@@ -53,7 +52,7 @@ public class ClientSecretCredentialTests
                 ["error_codes"] = new[] { 7000215 },
             },
             statusCode: 401)));
-        var credential = MeteringCredential.FromClientSecret(Tenant, Client, Secret, new RedirectingFactory(login.Address));
+        var credential = MeteringCredential.FromClientSecret(Tenant, Client, Secret, new RedirectingMsalFactory(login.Address));
         await using var emulator = await MeteringEmulator.StartAsync();
         using var client = new MeteringClient(credential, new MeteringClientOptions { Endpoint = emulator.Endpoint });
 
@@ -68,48 +67,12 @@ public class ClientSecretCredentialTests
     private static Task<LoopbackServer> LoginServer(ConcurrentQueue<(string, Dictionary<string, string>)> tokenRequests) =>
         LoopbackServer.StartAsync(app =>
         {
-            app.MapGet("/common/discovery/instance", () => Results.Json(new Dictionary<string, object>
-            {
-                ["tenant_discovery_endpoint"] = $"https://login.microsoftonline.com/{Tenant}/v2.0/.well-known/openid-configuration",
-                ["api-version"] = "1.1",
-                ["metadata"] = new[]
-                {
-                    new Dictionary<string, object>
-                    {
-                        ["preferred_network"] = "login.microsoftonline.com",
-                        ["preferred_cache"] = "login.windows.net",
-                        ["aliases"] = new[] { "login.microsoftonline.com", "login.windows.net", "login.microsoft.com", "sts.windows.net" },
-                    },
-                },
-            }));
+            app.MapGet("/common/discovery/instance", () => Results.Json(Tests.LoginServer.Discovery));
             app.MapPost("/{tenant}/oauth2/v2.0/token", async (HttpContext context) =>
             {
                 var form = await context.Request.ReadFormAsync();
                 tokenRequests.Enqueue((context.Request.Path.Value!, form.ToDictionary(f => f.Key, f => f.Value.ToString())));
-                return Results.Json(new Dictionary<string, object>
-                {
-                    ["token_type"] = "Bearer",
-                    ["expires_in"] = 3599,
-                    ["ext_expires_in"] = 3599,
-                    ["access_token"] = IssuedToken,
-                });
+                return Tests.LoginServer.Token(IssuedToken);
             });
         });
-
-    /// <summary>Sends MSAL's https://login.microsoftonline.com calls to the loopback server instead.</summary>
-    private sealed class RedirectingFactory(Uri target) : IMsalHttpClientFactory
-    {
-        private readonly HttpClient _client = new(new Redirect(target));
-
-        public HttpClient GetHttpClient() => _client;
-
-        private sealed class Redirect(Uri target) : DelegatingHandler(new HttpClientHandler())
-        {
-            protected override Task<HttpResponseMessage> SendAsync(HttpRequestMessage request, CancellationToken cancellationToken)
-            {
-                request.RequestUri = new UriBuilder(request.RequestUri!) { Scheme = target.Scheme, Host = target.Host, Port = target.Port }.Uri;
-                return base.SendAsync(request, cancellationToken);
-            }
-        }
-    }
 }

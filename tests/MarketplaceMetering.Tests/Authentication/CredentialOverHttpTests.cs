@@ -51,7 +51,7 @@ public class CredentialOverHttpTests
 
         clock.Advance(TimeSpan.FromSeconds(1));
         await h.Client.SubmitUsageEventAsync(h.HourAgo(resource: TestEvents.ResourceNumber(3)));
-        credential.Fetches.Should().Be(2);
+        await Eventually.HoldsAsync(() => credential.Fetches == 2, "the token is refreshed in the background five minutes before expiry");
         h.Emulator.Requests.Should().HaveCount(3).And.OnlyContain(r => r.ResponseStatus == 200);
     }
 

@@ -18,12 +18,15 @@ public class TlsTests
         SslProtocols? negotiated = null;
         var clock = new Testing.ManualTimeProvider();
         await using var server = await LoopbackServer.StartAsync(
-            app => app.MapPost("/api/usageEvent", (HttpContext context) =>
+            app => app.MapPost("/api/usageEvent", async (HttpContext context) =>
             {
                 negotiated = context.Features.Get<ITlsHandshakeFeature>()?.Protocol;
-                return Results.Text(
-                    $$"""{"usageEventId":"{{Guid.NewGuid()}}","status":"Accepted","messageTime":"{{clock.GetUtcNow():O}}"}""",
-                    "application/json");
+                // The service echoes the event it recorded, with its id, status and time.
+                var echo = (await System.Text.Json.Nodes.JsonNode.ParseAsync(context.Request.Body))!.AsObject();
+                echo["usageEventId"] = Guid.NewGuid().ToString();
+                echo["status"] = "Accepted";
+                echo["messageTime"] = clock.GetUtcNow().ToString("O");
+                return Results.Text(echo.ToJsonString(), "application/json");
             }),
             certificate,
             o => o.SslProtocols = serverProtocol);

@@ -151,7 +151,10 @@ public class ResponseMapperTests
     [Fact]
     public void MapSingle_200UnknownStatus_ReturnsUnknownWithRawStatus()
     {
-        var unknown = ResponseMapper.MapSingle(Sent, Raw(200, """{"status":"AcceptedPendingReview","error":{"code":"Review","message":"later"}}"""), Op)
+        var unknown = ResponseMapper.MapSingle(Sent, Raw(200, """
+            {"status":"AcceptedPendingReview","error":{"code":"Review","message":"later"},
+             "resourceId":"6f1a2b3c-0000-4000-8000-000000000001","quantity":5.0,"dimension":"dim1","effectiveStartTime":"2026-11-20T09:30:00Z","planId":"plan1"}
+            """), Op)
             .Should().BeOfType<UsageEventResult.Unknown>().Subject;
 
         unknown.RawStatus.Should().Be("AcceptedPendingReview");
@@ -170,7 +173,6 @@ public class ResponseMapperTests
     [InlineData(200, """{"status":"Accepted","usageEventId":"11111111-2222-3333-4444-555555555555"}""")]
     [InlineData(200, """{"status":5}""")]
     [InlineData(200, """{"status":"Accepted", "quantity": {"nested": true}}""")]
-    [InlineData(409, "not json")]
     [InlineData(400, "{\"code\":")]
     public void MapSingle_BodyNotTheDocumentedJson_ThrowsMeteringExceptionWithStatusAndIds(int status, string body)
     {

@@ -43,7 +43,7 @@ public class WireFormatTests
     {
         var body = Encoding.UTF8.GetBytes("<html>\n<body>" + new string('x', 5000) + "</body></html>");
 
-        var excerpt = WireFormat.Excerpt(body);
+        var excerpt = WireFormat.Excerpt(body, SecretRedactor.Shapeless);
 
         excerpt.Length.Should().BeLessThanOrEqualTo(201);
         excerpt.Should().NotContain("\n").And.StartWith("<html> <body>").And.EndWith("…");
@@ -55,8 +55,20 @@ public class WireFormatTests
         const string jwt = "eyJhbGciOiJSUzI1NiJ9.eyJhdWQiOiIyMGU5NDBiMyJ9.c2lnbmF0dXJl";
         var body = Encoding.UTF8.GetBytes("{\"message\":\"bad token " + jwt + "\", \"h\":\"Bearer abc.def-secret\"}");
 
-        var excerpt = WireFormat.Excerpt(body);
+        var excerpt = WireFormat.Excerpt(body, SecretRedactor.Shapeless);
 
         excerpt.Should().NotContain(jwt).And.NotContain("abc.def-secret").And.Contain("***");
+    }
+
+    [Fact]
+    public void Excerpt_SecretStraddlingTheCut_IsMaskedNotHalfShown()
+    {
+        const string secret = "0123456789-opaque-secret-value-abcdefghij";
+        var redactor = new SecretRedactor([secret]);
+        var body = Encoding.UTF8.GetBytes(new string('x', 190) + secret + new string('y', 100));
+
+        var excerpt = WireFormat.Excerpt(body, redactor);
+
+        excerpt.Should().NotContain(secret.Substring(0, 10));
     }
 }

@@ -1,0 +1,198 @@
+using System.Collections.Concurrent;
+using System.Net;
+using Azure.Identity;
+using MarketplaceMetering.Emulator;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Http;
+using Microsoft.Identity.Client;
+
+namespace MarketplaceMetering.Tests.Authentication;
+
+/// <summary>
+/// A failure to obtain a token is not a refusal (review of the core, item 1): a transient one (the network, an
+/// identity endpoint answering 5xx, a managed-identity endpoint still starting) is retried under the same policy and
+/// deadline as a transient HTTP failure; only a definite refusal is an authorization failure; and a bulk run stops
+/// sending only when the service refuses the caller.
+/// </summary>
+public class TokenFailureTests
+{
+    public static TheoryData<string> TransientFailures => ["HttpRequestException", "CredentialUnavailableWithTransientInner", "AuthenticationFailedWithMsal503", "TimeoutException"];
+
+    [Theory]
+    [MemberData(nameof(TransientFailures))]
+    public async Task SubmitUsageEventAsync_CredentialFailsOnceTransiently_RetriesAndIsAccepted(string failure)
+    {
+        ScriptedCredential? credential = null;
+        await using var h = await Harness.StartAsync(credential: e => credential = new ScriptedCredential(TimeProvider.System, e.Token).ThenThrow(() => Transient(failure)));
+
+        var result = await h.Client.SubmitUsageEventAsync(h.HourAgo());
+
+        result.Should().BeOfType<UsageEventResult.Accepted>();
+        credential!.Calls.Should().Be(2, "the failed fetch is retried like a transient HTTP failure");
+        h.Emulator.Requests.Should().ContainSingle();
+    }
+
+    [Fact]
+    public async Task SubmitUsageEventAsync_CredentialKeepsFailingTransiently_ThrowsRetryableMeteringExceptionNotAuthorization()
+    {
+        var credential = new ScriptedCredential(TimeProvider.System);
+        for (var i = 0; i < 10; i++)
+        {
+            credential.ThenThrow(() => new HttpRequestException("Connection refused (login.microsoftonline.com:443)"));
+        }
+
+        await using var h = await Harness.StartAsync(client: o => o.Retry.MaxRetries = 2, credential: _ => credential);
+
+        var act = () => h.Client.SubmitUsageEventAsync(h.HourAgo());
+
+        var e = (await act.Should().ThrowAsync<MeteringException>()).Which;
+        e.Should().NotBeOfType<MeteringAuthorizationException>();
+        e.IsRetryable.Should().BeTrue();
+        e.StatusCode.Should().BeNull();
+        e.Message.Should().Contain("token").And.Contain("3 attempts");
+        credential.Calls.Should().Be(3, "one attempt and two retries, each asking for a token");
+        h.Emulator.Requests.Should().BeEmpty();
+    }
+
+    [Fact]
+    public async Task SubmitUsageEventAsync_CredentialFailsTransientlyNearDeadline_DoesNotRetryPastIt()
+    {
+        await using var h = await Harness.StartAsync();
+        var credential = new ScriptedCredential(h.Clock, h.Emulator.Token).ThenThrow(() => new HttpRequestException("Entra is unreachable"));
+        var options = new MeteringClientOptions { Endpoint = h.Emulator.Endpoint, TimeProvider = h.Clock };
+        options.Retry.Delay = TimeSpan.FromMinutes(1);
+        options.Retry.MaxDelay = TimeSpan.FromMinutes(2);
+        using var client = new MeteringClient(credential, options);
+        var almostExpired = TestEvents.At(h.Clock.GetUtcNow() - TimeSpan.FromHours(24) + TimeSpan.FromMinutes(2.5));
+
+        var act = () => client.SubmitUsageEventAsync(almostExpired);
+
+        var e = (await act.Should().ThrowAsync<MeteringException>()).Which;
+        e.IsRetryable.Should().BeTrue();
+        e.Message.Should().Contain("deadline");
+        credential.Calls.Should().Be(1);
+    }
+
+    [Fact]
+    public async Task SubmitUsageEventAsync_CredentialRefusesDefinitely_ThrowsAuthorizationExceptionWithoutRetrying()
+    {
+        var credential = new ScriptedCredential(TimeProvider.System)
+            .ThenThrow(() => new AuthenticationFailedException("ClientSecretCredential authentication failed", new MsalServiceException("invalid_client", "AADSTS7000215: Invalid client secret provided.", 401)));
+        await using var h = await Harness.StartAsync(credential: _ => credential);
+
+        var act = () => h.Client.SubmitUsageEventAsync(h.HourAgo());
+
+        var e = (await act.Should().ThrowAsync<MeteringAuthorizationException>()).Which;
+        e.IsRetryable.Should().BeFalse();
+        e.Message.Should().Contain("AADSTS7000215");
+        credential.Calls.Should().Be(1);
+        h.Emulator.Requests.Should().BeEmpty();
+    }
+
+    [Fact]
+    public async Task SubmitUsageEventsAsync_CredentialFailsOnceTransiently_Delivers1000Of1000()
+    {
+        ScriptedCredential? credential = null;
+        await using var h = await Harness.StartAsync(credential: e => credential = new ScriptedCredential(TimeProvider.System, e.Token).ThenThrow(() => new HttpRequestException("Name or service not known")));
+        var events = TestEvents.Distinct(h.Clock, 1000);
+
+        var bulk = await h.Client.SubmitUsageEventsAsync(events);
+
+        bulk.Summary.Delivered.Should().Be(1000, bulk.Summary.ToString());
+        bulk.Summary.NeedsAttention.Should().BeEmpty();
+        h.Emulator.Ledger.Count.Should().Be(1000);
+    }
+
+    [Fact]
+    public async Task SubmitUsageEventsAsync_TokenUnavailableForOneBatch_OtherBatchesAreStillSent()
+    {
+        ScriptedCredential? credential = null;
+        await using var h = await Harness.StartAsync(
+            client: o =>
+            {
+                o.Retry.MaxRetries = 0;
+                o.MaxConcurrency = 1;
+            },
+            credential: e => credential = new ScriptedCredential(TimeProvider.System, e.Token).ThenThrow(() => new HttpRequestException("Connection reset")));
+        var events = TestEvents.Distinct(h.Clock, 100);
+
+        var bulk = await h.Client.SubmitUsageEventsAsync(events);
+
+        bulk.Results.Take(25).Should().AllBeOfType<UsageEventResult.Error>("the first batch got no token and no retry was allowed");
+        bulk.Results.Skip(25).Should().OnlyContain(r => r.IsDelivered, "a token failure is not the service refusing the caller: the run goes on");
+        bulk.Summary.Retryable.Should().HaveCount(25);
+        h.Emulator.Ledger.Count.Should().Be(75);
+    }
+
+    [Fact]
+    public async Task SubmitUsageEventsAsync_ServiceRefuses403_StopsSendingTheRest()
+    {
+        await using var h = await Harness.StartAsync(client: o => o.MaxConcurrency = 1);
+        h.Emulator.Faults.Enqueue(EmulatorFault.Respond(403, """{"message":"Client is not authorized for this usage resource.","code":"Forbidden"}"""));
+
+        var bulk = await h.Client.SubmitUsageEventsAsync(TestEvents.Distinct(h.Clock, 100));
+
+        bulk.Results.Should().AllBeOfType<UsageEventResult.Error>();
+        h.Emulator.Requests.Should().ContainSingle("after the service's 403 nothing more is sent");
+    }
+
+    [Fact]
+    public async Task FromClientSecret_EntraAnswers503FourTimes_ClientRetriesTheTokenAndIsAccepted()
+    {
+        var tokenRequests = 0;
+        await using var emulator = await MeteringEmulator.StartAsync();
+        await using var login = await LoopbackServer.StartAsync(app =>
+        {
+            app.MapGet("/common/discovery/instance", () => Results.Json(LoginServer.Discovery));
+            app.MapPost("/{tenant}/oauth2/v2.0/token", () => Interlocked.Increment(ref tokenRequests) <= 4
+                ? Results.Json(new Dictionary<string, object> { ["error"] = "temporarily_unavailable", ["error_description"] = "AADSTS50196: The server is busy." }, statusCode: 503)
+                : Results.Json(new Dictionary<string, object> { ["token_type"] = "Bearer", ["expires_in"] = 3599, ["access_token"] = emulator.Token }));
+        });
+        var credential = MeteringCredential.FromClientSecret(LoginServer.Tenant, LoginServer.Client, "s3cr3t-value-for-this-test", new RedirectingMsalFactory(login.Address));
+        var options = new MeteringClientOptions { Endpoint = emulator.Endpoint };
+        options.Retry.Delay = TimeSpan.FromMilliseconds(10);
+        using var client = new MeteringClient(credential, options);
+
+        var result = await client.SubmitUsageEventAsync(TestEvents.HourAgo(TimeProvider.System));
+
+        result.Should().BeOfType<UsageEventResult.Accepted>();
+        tokenRequests.Should().BeGreaterThanOrEqualTo(5, "MSAL gave up on 503 and the client's retries asked again");
+    }
+
+    [Fact]
+    public async Task FromClientSecret_EntraUnreachable_IsRetryableNotAnAuthorizationFailure()
+    {
+        Uri closed;
+        await using (var login = await LoopbackServer.StartAsync(_ => { }))
+        {
+            closed = login.Address; // nothing listens there any more: connections are refused
+        }
+
+        await using var emulator = await MeteringEmulator.StartAsync();
+        var credential = MeteringCredential.FromClientSecret(LoginServer.Tenant, LoginServer.Client, "s3cr3t-value-unreachable", new RedirectingMsalFactory(closed));
+        var options = new MeteringClientOptions { Endpoint = emulator.Endpoint };
+        options.Retry.Delay = TimeSpan.FromMilliseconds(10);
+        options.Retry.MaxRetries = 1;
+        using var client = new MeteringClient(credential, options);
+
+        var act = () => client.SubmitUsageEventAsync(TestEvents.HourAgo(TimeProvider.System));
+
+        var e = (await act.Should().ThrowAsync<MeteringException>()).Which;
+        e.Should().NotBeOfType<MeteringAuthorizationException>("an unreachable identity endpoint is not a refusal");
+        e.IsRetryable.Should().BeTrue();
+        emulator.Requests.Should().BeEmpty();
+    }
+
+    private static Exception Transient(string kind) => kind switch
+    {
+        "HttpRequestException" => new HttpRequestException("No such host is known. (login.microsoftonline.com:443)"),
+        "CredentialUnavailableWithTransientInner" => new CredentialUnavailableException(
+            "ManagedIdentityCredential authentication unavailable. No response received from the managed identity endpoint.",
+            new HttpRequestException("Connection refused (169.254.169.254:80)")),
+        "AuthenticationFailedWithMsal503" => new AuthenticationFailedException(
+            "ClientSecretCredential authentication failed",
+            new MsalServiceException("temporarily_unavailable", "AADSTS50196: The server is busy.", (int)HttpStatusCode.ServiceUnavailable)),
+        "TimeoutException" => new TimeoutException("The identity endpoint did not answer in time."),
+        _ => throw new ArgumentOutOfRangeException(nameof(kind)),
+    };
+}
