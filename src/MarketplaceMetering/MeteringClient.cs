@@ -1,3 +1,4 @@
+using System.Runtime.CompilerServices;
 using Azure.Core;
 using MarketplaceMetering.Serialization;
 using Microsoft.Extensions.Logging;
@@ -30,6 +31,7 @@ public class MeteringClient : IDisposable
     public const int MaxBatchSize = UsageEventValidator.MaxBatchSize;
 
     private const string SingleOperation = "POST /api/usageEvent";
+    private const string BulkOperation = "SubmitUsageEvents";
     private const string BatchOperation = "POST /api/batchUsageEvent";
 
     private readonly MeteringClientOptions? _options;
@@ -54,7 +56,7 @@ public class MeteringClient : IDisposable
     /// <exception cref="ArgumentNullException"><paramref name="credential"/> is null.</exception>
     /// <exception cref="ArgumentException">An option is not valid; the message lists every bad setting.</exception>
     public MeteringClient(TokenCredential credential, MeteringClientOptions? options = null)
-        : this(null, credential, options, ownsHttpClient: true)
+        : this((Func<HttpClient>?)null, credential, options)
     {
     }
 
@@ -69,11 +71,16 @@ public class MeteringClient : IDisposable
     /// <exception cref="ArgumentNullException"><paramref name="httpClient"/> or <paramref name="credential"/> is null.</exception>
     /// <exception cref="ArgumentException">An option is not valid; the message lists every bad setting.</exception>
     public MeteringClient(HttpClient httpClient, TokenCredential credential, MeteringClientOptions? options = null)
-        : this(Argument.NotNull(httpClient), credential, options, ownsHttpClient: false)
+        : this(AlwaysThe(Argument.NotNull(httpClient)), credential, options)
     {
     }
 
-    private MeteringClient(HttpClient? httpClient, TokenCredential credential, MeteringClientOptions? options, bool ownsHttpClient)
+    /// <summary>
+    /// Creates a client that takes an <see cref="HttpClient"/> from <paramref name="httpClientSource"/> for every attempt
+    /// (from <c>IHttpClientFactory</c>: cheap, and it lets the factory rotate handlers); <see langword="null"/> makes the
+    /// client create and own its connection pool.
+    /// </summary>
+    internal MeteringClient(Func<HttpClient>? httpClientSource, TokenCredential credential, MeteringClientOptions? options)
     {
         Argument.NotNull(credential);
         options = (options ?? new MeteringClientOptions()).Clone();
@@ -83,8 +90,8 @@ public class MeteringClient : IDisposable
         _logger = options.LoggerFactory?.CreateLogger<MeteringClient>() ?? (ILogger)NullLogger.Instance;
         var redactor = new SecretRedactor([(credential as ConfidentialClientCredential)?.ClientSecret]);
         _tokens = new AccessTokenCache(credential, options.TimeProvider, _logger, redactor, options.NetworkTimeout);
-        httpClient ??= new HttpClient(MeteringTransport.CreateHandler(), disposeHandler: true) { Timeout = Timeout.InfiniteTimeSpan };
-        _pipeline = new MeteringPipeline(httpClient, ownsHttpClient, _tokens, redactor, options, _logger);
+        var owned = httpClientSource is null ? new HttpClient(MeteringTransport.CreateHandler(), disposeHandler: true) { Timeout = Timeout.InfiniteTimeSpan } : null;
+        _pipeline = new MeteringPipeline(httpClientSource ?? AlwaysThe(owned!), owned, _tokens, redactor, options, _logger);
 
         var root = options.Endpoint.AbsoluteUri.TrimEnd('/');
         var query = "?api-version=" + Uri.EscapeDataString(options.ApiVersion);
@@ -118,17 +125,34 @@ public class MeteringClient : IDisposable
     {
         var pipeline = Pipeline;
         ThrowIfDisposed();
-        UsageEventValidator.ValidateSingle(usageEvent, Options.TimeProvider.GetUtcNow(), nameof(usageEvent));
+        var clock = Options.TimeProvider;
+        UsageEventValidator.ValidateSingle(usageEvent, clock.GetUtcNow(), nameof(usageEvent));
 
-        var request = new MeteringRequest(
-            HttpMethod.Post,
-            _usageEventUri!,
-            "/api/usageEvent",
-            RequestWriter.Single(usageEvent),
-            Guid.NewGuid().ToString("D"),
-            UsageEventValidator.Deadline(usageEvent.EffectiveStartTime));
-        var response = await pipeline.SendAsync(request, cancellationToken).ConfigureAwait(false);
-        return ResponseMapper.MapSingle(usageEvent, response, SingleOperation);
+        const string Operation = "SubmitUsageEvent";
+        var started = clock.GetTimestamp();
+        var activity = MeteringTelemetry.StartOperation(Operation, 1);
+        try
+        {
+            var request = new MeteringRequest(
+                Operation,
+                HttpMethod.Post,
+                _usageEventUri!,
+                "/api/usageEvent",
+                RequestWriter.Single(usageEvent),
+                1,
+                Guid.NewGuid().ToString("D"),
+                UsageEventValidator.Deadline(usageEvent.EffectiveStartTime));
+            activity?.SetTag(MeteringTelemetry.CorrelationIdTag, request.CorrelationId);
+            var response = await pipeline.SendAsync(request, cancellationToken).ConfigureAwait(false);
+            var result = ResponseMapper.MapSingle(usageEvent, response, SingleOperation);
+            MeteringTelemetry.EndOperation(activity, Operation, started, clock, [result], failure: null);
+            return result;
+        }
+        catch (Exception e)
+        {
+            MeteringTelemetry.EndOperation(activity, Operation, started, clock, results: null, e);
+            throw;
+        }
     }
 
     /// <summary>Reports 1 to 25 usage events in one call (POST /api/batchUsageEvent).</summary>
@@ -150,9 +174,25 @@ public class MeteringClient : IDisposable
     {
         var pipeline = Pipeline;
         ThrowIfDisposed();
-        UsageEventValidator.ValidateBatch(usageEvents, Options.TimeProvider.GetUtcNow(), nameof(usageEvents));
+        var clock = Options.TimeProvider;
+        UsageEventValidator.ValidateBatch(usageEvents, clock.GetUtcNow(), nameof(usageEvents));
 
-        return await SendBatchAsync(pipeline, usageEvents, Guid.NewGuid().ToString("D"), cancellationToken).ConfigureAwait(false);
+        const string Operation = "SubmitBatchUsageEvent";
+        var started = clock.GetTimestamp();
+        var activity = MeteringTelemetry.StartOperation(Operation, usageEvents.Count);
+        try
+        {
+            var correlationId = Guid.NewGuid().ToString("D");
+            activity?.SetTag(MeteringTelemetry.CorrelationIdTag, correlationId);
+            var batch = await SendBatchAsync(pipeline, Operation, usageEvents, correlationId, cancellationToken).ConfigureAwait(false);
+            MeteringTelemetry.EndOperation(activity, Operation, started, clock, batch.Results, failure: null);
+            return batch;
+        }
+        catch (Exception e)
+        {
+            MeteringTelemetry.EndOperation(activity, Operation, started, clock, results: null, e);
+            throw;
+        }
     }
 
     /// <summary>
@@ -187,11 +227,26 @@ public class MeteringClient : IDisposable
             }
         }
 
+        var clock = Options.TimeProvider;
+        var started = clock.GetTimestamp();
+        var activity = MeteringTelemetry.StartOperation(BulkOperation, events.Count);
         var results = new List<UsageEventResult>(events.Count);
-        await foreach (var result in CreateBulkSubmission(pipeline).RunAsync(AsAsync(events), cancellationToken).ConfigureAwait(false))
+        try
         {
-            results.Add(result);
+            var submission = CreateBulkSubmission(pipeline);
+            activity?.SetTag(MeteringTelemetry.CorrelationIdTag, submission.CorrelationId);
+            await foreach (var result in submission.RunAsync(AsAsync(events), cancellationToken).ConfigureAwait(false))
+            {
+                results.Add(result);
+            }
         }
+        catch (Exception e)
+        {
+            MeteringTelemetry.EndOperation(activity, BulkOperation, started, clock, results, e);
+            throw;
+        }
+
+        MeteringTelemetry.EndOperation(activity, BulkOperation, started, clock, results, failure: null);
 
         return new BulkUsageEventResult(results, UsageEventSummary.Create(results));
     }
@@ -210,7 +265,34 @@ public class MeteringClient : IDisposable
         Argument.NotNull(usageEvents);
         var pipeline = Pipeline;
         ThrowIfDisposed();
-        return CreateBulkSubmission(pipeline).RunAsync(usageEvents, cancellationToken);
+        return ObserveAsync(CreateBulkSubmission(pipeline), usageEvents, cancellationToken);
+    }
+
+    /// <summary>A streamed bulk submission inside one span, each result counted as it is yielded.</summary>
+    private async IAsyncEnumerable<UsageEventResult> ObserveAsync(BulkSubmission submission, IAsyncEnumerable<UsageEvent> usageEvents, [EnumeratorCancellation] CancellationToken cancellationToken)
+    {
+        var clock = Options.TimeProvider;
+        var started = clock.GetTimestamp();
+        var activity = MeteringTelemetry.StartOperation(BulkOperation, 0);
+        activity?.SetTag(MeteringTelemetry.CorrelationIdTag, submission.CorrelationId);
+        var count = 0;
+        var completed = false;
+        try
+        {
+            await foreach (var result in submission.RunAsync(usageEvents, cancellationToken).ConfigureAwait(false))
+            {
+                count++;
+                MeteringTelemetry.Count(result);
+                yield return result;
+            }
+
+            completed = true;
+        }
+        finally
+        {
+            activity?.SetTag(MeteringTelemetry.BatchSizeTag, count);
+            MeteringTelemetry.EndOperation(activity, BulkOperation, started, clock, results: null, completed ? null : new OperationCanceledException("The stream of results was not read to its end."));
+        }
     }
 
     /// <summary>A bulk submission on this client, for tests that inspect its bounds.</summary>
@@ -220,19 +302,22 @@ public class MeteringClient : IDisposable
     {
         var correlationId = Guid.NewGuid().ToString("D");
         return new BulkSubmission(
-            (events, cancellationToken) => SendBatchAsync(pipeline, events, correlationId, cancellationToken),
+            (events, cancellationToken) => SendBatchAsync(pipeline, BulkOperation, events, correlationId, cancellationToken),
             Options.TimeProvider,
             Options.MaxConcurrency,
-            _logger);
+            _logger,
+            correlationId);
     }
 
-    private async Task<BatchUsageEventResult> SendBatchAsync(MeteringPipeline pipeline, IReadOnlyList<UsageEvent> usageEvents, string correlationId, CancellationToken cancellationToken)
+    private async Task<BatchUsageEventResult> SendBatchAsync(MeteringPipeline pipeline, string operation, IReadOnlyList<UsageEvent> usageEvents, string correlationId, CancellationToken cancellationToken)
     {
         var request = new MeteringRequest(
+            operation,
             HttpMethod.Post,
             _batchUsageEventUri!,
             "/api/batchUsageEvent",
             RequestWriter.Batch(usageEvents),
+            usageEvents.Count,
             correlationId,
             UsageEventValidator.Deadline(usageEvents));
         var response = await pipeline.SendAsync(request, cancellationToken).ConfigureAwait(false);
@@ -278,6 +363,8 @@ public class MeteringClient : IDisposable
         }
 #endif
     }
+
+    private static Func<HttpClient> AlwaysThe(HttpClient httpClient) => () => httpClient;
 
     private static InvalidOperationException NotConstructed() =>
         new("This MeteringClient was created with the protected constructor, for mocking; set up the members a test uses, or construct it with a credential.");

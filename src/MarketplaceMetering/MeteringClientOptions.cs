@@ -73,40 +73,49 @@ public sealed class MeteringClientOptions
     /// <summary>Throws one <see cref="ArgumentException"/> that lists every bad setting.</summary>
     internal void Validate(string paramName)
     {
-        var problems = new List<string>();
+        var problems = Problems();
+        if (problems.Count > 0)
+        {
+            throw new ArgumentException(
+                "The metering client options are not valid:" + Environment.NewLine + string.Join(Environment.NewLine, problems.Select(p => " - " + p.Setting + " " + p.Problem)),
+                paramName);
+        }
+    }
+
+    /// <summary>
+    /// Every bad setting: its name (<c>Retry.Delay</c>) and what is wrong, a phrase to follow the name ("must …"), so the
+    /// constructor can name properties and dependency injection can name configuration keys.
+    /// </summary>
+    internal List<(string Setting, string Problem)> Problems()
+    {
+        var problems = new List<(string Setting, string Problem)>();
         if (EndpointRules.Check(Endpoint) is { } endpointProblem)
         {
-            problems.Add(endpointProblem);
+            problems.Add((nameof(Endpoint), endpointProblem));
         }
 
         if (string.IsNullOrWhiteSpace(ApiVersion))
         {
-            problems.Add("ApiVersion must not be empty; the service speaks '" + DefaultApiVersion + "'.");
+            problems.Add((nameof(ApiVersion), "must not be empty; the service speaks '" + DefaultApiVersion + "'."));
         }
 
         if (NetworkTimeout != Timeout.InfiniteTimeSpan && (NetworkTimeout < MinNetworkTimeout || NetworkTimeout > MaxNetworkTimeout))
         {
-            problems.Add(Format("NetworkTimeout must be between {0:g} and {1:g} (or Timeout.InfiniteTimeSpan); it is {2:g}.", MinNetworkTimeout, MaxNetworkTimeout, NetworkTimeout));
+            problems.Add((nameof(NetworkTimeout), Format("must be between {0:g} and {1:g} (or Timeout.InfiniteTimeSpan); it is {2:g}.", MinNetworkTimeout, MaxNetworkTimeout, NetworkTimeout)));
         }
 
         if (MaxConcurrency is < 1 or > 64)
         {
-            problems.Add(Format("MaxConcurrency must be between 1 and 64; it is {0}.", MaxConcurrency));
+            problems.Add((nameof(MaxConcurrency), Format("must be between 1 and 64; it is {0}.", MaxConcurrency)));
         }
 
         if (TimeProvider is null)
         {
-            problems.Add("TimeProvider must not be null; use TimeProvider.System.");
+            problems.Add((nameof(TimeProvider), "must not be null; use TimeProvider.System."));
         }
 
         Retry.Validate(problems);
-
-        if (problems.Count > 0)
-        {
-            throw new ArgumentException(
-                "The metering client options are not valid:" + Environment.NewLine + string.Join(Environment.NewLine, problems.Select(p => " - " + p)),
-                paramName);
-        }
+        return problems;
     }
 
     internal static string Format(string format, params object?[] args) => string.Format(CultureInfo.InvariantCulture, format, args);

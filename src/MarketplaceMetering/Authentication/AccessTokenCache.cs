@@ -213,6 +213,7 @@ internal sealed class AccessTokenCache : IDisposable
             }
 
             Log.TokenAcquired(_logger, _credentialName, token.ExpiresOn);
+            MeteringTelemetry.TokenFetch("success", background);
             completion.TrySetResult(entry);
         }
         catch (Exception e)
@@ -231,6 +232,7 @@ internal sealed class AccessTokenCache : IDisposable
                 }
             }
 
+            MeteringTelemetry.TokenFetch(failure is TokenUnavailableException ? "transient_failure" : "refused", background);
             if (background)
             {
                 Log.TokenRefreshFailed(_logger, _credentialName, _current?.ExpiresOn ?? default, e.GetType().Name, RefreshRetryDelay);

@@ -23,7 +23,7 @@ public static class MeteringCredential
     public static TokenCredential FromClientSecret(string tenantId, string clientId, string clientSecret) =>
         FromClientSecret(tenantId, clientId, clientSecret, httpClientFactory: null);
 
-    /// <summary>As the public overload; <paramref name="httpClientFactory"/> lets tests point MSAL at a loopback token endpoint.</summary>
+    /// <summary>As the public overload; <paramref name="httpClientFactory"/> carries MSAL's calls (a proxy, or a test's loopback token endpoint).</summary>
     internal static TokenCredential FromClientSecret(string tenantId, string clientId, string clientSecret, IMsalHttpClientFactory? httpClientFactory)
     {
         RequireText(tenantId, nameof(tenantId));
@@ -40,7 +40,11 @@ public static class MeteringCredential
     /// <param name="clientId">The app (client) id.</param>
     /// <param name="certificate">A certificate registered on the app, with its private key.</param>
     /// <exception cref="ArgumentException">An argument is empty, or the certificate has no private key.</exception>
-    public static TokenCredential FromClientCertificate(string tenantId, string clientId, X509Certificate2 certificate)
+    public static TokenCredential FromClientCertificate(string tenantId, string clientId, X509Certificate2 certificate) =>
+        FromClientCertificate(tenantId, clientId, certificate, httpClientFactory: null);
+
+    /// <summary>As the public overload; <paramref name="httpClientFactory"/> carries MSAL's calls (a proxy, or a test's loopback token endpoint).</summary>
+    internal static TokenCredential FromClientCertificate(string tenantId, string clientId, X509Certificate2 certificate, IMsalHttpClientFactory? httpClientFactory)
     {
         RequireText(tenantId, nameof(tenantId));
         RequireText(clientId, nameof(clientId));
@@ -50,7 +54,7 @@ public static class MeteringCredential
             throw new ArgumentException("The certificate must include its private key: the app signs its token request with it.", nameof(certificate));
         }
 
-        var application = Builder(tenantId, clientId, httpClientFactory: null).WithCertificate(certificate).Build();
+        var application = Builder(tenantId, clientId, httpClientFactory).WithCertificate(certificate).Build();
         return new ConfidentialClientCredential(application, tenantId, clientId, "certificate " + certificate.Thumbprint);
     }
 

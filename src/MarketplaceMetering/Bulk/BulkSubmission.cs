@@ -28,13 +28,18 @@ internal sealed class BulkSubmission
         Func<IReadOnlyList<UsageEvent>, CancellationToken, Task<BatchUsageEventResult>> sendBatch,
         TimeProvider clock,
         int maxConcurrency,
-        ILogger logger)
+        ILogger logger,
+        string correlationId)
     {
+        CorrelationId = correlationId;
         _sendBatch = sendBatch;
         _clock = clock;
         _maxConcurrency = maxConcurrency;
         _logger = logger;
     }
+
+    /// <summary>The <c>x-ms-correlationid</c> all of this submission's calls share.</summary>
+    public string CorrelationId { get; }
 
     /// <summary>The most results held back at once, waiting for an earlier event's result (for memory tests).</summary>
     public int PeakWaitingResults { get; private set; }

@@ -1,3 +1,4 @@
+using System.Diagnostics;
 using System.Net.Http.Headers;
 using System.Reflection;
 using System.Runtime.InteropServices;
@@ -21,8 +22,8 @@ internal sealed class MeteringPipeline : IDisposable
     private static readonly MediaTypeHeaderValue JsonContentType = new("application/json");
     private static readonly string UserAgent = BuildUserAgent();
 
-    private readonly HttpClient _httpClient;
-    private readonly bool _ownsHttpClient;
+    private readonly Func<HttpClient> _httpClient;
+    private readonly HttpClient? _owned;
     private readonly AccessTokenCache _tokens;
     private readonly SecretRedactor _redactor;
     private readonly TimeProvider _timeProvider;
@@ -30,10 +31,19 @@ internal sealed class MeteringPipeline : IDisposable
     private readonly int _maxRetries;
     private readonly ResiliencePipeline<RawResponse> _resilience;
 
-    public MeteringPipeline(HttpClient httpClient, bool ownsHttpClient, AccessTokenCache tokens, SecretRedactor redactor, MeteringClientOptions options, ILogger logger)
+    /// <param name="httpClient">
+    /// Where each attempt gets its <see cref="HttpClient"/>: always the same one, or a fresh one from
+    /// <c>IHttpClientFactory</c> (cheap, and it lets the factory rotate handlers).
+    /// </param>
+    /// <param name="owned">The client to dispose with the pipeline, if the pipeline created it.</param>
+    /// <param name="tokens">The token cache every attempt reads through.</param>
+    /// <param name="redactor">Masks the client's secrets in messages and logs.</param>
+    /// <param name="options">The validated options.</param>
+    /// <param name="logger">Where requests, retries and failures are logged.</param>
+    public MeteringPipeline(Func<HttpClient> httpClient, HttpClient? owned, AccessTokenCache tokens, SecretRedactor redactor, MeteringClientOptions options, ILogger logger)
     {
         _httpClient = httpClient;
-        _ownsHttpClient = ownsHttpClient;
+        _owned = owned;
         _tokens = tokens;
         _redactor = redactor;
         _timeProvider = options.TimeProvider;
@@ -65,6 +75,13 @@ internal sealed class MeteringPipeline : IDisposable
                 OnRetry = args =>
                 {
                     var request = args.Context.Properties.GetValue(RequestKey, null!);
+                    MeteringTelemetry.Retry(request.Operation, args.Outcome.Exception switch
+                    {
+                        null => args.Outcome.Result!.StatusCode.ToString(System.Globalization.CultureInfo.InvariantCulture),
+                        TimeoutRejectedException => "timeout",
+                        TokenUnavailableException => "no_token",
+                        { } e => e.GetType().Name,
+                    });
                     Log.Retrying(_logger, request.Method.Method, request.Path, _redactor.Redact(RetryPolicy.Describe(args.Outcome)), args.AttemptNumber + 1, _maxRetries, (long)args.RetryDelay.TotalMilliseconds, request.RequestId);
                     return default;
                 },
@@ -120,13 +137,7 @@ internal sealed class MeteringPipeline : IDisposable
         }
     }
 
-    public void Dispose()
-    {
-        if (_ownsHttpClient)
-        {
-            _httpClient.Dispose();
-        }
-    }
+    public void Dispose() => _owned?.Dispose();
 
     private async Task<RawResponse> SendOnceAsync(MeteringRequest request, CancellationToken cancellationToken)
     {
@@ -157,48 +168,76 @@ internal sealed class MeteringPipeline : IDisposable
 
     private async Task<RawResponse> SendWithTokenAsync(MeteringRequest request, string token, CancellationToken cancellationToken)
     {
-        using var message = new HttpRequestMessage(request.Method, request.Uri);
-        message.Headers.Authorization = new AuthenticationHeaderValue("Bearer", token);
-        message.Headers.TryAddWithoutValidation("x-ms-requestid", request.RequestId);
-        message.Headers.TryAddWithoutValidation("x-ms-correlationid", request.CorrelationId);
-        message.Headers.Accept.Add(new MediaTypeWithQualityHeaderValue("application/json"));
-        message.Headers.TryAddWithoutValidation("User-Agent", UserAgent);
-        if (request.Body is { } body)
-        {
-            message.Content = new ByteArrayContent(body);
-            message.Content.Headers.ContentType = JsonContentType;
-        }
-
-        Log.Sending(_logger, request.Method.Method, request.Path, request.RequestId, request.CorrelationId, request.Attempts);
+        var activity = MeteringTelemetry.StartAttempt(request);
         var started = _timeProvider.GetTimestamp();
-        using var response = await _httpClient.SendAsync(message, HttpCompletionOption.ResponseHeadersRead, cancellationToken).ConfigureAwait(false);
-        if (response.RequestMessage?.RequestUri is { } landed && landed != request.Uri)
+        int? status = null;
+        string? serviceRequestId = null;
+        Exception? failure = null;
+        try
         {
-            // The caller's HttpClient followed a redirect (or a handler rewrote the address): whatever answered is not
-            // the service the client addressed, and after a 301/302/303 the POST became a GET without its body.
-            throw Redirected(request, (int)response.StatusCode, landed, followed: true);
-        }
+            using var message = new HttpRequestMessage(request.Method, request.Uri);
+            message.Headers.Authorization = new AuthenticationHeaderValue("Bearer", token);
+            message.Headers.TryAddWithoutValidation("x-ms-requestid", request.RequestId);
+            message.Headers.TryAddWithoutValidation("x-ms-correlationid", request.CorrelationId);
+            message.Headers.Accept.Add(new MediaTypeWithQualityHeaderValue("application/json"));
+            message.Headers.TryAddWithoutValidation("User-Agent", UserAgent);
+            if (activity is not null)
+            {
+                // W3C trace context, on every target framework (on .NET, HttpClient would add it too; it keeps ours).
+                DistributedContextPropagator.Current.Inject(activity, message, static (carrier, name, value) =>
+                {
+                    var headers = ((HttpRequestMessage)carrier!).Headers;
+                    headers.Remove(name);
+                    headers.TryAddWithoutValidation(name, value);
+                });
+            }
 
-        var status = (int)response.StatusCode;
-        if (status is >= 300 and < 400)
+            if (request.Body is { } body)
+            {
+                message.Content = new ByteArrayContent(body);
+                message.Content.Headers.ContentType = JsonContentType;
+            }
+
+            Log.Sending(_logger, request.Method.Method, request.Path, request.RequestId, request.CorrelationId, request.Attempts);
+            using var response = await _httpClient().SendAsync(message, HttpCompletionOption.ResponseHeadersRead, cancellationToken).ConfigureAwait(false);
+            if (response.RequestMessage?.RequestUri is { } landed && landed != request.Uri)
+            {
+                // The caller's HttpClient followed a redirect (or a handler rewrote the address): whatever answered is not
+                // the service the client addressed, and after a 301/302/303 the POST became a GET without its body.
+                throw Redirected(request, (int)response.StatusCode, landed, followed: true);
+            }
+
+            status = (int)response.StatusCode;
+            serviceRequestId = Header(response, "x-ms-requestid");
+            if (status is >= 300 and < 400)
+            {
+                Log.Received(_logger, request.Method.Method, request.Path, status.Value, (long)_timeProvider.GetElapsedTime(started).TotalMilliseconds, request.RequestId);
+                throw Redirected(request, status.Value, response.Headers.Location, followed: false);
+            }
+
+            var (bytes, truncated) = await ReadBodyAsync(response, request, cancellationToken).ConfigureAwait(false);
+            Log.Received(_logger, request.Method.Method, request.Path, status.Value, (long)_timeProvider.GetElapsedTime(started).TotalMilliseconds, request.RequestId);
+
+            return new RawResponse(
+                status.Value,
+                response.ReasonPhrase,
+                bytes,
+                serviceRequestId ?? request.RequestId,
+                Header(response, "x-ms-correlationid") ?? request.CorrelationId,
+                RetryPolicy.ReadRetryAfter(response, _timeProvider),
+                _redactor,
+                _timeProvider.GetUtcNow(),
+                truncated);
+        }
+        catch (Exception e)
         {
-            Log.Received(_logger, request.Method.Method, request.Path, status, (long)_timeProvider.GetElapsedTime(started).TotalMilliseconds, request.RequestId);
-            throw Redirected(request, status, response.Headers.Location, followed: false);
+            failure = e;
+            throw;
         }
-
-        var (bytes, truncated) = await ReadBodyAsync(response, request, cancellationToken).ConfigureAwait(false);
-        Log.Received(_logger, request.Method.Method, request.Path, status, (long)_timeProvider.GetElapsedTime(started).TotalMilliseconds, request.RequestId);
-
-        return new RawResponse(
-            status,
-            response.ReasonPhrase,
-            bytes,
-            Header(response, "x-ms-requestid") ?? request.RequestId,
-            Header(response, "x-ms-correlationid") ?? request.CorrelationId,
-            RetryPolicy.ReadRetryAfter(response, _timeProvider),
-            _redactor,
-            _timeProvider.GetUtcNow(),
-            truncated);
+        finally
+        {
+            MeteringTelemetry.EndAttempt(activity, request, started, _timeProvider, status, serviceRequestId, failure);
+        }
     }
 
     /// <summary>

@@ -3,8 +3,10 @@ namespace MarketplaceMetering;
 /// <summary>One logical call: the same ids and body on every attempt.</summary>
 internal sealed class MeteringRequest
 {
-    public MeteringRequest(HttpMethod method, Uri uri, string path, byte[]? body, string correlationId, DateTimeOffset? deadline)
+    public MeteringRequest(string operation, HttpMethod method, Uri uri, string path, byte[]? body, int eventCount, string correlationId, DateTimeOffset? deadline)
     {
+        Operation = operation;
+        EventCount = eventCount;
         Method = method;
         Uri = uri;
         Path = path;
@@ -12,6 +14,12 @@ internal sealed class MeteringRequest
         CorrelationId = correlationId;
         Deadline = deadline;
     }
+
+    /// <summary>The client operation this call serves (<c>SubmitUsageEvent</c>, …), for telemetry.</summary>
+    public string Operation { get; }
+
+    /// <summary>How many events the body carries.</summary>
+    public int EventCount { get; }
 
     public HttpMethod Method { get; }
 

@@ -30,25 +30,25 @@ public sealed class MeteringRetryOptions
     /// <value>The default is 30 seconds.</value>
     public TimeSpan MaxDelay { get; set; } = TimeSpan.FromSeconds(30);
 
-    internal void Validate(List<string> problems)
+    internal void Validate(List<(string Setting, string Problem)> problems)
     {
         if (MaxRetries is < 0 or > 100)
         {
-            problems.Add(MeteringClientOptions.Format("Retry.MaxRetries must be between 0 and 100; it is {0}.", MaxRetries));
+            problems.Add(("Retry.MaxRetries", MeteringClientOptions.Format("must be between 0 and 100; it is {0}.", MaxRetries)));
         }
 
         if (Delay < TimeSpan.Zero || Delay > Limit)
         {
-            problems.Add(MeteringClientOptions.Format("Retry.Delay must be between zero and {0:g}; it is {1:g}.", Limit, Delay));
+            problems.Add(("Retry.Delay", MeteringClientOptions.Format("must be between zero and {0:g}; it is {1:g}.", Limit, Delay)));
         }
 
         if (MaxDelay < TimeSpan.Zero || MaxDelay > Limit)
         {
-            problems.Add(MeteringClientOptions.Format("Retry.MaxDelay must be between zero and {0:g} (usage expires after 24 hours); it is {1:g}.", Limit, MaxDelay));
+            problems.Add(("Retry.MaxDelay", MeteringClientOptions.Format("must be between zero and {0:g} (usage expires after 24 hours); it is {1:g}.", Limit, MaxDelay)));
         }
         else if (MaxDelay < Delay)
         {
-            problems.Add(MeteringClientOptions.Format("Retry.MaxDelay ({0}) must not be shorter than Retry.Delay ({1}).", MaxDelay, Delay));
+            problems.Add(("Retry.MaxDelay", MeteringClientOptions.Format("({0}) must not be shorter than Retry.Delay ({1}).", MaxDelay, Delay)));
         }
     }
 }

@@ -16,7 +16,7 @@ public class RetryPolicyTests
     }
 
     private static MeteringRequest Request(DateTimeOffset? deadline = null) =>
-        new(HttpMethod.Post, new Uri("https://example.test/api/usageEvent"), "/api/usageEvent", null, "corr", deadline);
+        new("SubmitUsageEvent", HttpMethod.Post, new Uri("https://example.test/api/usageEvent"), "/api/usageEvent", null, 1, "corr", deadline);
 
     private static Outcome<RawResponse> Status(int status, TimeSpan? retryAfter = null) =>
         Outcome.FromResult(new RawResponse(status, null, [], "r", "c", retryAfter));
