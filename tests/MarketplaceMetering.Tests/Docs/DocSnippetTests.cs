@@ -12,7 +12,7 @@ public partial class DocSnippetTests
     public void Docs_EverySnippetMatchesItsCompiledRegion()
     {
         var root = PublicApiTests.RepositoryRoot();
-        var source = File.ReadAllText(Path.Combine(root, "tests", "MarketplaceMetering.Tests", "Docs", "DocSnippets.cs"));
+        var source = string.Join("\n", Directory.GetFiles(Path.Combine(root, "tests", "MarketplaceMetering.Tests", "Docs"), "DocSnippets*.cs").Select(File.ReadAllText));
         var regions = RegionPattern().Matches(source).ToDictionary(m => m.Groups["name"].Value, m => Normalize(m.Groups["code"].Value));
         var used = new List<string>();
 
@@ -27,7 +27,8 @@ public partial class DocSnippetTests
             }
         }
 
-        used.Should().Contain(["auth-client-secret", "auth-certificate", "auth-managed-identity", "auth-any-credential", "results-switch", "results-batch", "errors-exceptions", "emulator-with-client", "reliability-feedback"]);
+        used.Should().Contain(["auth-client-secret", "auth-certificate", "auth-managed-identity", "auth-any-credential", "results-switch", "results-batch", "errors-exceptions", "emulator-with-client", "reliability-feedback",
+            "getting-started", "di-configuration", "di-code", "observability-otel", "testing-emulator", "testing-mock"]);
     }
 
     [Fact]
