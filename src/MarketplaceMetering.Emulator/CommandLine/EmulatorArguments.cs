@@ -1,7 +1,12 @@
 namespace MarketplaceMetering.Emulator.CommandLine;
 
 /// <summary>The program's settings, as parsed from its command line.</summary>
-internal sealed record EmulatorArguments(int Port, string? Token, bool AnyAddress, int? Seed)
+internal sealed record EmulatorArguments(
+    int Port,
+    string? Token,
+    bool AnyAddress,
+    int? Seed,
+    WireTimeStyle TimeStyle = WireTimeStyle.UtcDesignator)
 {
     public const int DefaultPort = 5080;
 
@@ -11,5 +16,6 @@ internal sealed record EmulatorArguments(int Port, string? Token, bool AnyAddres
         Token = Token,
         ListenOnAnyAddress = AnyAddress,
         Seed = Seed,
+        TimeStyle = TimeStyle,
     };
 }

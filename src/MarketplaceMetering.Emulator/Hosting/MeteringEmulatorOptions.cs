@@ -45,6 +45,13 @@ public sealed class MeteringEmulatorOptions
     public bool ShuffleBatchResults { get; set; } = true;
 
     /// <summary>
+    /// Gets or sets how times are written in answers (<c>messageTime</c>, <c>effectiveStartTime</c>,
+    /// <c>usageDate</c>): with a <c>Z</c>, as recorded from the real service, or without an offset, as in its
+    /// documentation. Both are UTC. <value>The default is <see cref="WireTimeStyle.UtcDesignator"/>.</value>
+    /// </summary>
+    public WireTimeStyle TimeStyle { get; set; } = WireTimeStyle.UtcDesignator;
+
+    /// <summary>
     /// Gets or sets the largest request body accepted; a longer one is answered with a 400.
     /// <value>The default is 1 MiB.</value>
     /// </summary>

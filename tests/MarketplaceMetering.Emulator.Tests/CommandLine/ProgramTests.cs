@@ -17,7 +17,8 @@ public sealed class ProgramTests
         var exitCode = await Program.RunAsync(["--help"], output, error, null, CancellationToken.None);
 
         exitCode.Should().Be(0);
-        output.ToString().Should().Contain("--port").And.Contain("--token").And.Contain("--any-address").And.Contain("--seed");
+        output.ToString().Should().Contain("--port").And.Contain("--token").And.Contain("--any-address").And.Contain("--seed")
+            .And.Contain("--time-style <z|no-offset>");
         error.ToString().Should().BeEmpty();
     }
 

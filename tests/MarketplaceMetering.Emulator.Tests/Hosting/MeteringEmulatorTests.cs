@@ -71,6 +71,14 @@ public sealed class MeteringEmulatorTests
     }
 
     [Fact]
+    public async Task StartAsync_UnknownTimeStyle_ThrowsNamingIt()
+    {
+        var act = () => MeteringEmulator.StartAsync(new MeteringEmulatorOptions { TimeStyle = (WireTimeStyle)42 });
+
+        (await act.Should().ThrowAsync<ArgumentException>()).Which.Message.Should().Contain("TimeStyle");
+    }
+
+    [Fact]
     public async Task StartAsync_PortInUse_ThrowsIOException()
     {
         await using var first = await MeteringEmulator.StartAsync();
