@@ -6,6 +6,7 @@ internal sealed record EmulatorArguments(
     string? Token,
     bool AnyAddress,
     int? Seed,
+    bool Https = false,
     WireTimeStyle TimeStyle = WireTimeStyle.UtcDesignator)
 {
     public const int DefaultPort = 5080;
@@ -16,6 +17,7 @@ internal sealed record EmulatorArguments(
         Token = Token,
         ListenOnAnyAddress = AnyAddress,
         Seed = Seed,
+        UseHttps = Https,
         TimeStyle = TimeStyle,
     };
 }

@@ -4,7 +4,7 @@ namespace MarketplaceMetering.Emulator.CommandLine;
 
 /// <summary>
 /// Parses the program's arguments:
-/// <c>[--port N] [--token VALUE] [--any-address] [--time-style z|no-offset] [--seed N] [--help]</c>.
+/// <c>[--port N] [--token VALUE] [--any-address] [--https] [--time-style z|no-offset] [--seed N] [--help]</c>.
 /// </summary>
 internal static class EmulatorCommandLine
 {
@@ -17,6 +17,8 @@ internal static class EmulatorCommandLine
           --port <N>       TCP port to listen on, 0 for a free one (default: 5080).
           --token <VALUE>  The bearer token to accept (default: a random one, printed at start).
           --any-address    Listen on every network address, not only 127.0.0.1.
+          --https          Serve https (TLS 1.2 or later) with a certificate made up at start for
+                           127.0.0.1 and localhost; its SHA-256 thumbprint and a PEM file are printed.
           --time-style <z|no-offset>
                            How answers write times: 2026-11-20T10:00:00Z (z, the default, as the
                            real service answers) or 2026-11-20T10:00:00 (no-offset). Both are UTC.
@@ -33,6 +35,7 @@ internal static class EmulatorCommandLine
         var port = EmulatorArguments.DefaultPort;
         string? token = null;
         var anyAddress = false;
+        var https = false;
         var timeStyle = WireTimeStyle.UtcDesignator;
         int? seed = null;
         var seen = new HashSet<string>(StringComparer.Ordinal);
@@ -53,7 +56,7 @@ internal static class EmulatorCommandLine
                 return new Result(null, ShowHelp: true, null);
             }
 
-            if (arg is not ("--port" or "--token" or "--any-address" or "--time-style" or "--seed"))
+            if (arg is not ("--port" or "--token" or "--any-address" or "--https" or "--time-style" or "--seed"))
             {
                 return Fail($"unknown argument '{args[i]}'.");
             }
@@ -63,14 +66,15 @@ internal static class EmulatorCommandLine
                 return Fail($"{arg} is given more than once.");
             }
 
-            if (arg == "--any-address")
+            if (arg is "--any-address" or "--https")
             {
                 if (inlineValue is not null)
                 {
-                    return Fail("--any-address takes no value.");
+                    return Fail($"{arg} takes no value.");
                 }
 
-                anyAddress = true;
+                anyAddress |= arg == "--any-address";
+                https |= arg == "--https";
                 continue;
             }
 
@@ -124,7 +128,7 @@ internal static class EmulatorCommandLine
             }
         }
 
-        return new Result(new EmulatorArguments(port, token, anyAddress, seed, timeStyle), ShowHelp: false, null);
+        return new Result(new EmulatorArguments(port, token, anyAddress, seed, https, timeStyle), ShowHelp: false, null);
     }
 
     private static WireTimeStyle? ParseTimeStyle(string value) => value.ToUpperInvariant() switch

@@ -11,26 +11,28 @@ public sealed class EmulatorCommandLineTests
 
         result.Error.Should().BeNull();
         result.ShowHelp.Should().BeFalse();
-        result.Arguments.Should().Be(new EmulatorArguments(5080, Token: null, AnyAddress: false, Seed: null, WireTimeStyle.UtcDesignator));
+        result.Arguments.Should().Be(new EmulatorArguments(5080, Token: null, AnyAddress: false, Seed: null, Https: false, WireTimeStyle.UtcDesignator));
         var options = result.Arguments!.ToOptions();
+        options.UseHttps.Should().BeFalse();
         options.TimeStyle.Should().Be(WireTimeStyle.UtcDesignator);
     }
 
     [Theory]
-    [InlineData("--port", "6000", "--token", "abc", "--any-address", "--seed", "-3", "--time-style", "no-offset")]
-    [InlineData("--port=6000", "--token=abc", "--seed=-3", "--any-address", "--time-style=NO-OFFSET", null, null, null, null)]
-    public void Parse_EveryOption_IsRead(string a, string b, string c, string d, string? e, string? f, string? g, string? h, string? i)
+    [InlineData("--port", "6000", "--token", "abc", "--any-address", "--seed", "-3", "--https", "--time-style", "no-offset")]
+    [InlineData("--port=6000", "--token=abc", "--seed=-3", "--any-address", "--time-style=NO-OFFSET", "--https", null, null, null, null)]
+    public void Parse_EveryOption_IsRead(string a, string b, string c, string d, string? e, string? f, string? g, string? h, string? i, string? j)
     {
-        var args = new[] { a, b, c, d, e, f, g, h, i }.OfType<string>().ToArray();
+        var args = new[] { a, b, c, d, e, f, g, h, i, j }.OfType<string>().ToArray();
 
         var result = EmulatorCommandLine.Parse(args);
 
-        result.Arguments.Should().Be(new EmulatorArguments(6000, "abc", AnyAddress: true, Seed: -3, WireTimeStyle.NoOffset));
+        result.Arguments.Should().Be(new EmulatorArguments(6000, "abc", AnyAddress: true, Seed: -3, Https: true, WireTimeStyle.NoOffset));
         var options = result.Arguments!.ToOptions();
         options.Port.Should().Be(6000);
         options.Token.Should().Be("abc");
         options.ListenOnAnyAddress.Should().BeTrue();
         options.Seed.Should().Be(-3);
+        options.UseHttps.Should().BeTrue();
         options.TimeStyle.Should().Be(WireTimeStyle.NoOffset);
     }
 
@@ -70,6 +72,8 @@ public sealed class EmulatorCommandLineTests
     [InlineData("--token must be", "--token=")]
     [InlineData("more than once", "--port", "1", "--port", "2")]
     [InlineData("takes no value", "--any-address=yes")]
+    [InlineData("--https takes no value", "--https=true")]
+    [InlineData("more than once", "--https", "--https")]
     [InlineData("--time-style must be z or no-offset", "--time-style", "local")]
     [InlineData("--time-style must be z or no-offset", "--time-style", "UtcDesignator")]
     [InlineData("--time-style needs a value", "--time-style")]

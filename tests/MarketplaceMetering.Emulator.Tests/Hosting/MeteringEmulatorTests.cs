@@ -17,6 +17,8 @@ public sealed class MeteringEmulatorTests
         await using var second = await MeteringEmulator.StartAsync();
 
         first.Endpoint.Scheme.Should().Be("http");
+        first.CertificateThumbprint.Should().BeNull("https is off by default");
+        first.CertificatePemPath.Should().BeNull();
         first.Endpoint.Host.Should().Be("127.0.0.1");
         first.Endpoint.Port.Should().BeGreaterThan(0);
         first.Endpoint.AbsolutePath.Should().Be("/");
