@@ -81,6 +81,15 @@ internal static class Program
                 await output.WriteLineAsync("Listening on every network address: other machines use this machine's name or IP address.").ConfigureAwait(false);
             }
 
+            if (emulator.CertificateThumbprint is { } thumbprint)
+            {
+                await output.WriteLineAsync($"TLS certificate SHA-256 thumbprint: {thumbprint}").ConfigureAwait(false);
+                await output.WriteLineAsync($"TLS certificate PEM: {emulator.CertificatePemPath}").ConfigureAwait(false);
+                await output.WriteLineAsync(
+                    "The certificate is self-signed and new at every start: trust that thumbprint, or that file (curl --cacert FILE, SSL_CERT_FILE=FILE).")
+                    .ConfigureAwait(false);
+            }
+
             await output.WriteLineAsync($"Bearer token: {emulator.Token}").ConfigureAwait(false);
             await output.WriteLineAsync(
                 $"Point a metering client at {emulator.Endpoint} with that token (try {emulator.Endpoint}api/usageEvents?api-version=2018-08-31&usageStartDate=2000-01-01); press Ctrl+C to stop.")

@@ -25,8 +25,8 @@ internal static class LedgerJson
             w.WriteString("planId", entry.PlanId);
             w.WriteString("dimension", entry.Dimension);
             JsonBody.WriteQuantity(w, "quantity", entry.Quantity);
-            w.WriteString("effectiveStartTime", WireTime.Format(entry.EffectiveStartTime, withOffset: true));
-            w.WriteString("messageTime", WireTime.Format(entry.MessageTime, withOffset: true));
+            w.WriteString("effectiveStartTime", WireTime.Format(entry.EffectiveStartTime, WireTimeStyle.UtcDesignator));
+            w.WriteString("messageTime", WireTime.Format(entry.MessageTime, WireTimeStyle.UtcDesignator));
             w.WriteEndObject();
         }
 

@@ -24,6 +24,6 @@ internal static class BatchUsageEventEndpoint
         }
 
         var outcomes = events.Select(state.Rules.Evaluate).ToArray();
-        return ApiResponse.Json(200, UsageEventWriter.Batch(state.Shuffler.Order(outcomes)));
+        return ApiResponse.Json(200, UsageEventWriter.Batch(state.Shuffler.Order(outcomes), state.TimeStyle));
     }
 }

@@ -2,18 +2,25 @@ using Microsoft.AspNetCore.Http;
 
 namespace MarketplaceMetering.Emulator.Api;
 
-/// <summary>The <c>x-ms-requestid</c> and <c>x-ms-correlationid</c> of a request: echoed when sent, made up otherwise.</summary>
+/// <summary>
+/// The <c>x-ms-requestid</c> and <c>x-ms-correlationid</c> of a request. Each is echoed when sent. A missing request
+/// id is made up (a GUID); a missing correlation id is the request id, so a request that sent neither is answered
+/// with one GUID in both, as the real service's recorded answers show.
+/// </summary>
 internal readonly record struct RequestIds(string RequestId, string CorrelationId)
 {
     public const string RequestIdHeader = "x-ms-requestid";
     public const string CorrelationIdHeader = "x-ms-correlationid";
 
-    public static RequestIds From(HttpRequest request) =>
-        new(ValueOrNew(request, RequestIdHeader), ValueOrNew(request, CorrelationIdHeader));
+    public static RequestIds From(HttpRequest request)
+    {
+        var requestId = Sent(request, RequestIdHeader) ?? Guid.NewGuid().ToString("D");
+        return new RequestIds(requestId, Sent(request, CorrelationIdHeader) ?? requestId);
+    }
 
-    private static string ValueOrNew(HttpRequest request, string header)
+    private static string? Sent(HttpRequest request, string header)
     {
         var value = request.Headers[header].ToString();
-        return string.IsNullOrWhiteSpace(value) ? Guid.NewGuid().ToString("D") : value;
+        return string.IsNullOrWhiteSpace(value) ? null : value;
     }
 }

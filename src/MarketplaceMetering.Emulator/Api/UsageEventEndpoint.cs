@@ -22,7 +22,7 @@ internal static class UsageEventEndpoint
         }
 
         var outcome = state.Rules.Evaluate(UsageEventReader.ReadEvent(root));
-        var (statusCode, json) = UsageEventWriter.Single(outcome);
+        var (statusCode, json) = UsageEventWriter.Single(outcome, state.TimeStyle);
         return ApiResponse.Json(statusCode, json);
     }
 }

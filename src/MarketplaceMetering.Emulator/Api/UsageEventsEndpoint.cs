@@ -60,7 +60,7 @@ internal static class UsageEventsEndpoint
             Single(query, "reconStatus"));
 
         var rows = UsageReport.Build(state.Ledger.Entries, state.Catalogue, reportQuery);
-        return ApiResponse.Json(200, UsageReportWriter.Write(rows));
+        return ApiResponse.Json(200, UsageReportWriter.Write(rows, state.TimeStyle));
     }
 
     private static string? Single(IQueryCollection query, string name)

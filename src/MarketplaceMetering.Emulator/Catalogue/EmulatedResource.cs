@@ -32,15 +32,22 @@ public sealed class EmulatedResource
     /// <summary>Gets the offer id reported by <c>GET /api/usageEvents</c>. <value>The default is <c>emulated-offer</c>.</value></summary>
     public string OfferId { get; init; } = "emulated-offer";
 
-    /// <summary>Gets the offer name reported by <c>GET /api/usageEvents</c>; the offer id when <see langword="null"/>.</summary>
+    /// <summary>
+    /// Gets the offer name reported by <c>GET /api/usageEvents</c>; when <see langword="null"/>, an empty string, as
+    /// the real service reports it.
+    /// </summary>
     public string? OfferName { get; init; }
 
-    /// <summary>Gets the plan name reported by <c>GET /api/usageEvents</c>; the plan id when <see langword="null"/>.</summary>
+    /// <summary>
+    /// Gets the plan name reported by <c>GET /api/usageEvents</c>; when <see langword="null"/>, an empty string, as
+    /// the real service reports it.
+    /// </summary>
     public string? PlanName { get; init; }
 
     /// <summary>
     /// Gets the customer's Azure subscription reported by <c>GET /api/usageEvents</c>; when <see langword="null"/>,
-    /// the one named in <see cref="ResourceUri"/>, if any.
+    /// the one named in <see cref="ResourceUri"/>, else <c>00000000-0000-0000-0000-000000000000</c> (the one in the
+    /// resource URI the emulator makes up for a SaaS subscription).
     /// </summary>
     public Guid? AzureSubscriptionId { get; init; }
 }

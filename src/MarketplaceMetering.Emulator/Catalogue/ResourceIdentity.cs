@@ -24,11 +24,17 @@ internal static class ResourceIdentity
         return new Guid(guidBytes);
     }
 
+    /// <summary>
+    /// The Azure subscription of a resource that names none (a SaaS subscription outside the catalogue): the one in
+    /// <see cref="SynthesizeUri"/>, so the usage report and the answers agree.
+    /// </summary>
+    public static readonly Guid SyntheticAzureSubscriptionId = Guid.Empty;
+
     /// <summary>The resource URI the emulator answers with for a SaaS subscription, which has none.</summary>
     public static string SynthesizeUri(Guid resourceId) =>
         string.Create(
             CultureInfo.InvariantCulture,
-            $"/subscriptions/00000000-0000-0000-0000-000000000000/resourceGroups/emulator/providers/Microsoft.SaaS/resources/{resourceId:D}");
+            $"/subscriptions/{SyntheticAzureSubscriptionId:D}/resourceGroups/emulator/providers/Microsoft.SaaS/resources/{resourceId:D}");
 
     /// <summary>The Azure subscription named in a resource URI (<c>/subscriptions/{guid}/…</c>), if any.</summary>
     public static Guid? AzureSubscriptionOf(string? resourceUri)

@@ -1,7 +1,13 @@
 namespace MarketplaceMetering.Emulator.CommandLine;
 
 /// <summary>The program's settings, as parsed from its command line.</summary>
-internal sealed record EmulatorArguments(int Port, string? Token, bool AnyAddress, int? Seed)
+internal sealed record EmulatorArguments(
+    int Port,
+    string? Token,
+    bool AnyAddress,
+    int? Seed,
+    bool Https = false,
+    WireTimeStyle TimeStyle = WireTimeStyle.UtcDesignator)
 {
     public const int DefaultPort = 5080;
 
@@ -11,5 +17,7 @@ internal sealed record EmulatorArguments(int Port, string? Token, bool AnyAddres
         Token = Token,
         ListenOnAnyAddress = AnyAddress,
         Seed = Seed,
+        UseHttps = Https,
+        TimeStyle = TimeStyle,
     };
 }

@@ -2,7 +2,10 @@ using System.Globalization;
 
 namespace MarketplaceMetering.Emulator.CommandLine;
 
-/// <summary>Parses the program's arguments: <c>[--port N] [--token VALUE] [--any-address] [--seed N] [--help]</c>.</summary>
+/// <summary>
+/// Parses the program's arguments:
+/// <c>[--port N] [--token VALUE] [--any-address] [--https] [--time-style z|no-offset] [--seed N] [--help]</c>.
+/// </summary>
 internal static class EmulatorCommandLine
 {
     public const string Usage = """
@@ -14,6 +17,11 @@ internal static class EmulatorCommandLine
           --port <N>       TCP port to listen on, 0 for a free one (default: 5080).
           --token <VALUE>  The bearer token to accept (default: a random one, printed at start).
           --any-address    Listen on every network address, not only 127.0.0.1.
+          --https          Serve https (TLS 1.2 or later) with a certificate made up at start for
+                           127.0.0.1 and localhost; its SHA-256 thumbprint and a PEM file are printed.
+          --time-style <z|no-offset>
+                           How answers write times: 2026-11-20T10:00:00Z (z, the default, as the
+                           real service answers) or 2026-11-20T10:00:00 (no-offset). Both are UTC.
           --seed <N>       Seed for fault draws and batch result order, for reproducible runs.
           -h, --help       Show this help.
         """;
@@ -27,6 +35,8 @@ internal static class EmulatorCommandLine
         var port = EmulatorArguments.DefaultPort;
         string? token = null;
         var anyAddress = false;
+        var https = false;
+        var timeStyle = WireTimeStyle.UtcDesignator;
         int? seed = null;
         var seen = new HashSet<string>(StringComparer.Ordinal);
 
@@ -46,7 +56,7 @@ internal static class EmulatorCommandLine
                 return new Result(null, ShowHelp: true, null);
             }
 
-            if (arg is not ("--port" or "--token" or "--any-address" or "--seed"))
+            if (arg is not ("--port" or "--token" or "--any-address" or "--https" or "--time-style" or "--seed"))
             {
                 return Fail($"unknown argument '{args[i]}'.");
             }
@@ -56,14 +66,15 @@ internal static class EmulatorCommandLine
                 return Fail($"{arg} is given more than once.");
             }
 
-            if (arg == "--any-address")
+            if (arg is "--any-address" or "--https")
             {
                 if (inlineValue is not null)
                 {
-                    return Fail("--any-address takes no value.");
+                    return Fail($"{arg} takes no value.");
                 }
 
-                anyAddress = true;
+                anyAddress |= arg == "--any-address";
+                https |= arg == "--https";
                 continue;
             }
 
@@ -97,6 +108,15 @@ internal static class EmulatorCommandLine
                     token = value;
                     break;
 
+                case "--time-style":
+                    if (ParseTimeStyle(value) is not { } style)
+                    {
+                        return Fail($"--time-style must be z or no-offset (was '{value}').");
+                    }
+
+                    timeStyle = style;
+                    break;
+
                 default:
                     if (!int.TryParse(value, NumberStyles.AllowLeadingSign, CultureInfo.InvariantCulture, out var parsedSeed))
                     {
@@ -108,8 +128,15 @@ internal static class EmulatorCommandLine
             }
         }
 
-        return new Result(new EmulatorArguments(port, token, anyAddress, seed), ShowHelp: false, null);
+        return new Result(new EmulatorArguments(port, token, anyAddress, seed, https, timeStyle), ShowHelp: false, null);
     }
+
+    private static WireTimeStyle? ParseTimeStyle(string value) => value.ToUpperInvariant() switch
+    {
+        "Z" => WireTimeStyle.UtcDesignator,
+        "NO-OFFSET" => WireTimeStyle.NoOffset,
+        _ => null,
+    };
 
     private static Result Fail(string error) => new(null, ShowHelp: false, error);
 }

@@ -13,6 +13,7 @@ internal sealed class EmulatorState
     {
         TimeProvider = options.TimeProvider;
         MaxRequestBodyBytes = options.MaxRequestBodyBytes;
+        TimeStyle = options.TimeStyle;
         Token = new BearerToken(token);
         Catalogue = new ResourceCatalogue(options.Resources);
         Ledger = new EmulatorLedger();
@@ -27,6 +28,9 @@ internal sealed class EmulatorState
     public TimeProvider TimeProvider { get; }
 
     public int MaxRequestBodyBytes { get; }
+
+    /// <summary>How times are written in answers.</summary>
+    public WireTimeStyle TimeStyle { get; }
 
     public BearerToken Token { get; }
 

@@ -4,6 +4,7 @@ using System.Security.Cryptography;
 using Azure.Core;
 using MarketplaceMetering.Emulator.Api;
 using MarketplaceMetering.Emulator.Hosting;
+using MarketplaceMetering.Emulator.Tls;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Hosting;
 using Microsoft.AspNetCore.Hosting.Server;
@@ -37,20 +38,41 @@ public sealed class MeteringEmulator : IAsyncDisposable
     private readonly EmulatorState _state;
     private readonly EmulatorCredential _credential;
     private readonly CancellationTokenSource _stopping;
+    private readonly EmulatorCertificate? _certificate;
     private int _disposed;
 
-    private MeteringEmulator(WebApplication app, EmulatorState state, string token, Uri endpoint, CancellationTokenSource stopping)
+    private MeteringEmulator(WebApplication app, EmulatorState state, string token, Uri endpoint, EmulatorCertificate? certificate, CancellationTokenSource stopping)
     {
         _app = app;
         _state = state;
         _stopping = stopping;
+        _certificate = certificate;
         Token = token;
         Endpoint = endpoint;
         _credential = new EmulatorCredential(token, state.TimeProvider);
     }
 
-    /// <summary>Gets the service root, e.g. <c>http://127.0.0.1:41234/</c>; clients append <c>api/usageEvent</c> and so on.</summary>
+    /// <summary>
+    /// Gets the service root, e.g. <c>http://127.0.0.1:41234/</c>, or <c>https://127.0.0.1:41234/</c> with
+    /// <see cref="MeteringEmulatorOptions.UseHttps"/>; clients append <c>api/usageEvent</c> and so on.
+    /// </summary>
     public Uri Endpoint { get; }
+
+    /// <summary>
+    /// Gets the SHA-256 hash of the https certificate, as upper-case hex (what
+    /// <see cref="System.Security.Cryptography.X509Certificates.X509Certificate.GetCertHashString(System.Security.Cryptography.HashAlgorithmName)"/>
+    /// returns for <see cref="System.Security.Cryptography.HashAlgorithmName.SHA256"/>); <see langword="null"/> without
+    /// <see cref="MeteringEmulatorOptions.UseHttps"/>. A client trusts exactly this emulator by comparing the server
+    /// certificate's hash with it.
+    /// </summary>
+    public string? CertificateThumbprint => _certificate?.Thumbprint;
+
+    /// <summary>
+    /// Gets the path of a PEM file holding the https certificate (not its private key), for tools that trust a
+    /// file (<c>curl --cacert</c>, <c>SSL_CERT_FILE</c>); <see langword="null"/> without
+    /// <see cref="MeteringEmulatorOptions.UseHttps"/>. The file is deleted when the emulator stops.
+    /// </summary>
+    public string? CertificatePemPath => _certificate?.PemPath;
 
     /// <summary>Gets the bearer token the emulator accepts.</summary>
     public string Token { get; }
@@ -81,7 +103,7 @@ public sealed class MeteringEmulator : IAsyncDisposable
     /// <param name="cancellationToken">Cancels the start.</param>
     /// <returns>The running emulator; dispose it to stop it.</returns>
     /// <exception cref="ArgumentException">An option is not valid; the message lists every bad one.</exception>
-    /// <exception cref="IOException">The port is in use.</exception>
+    /// <exception cref="IOException">The port is in use, or the certificate's PEM file cannot be written.</exception>
     public static async Task<MeteringEmulator> StartAsync(MeteringEmulatorOptions? options = null, CancellationToken cancellationToken = default)
     {
         options ??= new MeteringEmulatorOptions();
@@ -89,6 +111,7 @@ public sealed class MeteringEmulator : IAsyncDisposable
 
         var token = options.Token ?? CreateToken();
         var loggerFactory = options.LoggerFactory ?? NullLoggerFactory.Instance;
+        var certificate = options.UseHttps ? EmulatorCertificate.Create() : null;
         var stopping = new CancellationTokenSource();
         var state = new EmulatorState(options, token, loggerFactory.CreateLogger("MarketplaceMetering.Emulator"), stopping.Token);
 
@@ -110,7 +133,14 @@ public sealed class MeteringEmulator : IAsyncDisposable
             kestrel.Listen(
                 options.ListenOnAnyAddress ? IPAddress.Any : IPAddress.Loopback,
                 options.Port,
-                listen => listen.Protocols = HttpProtocols.Http1);
+                listen =>
+                {
+                    listen.Protocols = HttpProtocols.Http1;
+                    if (certificate is not null)
+                    {
+                        listen.UseHttps(certificate.HttpsOptions());
+                    }
+                });
         });
 
         var app = builder.Build();
@@ -121,13 +151,15 @@ public sealed class MeteringEmulator : IAsyncDisposable
         {
             await app.StartAsync(cancellationToken).ConfigureAwait(false);
             var port = BoundPort(app);
-            var endpoint = new Uri(string.Create(CultureInfo.InvariantCulture, $"http://127.0.0.1:{port}/"));
-            return new MeteringEmulator(app, state, token, endpoint, stopping);
+            var scheme = certificate is null ? "http" : "https";
+            var endpoint = new Uri(string.Create(CultureInfo.InvariantCulture, $"{scheme}://127.0.0.1:{port}/"));
+            return new MeteringEmulator(app, state, token, endpoint, certificate, stopping);
         }
         catch
         {
             await app.DisposeAsync().ConfigureAwait(false);
             stopping.Dispose();
+            certificate?.Dispose();
             throw;
         }
     }
@@ -169,6 +201,7 @@ public sealed class MeteringEmulator : IAsyncDisposable
 
         await _app.DisposeAsync().ConfigureAwait(false);
         _stopping.Dispose();
+        _certificate?.Dispose();
     }
 
     private static string CreateToken() => "emu_" + Convert.ToHexStringLower(RandomNumberGenerator.GetBytes(24));

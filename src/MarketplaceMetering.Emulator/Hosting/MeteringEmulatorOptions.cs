@@ -15,6 +15,15 @@ public sealed class MeteringEmulatorOptions
     public bool ListenOnAnyAddress { get; set; }
 
     /// <summary>
+    /// Gets or sets a value indicating whether to serve https instead of http, with a self-signed certificate made
+    /// up at start for <c>127.0.0.1</c> and <c>localhost</c> (TLS 1.2 or later). Clients that refuse to send a bearer
+    /// token over plain http (Azure.Core's <c>BearerTokenAuthenticationPolicy</c>, and so every Azure-SDK-style client)
+    /// need it. Trust the certificate through <see cref="MeteringEmulator.CertificateThumbprint"/> or
+    /// <see cref="MeteringEmulator.CertificatePemPath"/>. <value>The default is <see langword="false"/>.</value>
+    /// </summary>
+    public bool UseHttps { get; set; }
+
+    /// <summary>
     /// Gets or sets the bearer token the emulator accepts; <see langword="null"/> makes up a random one.
     /// <value>The default is <see langword="null"/>.</value>
     /// </summary>
@@ -43,6 +52,13 @@ public sealed class MeteringEmulatorOptions
     /// <value>The default is <see langword="true"/>.</value>
     /// </summary>
     public bool ShuffleBatchResults { get; set; } = true;
+
+    /// <summary>
+    /// Gets or sets how times are written in answers (<c>messageTime</c>, <c>effectiveStartTime</c>,
+    /// <c>usageDate</c>): with a <c>Z</c>, as recorded from the real service, or without an offset, as in its
+    /// documentation. Both are UTC. <value>The default is <see cref="WireTimeStyle.UtcDesignator"/>.</value>
+    /// </summary>
+    public WireTimeStyle TimeStyle { get; set; } = WireTimeStyle.UtcDesignator;
 
     /// <summary>
     /// Gets or sets the largest request body accepted; a longer one is answered with a 400.

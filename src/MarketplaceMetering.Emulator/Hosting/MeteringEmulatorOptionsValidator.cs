@@ -33,6 +33,11 @@ internal static class MeteringEmulatorOptionsValidator
             yield return "TimeProvider is required.";
         }
 
+        if (!Enum.IsDefined(options.TimeStyle))
+        {
+            yield return string.Create(CultureInfo.InvariantCulture, $"TimeStyle is not a known style (was {(int)options.TimeStyle}).");
+        }
+
         if (options.MaxRequestBodyBytes <= 0)
         {
             yield return string.Create(CultureInfo.InvariantCulture, $"MaxRequestBodyBytes must be more than 0 (was {options.MaxRequestBodyBytes}).");

@@ -38,11 +38,14 @@ internal static class UsageReport
                 UsageResourceId: first.ResourceId,
                 Dimension: first.Dimension,
                 PlanId: first.PlanId,
-                PlanName: resource?.PlanName ?? first.PlanId,
+                // The service reports empty plan and offer names (as recorded); a catalogue may name them.
+                PlanName: resource?.PlanName ?? string.Empty,
                 OfferId: resource?.OfferId ?? DefaultOfferId,
-                OfferName: resource?.OfferName ?? resource?.OfferId ?? DefaultOfferId,
+                OfferName: resource?.OfferName ?? string.Empty,
                 OfferType: resourceUri is null ? SaaSOfferType : ManagedApplicationOfferType,
-                AzureSubscriptionId: resource?.AzureSubscriptionId ?? ResourceIdentity.AzureSubscriptionOf(resourceUri),
+                AzureSubscriptionId: resource?.AzureSubscriptionId
+                    ?? ResourceIdentity.AzureSubscriptionOf(resourceUri)
+                    ?? ResourceIdentity.SyntheticAzureSubscriptionId,
                 ReconStatus: AcceptedReconStatus,
                 SubmittedQuantity: total,
                 ProcessedQuantity: total,

@@ -10,7 +10,7 @@ internal sealed record UsageReportRow(
     string OfferId,
     string OfferName,
     string OfferType,
-    Guid? AzureSubscriptionId,
+    Guid AzureSubscriptionId,
     string ReconStatus,
     decimal SubmittedQuantity,
     decimal ProcessedQuantity,

@@ -78,7 +78,7 @@ internal sealed class UsageEventRules(ResourceCatalogue catalogue, EmulatorLedge
 
         return ledger.TryRecord(candidate, out var original)
             ? new UsageEventOutcome.Accepted(input, candidate, resource.AnswerUri)
-            : new UsageEventOutcome.Duplicate(input, resource.UsageId, resource.AnswerUri, original);
+            : new UsageEventOutcome.Duplicate(input, resource.AnswerUri, original, now);
     }
 
     private static UsageEventOutcome.Rejected? FindBadArgument(UsageEventInput input)

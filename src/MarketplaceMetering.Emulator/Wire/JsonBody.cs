@@ -99,14 +99,6 @@ internal static class JsonBody
     }
 
     /// <summary>Writes a quantity the way the service does: always with a decimal point (<c>5.0</c>, not <c>5</c>).</summary>
-    public static void WriteQuantity(Utf8JsonWriter writer, string name, decimal? quantity)
-    {
-        if (quantity is not { } value)
-        {
-            writer.WriteNull(name);
-            return;
-        }
-
-        writer.WriteNumber(name, value.Scale == 0 ? value * 1.0m : value);
-    }
+    public static void WriteQuantity(Utf8JsonWriter writer, string name, decimal quantity) =>
+        writer.WriteNumber(name, quantity.Scale == 0 ? quantity * 1.0m : quantity);
 }

@@ -5,15 +5,15 @@ namespace MarketplaceMetering.Emulator.Wire;
 /// <summary>Times as the service writes and reads them.</summary>
 internal static class WireTime
 {
-    private const string WithOffsetFormat = "yyyy'-'MM'-'dd'T'HH':'mm':'ss.FFFFFFF'Z'";
-    private const string WithoutOffsetFormat = "yyyy'-'MM'-'dd'T'HH':'mm':'ss.FFFFFFF";
+    private const string UtcDesignatorFormat = "yyyy'-'MM'-'dd'T'HH':'mm':'ss.FFFFFFF'Z'";
+    private const string NoOffsetFormat = "yyyy'-'MM'-'dd'T'HH':'mm':'ss.FFFFFFF";
 
     /// <summary>
-    /// Formats a UTC time as ISO 8601, with a <c>Z</c> or, as the service does inside batch items, without any
-    /// offset (<c>2026-11-20T10:00:00</c>). Fractions of a second only when there are any.
+    /// Formats a time in UTC as ISO 8601, with a <c>Z</c> (<c>2026-11-20T10:00:00Z</c>) or without any offset
+    /// (<c>2026-11-20T10:00:00</c>). Fractions of a second only when there are any.
     /// </summary>
-    public static string Format(DateTimeOffset value, bool withOffset) =>
-        value.UtcDateTime.ToString(withOffset ? WithOffsetFormat : WithoutOffsetFormat, CultureInfo.InvariantCulture);
+    public static string Format(DateTimeOffset value, WireTimeStyle style) =>
+        value.UtcDateTime.ToString(style == WireTimeStyle.NoOffset ? NoOffsetFormat : UtcDesignatorFormat, CultureInfo.InvariantCulture);
 
     /// <summary>Reads an ISO 8601 time; a time without an offset is UTC.</summary>
     public static bool TryParse(string? text, out DateTimeOffset value)

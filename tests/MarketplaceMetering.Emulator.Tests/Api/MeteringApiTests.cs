@@ -92,16 +92,43 @@ public sealed class MeteringApiTests
     [Theory]
     [InlineData("Bearer " + TestEmulator.Token)]
     [InlineData(null)]
-    public async Task ApiRoute_NoRequestIdsSent_GeneratesGuids(string? authorization)
+    public async Task ApiRoute_NoRequestIdsSent_AnswersOneNewGuidAsBothIds(string? authorization)
     {
         await using var host = await TestEmulator.StartAsync();
 
-        var answer = await host.SendAsync(HttpMethod.Post, TestEmulator.EventPath, Event(host.Now), authorization);
+        var first = await host.SendAsync(HttpMethod.Post, TestEmulator.EventPath, Event(host.Now), authorization);
+        var second = await host.SendAsync(HttpMethod.Post, TestEmulator.EventPath, Event(host.Now, dimension: "dim2"), authorization);
 
-        Guid.TryParse(answer.Header("x-ms-requestid"), out _).Should().BeTrue();
-        Guid.TryParse(answer.Header("x-ms-correlationid"), out _).Should().BeTrue();
-        answer.Header("x-ms-requestid").Should().NotBe(answer.Header("x-ms-correlationid"));
-        answer.ContentType.Should().StartWith("application/json");
+        // As recorded from the real service (Recordings/*.json): one made-up GUID in both headers.
+        Guid.TryParse(first.Header("x-ms-requestid"), out _).Should().BeTrue();
+        first.Header("x-ms-correlationid").Should().Be(first.Header("x-ms-requestid"));
+        second.Header("x-ms-correlationid").Should().Be(second.Header("x-ms-requestid"));
+        second.Header("x-ms-requestid").Should().NotBe(first.Header("x-ms-requestid"), "each request gets its own id");
+        first.ContentType.Should().StartWith("application/json");
+    }
+
+    [Fact]
+    public async Task ApiRoute_OnlyRequestIdSent_EchoesItAsBothIds()
+    {
+        await using var host = await TestEmulator.StartAsync();
+        var headers = new Dictionary<string, string> { ["x-ms-requestid"] = "req-only" };
+
+        var answer = await host.SendAsync(HttpMethod.Post, TestEmulator.EventPath, Event(host.Now), headers: headers);
+
+        answer.Header("x-ms-requestid").Should().Be("req-only");
+        answer.Header("x-ms-correlationid").Should().Be("req-only");
+    }
+
+    [Fact]
+    public async Task ApiRoute_OnlyCorrelationIdSent_EchoesItWithANewRequestId()
+    {
+        await using var host = await TestEmulator.StartAsync();
+        var headers = new Dictionary<string, string> { ["x-ms-correlationid"] = "corr-only" };
+
+        var answer = await host.SendAsync(HttpMethod.Post, TestEmulator.EventPath, Event(host.Now), headers: headers);
+
+        answer.Header("x-ms-correlationid").Should().Be("corr-only");
+        Guid.TryParse(answer.Header("x-ms-requestid"), out _).Should().BeTrue("a request id is unique per request, so it is made up");
     }
 
     [Fact]

@@ -20,10 +20,10 @@ public sealed class UsageEventsEndpointTests
         var rows = Rows(answer);
         rows.Should().BeEquivalentTo(
         [
-            new Row("2026-11-20T00:00:00", ResourceA, "dim1", 5.5m, 2),
-            new Row("2026-11-20T00:00:00", ResourceA, "dim2", 1m, 1),
-            new Row("2026-11-20T00:00:00", ResourceB, "dim1", 10m, 1),
-            new Row("2026-11-21T00:00:00", ResourceA, "dim1", 4m, 1),
+            new Row("2026-11-20T00:00:00Z", ResourceA, "dim1", 5.5m, 2),
+            new Row("2026-11-20T00:00:00Z", ResourceA, "dim2", 1m, 1),
+            new Row("2026-11-20T00:00:00Z", ResourceB, "dim1", 10m, 1),
+            new Row("2026-11-21T00:00:00Z", ResourceA, "dim1", 4m, 1),
         ]);
         var first = answer.Json[0];
         first.GetProperty("reconStatus").GetString().Should().Be("Accepted");
@@ -41,8 +41,8 @@ public sealed class UsageEventsEndpointTests
         var answer = await host.GetUsageAsync("&usageStartDate=2026-11-21T00:00:00Z&UsageEndDate=2026-11-22");
         var beforeDay2 = await host.GetUsageAsync("&usageStartDate=2026-11-20&UsageEndDate=2026-11-21");
 
-        Rows(answer).Should().ContainSingle().Which.UsageDate.Should().Be("2026-11-21T00:00:00");
-        Rows(beforeDay2).Should().HaveCount(3).And.OnlyContain(r => r.UsageDate == "2026-11-20T00:00:00");
+        Rows(answer).Should().ContainSingle().Which.UsageDate.Should().Be("2026-11-21T00:00:00Z");
+        Rows(beforeDay2).Should().HaveCount(3).And.OnlyContain(r => r.UsageDate == "2026-11-20T00:00:00Z");
     }
 
     [Theory]

@@ -1,6 +1,8 @@
 using System.Diagnostics;
 using System.Net;
 using System.Net.Sockets;
+using System.Security.Cryptography;
+using System.Security.Cryptography.X509Certificates;
 using System.Text;
 using MarketplaceMetering.Emulator.Tests.TestSupport;
 
@@ -17,7 +19,8 @@ public sealed class ProgramTests
         var exitCode = await Program.RunAsync(["--help"], output, error, null, CancellationToken.None);
 
         exitCode.Should().Be(0);
-        output.ToString().Should().Contain("--port").And.Contain("--token").And.Contain("--any-address").And.Contain("--seed");
+        output.ToString().Should().Contain("--port").And.Contain("--token").And.Contain("--any-address").And.Contain("--seed")
+            .And.Contain("--https").And.Contain("--time-style <z|no-offset>");
         error.ToString().Should().BeEmpty();
     }
 
@@ -66,6 +69,37 @@ public sealed class ProgramTests
         ((int)response.StatusCode).Should().Be(200);
         endpoint.Host.Should().Be("127.0.0.1");
         output.Lines.Should().Contain("Bearer token: in-process").And.Contain("Metering emulator stopped.");
+        exitCode.Should().Be(0);
+    }
+
+    [Fact]
+    public async Task RunAsync_Https_PrintsTheCertificateThumbprintAndPemFileAndServesHttpsWithIt()
+    {
+        using var stop = new CancellationTokenSource();
+        var output = new LineWriter();
+        using var error = new StringWriter();
+
+        var run = Program.RunAsync(["--port", "0", "--token", "in-process", "--https"], output, error, null, stop.Token);
+        var endpointLine = await output.WaitForLineAsync(l => l.StartsWith("Metering emulator listening on ", StringComparison.Ordinal));
+        var thumbprintLine = await output.WaitForLineAsync(l => l.StartsWith("TLS certificate SHA-256 thumbprint: ", StringComparison.Ordinal));
+        var pemLine = await output.WaitForLineAsync(l => l.StartsWith("TLS certificate PEM: ", StringComparison.Ordinal));
+        var endpoint = new Uri(endpointLine["Metering emulator listening on ".Length..]);
+        var thumbprint = thumbprintLine["TLS certificate SHA-256 thumbprint: ".Length..];
+        var pemPath = pemLine["TLS certificate PEM: ".Length..];
+        using var fromFile = X509CertificateLoader.LoadCertificateFromFile(pemPath);
+        using var handler = new SocketsHttpHandler();
+        handler.SslOptions.RemoteCertificateValidationCallback = (_, certificate, _, _) =>
+            certificate?.GetCertHashString(HashAlgorithmName.SHA256) == thumbprint;
+        using var http = new HttpClient(handler) { BaseAddress = endpoint };
+        http.DefaultRequestHeaders.TryAddWithoutValidation("Authorization", "Bearer in-process");
+        using var response = await http.GetAsync(TestEmulator.UsagePath + "&usageStartDate=2026-01-01");
+        await stop.CancelAsync();
+        var exitCode = await run.WaitAsync(TimeSpan.FromSeconds(10));
+
+        endpoint.Scheme.Should().Be("https");
+        ((int)response.StatusCode).Should().Be(200);
+        fromFile.GetCertHashString(HashAlgorithmName.SHA256).Should().Be(thumbprint, "the printed file holds the printed certificate");
+        File.Exists(pemPath).Should().BeFalse("the file goes when the emulator stops");
         exitCode.Should().Be(0);
     }
 

@@ -17,6 +17,8 @@ public sealed class MeteringEmulatorTests
         await using var second = await MeteringEmulator.StartAsync();
 
         first.Endpoint.Scheme.Should().Be("http");
+        first.CertificateThumbprint.Should().BeNull("https is off by default");
+        first.CertificatePemPath.Should().BeNull();
         first.Endpoint.Host.Should().Be("127.0.0.1");
         first.Endpoint.Port.Should().BeGreaterThan(0);
         first.Endpoint.AbsolutePath.Should().Be("/");
@@ -68,6 +70,14 @@ public sealed class MeteringEmulatorTests
             .Contain("Port").And.Contain("Token").And.Contain("MaxRequestBodyBytes")
             .And.Contain("more than 1").And.Contain("MaxLatency")
             .And.Contain("Resources[0].PlanId").And.Contain("Resources[0].Dimensions").And.Contain("Resources[1].ResourceId");
+    }
+
+    [Fact]
+    public async Task StartAsync_UnknownTimeStyle_ThrowsNamingIt()
+    {
+        var act = () => MeteringEmulator.StartAsync(new MeteringEmulatorOptions { TimeStyle = (WireTimeStyle)42 });
+
+        (await act.Should().ThrowAsync<ArgumentException>()).Which.Message.Should().Contain("TimeStyle");
     }
 
     [Fact]

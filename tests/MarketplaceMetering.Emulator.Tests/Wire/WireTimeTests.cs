@@ -5,15 +5,16 @@ namespace MarketplaceMetering.Emulator.Tests.Wire;
 public sealed class WireTimeTests
 {
     [Theory]
-    [InlineData("2026-11-20T10:00:00Z", true, "2026-11-20T10:00:00Z")]
-    [InlineData("2026-11-20T10:00:00Z", false, "2026-11-20T10:00:00")]
-    [InlineData("2026-11-20T10:00:00.1230000Z", true, "2026-11-20T10:00:00.123Z")]
-    [InlineData("2026-11-20T12:00:00+02:00", false, "2026-11-20T10:00:00")]
-    public void Format_UtcTime_WritesIsoWithOrWithoutOffset(string input, bool withOffset, string expected)
+    [InlineData("2026-11-20T10:00:00Z", WireTimeStyle.UtcDesignator, "2026-11-20T10:00:00Z")]
+    [InlineData("2026-11-20T10:00:00Z", WireTimeStyle.NoOffset, "2026-11-20T10:00:00")]
+    [InlineData("2026-11-20T10:00:00.1230000Z", WireTimeStyle.UtcDesignator, "2026-11-20T10:00:00.123Z")]
+    [InlineData("2026-11-20T12:00:00+02:00", WireTimeStyle.NoOffset, "2026-11-20T10:00:00")]
+    [InlineData("2026-11-20T12:00:00+02:00", WireTimeStyle.UtcDesignator, "2026-11-20T10:00:00Z")]
+    public void Format_UtcTime_WritesIsoInTheStyleAsked(string input, WireTimeStyle style, string expected)
     {
         WireTime.TryParse(input, out var time).Should().BeTrue();
 
-        WireTime.Format(time, withOffset).Should().Be(expected);
+        WireTime.Format(time, style).Should().Be(expected);
     }
 
     [Theory]
