@@ -22,8 +22,8 @@ public sealed class PackedPackages : IAsyncLifetime
     private static readonly TimeSpan PackTimeout = TimeSpan.FromMinutes(5);
 
     // Under the test's own bin folder: inside the repository (so a CI build maps its paths to /_/ like any other) and
-    // ignored by git.
-    private readonly string _root = Path.Combine(AppContext.BaseDirectory, "pack-" + Guid.NewGuid().ToString("N"));
+    // ignored by git. Short, for Windows paths.
+    private readonly string _root = Path.Combine(AppContext.BaseDirectory, "pack-" + Guid.NewGuid().ToString("N")[..8]);
 
     /// <summary>Where the .nupkg and .snupkg files are.</summary>
     public string OutputDirectory => Path.Combine(_root, "packages");
