@@ -229,7 +229,7 @@ internal static class ResponseMapper
                         "QuantityMismatch",
                         MeteringClientOptions.Format(
                             "The service's item for this event says Accepted with quantity {0}, not the {1} sent, so whether this event was recorded is unknown. Sending it again is safe: a recorded event comes back as a Duplicate carrying what the service holds.",
-                            held.ToString("R", System.Globalization.CultureInfo.InvariantCulture),
+                            WireFormat.ShortestRoundTrip(held),
                             sent.Quantity.ToString(System.Globalization.CultureInfo.InvariantCulture)),
                         "quantity",
                         details: null,
@@ -287,7 +287,7 @@ internal static class ResponseMapper
 
         if (item.Quantity is { } held && !WireFormat.SameOnTheWire(sent.Quantity, held))
         {
-            return Names("quantity", held.ToString("R", System.Globalization.CultureInfo.InvariantCulture), sent.Quantity.ToString(System.Globalization.CultureInfo.InvariantCulture));
+            return Names("quantity", WireFormat.ShortestRoundTrip(held), sent.Quantity.ToString(System.Globalization.CultureInfo.InvariantCulture));
         }
 
         return null;

@@ -39,9 +39,27 @@ internal static class WireFormat
             return null;
         }
 
-        return decimal.TryParse(d.ToString("R", CultureInfo.InvariantCulture), NumberStyles.Float, CultureInfo.InvariantCulture, out var result)
+        return decimal.TryParse(ShortestRoundTrip(d), NumberStyles.Float, CultureInfo.InvariantCulture, out var result)
             ? result
             : null;
+    }
+
+    /// <summary>
+    /// The shortest text that reads back as <paramref name="value"/>. .NET Core's "R" gives it, but .NET Framework's
+    /// "R" does not (9.1234567890123461 stays so), so take the first of 15, 16 and 17 significant digits that round-trips.
+    /// </summary>
+    public static string ShortestRoundTrip(double value)
+    {
+        foreach (var format in (string[])["G15", "G16"])
+        {
+            var text = value.ToString(format, CultureInfo.InvariantCulture);
+            if (double.Parse(text, NumberStyles.Float, CultureInfo.InvariantCulture).Equals(value))
+            {
+                return text;
+            }
+        }
+
+        return value.ToString("G17", CultureInfo.InvariantCulture);
     }
 
     public static T? Read<T>(byte[] body, System.Text.Json.Serialization.Metadata.JsonTypeInfo<T> typeInfo, out string? problem)

@@ -1,6 +1,5 @@
 using System.Text.RegularExpressions;
 using MarketplaceMetering.Tests.Bulk;
-using MarketplaceMetering.Tests.PublicApi;
 
 namespace MarketplaceMetering.Tests.Docs;
 
@@ -13,7 +12,7 @@ public partial class DocFigureTests
     [Fact]
     public void Docs_EveryTimedFigure_StatesTheOptionsItWasMeasuredWith()
     {
-        var root = PublicApiTests.RepositoryRoot();
+        var root = Repository.Root();
         var unqualified = new List<string>();
         foreach (var page in Directory.GetFiles(Path.Combine(root, "docs"), "*.md"))
         {
@@ -34,7 +33,7 @@ public partial class DocFigureTests
     [Fact]
     public void ReliabilityDoc_ChaosRun_QuotesTheTestsOptionsAndAFigureForTheDefaults()
     {
-        var text = File.ReadAllText(Path.Combine(PublicApiTests.RepositoryRoot(), "docs", "reliability.md"));
+        var text = File.ReadAllText(Path.Combine(Repository.Root(), "docs", "reliability.md"));
 
         text.Should().Contain(DeliveryGuaranteeTests.ChaosOptions);
         text.Should().MatchRegex(@"default options[^.]*\d+ s");

@@ -1,7 +1,6 @@
 using System.Text.RegularExpressions;
 using MarketplaceMetering.Emulator;
 using Microsoft.Extensions.Logging;
-using MarketplaceMetering.Tests.PublicApi;
 
 namespace MarketplaceMetering.Tests.Docs;
 
@@ -11,7 +10,7 @@ public partial class DocSnippetTests
     [Fact]
     public void Docs_EverySnippetMatchesItsCompiledRegion()
     {
-        var root = PublicApiTests.RepositoryRoot();
+        var root = Repository.Root();
         var source = string.Join("\n", Directory.GetFiles(Path.Combine(root, "tests", "MarketplaceMetering.Tests", "Docs"), "DocSnippets*.cs").Select(File.ReadAllText));
         var regions = RegionPattern().Matches(source).ToDictionary(m => m.Groups["name"].Value, m => Normalize(m.Groups["code"].Value));
         var used = new List<string>();

@@ -1,4 +1,3 @@
-using MarketplaceMetering.Tests.PublicApi;
 
 namespace MarketplaceMetering.Tests.Docs;
 
@@ -24,7 +23,7 @@ public class MigrationDocTests
     [MemberData(nameof(OfficialSurface))]
     public void MigrationDoc_OfficialClientSurface_IsMapped(string member)
     {
-        var text = File.ReadAllText(Path.Combine(PublicApiTests.RepositoryRoot(), "docs", "migration.md"));
+        var text = File.ReadAllText(Path.Combine(Repository.Root(), "docs", "migration.md"));
 
         text.Should().Contain(member);
     }

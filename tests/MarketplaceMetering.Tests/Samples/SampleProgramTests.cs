@@ -1,5 +1,4 @@
 using System.Diagnostics;
-using MarketplaceMetering.Tests.PublicApi;
 
 namespace MarketplaceMetering.Tests.Samples;
 
@@ -54,7 +53,7 @@ public class SampleProgramTests
     private static async Task<(int ExitCode, string Output)> RunAsync(string sample, params (string Name, string Value)[] environment)
     {
         var configuration = AppContext.BaseDirectory.Contains($"{Path.DirectorySeparatorChar}Release{Path.DirectorySeparatorChar}", StringComparison.Ordinal) ? "Release" : "Debug";
-        var directory = Path.Combine(PublicApiTests.RepositoryRoot(), "samples", sample, "bin", configuration, "net10.0");
+        var directory = Path.Combine(Repository.Root(), "samples", sample, "bin", configuration, "net10.0");
         var start = new ProcessStartInfo("dotnet", [Path.Combine(directory, sample + ".dll")])
         {
             WorkingDirectory = Path.GetTempPath(), // appsettings.json must be found next to the program, not in the working directory

@@ -71,4 +71,18 @@ public class WireFormatTests
 
         excerpt.Should().NotContain(secret.Substring(0, 10));
     }
+
+    [Theory]
+    [InlineData(9.1234567890123461, "9.123456789012346")]
+    [InlineData(0.1, "0.1")]
+    [InlineData(0.30000000000000004, "0.30000000000000004")]
+    [InlineData(1e21, "1E+21")]
+    [InlineData(123456789.12345679, "123456789.12345679")]
+    public void ShortestRoundTrip_AnyDouble_IsTheShortestTextThatReadsBack(double value, string expected)
+    {
+        var text = WireFormat.ShortestRoundTrip(value);
+
+        text.Should().Be(expected);
+        double.Parse(text, System.Globalization.CultureInfo.InvariantCulture).Should().Be(value);
+    }
 }
