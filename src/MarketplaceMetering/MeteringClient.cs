@@ -133,19 +133,20 @@ public class MeteringClient : IDisposable
         var activity = MeteringTelemetry.StartOperation(Operation, 1);
         try
         {
+            using var body = RequestWriter.Single(usageEvent);
             var request = new MeteringRequest(
                 Operation,
                 HttpMethod.Post,
                 _usageEventUri!,
                 "/api/usageEvent",
-                RequestWriter.Single(usageEvent),
+                body,
                 1,
                 Guid.NewGuid().ToString("D"),
                 UsageEventValidator.Deadline(usageEvent.EffectiveStartTime));
             activity?.SetTag(MeteringTelemetry.CorrelationIdTag, request.CorrelationId);
-            var response = await pipeline.SendAsync(request, cancellationToken).ConfigureAwait(false);
+            using var response = await pipeline.SendAsync(request, cancellationToken).ConfigureAwait(false);
             var result = ResponseMapper.MapSingle(usageEvent, response, SingleOperation);
-            MeteringTelemetry.EndOperation(activity, Operation, started, clock, [result], failure: null);
+            MeteringTelemetry.EndOperation(activity, Operation, started, clock, result);
             return result;
         }
         catch (Exception e)
@@ -311,16 +312,17 @@ public class MeteringClient : IDisposable
 
     private async Task<BatchUsageEventResult> SendBatchAsync(MeteringPipeline pipeline, string operation, IReadOnlyList<UsageEvent> usageEvents, string correlationId, CancellationToken cancellationToken)
     {
+        using var body = RequestWriter.Batch(usageEvents);
         var request = new MeteringRequest(
             operation,
             HttpMethod.Post,
             _batchUsageEventUri!,
             "/api/batchUsageEvent",
-            RequestWriter.Batch(usageEvents),
+            body,
             usageEvents.Count,
             correlationId,
             UsageEventValidator.Deadline(usageEvents));
-        var response = await pipeline.SendAsync(request, cancellationToken).ConfigureAwait(false);
+        using var response = await pipeline.SendAsync(request, cancellationToken).ConfigureAwait(false);
         return ResponseMapper.MapBatch(usageEvents, response, BatchOperation, _logger);
     }
 

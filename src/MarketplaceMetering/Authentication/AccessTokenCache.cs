@@ -38,8 +38,8 @@ internal sealed class AccessTokenCache : IDisposable
     private readonly CancellationTokenSource _disposed = new();
     private readonly object _gate = new();
 
-    private Entry? _current;
-    private Task<Entry>? _fetch;
+    private CachedToken? _current;
+    private Task<CachedToken>? _fetch;
     private DateTimeOffset _nextBackgroundRefresh;
     private bool _forceRefresh;
     private Refusal? _refusal;
@@ -69,12 +69,12 @@ internal sealed class AccessTokenCache : IDisposable
     /// <summary>Returns a valid token: the cached one at once, or the result of the one fetch all waiting callers share.</summary>
     /// <exception cref="TokenUnavailableException">No token could be obtained, for a reason that may pass.</exception>
     /// <exception cref="MeteringAuthorizationException">The identity provider refused the credential.</exception>
-    public ValueTask<string> GetTokenAsync(CancellationToken cancellationToken)
+    public ValueTask<CachedToken> GetTokenAsync(CancellationToken cancellationToken)
     {
         var now = _timeProvider.GetUtcNow();
-        TaskCompletionSource<Entry>? mine = null;
-        Task<Entry> fetch;
-        string? cached = null;
+        TaskCompletionSource<CachedToken>? mine = null;
+        Task<CachedToken> fetch;
+        CachedToken? cached = null;
         lock (_gate)
         {
             var current = _current;
@@ -82,12 +82,12 @@ internal sealed class AccessTokenCache : IDisposable
             {
                 if (now < current.RefreshAt || _fetch is not null || now < _nextBackgroundRefresh)
                 {
-                    return new ValueTask<string>(current.Token);
+                    return new ValueTask<CachedToken>(current);
                 }
 
-                mine = new TaskCompletionSource<Entry>(TaskCreationOptions.RunContinuationsAsynchronously);
+                mine = new TaskCompletionSource<CachedToken>(TaskCreationOptions.RunContinuationsAsynchronously);
                 _fetch = mine.Task;
-                cached = current.Token;
+                cached = current;
             }
             else if (_refusal is { } refusal && now < refusal.Until && _fetch is null)
             {
@@ -95,7 +95,7 @@ internal sealed class AccessTokenCache : IDisposable
             }
             else if (_fetch is null)
             {
-                mine = new TaskCompletionSource<Entry>(TaskCreationOptions.RunContinuationsAsynchronously);
+                mine = new TaskCompletionSource<CachedToken>(TaskCreationOptions.RunContinuationsAsynchronously);
                 _fetch = mine.Task;
             }
 
@@ -106,7 +106,7 @@ internal sealed class AccessTokenCache : IDisposable
         {
             // A caller with a valid token never pays for the refresh, not even for a credential's synchronous part.
             _ = Task.Run(() => FetchAsync(mine!, background: true), CancellationToken.None);
-            return new ValueTask<string>(cached);
+            return new ValueTask<CachedToken>(cached);
         }
 
         if (mine is not null)
@@ -125,7 +125,7 @@ internal sealed class AccessTokenCache : IDisposable
     {
         lock (_gate)
         {
-            if (_current is { } current && string.Equals(current.Token, token, StringComparison.Ordinal))
+            if (_current is { } current && string.Equals(current.Value, token, StringComparison.Ordinal))
             {
                 _current = null;
                 _forceRefresh = true;
@@ -139,13 +139,13 @@ internal sealed class AccessTokenCache : IDisposable
     /// <summary>Cancels a fetch in progress. (The source is not disposed: a late caller may still link to its token.)</summary>
     public void Dispose() => _disposed.Cancel();
 
-    private static async ValueTask<string> WaitAsync(Task<Entry> fetch, CancellationToken cancellationToken)
+    private static async ValueTask<CachedToken> WaitAsync(Task<CachedToken> fetch, CancellationToken cancellationToken)
     {
         if (!fetch.IsCompleted && cancellationToken.CanBeCanceled)
         {
             // Leave the shared fetch running for the other callers; only this caller stops waiting.
-            var cancelled = new TaskCompletionSource<Entry>(TaskCreationOptions.RunContinuationsAsynchronously);
-            using (cancellationToken.Register(static s => ((TaskCompletionSource<Entry>)s!).TrySetCanceled(), cancelled))
+            var cancelled = new TaskCompletionSource<CachedToken>(TaskCreationOptions.RunContinuationsAsynchronously);
+            using (cancellationToken.Register(static s => ((TaskCompletionSource<CachedToken>)s!).TrySetCanceled(), cancelled))
             {
                 var first = await Task.WhenAny(fetch, cancelled.Task).ConfigureAwait(false);
                 if (first != fetch)
@@ -157,7 +157,7 @@ internal sealed class AccessTokenCache : IDisposable
 
         try
         {
-            return (await fetch.ConfigureAwait(false)).Token;
+            return await fetch.ConfigureAwait(false);
         }
         catch (MeteringAuthorizationException shared)
         {
@@ -170,7 +170,7 @@ internal sealed class AccessTokenCache : IDisposable
         }
     }
 
-    private async Task FetchAsync(TaskCompletionSource<Entry> completion, bool background)
+    private async Task FetchAsync(TaskCompletionSource<CachedToken> completion, bool background)
     {
         bool force;
         lock (_gate)
@@ -203,7 +203,7 @@ internal sealed class AccessTokenCache : IDisposable
             }
 
             _redactor.AddToken(token.Token);
-            var entry = Entry.Create(token, _timeProvider.GetUtcNow());
+            var entry = CachedToken.Create(token, _timeProvider.GetUtcNow());
             lock (_gate)
             {
                 _current = entry;
@@ -320,25 +320,6 @@ internal sealed class AccessTokenCache : IDisposable
         return new FetchScope(CancellationTokenSource.CreateLinkedTokenSource(_disposed.Token, timeout.Token), timeout);
     }
 
-    private sealed class Entry(string token, DateTimeOffset expiresOn, DateTimeOffset refreshAt)
-    {
-        public string Token { get; } = token;
-
-        public DateTimeOffset ExpiresOn { get; } = expiresOn;
-
-        public DateTimeOffset RefreshAt { get; } = refreshAt;
-
-        public static Entry Create(AccessToken token, DateTimeOffset now)
-        {
-            // The credential's own hint wins; otherwise five minutes before expiry, or half-way for a short-lived token.
-            var margin = TimeSpan.FromTicks(Math.Min(RefreshMargin.Ticks, Math.Max(0, (token.ExpiresOn - now).Ticks / 2)));
-            var refreshAt = token.RefreshOn is { } hint && hint < token.ExpiresOn ? hint : token.ExpiresOn - margin;
-            return new Entry(token.Token, token.ExpiresOn, refreshAt);
-        }
-
-        public override string ToString() => "Entry { ExpiresOn = " + ExpiresOn.ToString("o", System.Globalization.CultureInfo.InvariantCulture) + " }";
-    }
-
     private sealed class Refusal(MeteringAuthorizationException first, DateTimeOffset until)
     {
         public DateTimeOffset Until { get; } = until;
@@ -367,4 +348,36 @@ internal sealed class AccessTokenCache : IDisposable
 internal interface IForceRefreshCredential
 {
     ValueTask<AccessToken> GetTokenAsync(TokenRequestContext requestContext, bool forceRefresh, CancellationToken cancellationToken);
+}
+
+/// <summary>A token the cache holds: its value, the <c>Authorization</c> header built from it once, and when it is due for refresh.</summary>
+internal sealed class CachedToken
+{
+    private CachedToken(string value, DateTimeOffset expiresOn, DateTimeOffset refreshAt)
+    {
+        Value = value;
+        AuthorizationHeader = "Bearer " + value;
+        ExpiresOn = expiresOn;
+        RefreshAt = refreshAt;
+    }
+
+    public string Value { get; }
+
+    /// <summary><c>Bearer &lt;token&gt;</c>, built once per token rather than once per request (a real token is 1.5 to 2.5 KB).</summary>
+    public string AuthorizationHeader { get; }
+
+    public DateTimeOffset ExpiresOn { get; }
+
+    public DateTimeOffset RefreshAt { get; }
+
+    public static CachedToken Create(AccessToken token, DateTimeOffset now)
+    {
+        // The credential's own hint wins; otherwise five minutes before expiry, or half-way for a short-lived token.
+        var margin = TimeSpan.FromTicks(Math.Min(AccessTokenCache.RefreshMargin.Ticks, Math.Max(0, (token.ExpiresOn - now).Ticks / 2)));
+        var refreshAt = token.RefreshOn is { } hint && hint < token.ExpiresOn ? hint : token.ExpiresOn - margin;
+        return new CachedToken(token.Token, token.ExpiresOn, refreshAt);
+    }
+
+    /// <summary>Never the token.</summary>
+    public override string ToString() => "CachedToken { ExpiresOn = " + ExpiresOn.ToString("o", System.Globalization.CultureInfo.InvariantCulture) + " }";
 }

@@ -109,6 +109,26 @@ internal static class MeteringTelemetry
         activity.Dispose();
     }
 
+    /// <summary>Records the successful end of a single-event call.</summary>
+    public static void EndOperation(Activity? activity, string operation, long startedTimestamp, TimeProvider clock, UsageEventResult result)
+    {
+        if (OperationDuration.Enabled)
+        {
+            OperationDuration.Record(clock.GetElapsedTime(startedTimestamp).TotalSeconds, new KeyValuePair<string, object?>(OperationTag, operation));
+        }
+
+        Count(result);
+        if (activity is not null)
+        {
+            if (activity.IsAllDataRequested)
+            {
+                activity.SetTag("marketplace_metering.events." + StatusTagSuffix(result.Status), 1);
+            }
+
+            activity.Dispose();
+        }
+    }
+
     /// <summary>Counts results by status (and tags their counts on the operation's span), and their delivered quantity by dimension.</summary>
     public static void Count(IReadOnlyList<UsageEventResult> results, Activity? activity = null)
     {
@@ -132,7 +152,7 @@ internal static class MeteringTelemetry
         {
             foreach (var pair in byStatus)
             {
-                activity!.SetTag("marketplace_metering.events." + pair.Key.ToString().ToLowerInvariant(), pair.Value);
+                activity!.SetTag("marketplace_metering.events." + StatusTagSuffix(pair.Key), pair.Value);
             }
         }
     }
@@ -224,6 +244,8 @@ internal static class MeteringTelemetry
 
         activity.Dispose();
     }
+
+    private static string StatusTagSuffix(UsageEventStatus status) => status.ToString().ToLowerInvariant();
 
     public static void Retry(string operation, string reason)
     {

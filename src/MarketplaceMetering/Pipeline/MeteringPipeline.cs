@@ -1,3 +1,4 @@
+using System.Buffers;
 using System.Diagnostics;
 using System.Net.Http.Headers;
 using System.Reflection;
@@ -19,7 +20,6 @@ internal sealed class MeteringPipeline : IDisposable
     public const int MaxResponseBytes = 1024 * 1024;
 
     private static readonly ResiliencePropertyKey<MeteringRequest> RequestKey = new("MarketplaceMetering.Request");
-    private static readonly MediaTypeHeaderValue JsonContentType = new("application/json");
     private static readonly string UserAgent = BuildUserAgent();
 
     private readonly Func<HttpClient> _httpClient;
@@ -75,6 +75,7 @@ internal sealed class MeteringPipeline : IDisposable
                 OnRetry = args =>
                 {
                     var request = args.Context.Properties.GetValue(RequestKey, null!);
+                    args.Outcome.Result?.Dispose(); // the answer of an attempt that is retried is not read again
                     MeteringTelemetry.Retry(request.Operation, args.Outcome.Exception switch
                     {
                         null => args.Outcome.Result!.StatusCode.ToString(System.Globalization.CultureInfo.InvariantCulture),
@@ -149,16 +150,17 @@ internal sealed class MeteringPipeline : IDisposable
             // A rejected token is never reused. A 401 (what gateways answer for a bad or expired token) is sent once
             // more, with a fresh token, per logical call; a 403 is ambiguous (it is also the answer for a resource of
             // another publisher) and is not resent, but the next call will not carry that token either.
-            _tokens.Reject(token);
+            _tokens.Reject(token.Value);
             if (response.StatusCode == 401 && !request.ResentAfter401)
             {
                 request.ResentAfter401 = true;
+                response.Dispose();
                 Log.ResendingAfter401(_logger, request.Method.Method, request.Path, request.RequestId);
                 token = await _tokens.GetTokenAsync(cancellationToken).ConfigureAwait(false);
                 response = await SendWithTokenAsync(request, token, cancellationToken).ConfigureAwait(false);
                 if (response.StatusCode is 401 or 403)
                 {
-                    _tokens.Reject(token);
+                    _tokens.Reject(token.Value);
                 }
             }
         }
@@ -166,7 +168,7 @@ internal sealed class MeteringPipeline : IDisposable
         return response;
     }
 
-    private async Task<RawResponse> SendWithTokenAsync(MeteringRequest request, string token, CancellationToken cancellationToken)
+    private async Task<RawResponse> SendWithTokenAsync(MeteringRequest request, CachedToken token, CancellationToken cancellationToken)
     {
         var activity = MeteringTelemetry.StartAttempt(request);
         var started = _timeProvider.GetTimestamp();
@@ -175,11 +177,12 @@ internal sealed class MeteringPipeline : IDisposable
         Exception? failure = null;
         try
         {
+            // Raw header strings: nothing parsed or rebuilt per send (the Authorization value is built once per token).
             using var message = new HttpRequestMessage(request.Method, request.Uri);
-            message.Headers.Authorization = new AuthenticationHeaderValue("Bearer", token);
+            message.Headers.TryAddWithoutValidation("Authorization", token.AuthorizationHeader);
             message.Headers.TryAddWithoutValidation("x-ms-requestid", request.RequestId);
             message.Headers.TryAddWithoutValidation("x-ms-correlationid", request.CorrelationId);
-            message.Headers.Accept.Add(new MediaTypeWithQualityHeaderValue("application/json"));
+            message.Headers.TryAddWithoutValidation("Accept", "application/json");
             message.Headers.TryAddWithoutValidation("User-Agent", UserAgent);
             if (activity is not null)
             {
@@ -194,8 +197,8 @@ internal sealed class MeteringPipeline : IDisposable
 
             if (request.Body is { } body)
             {
-                message.Content = new ByteArrayContent(body);
-                message.Content.Headers.ContentType = JsonContentType;
+                message.Content = new ByteArrayContent(body.Array, 0, body.Length);
+                message.Content.Headers.TryAddWithoutValidation("Content-Type", "application/json");
             }
 
             Log.Sending(_logger, request.Method.Method, request.Path, request.RequestId, request.CorrelationId, request.Attempts);
@@ -215,19 +218,19 @@ internal sealed class MeteringPipeline : IDisposable
                 throw Redirected(request, status.Value, response.Headers.Location, followed: false);
             }
 
-            var (bytes, truncated) = await ReadBodyAsync(response, request, cancellationToken).ConfigureAwait(false);
+            var (buffer, length, truncated) = await ReadBodyAsync(response, request, cancellationToken).ConfigureAwait(false);
             Log.Received(_logger, request.Method.Method, request.Path, status.Value, (long)_timeProvider.GetElapsedTime(started).TotalMilliseconds, request.RequestId);
 
             return new RawResponse(
                 status.Value,
                 response.ReasonPhrase,
-                bytes,
+                buffer is null ? default : buffer.AsMemory(0, length),
                 serviceRequestId ?? request.RequestId,
                 Header(response, "x-ms-correlationid") ?? request.CorrelationId,
                 RetryPolicy.ReadRetryAfter(response, _timeProvider),
                 _redactor,
                 _timeProvider.GetUtcNow(),
-                truncated);
+                truncated).WithRentedBuffer(buffer);
         }
         catch (Exception e)
         {
@@ -241,20 +244,27 @@ internal sealed class MeteringPipeline : IDisposable
     }
 
     /// <summary>
-    /// Reads the whole body, up to <see cref="MaxResponseBytes"/>. A larger body is an error, except in a transient
-    /// answer (a 5xx, 408, 429), whose body only feeds an excerpt: its start is kept and the status stays retryable.
+    /// Reads the whole body, up to <see cref="MaxResponseBytes"/>, into a buffer rented from the shared pool (sized by
+    /// <c>Content-Length</c> when the answer declares one). A larger body is an error, except in a transient answer (a
+    /// 5xx, 408, 429), whose body only feeds an excerpt: its start is kept and the status stays retryable.
     /// </summary>
-    private static async Task<(byte[] Body, bool Truncated)> ReadBodyAsync(HttpResponseMessage response, MeteringRequest request, CancellationToken cancellationToken)
+    private static async Task<(byte[]? Buffer, int Length, bool Truncated)> ReadBodyAsync(HttpResponseMessage response, MeteringRequest request, CancellationToken cancellationToken)
     {
         if (response.Content is null)
         {
-            return ([], false);
+            return (null, 0, false);
         }
 
         var transient = RetryPolicy.IsTransientStatus((int)response.StatusCode);
-        if (response.Content.Headers.ContentLength > MaxResponseBytes && !transient)
+        var declared = response.Content.Headers.ContentLength;
+        if (declared > MaxResponseBytes && !transient)
         {
             throw TooLarge(response, request);
+        }
+
+        if (declared == 0)
+        {
+            return (null, 0, false);
         }
 
 #if NET
@@ -264,30 +274,50 @@ internal sealed class MeteringPipeline : IDisposable
 #endif
         using (stream)
         {
-            using var buffer = new MemoryStream();
-            var chunk = new byte[16 * 1024];
-            int read;
-#if NET
-            while ((read = await stream.ReadAsync(chunk, cancellationToken).ConfigureAwait(false)) > 0)
-#else
-            while ((read = await stream.ReadAsync(chunk, 0, chunk.Length, cancellationToken).ConfigureAwait(false)) > 0)
-#endif
+            // One byte past the limit tells "exactly the limit" from "more than the limit".
+            const int Limit = MaxResponseBytes + 1;
+            var buffer = ArrayPool<byte>.Shared.Rent(declared is { } size ? (int)Math.Min(size + 1, Limit) : 4096);
+            var length = 0;
+            try
             {
-                if (buffer.Length + read > MaxResponseBytes)
+                while (true)
                 {
-                    if (transient)
+                    if (length == buffer.Length && length < Limit)
                     {
-                        buffer.Write(chunk, 0, (int)(MaxResponseBytes - buffer.Length));
-                        return (buffer.ToArray(), true);
+                        var bigger = ArrayPool<byte>.Shared.Rent(Math.Min(buffer.Length * 2, Limit));
+                        buffer.AsSpan(0, length).CopyTo(bigger);
+                        ArrayPool<byte>.Shared.Return(buffer);
+                        buffer = bigger;
                     }
 
-                    throw TooLarge(response, request);
+                    var room = Math.Min(buffer.Length, Limit) - length;
+#if NET
+                    var read = await stream.ReadAsync(buffer.AsMemory(length, room), cancellationToken).ConfigureAwait(false);
+#else
+                    var read = await stream.ReadAsync(buffer, length, room, cancellationToken).ConfigureAwait(false);
+#endif
+                    if (read == 0)
+                    {
+                        return (buffer, length, false);
+                    }
+
+                    length += read;
+                    if (length > MaxResponseBytes)
+                    {
+                        if (transient)
+                        {
+                            return (buffer, MaxResponseBytes, true);
+                        }
+
+                        throw TooLarge(response, request);
+                    }
                 }
-
-                buffer.Write(chunk, 0, read);
             }
-
-            return (buffer.ToArray(), false);
+            catch
+            {
+                ArrayPool<byte>.Shared.Return(buffer);
+                throw;
+            }
         }
     }
 
@@ -371,8 +401,26 @@ internal sealed class MeteringPipeline : IDisposable
         };
     }
 
-    private static string? Header(HttpResponseMessage response, string name) =>
-        response.Headers.TryGetValues(name, out var values) ? values.FirstOrDefault(v => !string.IsNullOrWhiteSpace(v)) : null;
+    private static string? Header(HttpResponseMessage response, string name)
+    {
+#if NET
+        // The raw value, without parsing or an enumerator: a single-valued header costs nothing to read.
+        if (response.Headers.NonValidated.TryGetValues(name, out var values))
+        {
+            foreach (var value in values)
+            {
+                if (!string.IsNullOrWhiteSpace(value))
+                {
+                    return value;
+                }
+            }
+        }
+
+        return null;
+#else
+        return response.Headers.TryGetValues(name, out var values) ? values.FirstOrDefault(v => !string.IsNullOrWhiteSpace(v)) : null;
+#endif
+    }
 
     private static string BuildUserAgent()
     {

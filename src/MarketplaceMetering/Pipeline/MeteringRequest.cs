@@ -1,9 +1,11 @@
+using MarketplaceMetering.Serialization;
+
 namespace MarketplaceMetering;
 
 /// <summary>One logical call: the same ids and body on every attempt.</summary>
 internal sealed class MeteringRequest
 {
-    public MeteringRequest(string operation, HttpMethod method, Uri uri, string path, byte[]? body, int eventCount, string correlationId, DateTimeOffset? deadline)
+    public MeteringRequest(string operation, HttpMethod method, Uri uri, string path, PooledBody? body, int eventCount, string correlationId, DateTimeOffset? deadline)
     {
         Operation = operation;
         EventCount = eventCount;
@@ -28,7 +30,8 @@ internal sealed class MeteringRequest
     /// <summary>The path, for logs and messages (no query).</summary>
     public string Path { get; }
 
-    public byte[]? Body { get; }
+    /// <summary>The body, the same on every attempt; the caller returns its buffer when the call is over.</summary>
+    public PooledBody? Body { get; }
 
     /// <summary>A fresh <c>x-ms-requestid</c> per logical call, kept across its retries.</summary>
     public string RequestId { get; } = Guid.NewGuid().ToString("D");

@@ -1,12 +1,19 @@
 namespace MarketplaceMetering;
 
-/// <summary>An answer read in full inside its attempt, so a connection that breaks mid-body is retried like any other.</summary>
-internal sealed class RawResponse
+/// <summary>
+/// An answer read in full inside its attempt, so a connection that breaks mid-body is retried like any other. Its body
+/// may live in a buffer rented from the shared pool: <see cref="Dispose"/> returns it, once the answer has been mapped
+/// (or, for an attempt that is retried, when the retry is decided).
+/// </summary>
+internal sealed class RawResponse : IDisposable
 {
+    private byte[]? _rented;
+    private ReadOnlyMemory<byte> _body;
+
     public RawResponse(
         int statusCode,
         string? reasonPhrase,
-        byte[] body,
+        ReadOnlyMemory<byte> body,
         string requestId,
         string correlationId,
         TimeSpan? retryAfter,
@@ -16,7 +23,7 @@ internal sealed class RawResponse
     {
         StatusCode = statusCode;
         ReasonPhrase = reasonPhrase;
-        Body = body;
+        _body = body;
         RequestId = requestId;
         CorrelationId = correlationId;
         RetryAfter = retryAfter;
@@ -29,7 +36,8 @@ internal sealed class RawResponse
 
     public string? ReasonPhrase { get; }
 
-    public byte[] Body { get; }
+    /// <summary>The body; empty once disposed.</summary>
+    public ReadOnlyMemory<byte> Body => _body;
 
     /// <summary>Whether <see cref="Body"/> holds only the start of a body too large to read (kept for an excerpt).</summary>
     public bool BodyTruncated { get; }
@@ -50,4 +58,21 @@ internal sealed class RawResponse
 
     /// <summary>Why retrying stopped before the retries ran out (a long Retry-After, the events' deadline), if it did.</summary>
     public string? RetryStoppedBecause { get; set; }
+
+    /// <summary>Makes the response own <paramref name="rented"/>, a pooled buffer holding its body.</summary>
+    public RawResponse WithRentedBuffer(byte[]? rented)
+    {
+        _rented = rented;
+        return this;
+    }
+
+    public void Dispose()
+    {
+        var rented = Interlocked.Exchange(ref _rented, null);
+        if (rented is not null)
+        {
+            _body = default;
+            System.Buffers.ArrayPool<byte>.Shared.Return(rented);
+        }
+    }
 }

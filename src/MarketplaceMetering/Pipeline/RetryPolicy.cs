@@ -11,6 +11,8 @@ namespace MarketplaceMetering;
 /// </summary>
 internal sealed class RetryPolicy
 {
+    private static readonly string[] RetryAfterMsHeaders = ["retry-after-ms", "x-ms-retry-after-ms"];
+
     private readonly MeteringRetryOptions _options;
     private readonly TimeProvider _timeProvider;
     private readonly Func<double> _random;
@@ -108,7 +110,7 @@ internal sealed class RetryPolicy
     /// <summary>Reads Retry-After (seconds or an HTTP date) and Azure's retry-after-ms / x-ms-retry-after-ms.</summary>
     public static TimeSpan? ReadRetryAfter(HttpResponseMessage response, TimeProvider timeProvider)
     {
-        foreach (var name in (string[])["retry-after-ms", "x-ms-retry-after-ms"])
+        foreach (var name in RetryAfterMsHeaders)
         {
             if (response.Headers.TryGetValues(name, out var values)
                 && double.TryParse(values.FirstOrDefault(), System.Globalization.NumberStyles.Float, System.Globalization.CultureInfo.InvariantCulture, out var ms)

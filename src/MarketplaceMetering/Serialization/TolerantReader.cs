@@ -15,7 +15,7 @@ internal static class TolerantReader
     private static readonly JsonDocumentOptions Options = new() { MaxDepth = 32 };
 
     /// <summary>Reads a batch answer; <see langword="null"/> with <paramref name="problem"/> when it is not JSON or has no <c>result</c> array.</summary>
-    public static BatchUsageEventResponseDto? ReadBatch(byte[] body, out string? problem)
+    public static BatchUsageEventResponseDto? ReadBatch(ReadOnlyMemory<byte> body, out string? problem)
     {
         using var document = Parse(body, out problem);
         if (document is null)
@@ -40,13 +40,13 @@ internal static class TolerantReader
     }
 
     /// <summary>Reads an error body (400, 409); <see langword="null"/> with <paramref name="problem"/> when it is not a JSON object.</summary>
-    public static ErrorDto? ReadError(byte[] body, out string? problem)
+    public static ErrorDto? ReadError(ReadOnlyMemory<byte> body, out string? problem)
     {
         using var document = ParseObject(body, out problem);
         return document is null ? null : ReadError(document.RootElement, []);
     }
 
-    private static JsonDocument? ParseObject(byte[] body, out string? problem)
+    private static JsonDocument? ParseObject(ReadOnlyMemory<byte> body, out string? problem)
     {
         var document = Parse(body, out problem);
         if (document is not null && document.RootElement.ValueKind != JsonValueKind.Object)
@@ -59,7 +59,7 @@ internal static class TolerantReader
         return document;
     }
 
-    private static JsonDocument? Parse(byte[] body, out string? problem)
+    private static JsonDocument? Parse(ReadOnlyMemory<byte> body, out string? problem)
     {
         problem = null;
         if (body.Length == 0)

@@ -9,9 +9,12 @@ internal static class WireFormat
 {
     private const int ExcerptLength = 200;
 
+    /// <summary>The wire's time format: UTC, ISO 8601 with a <c>Z</c>; fractional seconds only when there are some.</summary>
+    public const string TimeFormat = "yyyy-MM-dd'T'HH:mm:ss.FFFFFFF'Z'";
+
     /// <summary>UTC, ISO 8601 with a <c>Z</c>; fractional seconds only when there are some.</summary>
     public static string FormatTime(DateTimeOffset time) =>
-        time.UtcDateTime.ToString("yyyy-MM-dd'T'HH:mm:ss.FFFFFFF'Z'", CultureInfo.InvariantCulture);
+        time.UtcDateTime.ToString(TimeFormat, CultureInfo.InvariantCulture);
 
     /// <summary>Reads a service time; one without an offset is UTC (the batch answer writes them so).</summary>
     public static DateTimeOffset? ParseTime(string? text)
@@ -62,7 +65,7 @@ internal static class WireFormat
         return value.ToString("G17", CultureInfo.InvariantCulture);
     }
 
-    public static T? Read<T>(byte[] body, System.Text.Json.Serialization.Metadata.JsonTypeInfo<T> typeInfo, out string? problem)
+    public static T? Read<T>(ReadOnlyMemory<byte> body, System.Text.Json.Serialization.Metadata.JsonTypeInfo<T> typeInfo, out string? problem)
         where T : class
     {
         problem = null;
@@ -74,7 +77,7 @@ internal static class WireFormat
 
         try
         {
-            var value = JsonSerializer.Deserialize(body, typeInfo);
+            var value = JsonSerializer.Deserialize(body.Span, typeInfo);
             if (value is null)
             {
                 problem = "the body is JSON null";
@@ -110,7 +113,7 @@ internal static class WireFormat
     public static bool SameOnTheWire(decimal sent, decimal held) => ServiceDouble(sent).Equals(ServiceDouble(held));
 
     /// <summary>A short, single-line, secret-free excerpt of a body, for exception messages.</summary>
-    public static string Excerpt(byte[] body, SecretRedactor redactor, bool truncated = false)
+    public static string Excerpt(ReadOnlyMemory<byte> body, SecretRedactor redactor, bool truncated = false)
     {
         if (body.Length == 0)
         {
@@ -118,7 +121,7 @@ internal static class WireFormat
         }
 
         // Mask the whole text first, then cut: a secret cut in half by the excerpt would no longer match its mask.
-        var text = redactor.Redact(Encoding.UTF8.GetString(body));
+        var text = redactor.Redact(Utf8(body.Span));
         var excerpt = new StringBuilder(Math.Min(text.Length, ExcerptLength + 1));
         foreach (var c in text)
         {
@@ -131,6 +134,15 @@ internal static class WireFormat
         }
 
         return truncated || text.Length > ExcerptLength ? excerpt + "…" : excerpt.ToString();
+    }
+
+    private static string Utf8(ReadOnlySpan<byte> bytes)
+    {
+#if NET
+        return Encoding.UTF8.GetString(bytes);
+#else
+        return Encoding.UTF8.GetString(bytes.ToArray());
+#endif
     }
 
     private static string Describe(JsonException e) =>

@@ -273,13 +273,23 @@ public sealed class FaultInjectionTests
     {
         await using var host = await TestEmulator.StartAsync();
         host.Emulator.Faults.Enqueue(EmulatorFault.Latency(TimeSpan.FromMinutes(5)));
-        using var impatient = new HttpClient { BaseAddress = host.Emulator.Endpoint, Timeout = TimeSpan.FromMilliseconds(200) };
+        using var impatient = new HttpClient { BaseAddress = host.Emulator.Endpoint };
         using var content = new StringContent(Event(host.Now));
         impatient.DefaultRequestHeaders.TryAddWithoutValidation("Authorization", "Bearer " + TestEmulator.Token);
+        using var giveUp = new CancellationTokenSource();
 
-        var act = () => impatient.PostAsync(TestEmulator.EventPath, content);
+        // Give up only once the emulator holds the request (a fixed client timeout could fire before it arrives, on a
+        // loaded machine, and leave the latency fault queued for the next request).
+        var attempt = impatient.PostAsync(TestEmulator.EventPath, content, giveUp.Token);
+        for (var waited = 0; host.Emulator.Requests.Count == 0; waited += 5)
+        {
+            waited.Should().BeLessThan(20_000, "the request reaches the emulator");
+            await Task.Delay(5);
+        }
 
-        await act.Should().ThrowAsync<TaskCanceledException>();
+        giveUp.Cancel();
+
+        await FluentActions.Awaiting(() => attempt).Should().ThrowAsync<TaskCanceledException>();
         (await host.PostEventAsync(Event(host.Now))).Status.Should().Be(200);
         host.Emulator.Requests.Select(r => r.ResponseStatus).Should().Equal([null, 200], "the abandoned attempt is listed, unanswered");
         host.Emulator.Ledger.Count.Should().Be(1);

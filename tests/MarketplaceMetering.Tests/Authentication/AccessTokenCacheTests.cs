@@ -15,7 +15,7 @@ public class AccessTokenCacheTests
 
         for (var i = 0; i < 10; i++)
         {
-            (await cache.GetTokenAsync(CancellationToken.None)).Should().Be("tok");
+            (await cache.GetTokenValueAsync()).Should().Be("tok");
         }
 
         credential.Fetches.Should().Be(1);
@@ -27,14 +27,14 @@ public class AccessTokenCacheTests
     {
         var credential = new CountingCredential("tok", _clock) { Lifetime = TimeSpan.FromMinutes(60) };
         using var cache = new AccessTokenCache(credential, _clock, NullLogger.Instance);
-        await cache.GetTokenAsync(CancellationToken.None);
+        await cache.GetTokenValueAsync();
 
         _clock.Advance(TimeSpan.FromMinutes(55) - TimeSpan.FromSeconds(1));
-        await cache.GetTokenAsync(CancellationToken.None);
+        await cache.GetTokenValueAsync();
         credential.Fetches.Should().Be(1, "the token still has more than five minutes to live");
 
         _clock.Advance(TimeSpan.FromSeconds(1));
-        await cache.GetTokenAsync(CancellationToken.None);
+        await cache.GetTokenValueAsync();
         await Eventually.HoldsAsync(() => credential.Fetches == 2, "five minutes before expiry the token is refreshed (in the background)");
     }
 
@@ -45,7 +45,7 @@ public class AccessTokenCacheTests
         var credential = new CountingCredential("tok", _clock) { Gate = gate.Task };
         using var cache = new AccessTokenCache(credential, _clock, NullLogger.Instance);
 
-        var callers = Enumerable.Range(0, 32).Select(_ => Task.Run(async () => await cache.GetTokenAsync(CancellationToken.None))).ToList();
+        var callers = Enumerable.Range(0, 32).Select(_ => Task.Run(async () => await cache.GetTokenValueAsync())).ToList();
         await Task.Yield();
         gate.SetResult();
         var tokens = await Task.WhenAll(callers);
@@ -59,14 +59,14 @@ public class AccessTokenCacheTests
     {
         var credential = new CountingCredential("tok", _clock) { Lifetime = TimeSpan.FromMinutes(60) };
         using var cache = new AccessTokenCache(credential, _clock, NullLogger.Instance);
-        await cache.GetTokenAsync(CancellationToken.None);
+        await cache.GetTokenValueAsync();
         credential.Failure = () => new InvalidOperationException("Entra ID is down");
 
         _clock.Advance(TimeSpan.FromMinutes(57));
 
-        (await cache.GetTokenAsync(CancellationToken.None)).Should().Be("tok");
+        (await cache.GetTokenValueAsync()).Should().Be("tok");
         await Eventually.HoldsAsync(() => credential.Fetches == 2, "the background refresh ran and failed");
-        (await cache.GetTokenAsync(CancellationToken.None)).Should().Be("tok");
+        (await cache.GetTokenValueAsync()).Should().Be("tok");
     }
 
     [Fact]
@@ -75,7 +75,7 @@ public class AccessTokenCacheTests
         var credential = new CountingCredential("tok", _clock) { Failure = () => new InvalidOperationException("AADSTS7000215: Invalid client secret provided.") };
         using var cache = new AccessTokenCache(credential, _clock, NullLogger.Instance);
 
-        var act = () => cache.GetTokenAsync(CancellationToken.None).AsTask();
+        var act = () => cache.GetTokenValueAsync();
 
         var e = (await act.Should().ThrowAsync<MeteringAuthorizationException>()).Which;
         e.InnerException.Should().BeOfType<InvalidOperationException>();
@@ -89,7 +89,7 @@ public class AccessTokenCacheTests
         var credential = new CountingCredential(string.Empty, _clock);
         using var cache = new AccessTokenCache(credential, _clock, NullLogger.Instance);
 
-        var act = () => cache.GetTokenAsync(CancellationToken.None).AsTask();
+        var act = () => cache.GetTokenValueAsync();
 
         await act.Should().ThrowAsync<MeteringAuthorizationException>().WithMessage("*empty token*");
     }

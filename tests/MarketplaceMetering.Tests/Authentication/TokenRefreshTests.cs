@@ -20,13 +20,13 @@ public class TokenRefreshTests
         var credential = new ScriptedCredential(_clock).ThenToken("first-token-aaaa").ThenWait(refreshGate.Task);
         credential.Token = "second-token-bbbb";
         using var cache = new AccessTokenCache(credential, _clock, NullLogger.Instance);
-        await cache.GetTokenAsync(CancellationToken.None);
+        await cache.GetTokenValueAsync();
         _clock.Advance(TimeSpan.FromMinutes(56));
 
         var tokens = new List<string>();
         for (var i = 0; i < 20; i++)
         {
-            var pending = cache.GetTokenAsync(CancellationToken.None);
+            var pending = cache.GetTokenValueAsync();
             pending.IsCompleted.Should().BeTrue("a valid cached token is handed out without waiting for the refresh");
             tokens.Add(await pending);
         }
@@ -36,7 +36,7 @@ public class TokenRefreshTests
         credential.Calls.Should().Be(2, "one background refresh, not one per caller");
 
         refreshGate.SetResult();
-        await Eventually.HoldsAsync(() => cache.GetTokenAsync(CancellationToken.None).AsTask().Result == "second-token-bbbb", "the refreshed token replaces the cached one");
+        await Eventually.HoldsAsync(() => cache.GetTokenValueAsync().Result == "second-token-bbbb", "the refreshed token replaces the cached one");
         credential.Calls.Should().Be(2);
     }
 
@@ -45,20 +45,20 @@ public class TokenRefreshTests
     {
         var credential = new ScriptedCredential(_clock, "the-only-token-1").ThenToken("the-only-token-1").ThenThrow(() => new HttpRequestException("Entra is down"));
         using var cache = new AccessTokenCache(credential, _clock, NullLogger.Instance);
-        await cache.GetTokenAsync(CancellationToken.None);
+        await cache.GetTokenValueAsync();
         _clock.Advance(TimeSpan.FromMinutes(56));
 
-        (await cache.GetTokenAsync(CancellationToken.None)).Should().Be("the-only-token-1");
+        (await cache.GetTokenValueAsync()).Should().Be("the-only-token-1");
         await Eventually.HoldsAsync(() => credential.Calls == 2 && !cache.IsFetching, "the background refresh ran and failed");
         for (var i = 0; i < 50; i++)
         {
-            (await cache.GetTokenAsync(CancellationToken.None)).Should().Be("the-only-token-1");
+            (await cache.GetTokenValueAsync()).Should().Be("the-only-token-1");
         }
 
         credential.Calls.Should().Be(2, "a failed refresh is not retried by every caller");
 
         _clock.Advance(TimeSpan.FromSeconds(30)); // the documented back-off after a failed refresh
-        await cache.GetTokenAsync(CancellationToken.None);
+        await cache.GetTokenValueAsync();
         await Eventually.HoldsAsync(() => credential.Calls == 3, "after the back-off one more refresh is tried");
     }
 
@@ -68,10 +68,10 @@ public class TokenRefreshTests
         var neverAnswers = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
         var credential = new ScriptedCredential(_clock, "cached-token-cccc").ThenToken("cached-token-cccc").ThenWait(neverAnswers.Task, () => new HttpRequestException("slow failure"));
         using var cache = new AccessTokenCache(credential, _clock, NullLogger.Instance);
-        await cache.GetTokenAsync(CancellationToken.None);
+        await cache.GetTokenValueAsync();
         _clock.Advance(TimeSpan.FromMinutes(57));
 
-        var callers = Enumerable.Range(0, 20).Select(_ => Task.Run(async () => await cache.GetTokenAsync(CancellationToken.None))).ToArray();
+        var callers = Enumerable.Range(0, 20).Select(_ => Task.Run(async () => await cache.GetTokenValueAsync())).ToArray();
         var tokens = await Task.WhenAll(callers).WaitAsync(TimeSpan.FromSeconds(20));
 
         tokens.Should().OnlyContain(t => t == "cached-token-cccc");
@@ -86,10 +86,10 @@ public class TokenRefreshTests
         var gate = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
         var credential = new ScriptedCredential(_clock, "fresh-token-dddd").ThenToken("old-token-eeee").ThenWait(gate.Task);
         using var cache = new AccessTokenCache(credential, _clock, NullLogger.Instance);
-        await cache.GetTokenAsync(CancellationToken.None);
+        await cache.GetTokenValueAsync();
         _clock.Advance(TimeSpan.FromHours(1));
 
-        var callers = Enumerable.Range(0, 10).Select(_ => cache.GetTokenAsync(CancellationToken.None).AsTask()).ToArray();
+        var callers = Enumerable.Range(0, 10).Select(_ => cache.GetTokenValueAsync()).ToArray();
         callers.Should().OnlyContain(c => !c.IsCompleted, "no valid token exists: callers wait");
         gate.SetResult();
 
@@ -107,17 +107,17 @@ public class TokenRefreshTests
 
         for (var i = 0; i < 10; i++)
         {
-            await cache.GetTokenAsync(CancellationToken.None);
+            await cache.GetTokenValueAsync();
         }
 
         credential.Calls.Should().Be(1, "a token that lives under five minutes is still reused");
 
         _clock.Advance(TimeSpan.FromMinutes(minutes / 2.0) - TimeSpan.FromSeconds(1));
-        await cache.GetTokenAsync(CancellationToken.None);
+        await cache.GetTokenValueAsync();
         credential.Calls.Should().Be(1);
 
         _clock.Advance(TimeSpan.FromSeconds(1));
-        await cache.GetTokenAsync(CancellationToken.None);
+        await cache.GetTokenValueAsync();
         await Eventually.HoldsAsync(() => credential.Calls == 2, "half-way through its life the token is refreshed");
     }
 
@@ -126,14 +126,14 @@ public class TokenRefreshTests
     {
         var credential = new ScriptedCredential(_clock, "hinted-token-gggg") { Lifetime = TimeSpan.FromHours(24), RefreshAfter = TimeSpan.FromHours(12) };
         using var cache = new AccessTokenCache(credential, _clock, NullLogger.Instance);
-        await cache.GetTokenAsync(CancellationToken.None);
+        await cache.GetTokenValueAsync();
 
         _clock.Advance(TimeSpan.FromHours(12) - TimeSpan.FromSeconds(1));
-        await cache.GetTokenAsync(CancellationToken.None);
+        await cache.GetTokenValueAsync();
         credential.Calls.Should().Be(1);
 
         _clock.Advance(TimeSpan.FromSeconds(1));
-        await cache.GetTokenAsync(CancellationToken.None);
+        await cache.GetTokenValueAsync();
         await Eventually.HoldsAsync(() => credential.Calls == 2, "the credential's RefreshOn is honoured");
     }
 

@@ -19,7 +19,7 @@ public class RetryPolicyTests
         new("SubmitUsageEvent", HttpMethod.Post, new Uri("https://example.test/api/usageEvent"), "/api/usageEvent", null, 1, "corr", deadline);
 
     private static Outcome<RawResponse> Status(int status, TimeSpan? retryAfter = null) =>
-        Outcome.FromResult(new RawResponse(status, null, [], "r", "c", retryAfter));
+        Outcome.FromResult(new RawResponse(status, null, Array.Empty<byte>(), "r", "c", retryAfter));
 
     [Theory]
     [InlineData(0, 0.64, 0.96)]

@@ -1,0 +1,93 @@
+using BenchmarkDotNet.Attributes;
+using BenchmarkDotNet.Configs;
+
+namespace MarketplaceMetering.Benchmarks;
+
+/// <summary>
+/// Sending, end to end over loopback http to the canned server, by 4 concurrent callers: a single event, a 25-event
+/// batch, and 10,000 events through <c>SubmitUsageEventsAsync</c>. Each figure is per event; each category has the
+/// minimal sender as its baseline, measured in the same run.
+/// </summary>
+[MemoryDiagnoser]
+[GroupBenchmarksBy(BenchmarkLogicalGroupRule.ByCategory)]
+[CategoriesColumn]
+public class EndToEndBenchmarks
+{
+    private const int Callers = 4;
+    private const int SinglesPerCaller = 50;
+    private const int BatchesPerCaller = 4;
+
+    private Workload _workload = null!;
+    private CannedServer _server = null!;
+    private MeteringClient _client = null!;
+    private MinimalSender _baseline = null!;
+
+    [GlobalSetup]
+    public async Task SetupAsync()
+    {
+        _workload = Workload.Create();
+        _server = await CannedServer.StartAsync(_workload);
+        _client = new MeteringClient(Workload.Credential, new MeteringClientOptions { Endpoint = _server.Endpoint });
+        _baseline = new MinimalSender(_server.Endpoint, Workload.Token);
+
+        // Warm up both, and prove they are sending what the server expects.
+        var single = await _client.SubmitUsageEventAsync(_workload.Single);
+        var batch = await _client.SubmitBatchUsageEventAsync(_workload.Batch);
+        var bulk = await _client.SubmitUsageEventsAsync(_workload.Bulk);
+        Check(single is UsageEventResult.Accepted, "client single: " + single);
+        Check(batch.IsAllDelivered, "client batch: " + batch.Results[0]);
+        Check(bulk.Summary.AllDelivered, "client bulk: " + bulk.Summary);
+        Check(await _baseline.SendAsync(_workload.Single), "baseline single");
+        Check(await _baseline.SendBatchAsync(_workload.Batch) == 25, "baseline batch");
+        Check(await _baseline.SendBulkAsync(_workload.Bulk, Callers) == Workload.BulkCount, "baseline bulk");
+    }
+
+    private static void Check(bool ok, string what)
+    {
+        if (!ok)
+        {
+            throw new InvalidOperationException("A sender did not get its events accepted by the canned server: " + what);
+        }
+    }
+
+    [GlobalCleanup]
+    public async Task CleanupAsync()
+    {
+        _client.Dispose();
+        _baseline.Dispose();
+        await _server.DisposeAsync();
+    }
+
+    [Benchmark(Baseline = true, OperationsPerInvoke = Callers * SinglesPerCaller)]
+    [BenchmarkCategory("Single")]
+    public Task Single_MinimalSender() => Concurrently(SinglesPerCaller, () => _baseline.SendAsync(_workload.Single));
+
+    [Benchmark(OperationsPerInvoke = Callers * SinglesPerCaller)]
+    [BenchmarkCategory("Single")]
+    public Task Single_SubmitUsageEventAsync() => Concurrently(SinglesPerCaller, () => _client.SubmitUsageEventAsync(_workload.Single));
+
+    [Benchmark(Baseline = true, OperationsPerInvoke = Callers * BatchesPerCaller * 25)]
+    [BenchmarkCategory("Batch")]
+    public Task Batch_MinimalSender() => Concurrently(BatchesPerCaller, () => _baseline.SendBatchAsync(_workload.Batch));
+
+    [Benchmark(OperationsPerInvoke = Callers * BatchesPerCaller * 25)]
+    [BenchmarkCategory("Batch")]
+    public Task Batch_SubmitBatchUsageEventAsync() => Concurrently(BatchesPerCaller, () => _client.SubmitBatchUsageEventAsync(_workload.Batch));
+
+    [Benchmark(Baseline = true, OperationsPerInvoke = Workload.BulkCount)]
+    [BenchmarkCategory("Bulk")]
+    public Task<int> Bulk_MinimalSender() => _baseline.SendBulkAsync(_workload.Bulk, Callers);
+
+    [Benchmark(OperationsPerInvoke = Workload.BulkCount)]
+    [BenchmarkCategory("Bulk")]
+    public Task<BulkUsageEventResult> Bulk_SubmitUsageEventsAsync() => _client.SubmitUsageEventsAsync(_workload.Bulk);
+
+    private static Task Concurrently<T>(int perCaller, Func<Task<T>> send) =>
+        Task.WhenAll(Enumerable.Range(0, Callers).Select(async _ =>
+        {
+            for (var i = 0; i < perCaller; i++)
+            {
+                await send().ConfigureAwait(false);
+            }
+        }));
+}
