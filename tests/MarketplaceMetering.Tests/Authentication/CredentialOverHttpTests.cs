@@ -40,7 +40,7 @@ public class CredentialOverHttpTests
     [Fact]
     public async Task SubmitUsageEventAsync_TokenNearExpiry_IsRefreshedFiveMinutesBefore()
     {
-        var clock = new Testing.ManualTimeProvider();
+        var clock = new Testing.TestClock();
         CountingCredential? credential = null;
         await using var h = await Harness.StartAsync(clock: clock, credential: e => credential = new CountingCredential(e.Token, clock) { Lifetime = TimeSpan.FromHours(1) });
         await h.Client.SubmitUsageEventAsync(h.HourAgo(resource: TestEvents.ResourceNumber(1)));

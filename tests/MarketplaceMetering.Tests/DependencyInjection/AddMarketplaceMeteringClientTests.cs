@@ -125,7 +125,7 @@ public class AddMarketplaceMeteringClientTests
     [Fact]
     public async Task AddMarketplaceMeteringClient_CodeOverload_UsesRegisteredTimeProviderLoggerAndCredential()
     {
-        var clock = new ManualTimeProvider();
+        var clock = new TestClock();
         await using var emulator = await MeteringEmulator.StartAsync(new MeteringEmulatorOptions { TimeProvider = clock });
         using var logs = new CapturingLoggerProvider();
         var builder = Host.CreateApplicationBuilder();
