@@ -10,6 +10,7 @@ using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Logging.Testing;
 using Microsoft.Extensions.Options;
 using Microsoft.Identity.Client;
 
@@ -127,9 +128,8 @@ public class AddMarketplaceMeteringClientTests
     {
         var clock = new TestClock();
         await using var emulator = await MeteringEmulator.StartAsync(new MeteringEmulatorOptions { TimeProvider = clock });
-        using var logs = new CapturingLoggerProvider();
         var builder = Host.CreateApplicationBuilder();
-        builder.Logging.ClearProviders().AddProvider(logs).SetMinimumLevel(Microsoft.Extensions.Logging.LogLevel.Debug);
+        builder.Logging.ClearProviders().AddFakeLogging().SetMinimumLevel(Microsoft.Extensions.Logging.LogLevel.Debug);
         builder.Services.AddSingleton<TimeProvider>(clock);
         builder.Services.AddSingleton(emulator.Credential);
         builder.Services.AddMarketplaceMeteringClient(o => o.Endpoint = emulator.Endpoint);
@@ -140,7 +140,7 @@ public class AddMarketplaceMeteringClientTests
         var result = await host.Services.GetRequiredService<MeteringClient>().SubmitUsageEventAsync(TestEvents.HourAgo(clock));
 
         result.Should().BeOfType<UsageEventResult.Accepted>();
-        logs.Lines.Should().Contain(l => l.Contains("MarketplaceMetering.MeteringClient") && l.Contains("Sending POST /api/usageEvent"));
+        host.Services.GetFakeLogCollector().GetSnapshot().Should().Contain(r => r.Category == "MarketplaceMetering.MeteringClient" && r.Message.Contains("Sending POST /api/usageEvent"));
         await host.StopAsync();
     }
 

@@ -64,7 +64,7 @@ public class NoSecretsInTelemetryTests
         records.Should().NotContain(
             r => r.Category != null && r.Category.StartsWith("System.Net.Http.HttpClient.MarketplaceMetering", StringComparison.Ordinal),
             "IHttpClientFactory's default logging hands raw headers, the token included, to providers as structured state; it is removed for the client");
-        var logged = records.Select(r => r.Level + " " + r.Category + " " + r.Message + " " + string.Join(";", r.StructuredState ?? []) + " " + r.Exception).ToList();
+        var logged = records.Select(r => r.Render()).ToList();
         logged.Should().OnlyContain(l => !l.Contains(Token, StringComparison.Ordinal) && !l.Contains(Secret, StringComparison.Ordinal));
 
         var tags = telemetry.Spans(parent.TraceId).SelectMany(s => s.TagObjects.Select(t => t.Key + "=" + t.Value)).ToList();

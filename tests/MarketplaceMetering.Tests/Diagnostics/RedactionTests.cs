@@ -2,6 +2,7 @@ using System.Collections.Concurrent;
 using MarketplaceMetering.Emulator;
 using MarketplaceMetering.Tests.Authentication;
 using Microsoft.AspNetCore.Http;
+using Microsoft.Extensions.Logging.Testing;
 
 namespace MarketplaceMetering.Tests.Diagnostics;
 
@@ -18,8 +19,8 @@ public class RedactionTests
     [Fact]
     public async Task Outputs_ServerEchoesAnOpaqueToken_TokenMaskedEverywhere()
     {
-        using var logs = new CapturingLoggerProvider();
-        using var factory = logs.CreateFactory();
+        var logs = new FakeLogCollector();
+        using var factory = FakeLogging.CreateFactory(logs);
         await using var h = await Harness.StartAsync(
             emulator: o => o.Token = OpaqueToken,
             client: o =>
@@ -71,14 +72,14 @@ public class RedactionTests
 
         outputs.Should().HaveCount(echoes.Length + 2);
         outputs.Should().OnlyContain(o => !o.Contains(OpaqueToken, StringComparison.Ordinal));
-        logs.Lines.Should().NotBeEmpty().And.OnlyContain(l => !l.Contains(OpaqueToken, StringComparison.Ordinal));
+        logs.GetSnapshot().Select(r => r.Render()).Should().NotBeEmpty().And.OnlyContain(l => !l.Contains(OpaqueToken, StringComparison.Ordinal));
     }
 
     [Fact]
     public async Task Outputs_IdentityEndpointEchoesTheFormBody_SecretMaskedEverywhere()
     {
-        using var logs = new CapturingLoggerProvider();
-        using var factory = logs.CreateFactory();
+        var logs = new FakeLogCollector();
+        using var factory = FakeLogging.CreateFactory(logs);
         var forms = new ConcurrentQueue<Dictionary<string, string>>();
         await using var emulator = await MeteringEmulator.StartAsync();
         await using var login = await LoginServer.StartAsync(
@@ -104,7 +105,7 @@ public class RedactionTests
             inner.ToString().Should().NotContain(Secret);
         }
 
-        logs.Lines.Should().OnlyContain(l => !l.Contains(Secret, StringComparison.Ordinal));
+        logs.GetSnapshot().Select(r => r.Render()).Should().OnlyContain(l => !l.Contains(Secret, StringComparison.Ordinal));
     }
 
     [Fact]
