@@ -1,7 +1,5 @@
-using System.Collections.Concurrent;
 using MarketplaceMetering.Emulator;
 using MarketplaceMetering.Tests.Authentication;
-using Microsoft.AspNetCore.Http;
 using Microsoft.Extensions.Logging.Testing;
 
 namespace MarketplaceMetering.Tests.Diagnostics;
@@ -80,24 +78,18 @@ public class RedactionTests
     {
         var logs = new FakeLogCollector();
         using var factory = FakeLogging.CreateFactory(logs);
-        var forms = new ConcurrentQueue<Dictionary<string, string>>();
         await using var emulator = await MeteringEmulator.StartAsync();
-        await using var login = await LoginServer.StartAsync(
-            _ => Results.Json(
-                new Dictionary<string, object>
-                {
-                    ["error"] = "invalid_request",
-                    ["error_description"] = "AADSTS900144: The request body must contain the following parameter. Body was: client_id=x&client_secret=" + Secret + "&grant_type=client_credentials",
-                },
-                statusCode: 400),
-            forms);
-        var credential = MeteringCredential.FromClientSecret(LoginServer.Tenant, LoginServer.Client, Secret, new RedirectingMsalFactory(login.Address));
+        using var login = LoginServer.Start(LoginServer.Error(
+            400,
+            "invalid_request",
+            "AADSTS900144: The request body must contain the following parameter. Body was: client_id=x&client_secret=" + Secret + "&grant_type=client_credentials"));
+        var credential = MeteringCredential.FromClientSecret(LoginServer.Tenant, LoginServer.Client, Secret, new RedirectingMsalFactory(login));
         using var client = new MeteringClient(credential, new MeteringClientOptions { Endpoint = emulator.Endpoint, LoggerFactory = factory });
 
         var act = () => client.SubmitUsageEventAsync(TestEvents.HourAgo(TimeProvider.System));
 
         var e = (await act.Should().ThrowAsync<MeteringException>()).Which;
-        forms.Should().NotBeEmpty("the endpoint was asked, and echoed the secret");
+        login.TokenRequests().Should().NotBeEmpty("the endpoint was asked, and echoed the secret");
         e.Message.Should().Contain("AADSTS900144");
         e.ToString().Should().NotContain(Secret);
         for (var inner = e.InnerException; inner is not null; inner = inner.InnerException)
