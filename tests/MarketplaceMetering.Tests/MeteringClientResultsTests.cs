@@ -63,8 +63,8 @@ public class MeteringClientResultsTests
     public async Task SubmitUsageEventAsync_ServiceClockSaysExpired_ReturnsExpired()
     {
         // The client's clock thinks the event has 5 minutes left in its window; the service's clock is 10 minutes ahead.
-        var clientClock = new ManualTimeProvider();
-        var serviceClock = new ManualTimeProvider(clientClock.GetUtcNow().AddMinutes(10));
+        var clientClock = new TestClock();
+        var serviceClock = new TestClock(clientClock.GetUtcNow().AddMinutes(10));
         await using var h = await Harness.StartAsync(emulator: o => o.TimeProvider = serviceClock, clock: clientClock);
 
         var result = await h.Client.SubmitUsageEventAsync(TestEvents.At(clientClock.GetUtcNow() - TimeSpan.FromHours(24) + TimeSpan.FromMinutes(5)));

@@ -93,7 +93,7 @@ public sealed class MeteringEmulatorTests
     [Fact]
     public async Task Credential_GetToken_ReturnsTheTokenExpiringAnHourAfterTheEmulatorsClockAndCounts()
     {
-        var time = new ManualTimeProvider();
+        var time = new TestClock();
         await using var emulator = await MeteringEmulator.StartAsync(new MeteringEmulatorOptions { TimeProvider = time, Token = "secret-ish" });
         var context = new TokenRequestContext(["20e940b3-4c77-4b0b-9a53-9e16a1b010a7/.default"]);
 

@@ -8,7 +8,7 @@ public sealed class UsageEventRulesTests
 {
     private static readonly Guid Known = Guid.Parse("aaaaaaaa-0000-4000-8000-000000000001");
     private static readonly Guid Suspended = Guid.Parse("aaaaaaaa-0000-4000-8000-000000000002");
-    private readonly ManualTimeProvider _time = new();
+    private readonly TestClock _time = new();
     private readonly EmulatorLedger _ledger = new();
     private readonly UsageEventRules _rules;
 

@@ -6,7 +6,7 @@ using MarketplaceMetering.Testing;
 namespace MarketplaceMetering.Emulator.Tests.TestSupport;
 
 /// <summary>
-/// An emulator started in process on a free loopback port, with a manual clock at 2026-11-20 10:17:23 UTC, a fixed
+/// An emulator started in process on a free loopback port, with a test clock (a FakeTimeProvider) at 2026-11-20 10:17:23 UTC, a fixed
 /// token, batch shuffling off (tests that care turn it on) and a plain <see cref="HttpClient"/> sending hand-written JSON.
 /// </summary>
 internal sealed class TestEmulator : IAsyncDisposable
@@ -16,7 +16,7 @@ internal sealed class TestEmulator : IAsyncDisposable
     public const string BatchPath = "api/batchUsageEvent?api-version=2018-08-31";
     public const string UsagePath = "api/usageEvents?api-version=2018-08-31";
 
-    private TestEmulator(MeteringEmulator emulator, ManualTimeProvider time)
+    private TestEmulator(MeteringEmulator emulator, TestClock time)
     {
         Emulator = emulator;
         Time = time;
@@ -25,7 +25,7 @@ internal sealed class TestEmulator : IAsyncDisposable
 
     public MeteringEmulator Emulator { get; }
 
-    public ManualTimeProvider Time { get; }
+    public TestClock Time { get; }
 
     public HttpClient Http { get; }
 
@@ -33,7 +33,7 @@ internal sealed class TestEmulator : IAsyncDisposable
 
     public static async Task<TestEmulator> StartAsync(Action<MeteringEmulatorOptions>? configure = null)
     {
-        var time = new ManualTimeProvider();
+        var time = new TestClock();
         var options = new MeteringEmulatorOptions
         {
             TimeProvider = time,

@@ -5,7 +5,7 @@ namespace MarketplaceMetering.Tests.Authentication;
 
 public class AccessTokenCacheTests
 {
-    private readonly ManualTimeProvider _clock = new();
+    private readonly TestClock _clock = new();
 
     [Fact]
     public async Task GetTokenAsync_ManyCalls_FetchesOnceForTheMarketplaceScope()

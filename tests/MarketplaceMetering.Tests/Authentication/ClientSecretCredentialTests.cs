@@ -1,29 +1,25 @@
-using System.Collections.Concurrent;
-using Azure.Core;
 using MarketplaceMetering.Emulator;
-using Microsoft.AspNetCore.Builder;
-using Microsoft.AspNetCore.Http;
+using WireMock.ResponseBuilders;
 
 namespace MarketplaceMetering.Tests.Authentication;
 
 /// <summary>
-/// The MSAL client-secret credential end to end: MSAL talks to a stand-in Entra ID token endpoint on loopback (its
-/// HTTP client rewrites login.microsoftonline.com to the loopback server), and the token it gets is what the
+/// The MSAL client-secret credential end to end: MSAL talks to a stand-in Entra ID token endpoint on a loopback
+/// WireMock server (its HTTP client rewrites login.microsoftonline.com to that server), and the token it gets is what the
 /// metering call carries.
 /// </summary>
 public class ClientSecretCredentialTests
 {
-    private const string Tenant = Tests.LoginServer.Tenant;
-    private const string Client = Tests.LoginServer.Client;
+    private const string Tenant = LoginServer.Tenant;
+    private const string Client = LoginServer.Client;
     private const string Secret = "s3cr3t~VALUE.that-must-never-show";
     private const string IssuedToken = "eyJ0eXAiOiJKV1QifQ.eyJhdWQiOiIyMGU5NDBiMy1tZXRlcmluZyJ9.aXNzdWVk";
 
     [Fact]
     public async Task FromClientSecret_GetsTokenForMarketplaceScopeAndClientUsesIt()
     {
-        var tokenRequests = new ConcurrentQueue<(string Path, Dictionary<string, string> Form)>();
-        await using var login = await LoginServer(tokenRequests);
-        var credential = MeteringCredential.FromClientSecret(Tenant, Client, Secret, new RedirectingMsalFactory(login.Address));
+        using var login = LoginServer.Start(LoginServer.Token(IssuedToken));
+        var credential = MeteringCredential.FromClientSecret(Tenant, Client, Secret, new RedirectingMsalFactory(login));
         await using var emulator = await MeteringEmulator.StartAsync(new MeteringEmulatorOptions { Token = IssuedToken });
         using var client = new MeteringClient(credential, new MeteringClientOptions { Endpoint = emulator.Endpoint });
 
@@ -32,7 +28,7 @@ public class ClientSecretCredentialTests
 
         first.Should().BeOfType<UsageEventResult.Accepted>();
         second.Should().BeOfType<UsageEventResult.Accepted>();
-        var (path, form) = tokenRequests.Should().ContainSingle("the client caches the token").Subject;
+        var (path, form) = login.TokenRequests().Should().ContainSingle("the client caches the token").Subject;
         path.Should().Be($"/{Tenant}/oauth2/v2.0/token");
         form["grant_type"].Should().Be("client_credentials");
         form["client_id"].Should().Be(Client);
@@ -44,15 +40,13 @@ public class ClientSecretCredentialTests
     [Fact]
     public async Task FromClientSecret_EntraRejectsSecret_ThrowsAuthorizationExceptionWithoutSecret()
     {
-        await using var login = await LoopbackServer.StartAsync(app => app.MapPost("/{tenant}/oauth2/v2.0/token", () => Results.Json(
-            new Dictionary<string, object>
-            {
-                ["error"] = "invalid_client",
-                ["error_description"] = "AADSTS7000215: Invalid client secret provided.",
-                ["error_codes"] = new[] { 7000215 },
-            },
-            statusCode: 401)));
-        var credential = MeteringCredential.FromClientSecret(Tenant, Client, Secret, new RedirectingMsalFactory(login.Address));
+        using var login = LoginServer.Start(Response.Create().WithStatusCode(401).WithBodyAsJson(new Dictionary<string, object>
+        {
+            ["error"] = "invalid_client",
+            ["error_description"] = "AADSTS7000215: Invalid client secret provided.",
+            ["error_codes"] = new[] { 7000215 },
+        }));
+        var credential = MeteringCredential.FromClientSecret(Tenant, Client, Secret, new RedirectingMsalFactory(login));
         await using var emulator = await MeteringEmulator.StartAsync();
         using var client = new MeteringClient(credential, new MeteringClientOptions { Endpoint = emulator.Endpoint });
 
@@ -63,16 +57,4 @@ public class ClientSecretCredentialTests
         e.ToString().Should().NotContain(Secret);
         emulator.Requests.Should().BeEmpty("no call is sent without a token");
     }
-
-    private static Task<LoopbackServer> LoginServer(ConcurrentQueue<(string, Dictionary<string, string>)> tokenRequests) =>
-        LoopbackServer.StartAsync(app =>
-        {
-            app.MapGet("/common/discovery/instance", () => Results.Json(Tests.LoginServer.Discovery));
-            app.MapPost("/{tenant}/oauth2/v2.0/token", async (HttpContext context) =>
-            {
-                var form = await context.Request.ReadFormAsync();
-                tokenRequests.Enqueue((context.Request.Path.Value!, form.ToDictionary(f => f.Key, f => f.Value.ToString())));
-                return Tests.LoginServer.Token(IssuedToken);
-            });
-        });
 }

@@ -1,4 +1,5 @@
 using MarketplaceMetering.Emulator;
+using Microsoft.Extensions.Logging.Testing;
 
 namespace MarketplaceMetering.Tests.Authentication;
 
@@ -40,7 +41,7 @@ public class CredentialOverHttpTests
     [Fact]
     public async Task SubmitUsageEventAsync_TokenNearExpiry_IsRefreshedFiveMinutesBefore()
     {
-        var clock = new Testing.ManualTimeProvider();
+        var clock = new Testing.TestClock();
         CountingCredential? credential = null;
         await using var h = await Harness.StartAsync(clock: clock, credential: e => credential = new CountingCredential(e.Token, clock) { Lifetime = TimeSpan.FromHours(1) });
         await h.Client.SubmitUsageEventAsync(h.HourAgo(resource: TestEvents.ResourceNumber(1)));
@@ -59,8 +60,8 @@ public class CredentialOverHttpTests
     public async Task Token_NeverAppearsInLogsExceptionsOrToString()
     {
         const string Secret = "eyJ0eXAiOiJKV1QiLCJhbGciOiJSUzI1NiJ9.eyJhdWQiOiIyMGU5NDBiMyJ9.c2VjcmV0LXNpZ25hdHVyZQ";
-        using var logs = new CapturingLoggerProvider();
-        using var factory = logs.CreateFactory();
+        var logs = new FakeLogCollector();
+        using var factory = FakeLogging.CreateFactory(logs);
         await using var h = await Harness.StartAsync(
             emulator: o => o.Token = Secret,
             client: o => o.LoggerFactory = factory,
@@ -82,9 +83,10 @@ public class CredentialOverHttpTests
         outputs.Add((await FluentActions.Awaiting(() => h.Client.SubmitUsageEventAsync(h.HourAgo(resource: TestEvents.ResourceNumber(9)))).Should().ThrowAsync<MeteringException>()).Which.ToString());
         outputs.Add(h.Client.ToString()!);
 
-        logs.Lines.Should().NotBeEmpty();
-        logs.Lines.Should().Contain(l => l.Contains("Retry", StringComparison.OrdinalIgnoreCase));
-        logs.Lines.Should().NotContain(l => l.Contains(Secret));
+        var logged = logs.GetSnapshot().Select(r => r.Render()).ToList();
+        logged.Should().NotBeEmpty();
+        logged.Should().Contain(l => l.Contains("Retry", StringComparison.OrdinalIgnoreCase));
+        logged.Should().NotContain(l => l.Contains(Secret));
         outputs.Should().NotContain(o => o.Contains(Secret));
     }
 }

@@ -1,9 +1,6 @@
-using System.Collections.Concurrent;
 using System.Net;
 using Azure.Identity;
 using MarketplaceMetering.Emulator;
-using Microsoft.AspNetCore.Builder;
-using Microsoft.AspNetCore.Http;
 using Microsoft.Identity.Client;
 
 namespace MarketplaceMetering.Tests.Authentication;
@@ -139,16 +136,10 @@ public class TokenFailureTests
     [Fact]
     public async Task FromClientSecret_EntraAnswers503FourTimes_ClientRetriesTheTokenAndIsAccepted()
     {
-        var tokenRequests = 0;
         await using var emulator = await MeteringEmulator.StartAsync();
-        await using var login = await LoopbackServer.StartAsync(app =>
-        {
-            app.MapGet("/common/discovery/instance", () => Results.Json(LoginServer.Discovery));
-            app.MapPost("/{tenant}/oauth2/v2.0/token", () => Interlocked.Increment(ref tokenRequests) <= 4
-                ? Results.Json(new Dictionary<string, object> { ["error"] = "temporarily_unavailable", ["error_description"] = "AADSTS50196: The server is busy." }, statusCode: 503)
-                : Results.Json(new Dictionary<string, object> { ["token_type"] = "Bearer", ["expires_in"] = 3599, ["access_token"] = emulator.Token }));
-        });
-        var credential = MeteringCredential.FromClientSecret(LoginServer.Tenant, LoginServer.Client, "s3cr3t-value-for-this-test", new RedirectingMsalFactory(login.Address));
+        using var login = LoginServer.Start(
+            [.. Enumerable.Range(0, 4).Select(_ => LoginServer.Error(503, "temporarily_unavailable", "AADSTS50196: The server is busy.")), LoginServer.Token(emulator.Token)]);
+        var credential = MeteringCredential.FromClientSecret(LoginServer.Tenant, LoginServer.Client, "s3cr3t-value-for-this-test", new RedirectingMsalFactory(login));
         var options = new MeteringClientOptions { Endpoint = emulator.Endpoint };
         options.Retry.Delay = TimeSpan.FromMilliseconds(10);
         using var client = new MeteringClient(credential, options);
@@ -156,16 +147,17 @@ public class TokenFailureTests
         var result = await client.SubmitUsageEventAsync(TestEvents.HourAgo(TimeProvider.System));
 
         result.Should().BeOfType<UsageEventResult.Accepted>();
-        tokenRequests.Should().BeGreaterThanOrEqualTo(5, "MSAL gave up on 503 and the client's retries asked again");
+        login.TokenRequests().Should().HaveCountGreaterThanOrEqualTo(5, "MSAL gave up on 503 and the client's retries asked again");
     }
 
     [Fact]
     public async Task FromClientSecret_EntraUnreachable_IsRetryableNotAnAuthorizationFailure()
     {
         Uri closed;
-        await using (var login = await LoopbackServer.StartAsync(_ => { }))
+        using (var login = WireMockLoopback.Start())
         {
-            closed = login.Address; // nothing listens there any more: connections are refused
+            closed = new Uri(login.Url!);
+            login.Stop(); // nothing listens there any more: connections are refused
         }
 
         await using var emulator = await MeteringEmulator.StartAsync();

@@ -11,7 +11,7 @@ namespace MarketplaceMetering.Tests.Authentication;
 /// </summary>
 public class TokenRefreshTests
 {
-    private readonly ManualTimeProvider _clock = new();
+    private readonly TestClock _clock = new();
 
     [Fact]
     public async Task GetTokenAsync_RefreshDueWhileTokenValid_CallersGetCachedTokenAtOnceAndOneRefreshRuns()
@@ -140,7 +140,7 @@ public class TokenRefreshTests
     [Fact]
     public async Task SubmitUsageEventAsync_20ConcurrentCallsWhileRefreshFailsSlowly_AllReachTheServiceWithTheCachedToken()
     {
-        var clock = new ManualTimeProvider();
+        var clock = new TestClock();
         var slowFailure = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
         ScriptedCredential? credential = null;
         await using var h = await Harness.StartAsync(

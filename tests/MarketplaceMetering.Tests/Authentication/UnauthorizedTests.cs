@@ -1,4 +1,3 @@
-using System.Collections.Concurrent;
 using MarketplaceMetering.Emulator;
 
 namespace MarketplaceMetering.Tests.Authentication;
@@ -87,10 +86,9 @@ public class UnauthorizedTests
     [Fact]
     public async Task FromClientSecret_After401_AsksEntraForAFreshTokenNotMsalsCachedOne()
     {
-        var forms = new ConcurrentQueue<Dictionary<string, string>>();
         await using var emulator = await MeteringEmulator.StartAsync();
-        await using var login = await LoginServer.StartAsync(n => LoginServer.Token(n == 1 ? "entra-token-rejected" : emulator.Token), forms);
-        var credential = MeteringCredential.FromClientSecret(LoginServer.Tenant, LoginServer.Client, "s3cr3t-value-401-test", new RedirectingMsalFactory(login.Address));
+        using var login = LoginServer.Start(LoginServer.Token("entra-token-rejected"), LoginServer.Token(emulator.Token));
+        var credential = MeteringCredential.FromClientSecret(LoginServer.Tenant, LoginServer.Client, "s3cr3t-value-401-test", new RedirectingMsalFactory(login));
         using var client = new MeteringClient(credential, new MeteringClientOptions { Endpoint = emulator.Endpoint });
         emulator.Faults.Enqueue(EmulatorFault.Respond(401, Unauthorized));
 
@@ -98,6 +96,6 @@ public class UnauthorizedTests
 
         result.Should().BeOfType<UsageEventResult.Accepted>("the resend carries Entra's second token, not MSAL's cached first one (which the emulator would refuse)");
         emulator.Requests.Select(r => r.Headers["Authorization"]).Should().Equal("Bearer entra-token-rejected", "Bearer " + emulator.Token);
-        forms.Should().HaveCount(2);
+        login.TokenRequests().Should().HaveCount(2);
     }
 }

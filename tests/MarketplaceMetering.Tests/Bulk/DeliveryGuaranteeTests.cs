@@ -92,7 +92,7 @@ public class DeliveryGuaranteeTests(ITestOutputHelper output)
     [Fact]
     public async Task Deadline_ServiceDownUntilEventsExpire_NothingSentPastItsDeadlineAndEachReported()
     {
-        var clock = new ManualTimeProvider();
+        var clock = new TestClock();
         await using var emulator = await MeteringEmulator.StartAsync(new MeteringEmulatorOptions { TimeProvider = clock, Seed = 1 });
         emulator.Faults.Settings.ServerErrorProbability = 1.0;   // the service is down
         var options = new MeteringClientOptions { Endpoint = emulator.Endpoint, TimeProvider = clock, MaxConcurrency = 1 };
@@ -147,7 +147,7 @@ public class DeliveryGuaranteeTests(ITestOutputHelper output)
     public async Task Stream_1000000Events_MemoryStaysBounded()
     {
         const int Count = 1_000_000;
-        var clock = new ManualTimeProvider();
+        var clock = new TestClock();
         using var http = new HttpClient(new AcceptingHandler());
         using var client = new MeteringClient(http, new CountingCredential("tok", clock), new MeteringClientOptions
         {

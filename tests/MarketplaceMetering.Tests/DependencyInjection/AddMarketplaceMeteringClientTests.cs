@@ -1,15 +1,13 @@
-using System.Collections.Concurrent;
 using System.Security.Cryptography.X509Certificates;
 using Azure.Core;
 using MarketplaceMetering.Emulator;
 using MarketplaceMetering.Testing;
 using MarketplaceMetering.Tests.Authentication;
-using Microsoft.AspNetCore.Builder;
-using Microsoft.AspNetCore.Http;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Logging.Testing;
 using Microsoft.Extensions.Options;
 using Microsoft.Identity.Client;
 
@@ -125,11 +123,10 @@ public class AddMarketplaceMeteringClientTests
     [Fact]
     public async Task AddMarketplaceMeteringClient_CodeOverload_UsesRegisteredTimeProviderLoggerAndCredential()
     {
-        var clock = new ManualTimeProvider();
+        var clock = new TestClock();
         await using var emulator = await MeteringEmulator.StartAsync(new MeteringEmulatorOptions { TimeProvider = clock });
-        using var logs = new CapturingLoggerProvider();
         var builder = Host.CreateApplicationBuilder();
-        builder.Logging.ClearProviders().AddProvider(logs).SetMinimumLevel(Microsoft.Extensions.Logging.LogLevel.Debug);
+        builder.Logging.ClearProviders().AddFakeLogging().SetMinimumLevel(Microsoft.Extensions.Logging.LogLevel.Debug);
         builder.Services.AddSingleton<TimeProvider>(clock);
         builder.Services.AddSingleton(emulator.Credential);
         builder.Services.AddMarketplaceMeteringClient(o => o.Endpoint = emulator.Endpoint);
@@ -140,7 +137,7 @@ public class AddMarketplaceMeteringClientTests
         var result = await host.Services.GetRequiredService<MeteringClient>().SubmitUsageEventAsync(TestEvents.HourAgo(clock));
 
         result.Should().BeOfType<UsageEventResult.Accepted>();
-        logs.Lines.Should().Contain(l => l.Contains("MarketplaceMetering.MeteringClient") && l.Contains("Sending POST /api/usageEvent"));
+        host.Services.GetFakeLogCollector().GetSnapshot().Should().Contain(r => r.Category == "MarketplaceMetering.MeteringClient" && r.Message.Contains("Sending POST /api/usageEvent"));
         await host.StopAsync();
     }
 
@@ -148,13 +145,8 @@ public class AddMarketplaceMeteringClientTests
     public async Task AddMarketplaceMeteringClient_ServiceRedirects_FactoryHandlerDoesNotFollow()
     {
         await using var emulator = await MeteringEmulator.StartAsync();
-        var elsewhere = 0;
-        await using var other = await LoopbackServer.StartAsync(app => app.Map("/{**path}", () =>
-        {
-            Interlocked.Increment(ref elsewhere);
-            return Results.Ok();
-        }));
-        emulator.Faults.Enqueue(EmulatorFault.Respond(307, string.Empty, new Dictionary<string, string> { ["Location"] = "http://localhost:" + other.Address.Port + "/api/usageEvent" }));
+        using var other = WireMockLoopback.Answering();
+        emulator.Faults.Enqueue(EmulatorFault.Respond(307, string.Empty, new Dictionary<string, string> { ["Location"] = other.LocalhostUrl("api/usageEvent") }));
         var services = new ServiceCollection();
         services.AddSingleton(emulator.Credential);
         services.AddMarketplaceMeteringClient(o => o.Endpoint = emulator.Endpoint);
@@ -163,15 +155,14 @@ public class AddMarketplaceMeteringClientTests
         var act = () => provider.GetRequiredService<MeteringClient>().SubmitUsageEventAsync(TestEvents.HourAgo(TimeProvider.System));
 
         (await act.Should().ThrowAsync<MeteringException>()).Which.StatusCode.Should().Be(307);
-        elsewhere.Should().Be(0);
+        other.LogEntries.Should().BeEmpty("the redirect is never followed");
     }
 
     [Fact]
     public async Task AddMarketplaceMeteringClient_ClientSecretFromConfiguration_GetsTokenThroughRegisteredMsalFactory()
     {
-        var forms = new ConcurrentQueue<Dictionary<string, string>>();
         await using var emulator = await MeteringEmulator.StartAsync();
-        await using var login = await LoginServer.StartAsync(_ => LoginServer.Token(emulator.Token), forms);
+        using var login = LoginServer.Start(LoginServer.Token(emulator.Token));
         var builder = Host.CreateApplicationBuilder();
         builder.Configuration.AddInMemoryCollection(new Dictionary<string, string?>
         {
@@ -181,7 +172,7 @@ public class AddMarketplaceMeteringClientTests
             ["Metering:Credential:ClientId"] = LoginServer.Client,
             ["Metering:Credential:ClientSecret"] = "configured-secret-value",
         });
-        builder.Services.AddSingleton<IMsalHttpClientFactory>(new RedirectingMsalFactory(login.Address));
+        builder.Services.AddSingleton<IMsalHttpClientFactory>(new RedirectingMsalFactory(login));
         builder.Services.AddMarketplaceMeteringClient(builder.Configuration.GetSection("Metering"));
         using var host = builder.Build();
         await host.StartAsync();
@@ -189,7 +180,7 @@ public class AddMarketplaceMeteringClientTests
         var result = await host.Services.GetRequiredService<MeteringClient>().SubmitUsageEventAsync(TestEvents.HourAgo(TimeProvider.System));
 
         result.Should().BeOfType<UsageEventResult.Accepted>();
-        var form = forms.Should().ContainSingle().Subject;
+        var form = login.TokenRequests().Should().ContainSingle().Subject.Form;
         form["client_id"].Should().Be(LoginServer.Client);
         form["client_secret"].Should().Be("configured-secret-value");
         await host.StopAsync();
@@ -203,11 +194,10 @@ public class AddMarketplaceMeteringClientTests
         await File.WriteAllBytesAsync(path, certificate.Export(X509ContentType.Pfx, "pfx-password"));
         try
         {
-            var forms = new ConcurrentQueue<Dictionary<string, string>>();
             await using var emulator = await MeteringEmulator.StartAsync();
-            await using var login = await LoginServer.StartAsync(_ => LoginServer.Token(emulator.Token), forms);
+            using var login = LoginServer.Start(LoginServer.Token(emulator.Token));
             var services = new ServiceCollection();
-            services.AddSingleton<IMsalHttpClientFactory>(new RedirectingMsalFactory(login.Address));
+            services.AddSingleton<IMsalHttpClientFactory>(new RedirectingMsalFactory(login));
             services.AddMarketplaceMeteringClient(o => o.Endpoint = emulator.Endpoint, c =>
             {
                 c.Kind = MeteringCredentialKind.Certificate;
@@ -221,7 +211,7 @@ public class AddMarketplaceMeteringClientTests
             var result = await provider.GetRequiredService<MeteringClient>().SubmitUsageEventAsync(TestEvents.HourAgo(TimeProvider.System));
 
             result.Should().BeOfType<UsageEventResult.Accepted>();
-            forms.Should().ContainSingle().Which.Should().ContainKey("client_assertion", "a certificate credential signs a client assertion");
+            login.TokenRequests().Should().ContainSingle().Which.Form.Should().ContainKey("client_assertion", "a certificate credential signs a client assertion");
         }
         finally
         {

@@ -25,7 +25,7 @@ public class NoSecretsInTelemetryTests
     {
         using var telemetry = new TelemetryCollector();
         await using var emulator = await MeteringEmulator.StartAsync(new MeteringEmulatorOptions { Token = Token });
-        await using var login = await LoginServer.StartAsync(_ => LoginServer.Token(Token));
+        using var login = LoginServer.Start(LoginServer.Token(Token));
         var builder = Host.CreateApplicationBuilder();
         builder.Logging.ClearProviders().AddFakeLogging().SetMinimumLevel(Microsoft.Extensions.Logging.LogLevel.Trace);
         builder.Configuration.AddInMemoryCollection(new Dictionary<string, string?>
@@ -37,7 +37,7 @@ public class NoSecretsInTelemetryTests
             ["MarketplaceMetering:Credential:ClientId"] = LoginServer.Client,
             ["MarketplaceMetering:Credential:ClientSecret"] = Secret,
         });
-        builder.Services.AddSingleton<IMsalHttpClientFactory>(new RedirectingMsalFactory(login.Address));
+        builder.Services.AddSingleton<IMsalHttpClientFactory>(new RedirectingMsalFactory(login));
         builder.Services.AddMarketplaceMeteringClient(builder.Configuration.GetSection("MarketplaceMetering"));
         using var host = builder.Build();
         await host.StartAsync();
@@ -64,7 +64,7 @@ public class NoSecretsInTelemetryTests
         records.Should().NotContain(
             r => r.Category != null && r.Category.StartsWith("System.Net.Http.HttpClient.MarketplaceMetering", StringComparison.Ordinal),
             "IHttpClientFactory's default logging hands raw headers, the token included, to providers as structured state; it is removed for the client");
-        var logged = records.Select(r => r.Level + " " + r.Category + " " + r.Message + " " + string.Join(";", r.StructuredState ?? []) + " " + r.Exception).ToList();
+        var logged = records.Select(r => r.Render()).ToList();
         logged.Should().OnlyContain(l => !l.Contains(Token, StringComparison.Ordinal) && !l.Contains(Secret, StringComparison.Ordinal));
 
         var tags = telemetry.Spans(parent.TraceId).SelectMany(s => s.TagObjects.Select(t => t.Key + "=" + t.Value)).ToList();

@@ -1,7 +1,6 @@
-using System.Collections.Concurrent;
 using MarketplaceMetering.Emulator;
 using MarketplaceMetering.Tests.Authentication;
-using Microsoft.AspNetCore.Http;
+using Microsoft.Extensions.Logging.Testing;
 
 namespace MarketplaceMetering.Tests.Diagnostics;
 
@@ -18,8 +17,8 @@ public class RedactionTests
     [Fact]
     public async Task Outputs_ServerEchoesAnOpaqueToken_TokenMaskedEverywhere()
     {
-        using var logs = new CapturingLoggerProvider();
-        using var factory = logs.CreateFactory();
+        var logs = new FakeLogCollector();
+        using var factory = FakeLogging.CreateFactory(logs);
         await using var h = await Harness.StartAsync(
             emulator: o => o.Token = OpaqueToken,
             client: o =>
@@ -71,32 +70,26 @@ public class RedactionTests
 
         outputs.Should().HaveCount(echoes.Length + 2);
         outputs.Should().OnlyContain(o => !o.Contains(OpaqueToken, StringComparison.Ordinal));
-        logs.Lines.Should().NotBeEmpty().And.OnlyContain(l => !l.Contains(OpaqueToken, StringComparison.Ordinal));
+        logs.GetSnapshot().Select(r => r.Render()).Should().NotBeEmpty().And.OnlyContain(l => !l.Contains(OpaqueToken, StringComparison.Ordinal));
     }
 
     [Fact]
     public async Task Outputs_IdentityEndpointEchoesTheFormBody_SecretMaskedEverywhere()
     {
-        using var logs = new CapturingLoggerProvider();
-        using var factory = logs.CreateFactory();
-        var forms = new ConcurrentQueue<Dictionary<string, string>>();
+        var logs = new FakeLogCollector();
+        using var factory = FakeLogging.CreateFactory(logs);
         await using var emulator = await MeteringEmulator.StartAsync();
-        await using var login = await LoginServer.StartAsync(
-            _ => Results.Json(
-                new Dictionary<string, object>
-                {
-                    ["error"] = "invalid_request",
-                    ["error_description"] = "AADSTS900144: The request body must contain the following parameter. Body was: client_id=x&client_secret=" + Secret + "&grant_type=client_credentials",
-                },
-                statusCode: 400),
-            forms);
-        var credential = MeteringCredential.FromClientSecret(LoginServer.Tenant, LoginServer.Client, Secret, new RedirectingMsalFactory(login.Address));
+        using var login = LoginServer.Start(LoginServer.Error(
+            400,
+            "invalid_request",
+            "AADSTS900144: The request body must contain the following parameter. Body was: client_id=x&client_secret=" + Secret + "&grant_type=client_credentials"));
+        var credential = MeteringCredential.FromClientSecret(LoginServer.Tenant, LoginServer.Client, Secret, new RedirectingMsalFactory(login));
         using var client = new MeteringClient(credential, new MeteringClientOptions { Endpoint = emulator.Endpoint, LoggerFactory = factory });
 
         var act = () => client.SubmitUsageEventAsync(TestEvents.HourAgo(TimeProvider.System));
 
         var e = (await act.Should().ThrowAsync<MeteringException>()).Which;
-        forms.Should().NotBeEmpty("the endpoint was asked, and echoed the secret");
+        login.TokenRequests().Should().NotBeEmpty("the endpoint was asked, and echoed the secret");
         e.Message.Should().Contain("AADSTS900144");
         e.ToString().Should().NotContain(Secret);
         for (var inner = e.InnerException; inner is not null; inner = inner.InnerException)
@@ -104,7 +97,7 @@ public class RedactionTests
             inner.ToString().Should().NotContain(Secret);
         }
 
-        logs.Lines.Should().OnlyContain(l => !l.Contains(Secret, StringComparison.Ordinal));
+        logs.GetSnapshot().Select(r => r.Render()).Should().OnlyContain(l => !l.Contains(Secret, StringComparison.Ordinal));
     }
 
     [Fact]

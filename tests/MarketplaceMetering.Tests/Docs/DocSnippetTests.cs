@@ -1,6 +1,7 @@
 using System.Text.RegularExpressions;
 using MarketplaceMetering.Emulator;
 using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Logging.Testing;
 
 namespace MarketplaceMetering.Tests.Docs;
 
@@ -61,16 +62,15 @@ public partial class DocSnippetTests
     [Fact]
     public async Task ReliabilitySnippet_UnderFaults_DeliversEverythingAndLogsTheSummary()
     {
-        using var logs = new CapturingLoggerProvider();
-        using var factory = logs.CreateFactory();
+        var logger = new FakeLogger();
         await using var h = await Harness.StartAsync(emulator: o => o.Seed = 5, client: o => o.MaxConcurrency = 1);
         h.Emulator.Faults.Enqueue(EmulatorFault.DropAfterAccept(), EmulatorFault.ServerError(503), EmulatorFault.ServerError(503), EmulatorFault.ServerError(503), EmulatorFault.ServerError(503));
         var events = TestEvents.Distinct(h.Clock, 30);
 
-        await DocSnippets.SubmitUntilSettledAsync(h.Client, events, factory.CreateLogger("metering"));
+        await DocSnippets.SubmitUntilSettledAsync(h.Client, events, logger);
 
         h.Emulator.Ledger.Count.Should().Be(30);
-        logs.Lines.Should().Contain(l => l.Contains("Metering: 30 events")).And.Contain(l => l.Contains("Metering retry 1"));
+        logger.Collector.GetSnapshot().Select(r => r.Message).Should().Contain(m => m.Contains("Metering: 30 events")).And.Contain(m => m.Contains("Metering retry 1"));
     }
 
     private static string Normalize(string code)

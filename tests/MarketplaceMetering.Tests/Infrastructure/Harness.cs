@@ -5,12 +5,12 @@ using MarketplaceMetering.Testing;
 namespace MarketplaceMetering.Tests;
 
 /// <summary>
-/// An emulator on loopback and a client pointed at it, sharing one manual clock. Retries wait no time by default
+/// An emulator on loopback and a client pointed at it, sharing one test clock (a FakeTimeProvider). Retries wait no time by default
 /// (<c>Retry.Delay = 0</c>), so tests about delays set their own and move the clock.
 /// </summary>
 internal sealed class Harness : IAsyncDisposable
 {
-    private Harness(MeteringEmulator emulator, MeteringClient client, ManualTimeProvider clock)
+    private Harness(MeteringEmulator emulator, MeteringClient client, TestClock clock)
     {
         Emulator = emulator;
         Client = client;
@@ -21,15 +21,15 @@ internal sealed class Harness : IAsyncDisposable
 
     public MeteringClient Client { get; }
 
-    public ManualTimeProvider Clock { get; }
+    public TestClock Clock { get; }
 
     public static async Task<Harness> StartAsync(
         Action<MeteringEmulatorOptions>? emulator = null,
         Action<MeteringClientOptions>? client = null,
         Func<MeteringEmulator, TokenCredential>? credential = null,
-        ManualTimeProvider? clock = null)
+        TestClock? clock = null)
     {
-        clock ??= new ManualTimeProvider();
+        clock ??= new TestClock();
         var emulatorOptions = new MeteringEmulatorOptions { TimeProvider = clock, Seed = 42 };
         emulator?.Invoke(emulatorOptions);
         var started = await MeteringEmulator.StartAsync(emulatorOptions);

@@ -1,7 +1,8 @@
-using System.Collections.Concurrent;
-using Microsoft.AspNetCore.Builder;
-using Microsoft.AspNetCore.Http;
 using Microsoft.Identity.Client;
+using WireMock.Matchers;
+using WireMock.RequestBuilders;
+using WireMock.ResponseBuilders;
+using WireMock.Server;
 
 namespace MarketplaceMetering.Tests;
 
@@ -9,6 +10,12 @@ namespace MarketplaceMetering.Tests;
 internal sealed class RedirectingMsalFactory(Uri target) : IMsalHttpClientFactory
 {
     private readonly HttpClient _client = new(new Redirect(target));
+
+    /// <summary>Sends MSAL's calls to a stand-in Entra ID started by <see cref="LoginServer.Start"/>.</summary>
+    public RedirectingMsalFactory(WireMockServer login)
+        : this(new Uri(login.Url!))
+    {
+    }
 
     public HttpClient GetHttpClient() => _client;
 
@@ -22,11 +29,17 @@ internal sealed class RedirectingMsalFactory(Uri target) : IMsalHttpClientFactor
     }
 }
 
-/// <summary>A loopback stand-in for Entra ID's token endpoint that counts requests and keeps their forms.</summary>
+/// <summary>
+/// A stand-in for Entra ID's token endpoint on a WireMock.Net server: MSAL's instance discovery and the tenant's
+/// client-credentials token endpoint, with canned answers. What MSAL sent is read from WireMock's request log
+/// (<see cref="TokenRequests"/>).
+/// </summary>
 internal static class LoginServer
 {
     public const string Tenant = "72f988bf-86f1-41af-91ab-2d7cd011db47";
     public const string Client = "0b7a2d4e-1111-4222-8333-944455556666";
+
+    private const string TokenPath = "/*/oauth2/v2.0/token";
 
     public static readonly Dictionary<string, object> Discovery = new()
     {
@@ -43,19 +56,49 @@ internal static class LoginServer
         },
     };
 
-    public static Task<LoopbackServer> StartAsync(Func<int, IResult> answer, ConcurrentQueue<Dictionary<string, string>>? forms = null) =>
-        LoopbackServer.StartAsync(app =>
+    /// <summary>
+    /// Starts a WireMock server on loopback that answers MSAL's instance discovery and gives the token requests
+    /// <paramref name="answers"/> in turn, the last one from then on.
+    /// </summary>
+    public static WireMockServer Start(params IResponseBuilder[] answers)
+    {
+        var server = WireMockLoopback.Start();
+        server.Given(Request.Create().WithPath("/common/discovery/instance").UsingGet())
+            .RespondWith(Response.Create().WithBodyAsJson(Discovery));
+        for (var i = 0; i < answers.Length; i++)
         {
-            var count = 0;
-            app.MapGet("/common/discovery/instance", () => Results.Json(Discovery));
-            app.MapPost("/{tenant}/oauth2/v2.0/token", async (HttpContext context) =>
+            var mapping = server.Given(Request.Create().WithPath(new WildcardMatcher(TokenPath)).UsingPost()).InScenario("token answers");
+            if (i > 0)
             {
-                var form = await context.Request.ReadFormAsync();
-                forms?.Enqueue(form.ToDictionary(f => f.Key, f => f.Value.ToString()));
-                return answer(Interlocked.Increment(ref count));
-            });
-        });
+                mapping = mapping.WhenStateIs(AnswerState(i));
+            }
 
-    public static IResult Token(string token, int expiresIn = 3599) =>
-        Results.Json(new Dictionary<string, object> { ["token_type"] = "Bearer", ["expires_in"] = expiresIn, ["access_token"] = token });
+            if (i < answers.Length - 1)
+            {
+                mapping = mapping.WillSetStateTo(AnswerState(i + 1));
+            }
+
+            mapping.RespondWith(answers[i]);
+        }
+
+        return server;
+    }
+
+    /// <summary>Entra ID's answer to a client-credentials request: a bearer token.</summary>
+    public static IResponseBuilder Token(string token, int expiresIn = 3599) =>
+        Response.Create().WithBodyAsJson(new Dictionary<string, object> { ["token_type"] = "Bearer", ["expires_in"] = expiresIn, ["access_token"] = token });
+
+    /// <summary>Entra ID's answer to a request it refuses or cannot serve: an OAuth error.</summary>
+    public static IResponseBuilder Error(int status, string error, string description) =>
+        Response.Create().WithStatusCode(status).WithBodyAsJson(new Dictionary<string, object> { ["error"] = error, ["error_description"] = description });
+
+    /// <summary>The token requests the server received, in order: the path and the form fields of each.</summary>
+    public static IReadOnlyList<(string Path, Dictionary<string, string> Form)> TokenRequests(this WireMockServer server) =>
+        server.LogEntries
+            .Select(e => e.RequestMessage!)
+            .Where(r => r.Method == "POST" && r.Path.EndsWith("/oauth2/v2.0/token", StringComparison.Ordinal))
+            .Select(r => (r.Path, r.BodyData?.BodyAsFormUrlEncoded?.ToDictionary(f => f.Key, f => string.Join(",", f.Value)) ?? []))
+            .ToList();
+
+    private static string AnswerState(int index) => "answer " + index;
 }

@@ -1,14 +1,13 @@
 using System.Text.Json;
 using MarketplaceMetering.Emulator;
-using Microsoft.AspNetCore.Builder;
-using Microsoft.AspNetCore.Http;
 
 namespace MarketplaceMetering.Tests.Pipeline;
 
 /// <summary>
 /// The client never follows a redirect (review of the core, item 3): a 301/302/303 would turn the POST into a GET and
 /// report another host's 200 as billed; a 307/308 would send the usage to another host. A 3xx is a non-retryable
-/// <see cref="MeteringException"/> naming the status and the <c>Location</c> host.
+/// <see cref="MeteringException"/> naming the status and the <c>Location</c> host. The other host is a WireMock server
+/// that would answer anything 200 (an accepted-looking echo where it matters); its request log shows it was never asked.
 /// </summary>
 public class RedirectTests
 {
@@ -20,11 +19,10 @@ public class RedirectTests
     [InlineData(308)]
     public async Task SubmitUsageEventAsync_ServiceRedirects_NotFollowedAndThrowsNamingStatusAndHost(int status)
     {
-        await using var elsewhere = await AcceptingServer.StartAsync();
         await using var h = await Harness.StartAsync();
         var usage = h.HourAgo();
-        elsewhere.Answer = AcceptedEcho(usage);
-        h.Emulator.Faults.Enqueue(EmulatorFault.Respond(status, string.Empty, new Dictionary<string, string> { ["Location"] = elsewhere.Url("api/usageEvent?api-version=2018-08-31") }));
+        using var elsewhere = WireMockLoopback.Answering(AcceptedEcho(usage));
+        h.Emulator.Faults.Enqueue(EmulatorFault.Respond(status, string.Empty, new Dictionary<string, string> { ["Location"] = elsewhere.LocalhostUrl("api/usageEvent?api-version=2018-08-31") }));
 
         var act = () => h.Client.SubmitUsageEventAsync(usage);
 
@@ -32,7 +30,7 @@ public class RedirectTests
         e.StatusCode.Should().Be(status);
         e.IsRetryable.Should().BeFalse();
         e.Message.Should().Contain(status.ToString()).And.Contain("redirect").And.Contain("localhost");
-        elsewhere.Requests.Should().Be(0, "the redirect is never followed");
+        elsewhere.LogEntries.Should().BeEmpty("the redirect is never followed");
         h.Emulator.Requests.Should().ContainSingle("a redirect is not retried");
     }
 
@@ -41,28 +39,28 @@ public class RedirectTests
     [InlineData(307)]
     public async Task SubmitBatchUsageEventAsync_ServiceRedirects_NotFollowedAndThrows(int status)
     {
-        await using var elsewhere = await AcceptingServer.StartAsync();
+        using var elsewhere = WireMockLoopback.Answering();
         await using var h = await Harness.StartAsync();
-        h.Emulator.Faults.Enqueue(EmulatorFault.Respond(status, string.Empty, new Dictionary<string, string> { ["Location"] = elsewhere.Url("api/batchUsageEvent") }));
+        h.Emulator.Faults.Enqueue(EmulatorFault.Respond(status, string.Empty, new Dictionary<string, string> { ["Location"] = elsewhere.LocalhostUrl("api/batchUsageEvent") }));
 
         var act = () => h.Client.SubmitBatchUsageEventAsync(TestEvents.Distinct(h.Clock, 3));
 
         (await act.Should().ThrowAsync<MeteringException>()).Which.StatusCode.Should().Be(status);
-        elsewhere.Requests.Should().Be(0);
+        elsewhere.LogEntries.Should().BeEmpty();
     }
 
     [Fact]
     public async Task SubmitUsageEventsAsync_ServiceRedirects_EventsAreErrorsNotDelivered()
     {
-        await using var elsewhere = await AcceptingServer.StartAsync();
+        using var elsewhere = WireMockLoopback.Answering();
         await using var h = await Harness.StartAsync(client: o => o.MaxConcurrency = 1);
-        h.Emulator.Faults.Enqueue(EmulatorFault.Respond(308, string.Empty, new Dictionary<string, string> { ["Location"] = elsewhere.Url("api/batchUsageEvent") }));
+        h.Emulator.Faults.Enqueue(EmulatorFault.Respond(308, string.Empty, new Dictionary<string, string> { ["Location"] = elsewhere.LocalhostUrl("api/batchUsageEvent") }));
 
         var bulk = await h.Client.SubmitUsageEventsAsync(TestEvents.Distinct(h.Clock, 30));
 
         bulk.Results.Take(25).Should().AllBeOfType<UsageEventResult.Error>().Which.Should().OnlyContain(r => r.Message.Contains("308"));
         bulk.Results.Skip(25).Should().OnlyContain(r => r.IsDelivered);
-        elsewhere.Requests.Should().Be(0);
+        elsewhere.LogEntries.Should().BeEmpty();
     }
 
     [Theory]
@@ -70,11 +68,10 @@ public class RedirectTests
     [InlineData(307)]
     public async Task SubmitUsageEventAsync_CallersHttpClientFollowsRedirect_NeverReportedAccepted(int status)
     {
-        await using var elsewhere = await AcceptingServer.StartAsync();
         await using var h = await Harness.StartAsync();
         var usage = h.HourAgo();
-        elsewhere.Answer = AcceptedEcho(usage);
-        h.Emulator.Faults.Enqueue(EmulatorFault.Respond(status, string.Empty, new Dictionary<string, string> { ["Location"] = elsewhere.Url("api/usageEvent?api-version=2018-08-31") }));
+        using var elsewhere = WireMockLoopback.Answering(AcceptedEcho(usage));
+        h.Emulator.Faults.Enqueue(EmulatorFault.Respond(status, string.Empty, new Dictionary<string, string> { ["Location"] = elsewhere.LocalhostUrl("api/usageEvent?api-version=2018-08-31") }));
         using var followsRedirects = new HttpClient(new HttpClientHandler { AllowAutoRedirect = true });
         var options = new MeteringClientOptions { Endpoint = h.Emulator.Endpoint, TimeProvider = h.Clock };
         using var client = new MeteringClient(followsRedirects, h.Emulator.Credential, options);
@@ -84,6 +81,7 @@ public class RedirectTests
         var e = (await act.Should().ThrowAsync<MeteringException>()).Which;
         e.IsRetryable.Should().BeFalse();
         e.Message.Should().Contain("redirect").And.Contain("localhost");
+        elsewhere.LogEntries.Should().ContainSingle("the caller's HttpClient did follow the redirect, and got the accepted-looking answer");
     }
 
     [Fact]
@@ -109,31 +107,4 @@ public class RedirectTests
         ["effectiveStartTime"] = usage.EffectiveStartTime.UtcDateTime.ToString("yyyy-MM-ddTHH:mm:ssZ"),
         ["planId"] = usage.PlanId,
     });
-
-    /// <summary>Another host: answers every request 200 with <see cref="Answer"/>, and counts them.</summary>
-    private sealed class AcceptingServer : IAsyncDisposable
-    {
-        private LoopbackServer _server = null!;
-        private int _requests;
-
-        public string Answer { get; set; } = "{}";
-
-        public int Requests => Volatile.Read(ref _requests);
-
-        public static async Task<AcceptingServer> StartAsync()
-        {
-            var server = new AcceptingServer();
-            server._server = await LoopbackServer.StartAsync(app => app.Map("/{**path}", (HttpContext _) =>
-            {
-                Interlocked.Increment(ref server._requests);
-                return Results.Text(server.Answer, "application/json");
-            }));
-            return server;
-        }
-
-        /// <summary>The same server by another name: <c>localhost</c>, where the emulator is <c>127.0.0.1</c>.</summary>
-        public string Url(string pathAndQuery) => "http://localhost:" + _server.Address.Port + "/" + pathAndQuery;
-
-        public ValueTask DisposeAsync() => _server.DisposeAsync();
-    }
 }

@@ -108,7 +108,7 @@ public class RetryPolicyTests
     [Fact]
     public void ShouldRetry_RetryWouldStartAfterDeadline_StopsAndSaysWhy()
     {
-        var clock = new Testing.ManualTimeProvider();
+        var clock = new Testing.TestClock();
         var request = Request(deadline: clock.GetUtcNow() + TimeSpan.FromSeconds(5));
         var policy = new RetryPolicy(Options(), clock);
 
@@ -130,7 +130,7 @@ public class RetryPolicyTests
     [Fact]
     public void ReadRetryAfter_SecondsDateAndMilliseconds_AreRead()
     {
-        var clock = new Testing.ManualTimeProvider(new DateTimeOffset(2026, 11, 20, 10, 0, 0, TimeSpan.Zero));
+        var clock = new Testing.TestClock(new DateTimeOffset(2026, 11, 20, 10, 0, 0, TimeSpan.Zero));
         using var seconds = new HttpResponseMessage(HttpStatusCode.TooManyRequests);
         seconds.Headers.TryAddWithoutValidation("Retry-After", "12");
         using var date = new HttpResponseMessage(HttpStatusCode.TooManyRequests);

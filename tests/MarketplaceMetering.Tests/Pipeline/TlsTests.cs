@@ -16,7 +16,7 @@ public class TlsTests
     {
         using var certificate = MeteringCredentialTests.SelfSigned("CN=127.0.0.1");
         SslProtocols? negotiated = null;
-        var clock = new Testing.ManualTimeProvider();
+        var clock = new Testing.TestClock();
         await using var server = await LoopbackServer.StartAsync(
             app => app.MapPost("/api/usageEvent", async (HttpContext context) =>
             {

@@ -14,8 +14,8 @@ public class NearFutureTests
     [Fact]
     public async Task SubmitUsageEventAsync_ServiceClockBehindSaysInFuture_IsRetryableErrorNotExpired()
     {
-        var clientClock = new ManualTimeProvider();
-        var serviceClock = new ManualTimeProvider(clientClock.GetUtcNow().AddMinutes(-3));
+        var clientClock = new TestClock();
+        var serviceClock = new TestClock(clientClock.GetUtcNow().AddMinutes(-3));
         await using var h = await Harness.StartAsync(emulator: o => o.TimeProvider = serviceClock, clock: clientClock);
         var usage = TestEvents.At(clientClock.GetUtcNow().AddMinutes(1));
 
@@ -34,8 +34,8 @@ public class NearFutureTests
     [Fact]
     public async Task SubmitUsageEventAsync_EventSecondsOldButServiceClockBehind_IsRetryableErrorNotExpired()
     {
-        var clientClock = new ManualTimeProvider();
-        var serviceClock = new ManualTimeProvider(clientClock.GetUtcNow().AddMinutes(-3));
+        var clientClock = new TestClock();
+        var serviceClock = new TestClock(clientClock.GetUtcNow().AddMinutes(-3));
         await using var h = await Harness.StartAsync(emulator: o => o.TimeProvider = serviceClock, clock: clientClock);
 
         var result = await h.Client.SubmitUsageEventAsync(TestEvents.At(clientClock.GetUtcNow().AddSeconds(-30)));
@@ -46,8 +46,8 @@ public class NearFutureTests
     [Fact]
     public async Task SubmitUsageEventsAsync_ServiceClockBehindSaysInFuture_EventsInRetryableNotReportedExpired()
     {
-        var clientClock = new ManualTimeProvider();
-        var serviceClock = new ManualTimeProvider(clientClock.GetUtcNow().AddMinutes(-3));
+        var clientClock = new TestClock();
+        var serviceClock = new TestClock(clientClock.GetUtcNow().AddMinutes(-3));
         await using var h = await Harness.StartAsync(emulator: o => o.TimeProvider = serviceClock, clock: clientClock);
         var events = new[] { TestEvents.At(clientClock.GetUtcNow().AddMinutes(2), resource: TestEvents.ResourceNumber(1)), h.HourAgo(resource: TestEvents.ResourceNumber(2)) };
 
@@ -62,8 +62,8 @@ public class NearFutureTests
     [Fact]
     public async Task SubmitUsageEventAsync_ServiceClockAheadAndEventNearlyADayOld_IsStillExpired()
     {
-        var clientClock = new ManualTimeProvider();
-        var serviceClock = new ManualTimeProvider(clientClock.GetUtcNow().AddMinutes(10));
+        var clientClock = new TestClock();
+        var serviceClock = new TestClock(clientClock.GetUtcNow().AddMinutes(10));
         await using var h = await Harness.StartAsync(emulator: o => o.TimeProvider = serviceClock, clock: clientClock);
 
         var result = await h.Client.SubmitUsageEventAsync(TestEvents.At(clientClock.GetUtcNow() - TimeSpan.FromHours(24) + TimeSpan.FromMinutes(5)));
