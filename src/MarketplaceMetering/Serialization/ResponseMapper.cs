@@ -32,8 +32,20 @@ internal static class ResponseMapper
         ["Error"] = UsageEventStatus.Error,
     };
 
-    public static UsageEventResult MapSingle(UsageEvent sent, RawResponse response, string operation)
+    /// <summary>Whether <paramref name="status"/> is a status the service documents (in any case).</summary>
+    public static bool IsKnownStatus(string status) => KnownStatuses.ContainsKey(status);
+
+    /// <param name="sent">The event sent.</param>
+    /// <param name="response">The service's answer.</param>
+    /// <param name="operation">The call, for messages.</param>
+    /// <param name="useFastReader"><see langword="false"/> to read with the DTO and tolerant paths only (tests compare the two).</param>
+    public static UsageEventResult MapSingle(UsageEvent sent, RawResponse response, string operation, bool useFastReader = true)
     {
+        if (response.StatusCode == 200 && useFastReader && FastReader.TryReadSingle(sent, response) is { } fast)
+        {
+            return fast;
+        }
+
         switch (response.StatusCode)
         {
             case 200:
@@ -74,11 +86,16 @@ internal static class ResponseMapper
         }
     }
 
-    public static BatchUsageEventResult MapBatch(IReadOnlyList<UsageEvent> sent, RawResponse response, string operation, ILogger logger)
+    public static BatchUsageEventResult MapBatch(IReadOnlyList<UsageEvent> sent, RawResponse response, string operation, ILogger logger, bool useFastReader = true)
     {
         if (response.StatusCode != 200)
         {
             throw ToException(response, operation);
+        }
+
+        if (useFastReader && FastReader.TryReadBatch(sent, response) is { } fast)
+        {
+            return new BatchUsageEventResult(fast);
         }
 
         // The typed path reads the documented JSON; an answer it refuses is read item by item, so that one odd item

@@ -98,7 +98,7 @@ internal static class TolerantReader
         {
             if (status.ValueKind == JsonValueKind.String)
             {
-                dto.Status = status.GetString();
+                dto.Status = Text(item, "status", problems);
             }
             else if (status.ValueKind != JsonValueKind.Null)
             {
@@ -170,7 +170,15 @@ internal static class TolerantReader
 
         if (value.ValueKind == JsonValueKind.String)
         {
-            return value.GetString();
+            try
+            {
+                return value.GetString();
+            }
+            catch (InvalidOperationException)
+            {
+                problems.Add("its " + name + " is not valid UTF-8 text");
+                return null;
+            }
         }
 
         problems.Add("its " + name + " is " + Kind(value) + ", not text");
@@ -190,7 +198,7 @@ internal static class TolerantReader
         }
 
         if (value.ValueKind == JsonValueKind.String
-            && double.TryParse(value.GetString(), NumberStyles.Float, CultureInfo.InvariantCulture, out var parsed))
+            && double.TryParse(Text(owner, name, problems), NumberStyles.Float, CultureInfo.InvariantCulture, out var parsed))
         {
             return parsed;
         }
