@@ -33,7 +33,11 @@ public class WireBenchmarks
 
     [Benchmark]
     [BenchmarkCategory("WriteSingle")]
-    public int WriteSingle_Client() => RequestWriter.Single(_workload.Single).Length;
+    public int WriteSingle_Client()
+    {
+        using var body = RequestWriter.Single(_workload.Single);
+        return body.Length;
+    }
 
     [Benchmark(Baseline = true, OperationsPerInvoke = 25)]
     [BenchmarkCategory("WriteBatch")]
@@ -41,7 +45,11 @@ public class WireBenchmarks
 
     [Benchmark(OperationsPerInvoke = 25)]
     [BenchmarkCategory("WriteBatch")]
-    public int WriteBatch_Client() => RequestWriter.Batch(_workload.Batch).Length;
+    public int WriteBatch_Client()
+    {
+        using var body = RequestWriter.Batch(_workload.Batch);
+        return body.Length;
+    }
 
     [Benchmark(Baseline = true)]
     [BenchmarkCategory("ReadSingle")]

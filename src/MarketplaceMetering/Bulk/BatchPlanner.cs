@@ -26,7 +26,16 @@ internal sealed class BatchPlanner
     public void Add(IndexedEvent indexed, List<PlannedBatch> ready)
     {
         var key = UsageEventKey.Of(indexed.Event);
-        var target = _open.FirstOrDefault(b => !b.Contains(key));
+        PlannedBatch? target = null;
+        foreach (var open in _open)
+        {
+            if (!open.Contains(key))
+            {
+                target = open;
+                break;
+            }
+        }
+
         if (target is null)
         {
             target = new PlannedBatch(_batches++);
@@ -45,7 +54,11 @@ internal sealed class BatchPlanner
         {
             // Hand out the full batch and every batch opened before it, in order.
             var through = _open.IndexOf(target);
-            ready.AddRange(_open.Take(through + 1));
+            for (var i = 0; i <= through; i++)
+            {
+                ready.Add(_open[i]);
+            }
+
             _open.RemoveRange(0, through + 1);
         }
         else if (_open.Count > MaxOpenBatches)

@@ -10,7 +10,8 @@ internal readonly record struct IndexedEvent(long Index, UsageEvent Event);
 /// </summary>
 internal sealed class PlannedBatch
 {
-    private readonly HashSet<UsageEventKey> _keys = [];
+    // At most 25 keys: a linear scan beats a hash set per batch.
+    private readonly List<UsageEventKey> _keys = new(UsageEventValidator.MaxBatchSize);
     private readonly List<PlannedBatch> _dependencies = [];
     private readonly TaskCompletionSource<bool> _completion = new(TaskCreationOptions.RunContinuationsAsynchronously);
 
@@ -20,7 +21,7 @@ internal sealed class PlannedBatch
 
     public List<IndexedEvent> Events { get; } = new(UsageEventValidator.MaxBatchSize);
 
-    public IReadOnlyCollection<UsageEventKey> Keys => _keys;
+    public List<UsageEventKey> Keys => _keys;
 
     public int Count => Events.Count;
 
@@ -29,7 +30,18 @@ internal sealed class PlannedBatch
     /// <summary>Completes when the batch has its results (whatever they are).</summary>
     public Task Completion => _completion.Task;
 
-    public bool Contains(UsageEventKey key) => _keys.Contains(key);
+    public bool Contains(UsageEventKey key)
+    {
+        foreach (var existing in _keys)
+        {
+            if (existing.Equals(key))
+            {
+                return true;
+            }
+        }
+
+        return false;
+    }
 
     public void Add(IndexedEvent indexed, UsageEventKey key)
     {

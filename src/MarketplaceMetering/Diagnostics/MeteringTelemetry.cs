@@ -61,6 +61,11 @@ internal static class MeteringTelemetry
     /// <summary>Starts the span of one logical call; <see langword="null"/> when nobody listens.</summary>
     public static Activity? StartOperation(string operation, int eventCount)
     {
+        if (!Source.HasListeners())
+        {
+            return null; // not even the span's name is built when nobody listens
+        }
+
         var activity = Source.StartActivity("MeteringClient." + operation, ActivityKind.Internal);
         if (activity is { IsAllDataRequested: true })
         {
@@ -175,6 +180,11 @@ internal static class MeteringTelemetry
     /// <summary>Starts the span of one HTTP attempt; <see langword="null"/> when nobody listens.</summary>
     public static Activity? StartAttempt(MeteringRequest request)
     {
+        if (!Source.HasListeners())
+        {
+            return null;
+        }
+
         var activity = Source.StartActivity(request.Method.Method + " " + request.Path, ActivityKind.Client);
         if (activity is { IsAllDataRequested: true })
         {

@@ -3,33 +3,46 @@ namespace MarketplaceMetering;
 /// <summary>
 /// The service's deduplication key: resource, dimension and UTC calendar hour. Resource URIs (Azure resource ids) and
 /// dimensions compare case-insensitively, so two events the service could treat as one never travel in one batch.
+/// Holds the event's own values (no text is built per key); <see cref="ToString"/> writes it for messages only.
 /// </summary>
 internal readonly struct UsageEventKey : IEquatable<UsageEventKey>
 {
-    private UsageEventKey(string resource, string dimension, DateTimeOffset hour)
+    private UsageEventKey(Guid resourceId, string? resourceUri, string dimension, DateTimeOffset hour)
     {
-        Resource = resource;
+        ResourceId = resourceId;
+        ResourceUri = resourceUri;
         Dimension = dimension;
         Hour = hour;
     }
 
-    public string Resource { get; }
+    /// <summary>The resource id, when the event names its resource by id (else <see cref="Guid.Empty"/>).</summary>
+    public Guid ResourceId { get; }
+
+    /// <summary>The resource URI, when the event names its resource by URI.</summary>
+    public string? ResourceUri { get; }
 
     public string Dimension { get; }
 
     public DateTimeOffset Hour { get; }
 
     public static UsageEventKey Of(UsageEvent usageEvent) =>
-        new(usageEvent.ResourceUri ?? usageEvent.ResourceId!.Value.ToString("D"), usageEvent.Dimension, usageEvent.Hour);
+        new(usageEvent.ResourceUri is null ? usageEvent.ResourceId!.Value : Guid.Empty, usageEvent.ResourceUri, usageEvent.Dimension, usageEvent.Hour);
+
+    /// <summary>Whether two events have the same key, without building either key.</summary>
+    public static bool Same(UsageEvent a, UsageEvent b) =>
+        (a.ResourceUri is { } uri ? string.Equals(uri, b.ResourceUri, StringComparison.OrdinalIgnoreCase) : b.ResourceUri is null && a.ResourceId == b.ResourceId)
+        && string.Equals(a.Dimension, b.Dimension, StringComparison.OrdinalIgnoreCase)
+        && a.Hour == b.Hour;
 
     public static DateTimeOffset HourOf(DateTimeOffset time)
     {
-        var utc = time.ToUniversalTime();
-        return new DateTimeOffset(utc.Year, utc.Month, utc.Day, utc.Hour, 0, 0, TimeSpan.Zero);
+        var utc = time.UtcDateTime;
+        return new DateTimeOffset(utc.Ticks - (utc.Ticks % TimeSpan.TicksPerHour), TimeSpan.Zero);
     }
 
     public bool Equals(UsageEventKey other) =>
-        string.Equals(Resource, other.Resource, StringComparison.OrdinalIgnoreCase)
+        ResourceId == other.ResourceId
+        && string.Equals(ResourceUri, other.ResourceUri, StringComparison.OrdinalIgnoreCase)
         && string.Equals(Dimension, other.Dimension, StringComparison.OrdinalIgnoreCase)
         && Hour == other.Hour;
 
@@ -39,11 +52,11 @@ internal readonly struct UsageEventKey : IEquatable<UsageEventKey>
     {
         unchecked
         {
-            var hash = StringComparer.OrdinalIgnoreCase.GetHashCode(Resource ?? string.Empty);
+            var hash = ResourceUri is null ? ResourceId.GetHashCode() : StringComparer.OrdinalIgnoreCase.GetHashCode(ResourceUri);
             hash = (hash * 397) ^ StringComparer.OrdinalIgnoreCase.GetHashCode(Dimension ?? string.Empty);
             return (hash * 397) ^ Hour.GetHashCode();
         }
     }
 
-    public override string ToString() => $"{Resource} / {Dimension} / {Hour:yyyy-MM-ddTHH}:00Z";
+    public override string ToString() => $"{ResourceUri ?? ResourceId.ToString("D")} / {Dimension} / {Hour:yyyy-MM-ddTHH}:00Z";
 }

@@ -2,6 +2,7 @@ using System.Buffers;
 using System.Diagnostics;
 using System.Net.Http.Headers;
 using System.Reflection;
+using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
 using Microsoft.Extensions.Logging;
 using Polly;
@@ -101,24 +102,17 @@ internal sealed class MeteringPipeline : IDisposable
     /// Sends <paramref name="request"/>, retrying what is transient. Returns the last answer (whatever its status);
     /// throws <see cref="MeteringException"/> when no answer arrived, <see cref="OperationCanceledException"/> when the caller cancelled.
     /// </summary>
-    public async Task<RawResponse> SendAsync(MeteringRequest request, CancellationToken cancellationToken)
+#if NET
+    [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder<>))]
+#endif
+    public async ValueTask<RawResponse> SendAsync(MeteringRequest request, CancellationToken cancellationToken)
     {
         var context = ResilienceContextPool.Shared.Get(cancellationToken);
         context.Properties.Set(RequestKey, request);
         try
         {
             var outcome = await _resilience.ExecuteOutcomeAsync(
-                static async (ctx, state) =>
-                {
-                    try
-                    {
-                        return Outcome.FromResult(await state.self.SendOnceAsync(state.request, ctx.CancellationToken).ConfigureAwait(false));
-                    }
-                    catch (Exception e)
-                    {
-                        return Outcome.FromException<RawResponse>(e);
-                    }
-                },
+                static (ctx, state) => state.self.AttemptAsync(state.request, ctx.CancellationToken),
                 context,
                 (self: this, request)).ConfigureAwait(false);
 
@@ -140,35 +134,49 @@ internal sealed class MeteringPipeline : IDisposable
 
     public void Dispose() => _owned?.Dispose();
 
-    private async Task<RawResponse> SendOnceAsync(MeteringRequest request, CancellationToken cancellationToken)
+    /// <summary>One attempt, as an outcome for Polly: a token, the request, and once per call a resend after a 401.</summary>
+#if NET
+    [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder<>))]
+#endif
+    private async ValueTask<Outcome<RawResponse>> AttemptAsync(MeteringRequest request, CancellationToken cancellationToken)
     {
-        request.Attempts++;
-        var token = await _tokens.GetTokenAsync(cancellationToken).ConfigureAwait(false);
-        var response = await SendWithTokenAsync(request, token, cancellationToken).ConfigureAwait(false);
-        if (response.StatusCode is 401 or 403)
+        try
         {
-            // A rejected token is never reused. A 401 (what gateways answer for a bad or expired token) is sent once
-            // more, with a fresh token, per logical call; a 403 is ambiguous (it is also the answer for a resource of
-            // another publisher) and is not resent, but the next call will not carry that token either.
-            _tokens.Reject(token.Value);
-            if (response.StatusCode == 401 && !request.ResentAfter401)
+            request.Attempts++;
+            var token = await _tokens.GetTokenAsync(cancellationToken).ConfigureAwait(false);
+            var response = await SendWithTokenAsync(request, token, cancellationToken).ConfigureAwait(false);
+            if (response.StatusCode is 401 or 403)
             {
-                request.ResentAfter401 = true;
-                response.Dispose();
-                Log.ResendingAfter401(_logger, request.Method.Method, request.Path, request.RequestId);
-                token = await _tokens.GetTokenAsync(cancellationToken).ConfigureAwait(false);
-                response = await SendWithTokenAsync(request, token, cancellationToken).ConfigureAwait(false);
-                if (response.StatusCode is 401 or 403)
+                // A rejected token is never reused. A 401 (what gateways answer for a bad or expired token) is sent once
+                // more, with a fresh token, per logical call; a 403 is ambiguous (it is also the answer for a resource of
+                // another publisher) and is not resent, but the next call will not carry that token either.
+                _tokens.Reject(token.Value);
+                if (response.StatusCode == 401 && !request.ResentAfter401)
                 {
-                    _tokens.Reject(token.Value);
+                    request.ResentAfter401 = true;
+                    response.Dispose();
+                    Log.ResendingAfter401(_logger, request.Method.Method, request.Path, request.RequestId);
+                    token = await _tokens.GetTokenAsync(cancellationToken).ConfigureAwait(false);
+                    response = await SendWithTokenAsync(request, token, cancellationToken).ConfigureAwait(false);
+                    if (response.StatusCode is 401 or 403)
+                    {
+                        _tokens.Reject(token.Value);
+                    }
                 }
             }
-        }
 
-        return response;
+            return Outcome.FromResult(response);
+        }
+        catch (Exception e)
+        {
+            return Outcome.FromException<RawResponse>(e);
+        }
     }
 
-    private async Task<RawResponse> SendWithTokenAsync(MeteringRequest request, CachedToken token, CancellationToken cancellationToken)
+#if NET
+    [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder<>))]
+#endif
+    private async ValueTask<RawResponse> SendWithTokenAsync(MeteringRequest request, CachedToken token, CancellationToken cancellationToken)
     {
         var activity = MeteringTelemetry.StartAttempt(request);
         var started = _timeProvider.GetTimestamp();
@@ -223,7 +231,7 @@ internal sealed class MeteringPipeline : IDisposable
 
             return new RawResponse(
                 status.Value,
-                response.ReasonPhrase,
+                status >= 300 ? response.ReasonPhrase : null, // only error messages quote it
                 buffer is null ? default : buffer.AsMemory(0, length),
                 serviceRequestId ?? request.RequestId,
                 Header(response, "x-ms-correlationid") ?? request.CorrelationId,
@@ -248,7 +256,10 @@ internal sealed class MeteringPipeline : IDisposable
     /// <c>Content-Length</c> when the answer declares one). A larger body is an error, except in a transient answer (a
     /// 5xx, 408, 429), whose body only feeds an excerpt: its start is kept and the status stays retryable.
     /// </summary>
-    private static async Task<(byte[]? Buffer, int Length, bool Truncated)> ReadBodyAsync(HttpResponseMessage response, MeteringRequest request, CancellationToken cancellationToken)
+#if NET
+    [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder<>))]
+#endif
+    private static async ValueTask<(byte[]? Buffer, int Length, bool Truncated)> ReadBodyAsync(HttpResponseMessage response, MeteringRequest request, CancellationToken cancellationToken)
     {
         if (response.Content is null)
         {

@@ -181,7 +181,7 @@ internal static class FastReader
                     results[i] = new UsageEventResult.Accepted(sent[i], id, messageTime, item.ResourceId, response.RequestId, response.CorrelationId);
                     break;
                 case UsageEventStatus.Duplicate:
-                    results[i] = new UsageEventResult.Duplicate(sent[i], Original(body, item, response.Redactor), response.RequestId, response.CorrelationId);
+                    results[i] = new UsageEventResult.Duplicate(sent[i], Original(body, sent[i], item, response.Redactor), response.RequestId, response.CorrelationId);
                     break;
                 case UsageEventStatus.Unknown when !item.HasError && item.RawStatus is { } raw:
                     results[i] = new UsageEventResult.Unknown(sent[i], response.Redactor.Redact(raw), null, null, null, null, response.RequestId, response.CorrelationId);
@@ -194,7 +194,7 @@ internal static class FastReader
         return results;
     }
 
-    private static AcceptedUsageEvent? Original(ReadOnlySpan<byte> body, in Item item, SecretRedactor redactor)
+    private static AcceptedUsageEvent? Original(ReadOnlySpan<byte> body, UsageEvent sent, in Item item, SecretRedactor redactor)
     {
         if (item.Original is not { } original)
         {
@@ -210,9 +210,9 @@ internal static class FastReader
             id,
             original.MessageTime,
             original.ResourceId,
-            redactor.RedactOrNull(Text(body, original.ResourceUri)),
-            redactor.RedactOrNull(Text(body, original.PlanId)),
-            redactor.RedactOrNull(Text(body, original.Dimension)),
+            redactor.RedactOrNull(TextOrSame(body, original.ResourceUri, sent.ResourceUri)),
+            redactor.RedactOrNull(TextOrSame(body, original.PlanId, sent.PlanId)),
+            redactor.RedactOrNull(TextOrSame(body, original.Dimension, sent.Dimension)),
             quantity,
             time);
     }
@@ -612,8 +612,31 @@ internal static class FastReader
         return string.Equals(Utf8(utf8), expected, StringComparison.OrdinalIgnoreCase);
     }
 
-    private static string? Text(ReadOnlySpan<byte> body, Place? place) =>
-        place is { } p ? Utf8(body.Slice(p.Start, p.Length)) : null;
+    /// <summary>
+    /// The text at <paramref name="place"/>: <paramref name="same"/> itself when the text is exactly that (a replay's
+    /// original repeats the plan and dimension sent), else a new string.
+    /// </summary>
+    private static string? TextOrSame(ReadOnlySpan<byte> body, Place? place, string? same)
+    {
+        if (place is not { } p)
+        {
+            return null;
+        }
+
+        var utf8 = body.Slice(p.Start, p.Length);
+#if NET
+        if (same is not null && utf8.Length <= 512)
+        {
+            Span<char> chars = stackalloc char[utf8.Length];
+            var length = Encoding.UTF8.GetChars(utf8, chars);
+            if (chars.Slice(0, length).SequenceEqual(same.AsSpan()))
+            {
+                return same;
+            }
+        }
+#endif
+        return Utf8(utf8);
+    }
 
     private static string Utf8(ReadOnlySpan<byte> bytes)
     {

@@ -42,6 +42,14 @@ internal static class WireFormat
             return null;
         }
 
+#if NET
+        // .NET's default formatting is the shortest round-trip text; formatted on the stack, no string per quantity.
+        Span<char> text = stackalloc char[32];
+        if (d.TryFormat(text, out var written, default, CultureInfo.InvariantCulture))
+        {
+            return decimal.TryParse(text.Slice(0, written), NumberStyles.Float, CultureInfo.InvariantCulture, out var parsed) ? parsed : null;
+        }
+#endif
         return decimal.TryParse(ShortestRoundTrip(d), NumberStyles.Float, CultureInfo.InvariantCulture, out var result)
             ? result
             : null;
@@ -103,8 +111,17 @@ internal static class WireFormat
     /// these doubles are equal; quantities that differ only beyond a double's 15–17 significant digits cannot be told
     /// apart by anyone.
     /// </summary>
-    public static double ServiceDouble(decimal quantity) =>
-        double.Parse(quantity.ToString(CultureInfo.InvariantCulture), NumberStyles.Float, CultureInfo.InvariantCulture);
+    public static double ServiceDouble(decimal quantity)
+    {
+#if NET
+        Span<char> text = stackalloc char[32];
+        if (quantity.TryFormat(text, out var written, default, CultureInfo.InvariantCulture))
+        {
+            return double.Parse(text.Slice(0, written), NumberStyles.Float, CultureInfo.InvariantCulture);
+        }
+#endif
+        return double.Parse(quantity.ToString(CultureInfo.InvariantCulture), NumberStyles.Float, CultureInfo.InvariantCulture);
+    }
 
     /// <summary>Whether the service's double <paramref name="held"/> is what it stored for the quantity <paramref name="sent"/>.</summary>
     public static bool SameOnTheWire(decimal sent, double held) => ServiceDouble(sent).Equals(held);

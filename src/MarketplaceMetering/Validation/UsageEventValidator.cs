@@ -47,8 +47,19 @@ internal static class UsageEventValidator
     }
 
     /// <summary>The instant after which no retry may start for these events: the earliest one's expiry, less the margin.</summary>
-    public static DateTimeOffset Deadline(IEnumerable<UsageEvent> usageEvents) =>
-        Deadline(usageEvents.Min(e => e.EffectiveStartTime));
+    public static DateTimeOffset Deadline(IReadOnlyList<UsageEvent> usageEvents)
+    {
+        var earliest = usageEvents[0].EffectiveStartTime;
+        for (var i = 1; i < usageEvents.Count; i++)
+        {
+            if (usageEvents[i].EffectiveStartTime < earliest)
+            {
+                earliest = usageEvents[i].EffectiveStartTime;
+            }
+        }
+
+        return Deadline(earliest);
+    }
 
     /// <summary>The instant after which no retry may start for an event with this effective start time.</summary>
     public static DateTimeOffset Deadline(DateTimeOffset effectiveStartTime) => effectiveStartTime + Window - DeadlineSafetyMargin;
@@ -80,7 +91,7 @@ internal static class UsageEventValidator
                 paramName);
         }
 
-        var seen = new Dictionary<UsageEventKey, int>();
+        // At most 25 events: comparing each with those before it costs less than building a key (and its text) each.
         for (var i = 0; i < usageEvents.Count; i++)
         {
             var usageEvent = usageEvents[i] ?? throw new ArgumentException(MeteringClientOptions.Format("{0}[{1}] is null.", paramName, i), paramName);
@@ -89,20 +100,20 @@ internal static class UsageEventValidator
                 throw new ArgumentException(MeteringClientOptions.Format("{0}[{1}]: {2}", paramName, i, problem), paramName);
             }
 
-            var key = UsageEventKey.Of(usageEvent);
-            if (seen.TryGetValue(key, out var first))
+            for (var first = 0; first < i; first++)
             {
-                throw new ArgumentException(
-                    MeteringClientOptions.Format(
-                        "{0}[{1}] and {0}[{2}] are for the same resource, dimension and hour ({3}); the service keeps one event per hour, so sum their quantities into one event.",
-                        paramName,
-                        first,
-                        i,
-                        key),
-                    paramName);
+                if (UsageEventKey.Same(usageEvents[first]!, usageEvent))
+                {
+                    throw new ArgumentException(
+                        MeteringClientOptions.Format(
+                            "{0}[{1}] and {0}[{2}] are for the same resource, dimension and hour ({3}); the service keeps one event per hour, so sum their quantities into one event.",
+                            paramName,
+                            first,
+                            i,
+                            UsageEventKey.Of(usageEvent)),
+                        paramName);
+                }
             }
-
-            seen.Add(key, i);
         }
     }
 }
