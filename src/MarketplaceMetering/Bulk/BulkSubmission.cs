@@ -160,7 +160,7 @@ internal sealed class BulkSubmission
         var results = await finished.ConfigureAwait(false);
         for (var i = 0; i < results.Length; i++)
         {
-            waiting[batch.Events[i].Index] = results[i];
+            waiting[batch.Indices[i]] = results[i];
         }
 
         planner.Completed(batch);
@@ -173,14 +173,38 @@ internal sealed class BulkSubmission
             await batch.DependenciesCompleted().ConfigureAwait(false);
             cancellationToken.ThrowIfCancellationRequested();
 
-            var results = new UsageEventResult[batch.Count];
             var now = _clock.GetUtcNow();
+            var allInWindow = true;
+            foreach (var usageEvent in batch.Events)
+            {
+                if (UsageEventValidator.CheckWindow(usageEvent, now, out var inFuture) is not null && !inFuture)
+                {
+                    allInWindow = false;
+                    break;
+                }
+            }
+
+            if (allInWindow && Volatile.Read(ref _refusal) is null)
+            {
+                // The common case: the batch goes out as planned, and its results are the answer's, in order.
+                try
+                {
+                    var answer = await _sendBatch(batch.Events, cancellationToken).ConfigureAwait(false);
+                    return answer.Results as UsageEventResult[] ?? [.. answer.Results];
+                }
+                catch (MeteringException e)
+                {
+                    return Failed(batch.Events, e);
+                }
+            }
+
+            var results = new UsageEventResult[batch.Count];
             var positions = new List<int>(batch.Count);
             for (var i = 0; i < batch.Count; i++)
             {
                 // The rule a single call applies: an event is sent while it is inside its 24-hour window. (Retries stop
                 // earlier, at the deadline: the window's end less a safety margin.)
-                var usageEvent = batch.Events[i].Event;
+                var usageEvent = batch.Events[i];
                 if (UsageEventValidator.CheckWindow(usageEvent, now, out var inFuture) is { } problem && !inFuture)
                 {
                     results[i] = new UsageEventResult.Expired(
@@ -203,7 +227,7 @@ internal sealed class BulkSubmission
                 return results;
             }
 
-            var events = positions.Select(i => batch.Events[i].Event).ToList();
+            var events = positions.Select(i => batch.Events[i]).ToList();
             if (Volatile.Read(ref _refusal) is { } refusal)
             {
                 Fill(results, positions, events, "NotSent", "Not sent: the service refused the caller earlier in this submission. " + refusal.Message, refusal);
@@ -218,19 +242,13 @@ internal sealed class BulkSubmission
                     results[positions[k]] = answer.Results[k];
                 }
             }
-            catch (MeteringAuthorizationException e) when (e.StatusCode is 401 or 403)
-            {
-                // The service refused the caller: every other batch would be refused too.
-                Interlocked.CompareExchange(ref _refusal, e, null);
-                Fill(results, positions, events, e.ErrorCode ?? "Forbidden", e.Message, e);
-            }
             catch (MeteringException e)
             {
-                // Anything else (a token that could not be obtained, retries exhausted, an odd answer) concerns this
-                // batch only: the run goes on. A refused credential is remembered by the token cache for a while, so
-                // the batches after it fail fast without asking the identity provider again.
-                Log.BatchFailed(_logger, events.Count, e.StatusCode ?? 0, e.RequestId ?? string.Empty);
-                Fill(results, positions, events, e.ErrorCode ?? e.FailureCode ?? (e.StatusCode is { } status ? "HTTP" + status.ToString(System.Globalization.CultureInfo.InvariantCulture) : "NoAnswer"), e.Message, e);
+                var failed = Failed(events, e);
+                for (var k = 0; k < positions.Count; k++)
+                {
+                    results[positions[k]] = failed[k];
+                }
             }
 
             return results;
@@ -239,6 +257,35 @@ internal sealed class BulkSubmission
         {
             batch.Complete();
         }
+    }
+
+    /// <summary>
+    /// The results for a batch whose call failed. After the service refused the caller (401, 403) nothing more is sent:
+    /// every other batch would be refused too. Anything else (a token that could not be obtained, retries exhausted, an
+    /// odd answer) concerns this batch only, and the run goes on; a refused credential is remembered by the token cache
+    /// for a while, so the batches after it fail fast without asking the identity provider again.
+    /// </summary>
+    private UsageEventResult[] Failed(List<UsageEvent> events, MeteringException failure)
+    {
+        string code;
+        if (failure is MeteringAuthorizationException { StatusCode: 401 or 403 })
+        {
+            Interlocked.CompareExchange(ref _refusal, (MeteringAuthorizationException)failure, null);
+            code = failure.ErrorCode ?? "Forbidden";
+        }
+        else
+        {
+            Log.BatchFailed(_logger, events.Count, failure.StatusCode ?? 0, failure.RequestId ?? string.Empty);
+            code = failure.ErrorCode ?? failure.FailureCode ?? (failure.StatusCode is { } status ? "HTTP" + status.ToString(System.Globalization.CultureInfo.InvariantCulture) : "NoAnswer");
+        }
+
+        var results = new UsageEventResult[events.Count];
+        for (var k = 0; k < events.Count; k++)
+        {
+            results[k] = new UsageEventResult.Error(events[k], code, failure.Message, target: null, details: null, failure.RequestId, failure.CorrelationId);
+        }
+
+        return results;
     }
 
     private static void Fill(UsageEventResult[] results, List<int> positions, List<UsageEvent> events, string code, string message, MeteringException failure)

@@ -19,7 +19,11 @@ internal sealed class PlannedBatch
 
     public long Number { get; }
 
-    public List<IndexedEvent> Events { get; } = new(UsageEventValidator.MaxBatchSize);
+    /// <summary>The events, in the order they were added: what is sent when all are still inside their window.</summary>
+    public List<UsageEvent> Events { get; } = new(UsageEventValidator.MaxBatchSize);
+
+    /// <summary>Each event's position in the submission's input.</summary>
+    public List<long> Indices { get; } = new(UsageEventValidator.MaxBatchSize);
 
     public List<UsageEventKey> Keys => _keys;
 
@@ -45,7 +49,8 @@ internal sealed class PlannedBatch
 
     public void Add(IndexedEvent indexed, UsageEventKey key)
     {
-        Events.Add(indexed);
+        Events.Add(indexed.Event);
+        Indices.Add(indexed.Index);
         _keys.Add(key);
     }
 

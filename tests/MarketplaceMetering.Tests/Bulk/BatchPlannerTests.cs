@@ -26,7 +26,8 @@ public class BatchPlannerTests
         var batches = Plan(events);
 
         batches.Select(b => b.Count).Should().Equal(25, 25, 10);
-        batches.SelectMany(b => b.Events).Select(e => e.Index).Should().Equal(Enumerable.Range(0, 60).Select(i => (long)i));
+        batches.SelectMany(b => b.Indices).Should().Equal(Enumerable.Range(0, 60).Select(i => (long)i));
+        batches.SelectMany(b => b.Events).Should().Equal(events);
         batches.Should().OnlyContain(b => b.DependenciesCompleted().IsCompleted, "distinct keys need no ordering");
     }
 
@@ -44,8 +45,8 @@ public class BatchPlannerTests
 
         var batches = Plan(events);
 
-        batches.Should().OnlyContain(b => b.Events.Select(e => UsageEventKey.Of(e.Event)).Distinct().Count() == b.Count);
-        var batchOf = batches.SelectMany(b => b.Events.Select(e => (e.Index, Batch: b))).ToDictionary(x => x.Index, x => x.Batch);
+        batches.Should().OnlyContain(b => b.Events.Select(UsageEventKey.Of).Distinct().Count() == b.Count);
+        var batchOf = batches.SelectMany(b => b.Indices.Select(index => (Index: index, Batch: b))).ToDictionary(x => x.Index, x => x.Batch);
         batchOf[0].Should().NotBeSameAs(batchOf[2]);
         batchOf[2].Should().NotBeSameAs(batchOf[3]);
         batches.IndexOf(batchOf[0]).Should().BeLessThan(batches.IndexOf(batchOf[2]));
