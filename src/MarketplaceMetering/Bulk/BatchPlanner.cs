@@ -26,13 +26,22 @@ internal sealed class BatchPlanner
     public void Add(IndexedEvent indexed, List<PlannedBatch> ready)
     {
         var key = UsageEventKey.Of(indexed.Event);
+        var seen = _latestByKey.TryGetValue(key, out var previous);
         PlannedBatch? target = null;
-        foreach (var open in _open)
+        if (!seen || !_open.Contains(previous!))
         {
-            if (!open.Contains(key))
+            // The common case: no open batch holds the key (a batch holding it was opened last), so the first open batch takes it.
+            target = _open.Count > 0 ? _open[0] : null;
+        }
+        else
+        {
+            foreach (var open in _open)
             {
-                target = open;
-                break;
+                if (!open.Contains(key))
+                {
+                    target = open;
+                    break;
+                }
             }
         }
 
@@ -42,13 +51,13 @@ internal sealed class BatchPlanner
             _open.Add(target);
         }
 
-        if (_latestByKey.TryGetValue(key, out var previous) && previous != target)
+        if (seen && previous != target)
         {
-            target.DependOn(previous);
+            target.DependOn(previous!);
         }
 
         _latestByKey[key] = target;
-        target.Add(indexed, key);
+        target.Add(indexed);
 
         if (target.IsFull)
         {
@@ -78,8 +87,9 @@ internal sealed class BatchPlanner
     /// <summary>Forgets the keys of a completed batch, unless a later batch holds them.</summary>
     public void Completed(PlannedBatch batch)
     {
-        foreach (var key in batch.Keys)
+        foreach (var usageEvent in batch.Events)
         {
+            var key = UsageEventKey.Of(usageEvent);
             if (_latestByKey.TryGetValue(key, out var latest) && latest == batch)
             {
                 _latestByKey.Remove(key);

@@ -10,9 +10,7 @@ internal readonly record struct IndexedEvent(long Index, UsageEvent Event);
 /// </summary>
 internal sealed class PlannedBatch
 {
-    // At most 25 keys: a linear scan beats a hash set per batch.
-    private readonly List<UsageEventKey> _keys = new(UsageEventValidator.MaxBatchSize);
-    private readonly List<PlannedBatch> _dependencies = [];
+    private List<PlannedBatch>? _dependencies;
     private readonly TaskCompletionSource<bool> _completion = new(TaskCreationOptions.RunContinuationsAsynchronously);
 
     public PlannedBatch(long number) => Number = number;
@@ -25,8 +23,6 @@ internal sealed class PlannedBatch
     /// <summary>Each event's position in the submission's input.</summary>
     public List<long> Indices { get; } = new(UsageEventValidator.MaxBatchSize);
 
-    public List<UsageEventKey> Keys => _keys;
-
     public int Count => Events.Count;
 
     public bool IsFull => Events.Count >= UsageEventValidator.MaxBatchSize;
@@ -34,11 +30,12 @@ internal sealed class PlannedBatch
     /// <summary>Completes when the batch has its results (whatever they are).</summary>
     public Task Completion => _completion.Task;
 
+    /// <summary>Whether an event of the batch has <paramref name="key"/> (at most 25: a scan, keys made from the events as needed).</summary>
     public bool Contains(UsageEventKey key)
     {
-        foreach (var existing in _keys)
+        foreach (var usageEvent in Events)
         {
-            if (existing.Equals(key))
+            if (UsageEventKey.Of(usageEvent).Equals(key))
             {
                 return true;
             }
@@ -47,15 +44,15 @@ internal sealed class PlannedBatch
         return false;
     }
 
-    public void Add(IndexedEvent indexed, UsageEventKey key)
+    public void Add(IndexedEvent indexed)
     {
         Events.Add(indexed.Event);
         Indices.Add(indexed.Index);
-        _keys.Add(key);
     }
 
     public void DependOn(PlannedBatch earlier)
     {
+        _dependencies ??= [];
         if (!_dependencies.Contains(earlier))
         {
             _dependencies.Add(earlier);
@@ -63,11 +60,11 @@ internal sealed class PlannedBatch
     }
 
     public Task DependenciesCompleted() =>
-        _dependencies.Count == 0 ? Task.CompletedTask : Task.WhenAll(_dependencies.Select(d => d.Completion));
+        _dependencies is not { Count: > 0 } dependencies ? Task.CompletedTask : Task.WhenAll(dependencies.Select(d => d.Completion));
 
     public void Complete()
     {
-        _dependencies.Clear();
+        _dependencies?.Clear();
         _completion.TrySetResult(true);
     }
 }
