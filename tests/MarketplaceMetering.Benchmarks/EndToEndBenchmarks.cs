@@ -25,6 +25,7 @@ public class EndToEndBenchmarks
     [GlobalSetup]
     public async Task SetupAsync()
     {
+        Listen();
         _workload = Workload.Create();
         _server = await CannedServer.StartAsync(_workload);
         _client = new MeteringClient(Workload.Credential, new MeteringClientOptions { Endpoint = _server.Endpoint });
@@ -48,6 +49,11 @@ public class EndToEndBenchmarks
         {
             throw new InvalidOperationException("A sender did not get its events accepted by the canned server: " + what);
         }
+    }
+
+    /// <summary>Attaches listeners before anything is sent; none here.</summary>
+    protected virtual void Listen()
+    {
     }
 
     [GlobalCleanup]
