@@ -1,0 +1,37 @@
+using Microsoft.Extensions.Logging;
+
+namespace MarketplaceMetering;
+
+/// <summary>The accumulation layer's log messages (event ids 100 and up; the core client uses 1 to 99).</summary>
+internal static partial class AccumulationLog
+{
+    [LoggerMessage(100, LogLevel.Error, "Writing {Count} usage sums to the ledger failed; they stay in memory and are written with the next commit.")]
+    public static partial void CommitFailed(ILogger logger, int count, Exception exception);
+
+    [LoggerMessage(101, LogLevel.Critical, "The recorder stopped with {Count} usage sums it could not write to the ledger: that usage is lost.")]
+    public static partial void LostOnDispose(ILogger logger, int count);
+
+    [LoggerMessage(102, LogLevel.Information, "Usage of {Resource} / {Dimension} for {FromHour:o} arrived after that hour was sent; {Quantity} moved into {IntoHour:o}.")]
+    public static partial void CarriedForward(ILogger logger, string resource, string dimension, DateTimeOffset fromHour, DateTimeOffset intoHour, decimal quantity);
+
+    [LoggerMessage(103, LogLevel.Error, "Usage EXPIRED unsent: {Resource} / {Plan} / {Dimension} for {Hour:o}, quantity {Quantity}, passed its deadline {Deadline:o}; it can no longer be billed.")]
+    public static partial void Expired(ILogger logger, string resource, string plan, string dimension, DateTimeOffset hour, decimal quantity, DateTimeOffset deadline);
+
+    [LoggerMessage(104, LogLevel.Warning, "Usage not yet delivered is near its deadline: {Resource} / {Plan} / {Dimension} for {Hour:o}, quantity {Quantity}, must be sent before {Deadline:o} ({Detail}).")]
+    public static partial void NearDeadline(ILogger logger, string resource, string plan, string dimension, DateTimeOffset hour, decimal quantity, DateTimeOffset deadline, string detail);
+
+    [LoggerMessage(105, LogLevel.Error, "CONFLICT: the service already held {Resource} / {Dimension} for {Hour:o} with another quantity; {Quantity} recorded here was not billed as recorded ({Detail}).")]
+    public static partial void Conflict(ILogger logger, string resource, string dimension, DateTimeOffset hour, decimal quantity, string detail);
+
+    [LoggerMessage(106, LogLevel.Error, "The service refused {Resource} / {Plan} / {Dimension} for {Hour:o} (quantity {Quantity}): {Detail}. Resending does not fix this; the row is marked Failed.")]
+    public static partial void Refused(ILogger logger, string resource, string plan, string dimension, DateTimeOffset hour, decimal quantity, string detail);
+
+    [LoggerMessage(107, LogLevel.Information, "Flushed {Claimed} hours: {Delivered} delivered, {Retrying} to retry, {Conflicts} conflicts, {Failed} refused, {Expired} expired.")]
+    public static partial void Flushed(ILogger logger, int claimed, int delivered, int retrying, int conflicts, int failed, int expired);
+
+    [LoggerMessage(108, LogLevel.Error, "Flushing usage failed; the next flush tries again.")]
+    public static partial void FlushFailed(ILogger logger, Exception exception);
+
+    [LoggerMessage(109, LogLevel.Warning, "Sending {Count} hours did not complete ({Reason}); they go back to the ledger as open and are sent again.")]
+    public static partial void Released(ILogger logger, int count, string reason);
+}

@@ -1,0 +1,26 @@
+namespace MarketplaceMetering;
+
+/// <summary>What one <see cref="UsageFlusher.FlushAsync"/> did, counted in ledger rows (one resource, plan, dimension and hour each).</summary>
+public sealed record UsageFlushResult
+{
+    /// <summary>Gets the rows claimed and sent.</summary>
+    public int Claimed { get; init; }
+
+    /// <summary>Gets the rows the service accepted or already held with the same quantity (a replay).</summary>
+    public int Delivered { get; init; }
+
+    /// <summary>Gets the rows whose sending failed for a reason that may pass; they are open again and go with the next flush.</summary>
+    public int Retrying { get; init; }
+
+    /// <summary>Gets the rows the service already held with another quantity.</summary>
+    public int Conflicts { get; init; }
+
+    /// <summary>Gets the rows the service refused for good (unknown resource, invalid dimension, …).</summary>
+    public int Failed { get; init; }
+
+    /// <summary>Gets the rows marked expired by this flush: usage that can no longer be billed.</summary>
+    public int Expired { get; init; }
+
+    /// <summary>Gets the unsent rows within the warning margin of their deadline when the flush began.</summary>
+    public int NearDeadline { get; init; }
+}

@@ -1,0 +1,317 @@
+using System.Globalization;
+using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Logging.Abstractions;
+
+namespace MarketplaceMetering;
+
+/// <summary>
+/// Sends each hour closed longer than the grace period from the <see cref="UsageLedger"/> through the client's bulk
+/// API, oldest (nearest its deadline) first, and records each outcome. As a hosted service it flushes every
+/// <see cref="UsageAccumulationOptions.FlushInterval"/>; without a host, call <see cref="FlushAsync"/>.
+/// </summary>
+/// <remarks>
+/// <para>Rows are claimed under a lease before sending, so many instances sharing a ledger never send the same row at
+/// once. An instance that dies while sending leaves its claim to lapse; the row is then sent again, and the service's
+/// Duplicate answer (a replay: the same quantity) marks it delivered. A Duplicate with another quantity is recorded as
+/// a conflict and reported.</para>
+/// <para>A row whose sending fails for a reason that may pass (the service down, a batch whose retries stopped at its
+/// earliest event's deadline) goes back to open and is planned again with the next flush, in new batches, while its
+/// own deadline allows. Rows that pass their deadline unsent are marked expired and reported three ways: an Error log
+/// entry, the <c>marketplace_metering.accumulation.expired</c> metric and <see cref="UsageLedger.GetExpiredAsync"/>.
+/// Unsent rows within <see cref="UsageAccumulationOptions.DeadlineWarningMargin"/> of their deadline raise a warning
+/// first.</para>
+/// </remarks>
+public sealed class UsageFlusher : BackgroundService
+{
+    private readonly UsageLedger _ledger;
+    private readonly MeteringClient _client;
+    private readonly UsageAccumulationOptions _options;
+    private readonly ILogger _logger;
+    private readonly SemaphoreSlim _oneAtATime = new(1, 1);
+    private static readonly UsageLedgerState[] UnsentStates = [UsageLedgerState.Open, UsageLedgerState.Submitting];
+    private readonly HashSet<long> _warned = [];
+
+    /// <summary>Initializes a new instance of the <see cref="UsageFlusher"/> class.</summary>
+    /// <param name="ledger">The ledger to send from.</param>
+    /// <param name="client">The client that sends.</param>
+    /// <param name="options">The settings; <see langword="null"/> for the defaults.</param>
+    /// <exception cref="ArgumentException">A setting is out of range (the message lists every one).</exception>
+    public UsageFlusher(UsageLedger ledger, MeteringClient client, UsageAccumulationOptions? options = null)
+    {
+        ArgumentNullException.ThrowIfNull(ledger);
+        ArgumentNullException.ThrowIfNull(client);
+        options ??= new UsageAccumulationOptions();
+        options.Validate(nameof(options));
+        _ledger = ledger;
+        _client = client;
+        _options = options;
+        _logger = (ILogger?)options.LoggerFactory?.CreateLogger<UsageFlusher>() ?? NullLogger.Instance;
+    }
+
+    /// <summary>
+    /// Marks what passed its deadline as expired, warns about what is near it, then claims and sends every hour closed
+    /// longer than the grace period, and records the outcomes. One flush at a time per flusher.
+    /// </summary>
+    /// <param name="cancellationToken">Stops the flush; rows being sent go back to open.</param>
+    /// <returns>What was done.</returns>
+    public async Task<UsageFlushResult> FlushAsync(CancellationToken cancellationToken = default)
+    {
+        await _oneAtATime.WaitAsync(cancellationToken).ConfigureAwait(false);
+        try
+        {
+            return await FlushCoreAsync(cancellationToken).ConfigureAwait(false);
+        }
+        finally
+        {
+            _oneAtATime.Release();
+        }
+    }
+
+    /// <inheritdoc/>
+    public override void Dispose()
+    {
+        _oneAtATime.Dispose();
+        base.Dispose();
+    }
+
+    /// <inheritdoc/>
+    protected override async Task ExecuteAsync(CancellationToken stoppingToken)
+    {
+        while (!stoppingToken.IsCancellationRequested)
+        {
+            try
+            {
+                await FlushAsync(stoppingToken).ConfigureAwait(false);
+            }
+            catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
+            {
+                return;
+            }
+            catch (Exception e)
+            {
+                AccumulationLog.FlushFailed(_logger, e);
+            }
+
+            try
+            {
+                await Task.Delay(_options.FlushInterval, _options.TimeProvider, stoppingToken).ConfigureAwait(false);
+            }
+            catch (OperationCanceledException)
+            {
+                return;
+            }
+        }
+    }
+
+    private async Task<UsageFlushResult> FlushCoreAsync(CancellationToken cancellationToken)
+    {
+        var clock = _options.TimeProvider;
+        var now = clock.GetUtcNow();
+
+        var expired = await _ledger.ExpireAsync(now, cancellationToken).ConfigureAwait(false);
+        foreach (var entry in expired)
+        {
+            ReportExpired(entry);
+        }
+
+        var nearDeadline = await WarnNearDeadlineAsync(now, cancellationToken).ConfigureAwait(false);
+
+        int claimed = 0, delivered = 0, retrying = 0, conflicts = 0, failed = 0, expiredBySending = 0;
+        while (true)
+        {
+            now = clock.GetUtcNow();
+            var latestHour = now - _options.Grace - TimeSpan.FromHours(1);
+            var rows = await _ledger.ClaimAsync(_options.InstanceName, latestHour, now, now + _options.LeaseDuration, _options.MaxRowsPerClaim, cancellationToken).ConfigureAwait(false);
+            if (rows.Count == 0)
+            {
+                break;
+            }
+
+            claimed += rows.Count;
+            var outcomes = await SendAsync(rows, cancellationToken).ConfigureAwait(false);
+            await _ledger.CompleteAsync(outcomes, clock.GetUtcNow(), CancellationToken.None).ConfigureAwait(false);
+
+            var roundRetrying = 0;
+            for (var i = 0; i < rows.Count; i++)
+            {
+                var (row, outcome) = (rows[i], outcomes[i]);
+                AccumulationTelemetry.Outcomes.Add(1, new KeyValuePair<string, object?>(AccumulationTelemetry.StateTag, StateName(outcome.State)));
+                switch (outcome.State)
+                {
+                    case UsageLedgerState.Accepted or UsageLedgerState.Replayed:
+                        delivered++;
+                        break;
+                    case UsageLedgerState.Open:
+                        roundRetrying++;
+                        break;
+                    case UsageLedgerState.Conflict:
+                        conflicts++;
+                        AccumulationTelemetry.Conflicts.Add(1, new KeyValuePair<string, object?>(AccumulationTelemetry.DimensionTag, row.Dimension));
+                        AccumulationLog.Conflict(_logger, row.Resource.ToString(), row.Dimension, row.Hour, row.Quantity, outcome.Detail ?? string.Empty);
+                        break;
+                    case UsageLedgerState.Expired:
+                        expiredBySending++;
+                        ReportExpired(row);
+                        break;
+                    default:
+                        failed++;
+                        AccumulationLog.Refused(_logger, row.Resource.ToString(), row.PlanId, row.Dimension, row.Hour, row.Quantity, outcome.Detail ?? string.Empty);
+                        break;
+                }
+            }
+
+            retrying += roundRetrying;
+            if (roundRetrying > 0)
+            {
+                // The service or the network is in trouble: what failed is open again and goes with the next flush,
+                // rather than being claimed again at once in a loop.
+                AccumulationLog.Released(_logger, roundRetrying, "the send failed for a reason that may pass");
+                break;
+            }
+        }
+
+        var result = new UsageFlushResult
+        {
+            Claimed = claimed,
+            Delivered = delivered,
+            Retrying = retrying,
+            Conflicts = conflicts,
+            Failed = failed,
+            Expired = expired.Count + expiredBySending,
+            NearDeadline = nearDeadline,
+        };
+        if (claimed > 0 || result.Expired > 0)
+        {
+            AccumulationLog.Flushed(_logger, claimed, delivered, retrying, conflicts, failed, result.Expired);
+        }
+
+        return result;
+    }
+
+    private async Task<UsageOutcome[]> SendAsync(IReadOnlyList<UsageLedgerEntry> rows, CancellationToken cancellationToken)
+    {
+        var outcomes = new UsageOutcome[rows.Count];
+        var events = new List<UsageEvent>(rows.Count);
+        var positions = new List<int>(rows.Count);
+        for (var i = 0; i < rows.Count; i++)
+        {
+            var row = rows[i];
+            try
+            {
+                events.Add(row.Resource.ToEvent(row.PlanId, row.Dimension, row.Quantity, row.Hour));
+                positions.Add(i);
+            }
+            catch (ArgumentException e)
+            {
+                // A row no event can be made of (edited by hand, say): refused here rather than sent.
+                outcomes[i] = new UsageOutcome(row.Id, row.ClaimId!.Value, UsageLedgerState.Failed, null, "InvalidRow: " + e.Message);
+            }
+        }
+
+        if (events.Count == 0)
+        {
+            return outcomes;
+        }
+
+        BulkUsageEventResult bulk;
+        try
+        {
+            bulk = await _client.SubmitUsageEventsAsync(events, cancellationToken).ConfigureAwait(false);
+        }
+        catch (Exception e)
+        {
+            // Cancelled (or something unexpected): nothing is known of these rows, so they go back to open now rather
+            // than waiting for their lease to end. Resending is safe: the service answers Duplicate for what it holds.
+            var release = positions.Select(i => new UsageOutcome(rows[i].Id, rows[i].ClaimId!.Value, UsageLedgerState.Open, null, "NotSent: " + e.GetType().Name)).ToList();
+            await _ledger.CompleteAsync(release, _options.TimeProvider.GetUtcNow(), CancellationToken.None).ConfigureAwait(false);
+            AccumulationLog.Released(_logger, release.Count, e.GetType().Name);
+            throw;
+        }
+
+        for (var k = 0; k < positions.Count; k++)
+        {
+            var row = rows[positions[k]];
+            outcomes[positions[k]] = ToOutcome(row, bulk.Results[k]);
+        }
+
+        return outcomes;
+    }
+
+    private static UsageOutcome ToOutcome(UsageLedgerEntry row, UsageEventResult result)
+    {
+        var claim = row.ClaimId!.Value;
+        return result switch
+        {
+            UsageEventResult.Accepted accepted => new UsageOutcome(row.Id, claim, UsageLedgerState.Accepted, accepted.UsageEventId, null),
+            UsageEventResult.Duplicate { IsReplay: true } replay => new UsageOutcome(row.Id, claim, UsageLedgerState.Replayed, replay.Original?.UsageEventId, null),
+            UsageEventResult.Duplicate conflict => new UsageOutcome(
+                row.Id,
+                claim,
+                UsageLedgerState.Conflict,
+                conflict.Original?.UsageEventId,
+                conflict.Original is { } original
+                    ? string.Format(CultureInfo.InvariantCulture, "The service holds quantity {0} (event {1}); {2} was recorded here.", original.Quantity, original.UsageEventId, row.Quantity)
+                    : "The service holds an event for this hour; it did not say which."),
+            UsageEventResult.Expired expired => new UsageOutcome(row.Id, claim, UsageLedgerState.Expired, null, Describe(expired)),
+
+            // Error (a failed call, a 5xx item) and statuses this version does not know: resending is safe, because
+            // the service answers Duplicate for an hour it already holds.
+            UsageEventResult.Error or UsageEventResult.Unknown => new UsageOutcome(row.Id, claim, UsageLedgerState.Open, null, Describe(result)),
+            _ => new UsageOutcome(row.Id, claim, UsageLedgerState.Failed, null, Describe(result)),
+        };
+    }
+
+    private static string Describe(UsageEventResult result) => result switch
+    {
+        UsageEventResult.Failure failure => failure.Code is { } code ? code + ": " + failure.Message : failure.Message,
+        UsageEventResult.Unknown unknown => unknown.RawStatus + (unknown.Message is { } message ? ": " + message : string.Empty),
+        _ => result.Status.ToString(),
+    };
+
+    private async Task<int> WarnNearDeadlineAsync(DateTimeOffset now, CancellationToken cancellationToken)
+    {
+        // Unsent rows whose deadline is within the margin: hour + 24 h - safety margin - warning margin <= now.
+        var from = now - AccumulationRules.Window - TimeSpan.FromHours(1);
+        var to = now - AccumulationRules.Window + AccumulationRules.SafetyMargin + _options.DeadlineWarningMargin + TimeSpan.FromTicks(1);
+        var count = 0;
+        foreach (var state in UnsentStates)
+        {
+            foreach (var entry in await _ledger.GetEntriesAsync(from, to, state, cancellationToken).ConfigureAwait(false))
+            {
+                if (entry.Deadline <= now)
+                {
+                    continue;
+                }
+
+                count++;
+                if (_warned.Add(entry.Id))
+                {
+                    AccumulationTelemetry.DeadlineWarnings.Add(1, new KeyValuePair<string, object?>(AccumulationTelemetry.DimensionTag, entry.Dimension));
+                    AccumulationLog.NearDeadline(_logger, entry.Resource.ToString(), entry.PlanId, entry.Dimension, entry.Hour, entry.Quantity, entry.Deadline, entry.Detail ?? "not sent yet");
+                }
+            }
+        }
+
+        return count;
+    }
+
+    private void ReportExpired(UsageLedgerEntry entry)
+    {
+        var dimension = new KeyValuePair<string, object?>(AccumulationTelemetry.DimensionTag, entry.Dimension);
+        AccumulationTelemetry.Expired.Add(1, dimension);
+        AccumulationTelemetry.ExpiredQuantity.Add((double)entry.Quantity, dimension);
+        AccumulationLog.Expired(_logger, entry.Resource.ToString(), entry.PlanId, entry.Dimension, entry.Hour, entry.Quantity, entry.Deadline);
+    }
+
+    private static string StateName(UsageLedgerState state) => state switch
+    {
+        UsageLedgerState.Open => "open",
+        UsageLedgerState.Accepted => "accepted",
+        UsageLedgerState.Replayed => "replayed",
+        UsageLedgerState.Conflict => "conflict",
+        UsageLedgerState.Expired => "expired",
+        UsageLedgerState.Failed => "failed",
+        _ => "submitting",
+    };
+}

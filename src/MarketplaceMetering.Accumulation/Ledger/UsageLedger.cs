@@ -1,0 +1,97 @@
+namespace MarketplaceMetering;
+
+/// <summary>
+/// The durable record of usage per resource, plan, dimension and UTC hour, and of what became of each hour. Two
+/// implementations ship: <see cref="SqliteUsageLedger"/> (one file, the default) and <c>PostgreSqlUsageLedger</c> in
+/// MarketplaceMetering.Accumulation.PostgreSql (one database shared by many app instances).
+/// </summary>
+/// <remarks>
+/// The recorder and the flusher call the protected members; applications read the ledger with the public queries.
+/// An implementation creates its schema on first use and keeps it versioned; every write is one transaction.
+/// </remarks>
+public abstract class UsageLedger : IAsyncDisposable
+{
+    /// <summary>Initializes a new instance of the <see cref="UsageLedger"/> class.</summary>
+    protected UsageLedger()
+    {
+    }
+
+    /// <summary>Creates the schema, or brings an older one up to date. Safe to call many times and from many instances.</summary>
+    /// <param name="cancellationToken">Cancels the work.</param>
+    /// <returns>A task that completes when the ledger is ready.</returns>
+    public abstract Task InitializeAsync(CancellationToken cancellationToken = default);
+
+    /// <summary>Gets the rows whose hour is in [<paramref name="fromHour"/>, <paramref name="untilHour"/>), optionally in one state, oldest hour first.</summary>
+    /// <param name="fromHour">The first hour included.</param>
+    /// <param name="untilHour">The first hour excluded.</param>
+    /// <param name="state">The state to match, or <see langword="null"/> for all.</param>
+    /// <param name="cancellationToken">Cancels the query.</param>
+    /// <returns>The rows.</returns>
+    public abstract Task<IReadOnlyList<UsageLedgerEntry>> GetEntriesAsync(DateTimeOffset fromHour, DateTimeOffset untilHour, UsageLedgerState? state = null, CancellationToken cancellationToken = default);
+
+    /// <summary>Gets the usage that can no longer be billed: rows marked <see cref="UsageLedgerState.Expired"/> whose hour is in [<paramref name="fromHour"/>, <paramref name="untilHour"/>).</summary>
+    /// <param name="fromHour">The first hour included.</param>
+    /// <param name="untilHour">The first hour excluded.</param>
+    /// <param name="cancellationToken">Cancels the query.</param>
+    /// <returns>The expired rows.</returns>
+    public Task<IReadOnlyList<UsageLedgerEntry>> GetExpiredAsync(DateTimeOffset fromHour, DateTimeOffset untilHour, CancellationToken cancellationToken = default) =>
+        GetEntriesAsync(fromHour, untilHour, UsageLedgerState.Expired, cancellationToken);
+
+    /// <summary>Gets the usage moved from an hour already sent into a later one, for moves whose source hour is in [<paramref name="fromHour"/>, <paramref name="untilHour"/>).</summary>
+    /// <param name="fromHour">The first source hour included.</param>
+    /// <param name="untilHour">The first source hour excluded.</param>
+    /// <param name="cancellationToken">Cancels the query.</param>
+    /// <returns>The moves.</returns>
+    public abstract Task<IReadOnlyList<UsageCarryForward>> GetCarryForwardsAsync(DateTimeOffset fromHour, DateTimeOffset untilHour, CancellationToken cancellationToken = default);
+
+    /// <summary>
+    /// Adds quantities in one transaction. A delta for an hour whose row is no longer <see cref="UsageLedgerState.Open"/>
+    /// goes into the row of the hour <paramref name="now"/> falls in (the first later open hour, if that one is taken
+    /// too), and the move is kept as a <see cref="UsageCarryForward"/>.
+    /// </summary>
+    /// <param name="deltas">The quantities.</param>
+    /// <param name="now">The current time.</param>
+    /// <param name="cancellationToken">Cancels the work; the transaction then does not commit.</param>
+    /// <returns>The moves made.</returns>
+    protected internal abstract Task<IReadOnlyList<UsageCarryForward>> AddAsync(IReadOnlyList<UsageDelta> deltas, DateTimeOffset now, CancellationToken cancellationToken);
+
+    /// <summary>
+    /// Claims up to <paramref name="maxEntries"/> rows to send, oldest hour first (nearest its deadline): open rows whose
+    /// hour started at or before <paramref name="latestHour"/> and whose deadline is after <paramref name="now"/>, and
+    /// rows whose previous claim's lease ended before <paramref name="now"/> (an instance that died while sending).
+    /// Each claimed row becomes <see cref="UsageLedgerState.Submitting"/> under a new claim id until <paramref name="leaseUntil"/>.
+    /// Rows another instance claims at the same time are skipped, never shared.
+    /// </summary>
+    /// <param name="owner">The claiming instance, for operators.</param>
+    /// <param name="latestHour">The latest hour that may be sent (closed longer than the grace period).</param>
+    /// <param name="now">The current time.</param>
+    /// <param name="leaseUntil">When the claim ends if no outcome is recorded.</param>
+    /// <param name="maxEntries">The most rows to claim.</param>
+    /// <param name="cancellationToken">Cancels the work.</param>
+    /// <returns>The claimed rows, with their claim ids.</returns>
+    protected internal abstract Task<IReadOnlyList<UsageLedgerEntry>> ClaimAsync(string owner, DateTimeOffset latestHour, DateTimeOffset now, DateTimeOffset leaseUntil, int maxEntries, CancellationToken cancellationToken);
+
+    /// <summary>Records what became of claimed rows, in one transaction. An outcome whose claim is no longer the row's (the lease ended and another instance took it) changes nothing.</summary>
+    /// <param name="outcomes">The outcomes.</param>
+    /// <param name="now">The current time.</param>
+    /// <param name="cancellationToken">Cancels the work.</param>
+    /// <returns>How many rows changed.</returns>
+    protected internal abstract Task<int> CompleteAsync(IReadOnlyList<UsageOutcome> outcomes, DateTimeOffset now, CancellationToken cancellationToken);
+
+    /// <summary>Marks <see cref="UsageLedgerState.Expired"/> every row not yet delivered whose deadline is at or before <paramref name="now"/> (open rows, and submitting rows whose lease ended).</summary>
+    /// <param name="now">The current time.</param>
+    /// <param name="cancellationToken">Cancels the work.</param>
+    /// <returns>The rows just marked.</returns>
+    protected internal abstract Task<IReadOnlyList<UsageLedgerEntry>> ExpireAsync(DateTimeOffset now, CancellationToken cancellationToken);
+
+    /// <inheritdoc/>
+    public async ValueTask DisposeAsync()
+    {
+        await DisposeAsyncCore().ConfigureAwait(false);
+        GC.SuppressFinalize(this);
+    }
+
+    /// <summary>Releases the ledger's connections.</summary>
+    /// <returns>A task that completes when they are released.</returns>
+    protected virtual ValueTask DisposeAsyncCore() => default;
+}

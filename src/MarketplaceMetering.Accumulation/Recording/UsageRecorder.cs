@@ -1,0 +1,311 @@
+using System.Collections.Concurrent;
+using System.Globalization;
+using System.Threading.Channels;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Logging.Abstractions;
+
+namespace MarketplaceMetering;
+
+/// <summary>
+/// Records usage anywhere in an app and sums it exactly per resource, plan, dimension and UTC hour, on its way to a
+/// <see cref="UsageLedger"/>. Thread-safe. <see cref="Record"/> never waits for I/O: its usage is durable within
+/// <see cref="UsageAccumulationOptions.DurabilityInterval"/> (a crash loses at most that much). <see cref="RecordAsync"/>
+/// completes once its usage is committed (a crash after it returned loses nothing); concurrent callers share one
+/// transaction. A <see cref="UsageFlusher"/> sends closed hours to the service.
+/// </summary>
+/// <example>
+/// <code>
+/// await using var recorder = new UsageRecorder(new SqliteUsageLedger("usage.db"));
+/// recorder.Record(subscriptionId, "silver", "api-calls", 1m);
+/// var meter = recorder.GetMeter(subscriptionId, "silver", "gigabytes");
+/// meter.Add(0.25m);
+/// </code>
+/// </example>
+public sealed class UsageRecorder : IAsyncDisposable
+{
+    private readonly ConcurrentDictionary<MeterKey, UsageMeter> _meters = new(MeterKey.Comparer);
+    private readonly ConcurrentQueue<UsageMeter> _dirty = new();
+    private readonly Channel<Commit> _commits = Channel.CreateUnbounded<Commit>(new UnboundedChannelOptions { SingleReader = true });
+    private readonly CancellationTokenSource _stopping = new();
+    private readonly ILogger _logger;
+    private readonly TimeSpan _durabilityInterval;
+    private readonly Task _writer;
+    private int _disposed;
+
+    /// <summary>Initializes a new instance of the <see cref="UsageRecorder"/> class and starts its writer.</summary>
+    /// <param name="ledger">Where usage is made durable.</param>
+    /// <param name="options">The settings; <see langword="null"/> for the defaults.</param>
+    /// <exception cref="ArgumentException">A setting is out of range (the message lists every one).</exception>
+    public UsageRecorder(UsageLedger ledger, UsageAccumulationOptions? options = null)
+    {
+        ArgumentNullException.ThrowIfNull(ledger);
+        options ??= new UsageAccumulationOptions();
+        options.Validate(nameof(options));
+        Ledger = ledger;
+        Clock = options.TimeProvider;
+        _durabilityInterval = options.DurabilityInterval;
+        _logger = (ILogger?)options.LoggerFactory?.CreateLogger<UsageRecorder>() ?? NullLogger.Instance;
+        _writer = Task.Run(WriteLoopAsync);
+    }
+
+    /// <summary>Gets the ledger usage goes to.</summary>
+    public UsageLedger Ledger { get; }
+
+    internal TimeProvider Clock { get; }
+
+    /// <summary>Gets the handle for one resource, plan and dimension (the same one for the same names, compared ignoring case as the service does).</summary>
+    /// <param name="resource">The resource (a <see cref="Guid"/> converts implicitly).</param>
+    /// <param name="planId">The plan id; not empty.</param>
+    /// <param name="dimension">The dimension; not empty.</param>
+    /// <returns>The meter.</returns>
+    /// <exception cref="ArgumentException">An argument is empty or names no resource.</exception>
+    public UsageMeter GetMeter(UsageResource resource, string planId, string dimension)
+    {
+        var key = new MeterKey(resource, planId, dimension);
+        if (_meters.TryGetValue(key, out var meter))
+        {
+            return meter;
+        }
+
+        if (resource.IsEmpty)
+        {
+            throw new ArgumentException("The resource must name a resource: use a subscription or resource usage id, or UsageResource.FromUri.", nameof(resource));
+        }
+
+        // The core's rules for plan and dimension, checked once per meter rather than per recorded quantity.
+        _ = resource.ToEvent(planId, dimension, 1m, default);
+        return _meters.GetOrAdd(key, static (k, recorder) => new UsageMeter(recorder, k.Resource, k.PlanId, k.Dimension), this);
+    }
+
+    /// <summary>Adds usage in memory; it is durable within the durability interval. Never waits for I/O.</summary>
+    /// <param name="resource">The resource (a <see cref="Guid"/> converts implicitly).</param>
+    /// <param name="planId">The plan id; not empty.</param>
+    /// <param name="dimension">The dimension; not empty.</param>
+    /// <param name="quantity">The units consumed; greater than zero.</param>
+    /// <param name="at">When it happened, or <see langword="null"/> for now: not in the future (beyond 5 minutes of clock skew), in an hour the service still accepts.</param>
+    /// <exception cref="ArgumentException">An argument is out of range; the exception names it, and nothing is recorded.</exception>
+    /// <exception cref="ObjectDisposedException">The recorder is disposed.</exception>
+    public void Record(UsageResource resource, string planId, string dimension, decimal quantity, DateTimeOffset? at = null)
+    {
+        CheckQuantity(quantity);
+        var meter = GetMeter(resource, planId, dimension);
+        if (at is { } time)
+        {
+            meter.Add(quantity, time);
+        }
+        else
+        {
+            meter.Add(quantity);
+        }
+    }
+
+    /// <summary>Adds usage and completes once it is committed to the ledger; concurrent callers share one transaction.</summary>
+    /// <param name="resource">The resource (a <see cref="Guid"/> converts implicitly).</param>
+    /// <param name="planId">The plan id; not empty.</param>
+    /// <param name="dimension">The dimension; not empty.</param>
+    /// <param name="quantity">The units consumed; greater than zero.</param>
+    /// <param name="at">When it happened, or <see langword="null"/> for now.</param>
+    /// <param name="cancellationToken">Stops waiting; the usage may still be recorded, as with any database commit.</param>
+    /// <returns>A task that completes when the usage is durable; it fails with the ledger's error if the commit fails (the usage is then not recorded).</returns>
+    /// <exception cref="ArgumentException">An argument is out of range; the exception names it, and nothing is recorded.</exception>
+    public Task RecordAsync(UsageResource resource, string planId, string dimension, decimal quantity, DateTimeOffset? at = null, CancellationToken cancellationToken = default)
+    {
+        CheckQuantity(quantity);
+        return GetMeter(resource, planId, dimension).AddAsync(quantity, at, cancellationToken);
+    }
+
+    /// <summary>Writes every sum still only in memory to the ledger now.</summary>
+    /// <param name="cancellationToken">Stops waiting.</param>
+    /// <returns>A task that completes when the sums recorded before the call are committed.</returns>
+    public Task SaveAsync(CancellationToken cancellationToken = default)
+    {
+        ThrowIfDisposed();
+        return CommitAsync(default, cancellationToken, save: true);
+    }
+
+    /// <summary>Writes what is still in memory, then stops the writer.</summary>
+    /// <returns>A task that completes when the writer has stopped.</returns>
+    public async ValueTask DisposeAsync()
+    {
+        if (Interlocked.Exchange(ref _disposed, 1) != 0)
+        {
+            return;
+        }
+
+        _commits.Writer.TryComplete();
+        try
+        {
+            await _writer.ConfigureAwait(false);
+        }
+        finally
+        {
+            _stopping.Dispose();
+        }
+    }
+
+    internal static void CheckQuantity(decimal quantity)
+    {
+        if (quantity <= 0)
+        {
+            throw new ArgumentOutOfRangeException(nameof(quantity), quantity, string.Format(CultureInfo.InvariantCulture, "The quantity must be greater than zero; it was {0}. Nothing was recorded.", quantity));
+        }
+    }
+
+    internal void ThrowIfDisposed() => ObjectDisposedException.ThrowIf(Volatile.Read(ref _disposed) != 0, this);
+
+    /// <summary>The hour a given time is recorded in, after checking that it is neither in the future nor too old to bill.</summary>
+    internal DateTimeOffset HourFor(DateTimeOffset at)
+    {
+        var now = Clock.GetUtcNow();
+        if (at > now + AccumulationRules.ClockSkewAllowance)
+        {
+            throw new ArgumentOutOfRangeException(nameof(at), at, string.Format(CultureInfo.InvariantCulture, "The time {0:o} is in the future (now is {1:o}; {2:g} of clock skew is allowed). Nothing was recorded.", at, now, AccumulationRules.ClockSkewAllowance));
+        }
+
+        var hour = AccumulationRules.HourOf(at > now ? now : at);
+        if (AccumulationRules.DeadlineOf(hour) <= now)
+        {
+            throw new ArgumentOutOfRangeException(nameof(at), at, string.Format(CultureInfo.InvariantCulture, "The time {0:o} is in an hour the service no longer accepts (its deadline {1:o} has passed: 24 hours after the hour began, less {2:g}). Nothing was recorded.", at, AccumulationRules.DeadlineOf(hour), AccumulationRules.SafetyMargin));
+        }
+
+        return hour;
+    }
+
+    internal void MarkDirty(UsageMeter meter) => _dirty.Enqueue(meter);
+
+    internal Task CommitAsync(UsageDelta delta, CancellationToken cancellationToken, bool save = false)
+    {
+        var completion = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        ObjectDisposedException.ThrowIf(!_commits.Writer.TryWrite(new Commit(delta, completion, save)), this);
+
+        return cancellationToken.CanBeCanceled ? completion.Task.WaitAsync(cancellationToken) : completion.Task;
+    }
+
+    private async Task WriteLoopAsync()
+    {
+        var reader = _commits.Reader;
+        var batch = new List<Commit>();
+        var deltas = new List<UsageDelta>();
+        var saved = new List<UsageDelta>();
+        Task? interval = null;
+        Task<bool>? readable = null;
+        var open = true;
+        while (open)
+        {
+            // One outstanding wait of each kind at a time: the next commit, or the end of the durability interval.
+            interval ??= Task.Delay(_durabilityInterval, Clock, CancellationToken.None);
+            readable ??= reader.WaitToReadAsync().AsTask();
+            var woke = await Task.WhenAny(readable, interval).ConfigureAwait(false);
+            var save = woke == interval;
+            if (save)
+            {
+                interval = null;
+            }
+
+            if (readable.IsCompleted)
+            {
+                if (!await readable.ConfigureAwait(false))
+                {
+                    open = false;
+                    save = true; // Disposing: write what is left.
+                }
+
+                readable = null;
+            }
+
+            batch.Clear();
+            while (reader.TryRead(out var commit))
+            {
+                batch.Add(commit);
+                save |= commit.Save;
+            }
+
+            deltas.Clear();
+            saved.Clear();
+            foreach (var commit in batch)
+            {
+                if (!commit.Save)
+                {
+                    deltas.Add(commit.Delta);
+                }
+            }
+
+            if (save)
+            {
+                while (_dirty.TryDequeue(out var meter))
+                {
+                    meter.TakePending(saved);
+                }
+
+                deltas.AddRange(saved);
+            }
+
+            if (deltas.Count == 0)
+            {
+                CompleteAll(batch, null);
+                continue;
+            }
+
+            try
+            {
+                var moves = await Ledger.AddAsync(deltas, Clock.GetUtcNow(), CancellationToken.None).ConfigureAwait(false);
+                CompleteAll(batch, null);
+                foreach (var move in moves)
+                {
+                    AccumulationLog.CarriedForward(_logger, move.Resource.ToString(), move.Dimension, move.FromHour, move.IntoHour, move.Quantity);
+                    AccumulationTelemetry.CarriedForward.Add(1, new KeyValuePair<string, object?>(AccumulationTelemetry.DimensionTag, move.Dimension));
+                }
+            }
+            catch (Exception e)
+            {
+                // Nothing is lost: the awaiting callers learn it failed, and in-memory sums go back for the next write.
+                AccumulationLog.CommitFailed(_logger, deltas.Count, e);
+                foreach (var delta in saved)
+                {
+                    _meters.GetValueOrDefault(new MeterKey(delta.Resource, delta.PlanId, delta.Dimension))?.Restore(delta);
+                }
+
+                CompleteAll(batch, e);
+                if (!open)
+                {
+                    AccumulationLog.LostOnDispose(_logger, saved.Count);
+                }
+            }
+        }
+    }
+
+    private static void CompleteAll(List<Commit> batch, Exception? error)
+    {
+        foreach (var commit in batch)
+        {
+            if (error is null)
+            {
+                commit.Completion.TrySetResult();
+            }
+            else
+            {
+                commit.Completion.TrySetException(error);
+            }
+        }
+    }
+
+    private readonly record struct Commit(UsageDelta Delta, TaskCompletionSource Completion, bool Save);
+
+    private readonly record struct MeterKey(UsageResource Resource, string PlanId, string Dimension)
+    {
+        public static readonly IEqualityComparer<MeterKey> Comparer = new KeyComparer();
+
+        private sealed class KeyComparer : IEqualityComparer<MeterKey>
+        {
+            public bool Equals(MeterKey x, MeterKey y) =>
+                x.Resource.Equals(y.Resource)
+                && string.Equals(x.PlanId, y.PlanId, StringComparison.OrdinalIgnoreCase)
+                && string.Equals(x.Dimension, y.Dimension, StringComparison.OrdinalIgnoreCase);
+
+            public int GetHashCode(MeterKey key) => HashCode.Combine(
+                key.Resource,
+                key.PlanId is null ? 0 : StringComparer.OrdinalIgnoreCase.GetHashCode(key.PlanId),
+                key.Dimension is null ? 0 : StringComparer.OrdinalIgnoreCase.GetHashCode(key.Dimension));
+        }
+    }
+}

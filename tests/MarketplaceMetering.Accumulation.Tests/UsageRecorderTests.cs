@@ -1,0 +1,231 @@
+using MarketplaceMetering.Tests;
+
+namespace MarketplaceMetering.Accumulation.Tests;
+
+public sealed class UsageRecorderTests
+{
+    private static readonly Guid Resource = Guid.Parse("0b1f43e4-7c3a-4d8e-9a57-3c2f6a1d9e01");
+
+    [Fact]
+    public async Task Record_AMillionTenthsFromFourThreads_SumsToExactlyOneHundredThousand()
+    {
+        await using var h = await AccumulationHarness.StartAsync();
+        var meter = h.Recorder.GetMeter(Resource, "plan", "calls");
+
+        await Task.WhenAll(Enumerable.Range(0, 4).Select(t => Task.Run(() =>
+        {
+            for (var i = 0; i < 250_000; i++)
+            {
+                if (i % 2 == 0)
+                {
+                    meter.Add(0.1m);
+                }
+                else
+                {
+                    h.Recorder.Record(Resource, "plan", "calls", 0.1m);
+                }
+            }
+        })));
+        await h.Recorder.SaveAsync();
+
+        var entry = (await h.EntriesAsync()).Should().ContainSingle().Subject;
+        entry.Quantity.Should().Be(100000.0m);
+        entry.State.Should().Be(UsageLedgerState.Open);
+        entry.Hour.Should().Be(h.HourAgo(0));
+    }
+
+    [Fact]
+    public async Task MeterAdd_SteadyState_AllocatesNothing()
+    {
+        await using var h = await AccumulationHarness.StartAsync();
+        var meter = h.Recorder.GetMeter(Resource, "plan", "calls");
+        meter.Add(1m); // first use marks the meter dirty once
+
+        var before = GC.GetAllocatedBytesForCurrentThread();
+        for (var i = 0; i < 10_000; i++)
+        {
+            meter.Add(1m);
+        }
+
+        var allocated = GC.GetAllocatedBytesForCurrentThread() - before;
+        allocated.Should().Be(0);
+    }
+
+    [Fact]
+    public async Task GetMeter_SameNamesInAnotherCase_SameMeterAndOneLedgerRow()
+    {
+        await using var h = await AccumulationHarness.StartAsync();
+
+        h.Recorder.GetMeter(Resource, "Plan", "Calls").Should().BeSameAs(h.Recorder.GetMeter(Resource, "plan", "CALLS"));
+        h.Recorder.Record(Resource, "Plan", "Calls", 2m);
+        h.Recorder.Record(Resource, "plan", "calls", 3m);
+        await h.Recorder.SaveAsync();
+        await h.Recorder.RecordAsync(Resource, "PLAN", "calls", 4m);
+
+        (await h.EntriesAsync()).Should().ContainSingle().Which.Quantity.Should().Be(9m);
+    }
+
+    [Fact]
+    public async Task RecordAsync_WhenItReturns_IsCommittedToTheFile()
+    {
+        await using var h = await AccumulationHarness.StartAsync();
+
+        await h.Recorder.RecordAsync(Resource, "plan", "calls", 1.25m);
+
+        // Another ledger instance over the same file (as a restarted process would open it) sees the usage.
+        await using var reopened = new SqliteUsageLedger(h.Ledger.Path);
+        (await reopened.GetEntriesAsync(h.From, h.To)).Should().ContainSingle().Which.Quantity.Should().Be(1.25m);
+    }
+
+    [Fact]
+    public async Task RecordAsync_SixtyFourConcurrentCallers_ShareFewerTransactionsThanCallers()
+    {
+        var counting = new CountingLedger(Path.Combine(Path.GetTempPath(), "mm-count-" + Guid.NewGuid().ToString("N") + ".db"));
+        await using var recorder = new UsageRecorder(counting, new UsageAccumulationOptions { DurabilityInterval = TimeSpan.FromHours(1) });
+        await counting.InitializeAsync();
+
+        await Task.WhenAll(Enumerable.Range(0, 64).Select(i => Task.Run(() => recorder.RecordAsync(Resource, "plan", "d" + (i % 8), 1m))));
+
+        counting.Adds.Should().BeLessThan(64);
+        counting.DeltasAdded.Should().Be(64);
+        (await counting.GetEntriesAsync(DateTimeOffset.UnixEpoch, DateTimeOffset.MaxValue)).Sum(e => e.Quantity).Should().Be(64m);
+    }
+
+    [Fact]
+    public async Task Record_IsWrittenWhenTheDurabilityIntervalPasses_NotBefore()
+    {
+        await using var h = await AccumulationHarness.StartAsync(o => o.DurabilityInterval = TimeSpan.FromSeconds(1));
+
+        h.Recorder.Record(Resource, "plan", "calls", 5m);
+        await h.Clock.WaitForTimerAsync(d => d == TimeSpan.FromSeconds(1));
+        (await h.EntriesAsync()).Should().BeEmpty("the interval has not passed");
+
+        h.Clock.Advance(TimeSpan.FromSeconds(1));
+        await Eventually.HoldsAsync(() => h.EntriesAsync().GetAwaiter().GetResult().Count == 1, "the sum reaches the ledger");
+        (await h.EntriesAsync()).Single().Quantity.Should().Be(5m);
+    }
+
+    public static TheoryData<string, Action<UsageRecorder, DateTimeOffset>> BadInputs => new()
+    {
+        { "quantity", (r, now) => r.Record(Resource, "plan", "calls", 0m) },
+        { "quantity", (r, now) => r.Record(Resource, "plan", "calls", -1m) },
+        { "planId", (r, now) => r.Record(Resource, " ", "calls", 1m) },
+        { "dimension", (r, now) => r.Record(Resource, "plan", "", 1m) },
+        { "resourceId", (r, now) => r.Record(Guid.Empty, "plan", "calls", 1m) },
+        { "resource", (r, now) => r.Record(default, "plan", "calls", 1m) },
+        { "resourceUri", (r, now) => r.Record(UsageResource.FromUri("not-a-resource-id"), "plan", "calls", 1m) },
+        { "at", (r, now) => r.Record(Resource, "plan", "calls", 1m, now.AddMinutes(6)) },
+        { "at", (r, now) => r.Record(Resource, "plan", "calls", 1m, now.AddHours(-24)) },
+        { "at", (r, now) => r.GetMeter(Resource, "plan", "calls").Add(1m, now.AddDays(-2)) },
+        { "quantity", (r, now) => r.GetMeter(Resource, "plan", "calls").Add(0m) },
+    };
+
+    [Theory]
+    [MemberData(nameof(BadInputs))]
+    public async Task Record_BadInput_ThrowsNamingTheFieldAndKeepsWhatWasRecorded(string field, Action<UsageRecorder, DateTimeOffset> record)
+    {
+        await using var h = await AccumulationHarness.StartAsync();
+        h.Recorder.Record(Resource, "plan", "calls", 7m);
+        await h.Recorder.SaveAsync();
+        h.Recorder.Record(Resource, "plan", "calls", 1m); // still only in memory
+
+        var act = () => record(h.Recorder, h.Clock.GetUtcNow());
+
+        act.Should().Throw<ArgumentException>().Which.ParamName.Should().Be(field);
+        await h.Recorder.SaveAsync();
+        (await h.EntriesAsync()).Should().ContainSingle().Which.Quantity.Should().Be(8m);
+    }
+
+    [Fact]
+    public async Task RecordAsync_BadInput_ThrowsBeforeAnythingIsQueued()
+    {
+        await using var h = await AccumulationHarness.StartAsync();
+
+        var act = () => h.Recorder.RecordAsync(Resource, "plan", "calls", -0.5m);
+
+        (await act.Should().ThrowAsync<ArgumentOutOfRangeException>()).Which.ParamName.Should().Be("quantity");
+        await h.Recorder.SaveAsync();
+        (await h.EntriesAsync()).Should().BeEmpty();
+    }
+
+    [Fact]
+    public async Task Add_SumWouldOverflow_RefusedAndTheSumKept()
+    {
+        await using var h = await AccumulationHarness.StartAsync();
+        var meter = h.Recorder.GetMeter(Resource, "plan", "calls");
+        meter.Add(decimal.MaxValue - 1m);
+
+        var act = () => meter.Add(2m);
+
+        act.Should().Throw<ArgumentOutOfRangeException>().Which.ParamName.Should().Be("quantity");
+        await h.Recorder.SaveAsync();
+        (await h.EntriesAsync()).Single().Quantity.Should().Be(decimal.MaxValue - 1m);
+    }
+
+    [Fact]
+    public async Task Record_TimeWithinTheClockSkewAllowance_GoesIntoTheCurrentHour()
+    {
+        await using var h = await AccumulationHarness.StartAsync();
+        var now = h.Clock.GetUtcNow();
+        h.Clock.Advance(h.HourAgo(-1) - now - TimeSpan.FromMinutes(1)); // one minute before the hour turns
+
+        h.Recorder.Record(Resource, "plan", "calls", 1m, h.Clock.GetUtcNow().AddMinutes(4));
+        await h.Recorder.SaveAsync();
+
+        (await h.EntriesAsync()).Single().Hour.Should().Be(h.HourAgo(0));
+    }
+
+    [Fact]
+    public async Task Record_TimesInSeveralHours_OneRowPerHour()
+    {
+        await using var h = await AccumulationHarness.StartAsync();
+
+        h.Recorder.Record(Resource, "plan", "calls", 1m, h.HourAgo(3).AddMinutes(10));
+        h.Recorder.Record(Resource, "plan", "calls", 2m, h.HourAgo(3).AddMinutes(59));
+        h.Recorder.Record(Resource, "plan", "calls", 4m, h.HourAgo(1));
+        h.Recorder.Record(Resource, "plan", "calls", 8m);
+        await h.Recorder.SaveAsync();
+
+        (await h.EntriesAsync()).Select(e => (e.Hour, e.Quantity)).Should().Equal((h.HourAgo(3), 3m), (h.HourAgo(1), 4m), (h.HourAgo(0), 8m));
+    }
+
+    [Fact]
+    public async Task Save_LedgerFailsOnce_RecordAsyncFailsAndInMemorySumsAreWrittenNextTime()
+    {
+        var ledger = new CountingLedger(Path.Combine(Path.GetTempPath(), "mm-fail-" + Guid.NewGuid().ToString("N") + ".db")) { FailNextAdds = 1 };
+        await using var recorder = new UsageRecorder(ledger, new UsageAccumulationOptions { DurabilityInterval = TimeSpan.FromHours(1) });
+        recorder.Record(Resource, "plan", "calls", 3m);
+
+        var first = () => recorder.SaveAsync();
+        await first.Should().ThrowAsync<IOException>();
+        await recorder.RecordAsync(Resource, "plan", "calls", 4m);
+        await recorder.SaveAsync();
+
+        (await ledger.GetEntriesAsync(DateTimeOffset.UnixEpoch, DateTimeOffset.MaxValue)).Single().Quantity.Should().Be(7m);
+    }
+
+    [Fact]
+    public async Task DisposeAsync_WritesWhatIsStillInMemory_ThenRefusesMore()
+    {
+        await using var h = await AccumulationHarness.StartAsync(o => o.DurabilityInterval = TimeSpan.FromHours(1));
+        h.Recorder.Record(Resource, "plan", "calls", 6m);
+
+        await h.Recorder.DisposeAsync();
+
+        (await h.EntriesAsync()).Single().Quantity.Should().Be(6m);
+        var act = () => h.Recorder.Record(Resource, "plan", "calls", 1m);
+        act.Should().Throw<ObjectDisposedException>();
+    }
+
+    [Fact]
+    public async Task Ledger_UnwritableFolder_ErrorNamesThePath()
+    {
+        var path = Path.Combine(Path.GetTempPath(), "mm-missing-" + Guid.NewGuid().ToString("N"), "usage.db");
+        await using var ledger = new SqliteUsageLedger(path);
+        await using var recorder = new UsageRecorder(ledger);
+
+        var act = () => recorder.RecordAsync(Resource, "plan", "calls", 1m);
+
+        (await act.Should().ThrowAsync<InvalidOperationException>()).Which.Message.Should().Contain(path);
+    }
+}
