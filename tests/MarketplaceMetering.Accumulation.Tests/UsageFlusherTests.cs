@@ -1,0 +1,328 @@
+using System.Diagnostics.Metrics;
+using MarketplaceMetering.Emulator;
+using MarketplaceMetering.Tests;
+using Microsoft.Extensions.Logging;
+
+namespace MarketplaceMetering.Accumulation.Tests;
+
+public sealed class UsageFlusherTests
+{
+    private static readonly Guid A = Guid.Parse("3f1c2b4a-0d5e-4b6f-8a7c-9e0d1f2a3b4c");
+    private static readonly Guid B = Guid.Parse("7a6b5c4d-3e2f-4a1b-8c9d-0e1f2a3b4c5d");
+
+    [Fact]
+    public async Task FlushAsync_SendsHoursClosedLongerThanTheGrace_AndKeepsTheRest()
+    {
+        await using var h = await AccumulationHarness.StartAsync(o => o.Grace = TimeSpan.FromMinutes(5));
+        await h.Recorder.RecordAsync(A, "plan", "calls", 3m, h.HourAgo(2));
+        await h.Recorder.RecordAsync(B, "plan", "calls", 4.5m, h.HourAgo(1));
+        await h.Recorder.RecordAsync(A, "plan", "calls", 9m); // the current hour: not closed
+
+        // 10:17 now: the hour 09:00 closed at 10:00, longer than 5 minutes ago; 08:00 too.
+        var result = await h.Flusher.FlushAsync();
+
+        result.Claimed.Should().Be(2);
+        result.Delivered.Should().Be(2);
+        var rows = await h.EntriesAsync();
+        rows.Where(r => r.State == UsageLedgerState.Accepted).Select(r => (r.Hour, r.Quantity)).Should().BeEquivalentTo([(h.HourAgo(2), 3m), (h.HourAgo(1), 4.5m)]);
+        rows.Single(r => r.State == UsageLedgerState.Open).Hour.Should().Be(h.HourAgo(0));
+        h.Emulator.Ledger.Entries.Select(e => (e.ResourceId, e.EffectiveStartTime, e.Quantity)).Should().BeEquivalentTo([(A, h.HourAgo(2), 3m), (B, h.HourAgo(1), 4.5m)]);
+
+        // The ledger keeps the service's own event ids.
+        rows.Where(r => r.IsDelivered).Select(r => r.UsageEventId).Should().BeEquivalentTo(h.Emulator.Ledger.Entries.Select(e => (Guid?)e.UsageEventId));
+    }
+
+    [Fact]
+    public async Task FlushAsync_HourInsideTheGrace_NotSentUntilTheGracePasses()
+    {
+        await using var h = await AccumulationHarness.StartAsync(o => o.Grace = TimeSpan.FromMinutes(30));
+        await h.Recorder.RecordAsync(A, "plan", "calls", 1m, h.HourAgo(1)); // closed 17 minutes ago
+
+        (await h.Flusher.FlushAsync()).Claimed.Should().Be(0);
+        h.Emulator.Ledger.Count.Should().Be(0);
+
+        h.Clock.Advance(TimeSpan.FromMinutes(14));
+        (await h.Flusher.FlushAsync()).Delivered.Should().Be(1);
+    }
+
+    [Fact]
+    public async Task Record_ForAnHourAlreadySent_CarriedIntoTheCurrentHourAndVisible()
+    {
+        await using var h = await AccumulationHarness.StartAsync();
+        await h.Recorder.RecordAsync(A, "plan", "calls", 5m, h.HourAgo(1));
+        await h.Flusher.FlushAsync();
+
+        await h.Recorder.RecordAsync(A, "plan", "calls", 2m, h.HourAgo(1).AddMinutes(30));
+
+        var rows = await h.EntriesAsync();
+        rows.Single(r => r.Hour == h.HourAgo(1)).Quantity.Should().Be(5m, "what was sent is not changed");
+        rows.Single(r => r.Hour == h.HourAgo(0)).Quantity.Should().Be(2m);
+        var move = (await h.Ledger.GetCarryForwardsAsync(h.From, h.To)).Should().ContainSingle().Subject;
+        (move.FromHour, move.IntoHour, move.Quantity, move.Dimension).Should().Be((h.HourAgo(1), h.HourAgo(0), 2m, "calls"));
+        h.Emulator.Ledger.Count.Should().Be(1);
+
+        // The carried usage is billed with the current hour once that one closes.
+        h.Clock.Advance(TimeSpan.FromHours(1));
+        await h.Flusher.FlushAsync();
+        h.Emulator.Ledger.Entries.Select(e => (e.EffectiveStartTime, e.Quantity)).Should().BeEquivalentTo([(h.HourAgo(2), 5m), (h.HourAgo(1), 2m)]);
+    }
+
+    [Fact]
+    public async Task FlushAsync_AfterACrashBetweenClaimAndOutcome_ResendsAndTheReplayMarksItDelivered()
+    {
+        await using var h = await AccumulationHarness.StartAsync(o => o.LeaseDuration = TimeSpan.FromMinutes(5));
+        await h.Recorder.RecordAsync(A, "plan", "calls", 8m, h.HourAgo(2));
+        await h.Recorder.RecordAsync(B, "plan", "calls", 1m, h.HourAgo(2));
+
+        // An instance claims both rows, the service accepts A, and the instance dies before recording anything.
+        var now = h.Clock.GetUtcNow();
+        var claimed = await h.Ledger.ClaimAsync("dead", now - TimeSpan.FromHours(1), now, now + TimeSpan.FromMinutes(5), 10, CancellationToken.None);
+        claimed.Should().HaveCount(2);
+        await h.Client.SubmitUsageEventAsync(UsageEvent.ForResourceId(A, "plan", "calls", 8m, h.HourAgo(2)));
+
+        (await h.Flusher.FlushAsync()).Claimed.Should().Be(0, "the dead instance's lease has not ended");
+        h.Clock.Advance(TimeSpan.FromMinutes(5));
+        var result = await h.Flusher.FlushAsync();
+
+        result.Delivered.Should().Be(2);
+        var rows = await h.EntriesAsync();
+        rows.Single(r => r.Resource == A).State.Should().Be(UsageLedgerState.Replayed);
+        rows.Single(r => r.Resource == B).State.Should().Be(UsageLedgerState.Accepted);
+        rows.Should().OnlyContain(r => r.Attempts == 2);
+        h.Emulator.Ledger.Entries.Should().HaveCount(2, "each hour billed once");
+    }
+
+    [Fact]
+    public async Task CompleteAsync_OutcomeFromALapsedClaim_IsIgnored()
+    {
+        await using var h = await AccumulationHarness.StartAsync();
+        await h.Recorder.RecordAsync(A, "plan", "calls", 1m, h.HourAgo(2));
+        var now = h.Clock.GetUtcNow();
+        var first = (await h.Ledger.ClaimAsync("slow", now - TimeSpan.FromHours(1), now, now + TimeSpan.FromSeconds(1), 10, CancellationToken.None)).Single();
+        var second = (await h.Ledger.ClaimAsync("other", now - TimeSpan.FromHours(1), now + TimeSpan.FromSeconds(2), now + TimeSpan.FromMinutes(5), 10, CancellationToken.None)).Single();
+
+        var changed = await h.Ledger.CompleteAsync([new UsageOutcome(first.Id, first.ClaimId!.Value, UsageLedgerState.Failed, null, "late")], now, CancellationToken.None);
+
+        changed.Should().Be(0);
+        second.ClaimId.Should().NotBe(first.ClaimId!.Value);
+        (await h.EntriesAsync()).Single().State.Should().Be(UsageLedgerState.Submitting);
+    }
+
+    [Fact]
+    public async Task FlushAsync_ServiceHoldsTheHourWithAnotherQuantity_RecordsAConflictAndReportsIt()
+    {
+        await using var h = await AccumulationHarness.StartAsync();
+        using var metrics = new MetricCollector();
+        await h.Client.SubmitUsageEventAsync(UsageEvent.ForResourceId(A, "plan", "calls", 100m, h.HourAgo(1)));
+        await h.Recorder.RecordAsync(A, "plan", "calls", 3m, h.HourAgo(1));
+
+        var result = await h.Flusher.FlushAsync();
+
+        result.Conflicts.Should().Be(1);
+        var row = (await h.EntriesAsync()).Single();
+        row.State.Should().Be(UsageLedgerState.Conflict);
+        row.Detail.Should().Contain("100").And.Contain("3");
+        row.UsageEventId.Should().Be(h.Emulator.Ledger.Entries.Single().UsageEventId);
+        h.Logs.GetSnapshot().Should().Contain(r => r.Level == LogLevel.Error && r.Id.Id == 105);
+        metrics.Sum("marketplace_metering.accumulation.conflicts").Should().Be(1);
+    }
+
+    [Fact]
+    public async Task FlushAsync_ServiceRefusesTheResource_MarkedFailedNotRetried()
+    {
+        await using var h = await AccumulationHarness.StartAsync();
+        h.Emulator.SetResourceStatus(A, EmulatedResourceStatus.Unsubscribed);
+        await h.Recorder.RecordAsync(A, "plan", "calls", 3m, h.HourAgo(1));
+
+        var result = await h.Flusher.FlushAsync();
+
+        result.Failed.Should().Be(1);
+        var row = (await h.EntriesAsync()).Single();
+        row.State.Should().Be(UsageLedgerState.Failed);
+        row.Detail.Should().NotBeNullOrEmpty();
+        (await h.Flusher.FlushAsync()).Claimed.Should().Be(0);
+    }
+
+    [Fact]
+    public async Task FlushAsync_ServiceDown_RowsGoBackToOpenAndAreSentByALaterFlush()
+    {
+        await using var h = await AccumulationHarness.StartAsync();
+        await h.Recorder.RecordAsync(A, "plan", "calls", 2m, h.HourAgo(1));
+        h.Emulator.Faults.Settings.ServerErrorProbability = 1;
+
+        var down = await h.Flusher.FlushAsync();
+
+        down.Retrying.Should().Be(1);
+        var row = (await h.EntriesAsync()).Single();
+        (row.State, row.Attempts).Should().Be((UsageLedgerState.Open, 1));
+        row.Detail.Should().NotBeNullOrEmpty();
+
+        h.Emulator.Faults.Settings.ServerErrorProbability = 0;
+        (await h.Flusher.FlushAsync()).Delivered.Should().Be(1);
+        h.Emulator.Ledger.Entries.Single().Quantity.Should().Be(2m);
+    }
+
+    [Fact]
+    public async Task FlushAsync_ServiceDownPastTheDeadline_ExpiredReportedThreeWaysAndNothingSentLate()
+    {
+        await using var h = await AccumulationHarness.StartAsync();
+        using var metrics = new MetricCollector();
+        await h.Recorder.RecordAsync(A, "plan", "calls", 2.5m, h.HourAgo(3));
+        await h.Recorder.RecordAsync(B, "plan", "calls", 1m, h.HourAgo(3));
+        h.Emulator.Faults.Settings.ServerErrorProbability = 1;
+        await h.Flusher.FlushAsync();
+
+        // The service stays down until after the hour's deadline (24 hours after it began, less 2 minutes).
+        h.Clock.Advance(h.HourAgo(3).AddHours(24) - h.Clock.GetUtcNow());
+        h.Emulator.Faults.Settings.ServerErrorProbability = 0;
+        h.Emulator.ClearRequests();
+        var result = await h.Flusher.FlushAsync();
+
+        result.Expired.Should().Be(2);
+        (await h.Ledger.GetExpiredAsync(h.From, h.To)).Select(e => (e.Resource, e.Quantity)).Should().BeEquivalentTo([((UsageResource)A, 2.5m), ((UsageResource)B, 1m)]);
+        h.Logs.GetSnapshot().Where(r => r.Level == LogLevel.Error && r.Id.Id == 103).Should().HaveCount(2);
+        metrics.Sum("marketplace_metering.accumulation.expired").Should().Be(2);
+        metrics.Sum("marketplace_metering.accumulation.expired.quantity").Should().Be(3.5);
+        h.Emulator.Requests.Should().BeEmpty("nothing is sent after its deadline");
+        h.Emulator.Ledger.Count.Should().Be(0);
+    }
+
+    [Fact]
+    public async Task FlushAsync_UnsentUsageNearItsDeadline_WarnsOncePerRow()
+    {
+        await using var h = await AccumulationHarness.StartAsync(o => o.DeadlineWarningMargin = TimeSpan.FromHours(2));
+        using var metrics = new MetricCollector();
+        await h.Recorder.RecordAsync(A, "plan", "calls", 1m, h.HourAgo(1));
+        h.Emulator.Faults.Settings.ServerErrorProbability = 1;
+
+        // 21 hours later the hour (deadline 08:58 tomorrow) is 1 h 41 min from its deadline.
+        h.Clock.Advance(TimeSpan.FromHours(21));
+        var first = await h.Flusher.FlushAsync();
+        var second = await h.Flusher.FlushAsync();
+
+        (first.NearDeadline, second.NearDeadline).Should().Be((1, 1));
+        h.Logs.GetSnapshot().Where(r => r.Level == LogLevel.Warning && r.Id.Id == 104).Should().ContainSingle();
+        metrics.Sum("marketplace_metering.accumulation.deadline_warnings").Should().Be(1);
+    }
+
+    [Fact]
+    public async Task FlushAsync_BatchWhoseEarliestEventReachesItsDeadlineWhileRetrying_OthersArePlannedAgain()
+    {
+        await using var h = await AccumulationHarness.StartAsync();
+        await h.Recorder.RecordAsync(A, "plan", "calls", 1m, h.HourAgo(3));
+        await h.Recorder.RecordAsync(B, "plan", "calls", 2m, h.HourAgo(1));
+        h.Emulator.Faults.Settings.ServerErrorProbability = 1;
+
+        // Just before the older hour's deadline: its retries stop there, and the batch fails as a whole.
+        h.Clock.Advance(h.HourAgo(3).AddHours(24).AddMinutes(-3) - h.Clock.GetUtcNow());
+        var failed = await h.Flusher.FlushAsync();
+        failed.Retrying.Should().Be(2);
+
+        h.Clock.Advance(TimeSpan.FromMinutes(2));
+        h.Emulator.Faults.Settings.ServerErrorProbability = 0;
+        var result = await h.Flusher.FlushAsync();
+
+        (result.Expired, result.Delivered).Should().Be((1, 1));
+        h.Emulator.Ledger.Entries.Should().ContainSingle().Which.ResourceId.Should().Be(B);
+    }
+
+    [Fact]
+    public async Task FlushAsync_TwoFlushersOnOneLedger_EachRowSentOnce()
+    {
+        await using var h = await AccumulationHarness.StartAsync(o => o.MaxRowsPerClaim = 7);
+        for (var i = 0; i < 60; i++)
+        {
+            await h.Recorder.RecordAsync(Guid.NewGuid(), "plan", "calls", i + 1, h.HourAgo(1 + (i % 3)));
+        }
+
+        var secondOptions = new UsageAccumulationOptions { TimeProvider = h.Clock, InstanceName = "second", MaxRowsPerClaim = 7 };
+        using var second = new UsageFlusher(new SqliteUsageLedger(h.Ledger.Path), h.Client, secondOptions);
+
+        var results = await Task.WhenAll(Task.Run(() => h.Flusher.FlushAsync()), Task.Run(() => second.FlushAsync()));
+
+        results.Sum(r => r.Claimed).Should().Be(60);
+        h.Emulator.Ledger.Count.Should().Be(60);
+        h.Emulator.Requests.Sum(EventsIn).Should().Be(60, "no row is sent twice");
+        (await h.EntriesAsync(UsageLedgerState.Accepted)).Sum(e => e.Quantity).Should().Be(Enumerable.Range(1, 60).Sum());
+    }
+
+    [Fact]
+    public async Task FlushAsync_Cancelled_RowsGoBackToOpenAtOnce()
+    {
+        await using var h = await AccumulationHarness.StartAsync();
+        await h.Recorder.RecordAsync(A, "plan", "calls", 1m, h.HourAgo(1));
+        h.Emulator.Faults.Enqueue(EmulatorFault.Latency(TimeSpan.FromMinutes(1)));
+        using var cancel = new CancellationTokenSource();
+
+        var flush = h.Flusher.FlushAsync(cancel.Token);
+        await Eventually.HoldsAsync(() => h.Emulator.Requests.Count > 0, "the batch reaches the service");
+        await cancel.CancelAsync();
+
+        await flush.Invoking(f => f).Should().ThrowAsync<OperationCanceledException>();
+        (await h.EntriesAsync()).Single().State.Should().Be(UsageLedgerState.Open);
+    }
+
+    [Fact]
+    public async Task Ledger_SchemaFromANewerVersion_RefusedWithAClearMessage()
+    {
+        await using var h = await AccumulationHarness.StartAsync();
+        await h.Ledger.InitializeAsync();
+        await using (var connection = new Microsoft.Data.Sqlite.SqliteConnection("Data Source=" + h.Ledger.Path))
+        {
+            await connection.OpenAsync();
+            var command = connection.CreateCommand();
+            command.CommandText = "UPDATE mm_schema SET version = 99;";
+            await command.ExecuteNonQueryAsync();
+        }
+
+        await using var newer = new SqliteUsageLedger(h.Ledger.Path);
+        var act = () => newer.InitializeAsync();
+
+        (await act.Should().ThrowAsync<InvalidOperationException>()).Which.Message.Should().Contain("schema version 99").And.Contain(h.Ledger.Path);
+    }
+
+    private static int EventsIn(RecordedRequest request)
+    {
+        using var body = System.Text.Json.JsonDocument.Parse(request.Body);
+        return body.RootElement.TryGetProperty("request", out var batch) ? batch.GetArrayLength() : 1;
+    }
+
+    /// <summary>Sums what the accumulation meter's instruments record while it lives.</summary>
+    private sealed class MetricCollector : IDisposable
+    {
+        private readonly MeterListener _listener = new();
+        private readonly Dictionary<string, double> _sums = [];
+
+        public MetricCollector()
+        {
+            _listener.InstrumentPublished = (instrument, listener) =>
+            {
+                if (instrument.Meter.Name == "MarketplaceMetering.Accumulation")
+                {
+                    listener.EnableMeasurementEvents(instrument);
+                }
+            };
+            _listener.SetMeasurementEventCallback<long>((i, v, _, _) => Add(i.Name, v));
+            _listener.SetMeasurementEventCallback<double>((i, v, _, _) => Add(i.Name, v));
+            _listener.Start();
+        }
+
+        public double Sum(string name)
+        {
+            lock (_sums)
+            {
+                return _sums.GetValueOrDefault(name);
+            }
+        }
+
+        public void Dispose() => _listener.Dispose();
+
+        private void Add(string name, double value)
+        {
+            lock (_sums)
+            {
+                _sums[name] = _sums.GetValueOrDefault(name) + value;
+            }
+        }
+    }
+}
