@@ -1,0 +1,26 @@
+namespace MarketplaceMetering.Tests.Docs;
+
+/// <summary>The C# of docs/accumulation.md.</summary>
+internal static class AccumulationDocSnippets
+{
+    /// <summary>Records usage three ways and flushes; returns what the flush did.</summary>
+    public static async Task<UsageFlushResult> QuickStartAsync(MeteringClient meteringClient, Guid subscriptionId, string folder, TimeProvider clock)
+    {
+        var options = new UsageAccumulationOptions { TimeProvider = clock, Grace = TimeSpan.Zero };
+        #region accumulation-quickstart
+        await using var ledger = new SqliteUsageLedger(Path.Combine(folder, "usage.db")); // created on first use
+        await using var recorder = new UsageRecorder(ledger, options);
+        using var flusher = new UsageFlusher(ledger, meteringClient, options); // an IHostedService, or call FlushAsync
+
+        recorder.Record(subscriptionId, "silver", "api-calls", 1m);            // hot path: in memory, never waits for I/O
+        await recorder.RecordAsync(subscriptionId, "silver", "exports", 1m);   // returns once committed to the ledger
+
+        UsageMeter gigabytes = recorder.GetMeter(subscriptionId, "silver", "gigabytes");
+        gigabytes.Add(0.25m);                                                  // a pre-resolved handle: no allocation
+        await recorder.SaveAsync();                                            // (Record's usage is saved every second anyway)
+
+        var flushed = await flusher.FlushAsync();                              // sends hours closed longer than the grace
+        #endregion
+        return flushed;
+    }
+}
