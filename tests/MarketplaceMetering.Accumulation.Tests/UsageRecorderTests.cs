@@ -73,7 +73,7 @@ public sealed class UsageRecorderTests
         await h.Recorder.RecordAsync(Resource, "plan", "calls", 1.25m);
 
         // Another ledger instance over the same file (as a restarted process would open it) sees the usage.
-        await using var reopened = new SqliteUsageLedger(h.Ledger.Path);
+        await using var reopened = new SqliteUsageLedger(h.SqlitePath);
         (await reopened.GetEntriesAsync(h.From, h.To)).Should().ContainSingle().Which.Quantity.Should().Be(1.25m);
     }
 

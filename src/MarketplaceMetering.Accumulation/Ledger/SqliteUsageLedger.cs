@@ -236,7 +236,7 @@ public sealed class SqliteUsageLedger : UsageLedger
         carry.Parameters.AddWithValue("$now", Time(now));
 
         List<UsageCarryForward>? moves = null;
-        var currentHour = AccumulationRules.HourOf(now);
+        var currentHour = HourOf(now);
         foreach (var delta in deltas)
         {
             var resource = delta.Resource.Key;
@@ -321,7 +321,7 @@ public sealed class SqliteUsageLedger : UsageLedger
         command.Parameters.AddWithValue("$lease", Time(leaseUntil));
         command.Parameters.AddWithValue("$now", Time(now));
         command.Parameters.AddWithValue("$latest", Time(latestHour));
-        command.Parameters.AddWithValue("$expiredUpTo", Time(ExpiredUpTo(now)));
+        command.Parameters.AddWithValue("$expiredUpTo", Time(ExpiredThrough(now)));
         command.Parameters.AddWithValue("$max", maxEntries);
         var claimed = await ReadEntriesAsync(command, cancellationToken).ConfigureAwait(false);
         await transaction.CommitAsync(cancellationToken).ConfigureAwait(false);
@@ -374,7 +374,7 @@ public sealed class SqliteUsageLedger : UsageLedger
             "detail = COALESCE(detail || ' ', '') || '(expired: not delivered before the deadline)' " +
             "WHERE hour <= $expiredUpTo AND (state = 0 OR (state = 1 AND lease_until <= $now)) RETURNING " + Columns + ";";
         command.Parameters.AddWithValue("$now", Time(now));
-        command.Parameters.AddWithValue("$expiredUpTo", Time(ExpiredUpTo(now)));
+        command.Parameters.AddWithValue("$expiredUpTo", Time(ExpiredThrough(now)));
         var expired = await ReadEntriesAsync(command, cancellationToken).ConfigureAwait(false);
         await transaction.CommitAsync(cancellationToken).ConfigureAwait(false);
         return [.. expired.OrderBy(e => e.Hour).ThenBy(e => e.Id)];
@@ -386,9 +386,6 @@ public sealed class SqliteUsageLedger : UsageLedger
         _initialization.Dispose();
         await base.DisposeAsyncCore().ConfigureAwait(false);
     }
-
-    /// <summary>The latest hour whose deadline is at or before <paramref name="now"/>.</summary>
-    internal static DateTimeOffset ExpiredUpTo(DateTimeOffset now) => now - AccumulationRules.Window + AccumulationRules.SafetyMargin;
 
     private async Task<SqliteConnection> OpenAsync(CancellationToken cancellationToken)
     {

@@ -84,6 +84,16 @@ public abstract class UsageLedger : IAsyncDisposable
     /// <returns>The rows just marked.</returns>
     protected internal abstract Task<IReadOnlyList<UsageLedgerEntry>> ExpireAsync(DateTimeOffset now, CancellationToken cancellationToken);
 
+    /// <summary>Gets the latest hour start whose deadline is at or before <paramref name="now"/>: rows of that hour or earlier can no longer be sent.</summary>
+    /// <param name="now">The current time.</param>
+    /// <returns>The instant; an hour start at or before it has expired.</returns>
+    protected static DateTimeOffset ExpiredThrough(DateTimeOffset now) => now - AccumulationRules.Window + AccumulationRules.SafetyMargin;
+
+    /// <summary>Gets the start of the UTC hour <paramref name="time"/> falls in.</summary>
+    /// <param name="time">Any instant.</param>
+    /// <returns>The hour's start, in UTC.</returns>
+    protected static DateTimeOffset HourOf(DateTimeOffset time) => AccumulationRules.HourOf(time);
+
     /// <inheritdoc/>
     public async ValueTask DisposeAsync()
     {

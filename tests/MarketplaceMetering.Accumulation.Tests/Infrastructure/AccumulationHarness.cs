@@ -13,7 +13,7 @@ namespace MarketplaceMetering.Accumulation.Tests;
 /// </summary>
 internal sealed class AccumulationHarness : IAsyncDisposable
 {
-    private AccumulationHarness(string folder, TestClock clock, MeteringEmulator emulator, MeteringClient client, UsageAccumulationOptions options, FakeLogCollector logs, ILoggerFactory loggerFactory)
+    private AccumulationHarness(string folder, TestClock clock, MeteringEmulator emulator, MeteringClient client, UsageAccumulationOptions options, FakeLogCollector logs, ILoggerFactory loggerFactory, UsageLedger? ledger)
     {
         Folder = folder;
         Clock = clock;
@@ -22,7 +22,7 @@ internal sealed class AccumulationHarness : IAsyncDisposable
         Options = options;
         Logs = logs;
         LoggerFactory = loggerFactory;
-        Ledger = new SqliteUsageLedger(Path.Combine(folder, "usage.db"));
+        Ledger = ledger ?? new SqliteUsageLedger(Path.Combine(folder, "usage.db"));
         Recorder = new UsageRecorder(Ledger, options);
         Flusher = new UsageFlusher(Ledger, client, options);
     }
@@ -41,7 +41,10 @@ internal sealed class AccumulationHarness : IAsyncDisposable
 
     public ILoggerFactory LoggerFactory { get; }
 
-    public SqliteUsageLedger Ledger { get; }
+    public UsageLedger Ledger { get; }
+
+    /// <summary>The SQLite file, when the ledger is the default one.</summary>
+    public string SqlitePath => ((SqliteUsageLedger)Ledger).Path;
 
     public UsageRecorder Recorder { get; }
 
@@ -52,7 +55,7 @@ internal sealed class AccumulationHarness : IAsyncDisposable
 
     public DateTimeOffset To => Clock.GetUtcNow().AddDays(3);
 
-    public static async Task<AccumulationHarness> StartAsync(Action<UsageAccumulationOptions>? configure = null, TestClock? clock = null)
+    public static async Task<AccumulationHarness> StartAsync(Action<UsageAccumulationOptions>? configure = null, TestClock? clock = null, UsageLedger? ledger = null)
     {
         clock ??= new TestClock();
         var folder = Directory.CreateTempSubdirectory("mm-accumulation-").FullName;
@@ -64,7 +67,7 @@ internal sealed class AccumulationHarness : IAsyncDisposable
         var loggerFactory = Microsoft.Extensions.Logging.LoggerFactory.Create(b => b.SetMinimumLevel(LogLevel.Trace).AddProvider(new FakeLoggerProvider(logs)));
         var options = new UsageAccumulationOptions { TimeProvider = clock, LoggerFactory = loggerFactory, InstanceName = "test" };
         configure?.Invoke(options);
-        return new AccumulationHarness(folder, clock, emulator, client, options, logs, loggerFactory);
+        return new AccumulationHarness(folder, clock, emulator, client, options, logs, loggerFactory, ledger);
     }
 
     /// <summary>Everything the ledger holds, oldest hour first.</summary>

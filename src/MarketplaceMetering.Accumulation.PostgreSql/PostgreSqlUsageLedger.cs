@@ -1,0 +1,532 @@
+using System.Data.Common;
+using System.Globalization;
+using System.Text.RegularExpressions;
+using Npgsql;
+using NpgsqlTypes;
+
+namespace MarketplaceMetering;
+
+/// <summary>
+/// The ledger in PostgreSQL (Npgsql), shared by every instance of a scaled-out backend: usage recorded by all of them
+/// is summed in one row per resource, plan, dimension and hour, and each row is sent by exactly one instance. There is
+/// no coordinator: PostgreSQL is the coordination (atomic upserts for recording; <c>FOR UPDATE SKIP LOCKED</c> claims
+/// with a lease for sending).
+/// </summary>
+/// <remarks>
+/// Tables live in their own schema (<c>marketplace_metering</c> unless told otherwise), created on first use; schema
+/// migrations run under a transaction-scoped advisory lock, so instances starting together migrate once. Quantities
+/// are <c>numeric</c> (exact); plan ids, dimensions and resource URIs compare ignoring case, as the service does.
+/// </remarks>
+public sealed partial class PostgreSqlUsageLedger : UsageLedger
+{
+    private const string Columns =
+        "id, resource, resource_is_uri, plan_id, dimension, hour, quantity, state, usage_event_id, detail, attempts, created_at, updated_at, submitted_at, completed_at, claim_id";
+
+    private readonly NpgsqlDataSource _dataSource;
+    private readonly bool _ownsDataSource;
+    private readonly string _schema;
+    private readonly SemaphoreSlim _initialization = new(1, 1);
+    private volatile bool _initialized;
+
+    /// <summary>Initializes a new instance of the <see cref="PostgreSqlUsageLedger"/> class from a connection string.</summary>
+    /// <param name="connectionString">An Npgsql connection string.</param>
+    /// <param name="schema">The schema that holds the ledger's tables: lower-case letters, digits and underscores.</param>
+    /// <exception cref="ArgumentException">The connection string is empty or malformed, or the schema name is not a plain identifier.</exception>
+    public PostgreSqlUsageLedger(string connectionString, string schema = DefaultSchema)
+        : this(CreateDataSource(connectionString), schema, ownsDataSource: true)
+    {
+    }
+
+    /// <summary>Initializes a new instance of the <see cref="PostgreSqlUsageLedger"/> class over a data source the caller owns (and disposes).</summary>
+    /// <param name="dataSource">The data source (for example one registered in dependency injection).</param>
+    /// <param name="schema">The schema that holds the ledger's tables: lower-case letters, digits and underscores.</param>
+    /// <exception cref="ArgumentException">The schema name is not a plain identifier.</exception>
+    public PostgreSqlUsageLedger(NpgsqlDataSource dataSource, string schema = DefaultSchema)
+        : this(dataSource, schema, ownsDataSource: false)
+    {
+    }
+
+    private PostgreSqlUsageLedger(NpgsqlDataSource dataSource, string schema, bool ownsDataSource)
+    {
+        ArgumentNullException.ThrowIfNull(dataSource);
+        if (schema is null || !Identifier().IsMatch(schema))
+        {
+            throw new ArgumentException("The schema name must be a plain identifier: a lower-case letter or underscore, then lower-case letters, digits or underscores (at most 63).", nameof(schema));
+        }
+
+        _dataSource = dataSource;
+        _ownsDataSource = ownsDataSource;
+        _schema = schema;
+    }
+
+    /// <summary>The schema used unless another is given.</summary>
+    public const string DefaultSchema = "marketplace_metering";
+
+    /// <summary>Gets the schema version this library writes.</summary>
+    public static int SchemaVersion => Migrations.Length;
+
+    /// <summary>Gets the schema that holds the ledger's tables.</summary>
+    public string Schema => _schema;
+
+    private static string[] Migrations =>
+    [
+        // Version 1.
+        """
+        CREATE TABLE {0}.usage (
+            id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+            resource text NOT NULL,
+            resource_is_uri boolean NOT NULL,
+            plan_id text NOT NULL,
+            dimension text NOT NULL,
+            hour timestamptz NOT NULL,
+            quantity numeric NOT NULL,
+            state smallint NOT NULL,
+            usage_event_id uuid NULL,
+            detail text NULL,
+            attempts integer NOT NULL DEFAULT 0,
+            claim_owner text NULL,
+            claim_id uuid NULL,
+            lease_until timestamptz NULL,
+            created_at timestamptz NOT NULL,
+            updated_at timestamptz NOT NULL,
+            submitted_at timestamptz NULL,
+            completed_at timestamptz NULL
+        );
+        CREATE UNIQUE INDEX usage_key ON {0}.usage (lower(resource), lower(plan_id), lower(dimension), hour);
+        CREATE INDEX usage_state_hour ON {0}.usage (state, hour);
+        CREATE INDEX usage_hour ON {0}.usage (hour);
+        CREATE TABLE {0}.carry_forward (
+            id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+            resource text NOT NULL,
+            resource_is_uri boolean NOT NULL,
+            plan_id text NOT NULL,
+            dimension text NOT NULL,
+            from_hour timestamptz NOT NULL,
+            into_hour timestamptz NOT NULL,
+            quantity numeric NOT NULL,
+            recorded_at timestamptz NOT NULL
+        );
+        CREATE INDEX carry_forward_from ON {0}.carry_forward (from_hour);
+        """,
+    ];
+
+    /// <inheritdoc/>
+    public override async Task InitializeAsync(CancellationToken cancellationToken = default)
+    {
+        if (_initialized)
+        {
+            return;
+        }
+
+        await _initialization.WaitAsync(cancellationToken).ConfigureAwait(false);
+        try
+        {
+            if (_initialized)
+            {
+                return;
+            }
+
+            var connection = await OpenCoreAsync(cancellationToken).ConfigureAwait(false);
+            await using (connection.ConfigureAwait(false))
+            {
+                var transaction = await connection.BeginTransactionAsync(cancellationToken).ConfigureAwait(false);
+                await using (transaction.ConfigureAwait(false))
+                {
+                    // One migrator at a time across every instance: the lock ends with the transaction.
+                    await ExecuteAsync(connection, transaction, "SELECT pg_advisory_xact_lock(hashtext('marketplace_metering.ledger:' || @schema));", cancellationToken, ("schema", _schema)).ConfigureAwait(false);
+                    await ExecuteAsync(connection, transaction, Sql("CREATE SCHEMA IF NOT EXISTS {0}; CREATE TABLE IF NOT EXISTS {0}.schema_version (version integer NOT NULL);"), cancellationToken).ConfigureAwait(false);
+                    var current = Convert.ToInt32(await ScalarAsync(connection, transaction, Sql("SELECT COALESCE(MAX(version), 0) FROM {0}.schema_version;"), cancellationToken).ConfigureAwait(false), CultureInfo.InvariantCulture);
+                    var migrations = Migrations;
+                    if (current > migrations.Length)
+                    {
+                        throw new InvalidOperationException(string.Format(
+                            CultureInfo.InvariantCulture,
+                            "The ledger in schema '{0}' has schema version {1}, written by a newer MarketplaceMetering.Accumulation.PostgreSql; this version knows up to {2}. Upgrade the package.",
+                            _schema,
+                            current,
+                            migrations.Length));
+                    }
+
+                    for (var version = current + 1; version <= migrations.Length; version++)
+                    {
+                        await ExecuteAsync(connection, transaction, Sql(migrations[version - 1]), cancellationToken).ConfigureAwait(false);
+                        await ExecuteAsync(connection, transaction, Sql("DELETE FROM {0}.schema_version; INSERT INTO {0}.schema_version (version) VALUES (@version);"), cancellationToken, ("version", version)).ConfigureAwait(false);
+                    }
+
+                    await transaction.CommitAsync(cancellationToken).ConfigureAwait(false);
+                }
+            }
+
+            _initialized = true;
+        }
+        finally
+        {
+            _initialization.Release();
+        }
+    }
+
+    /// <inheritdoc/>
+    public override async Task<IReadOnlyList<UsageLedgerEntry>> GetEntriesAsync(DateTimeOffset fromHour, DateTimeOffset untilHour, UsageLedgerState? state = null, CancellationToken cancellationToken = default)
+    {
+        var connection = await OpenAsync(cancellationToken).ConfigureAwait(false);
+        await using (connection.ConfigureAwait(false))
+        {
+            var command = new NpgsqlCommand(Sql("SELECT " + Columns + " FROM {0}.usage WHERE hour >= @from AND hour < @until" + (state is null ? string.Empty : " AND state = @state") + " ORDER BY hour, id;"), connection);
+            await using (command.ConfigureAwait(false))
+            {
+                command.Parameters.AddWithValue("from", NpgsqlDbType.TimestampTz, fromHour.ToUniversalTime());
+                command.Parameters.AddWithValue("until", NpgsqlDbType.TimestampTz, untilHour.ToUniversalTime());
+                if (state is { } s)
+                {
+                    command.Parameters.AddWithValue("state", (short)s);
+                }
+
+                return await ReadEntriesAsync(command, cancellationToken).ConfigureAwait(false);
+            }
+        }
+    }
+
+    /// <inheritdoc/>
+    public override async Task<IReadOnlyList<UsageCarryForward>> GetCarryForwardsAsync(DateTimeOffset fromHour, DateTimeOffset untilHour, CancellationToken cancellationToken = default)
+    {
+        var connection = await OpenAsync(cancellationToken).ConfigureAwait(false);
+        await using (connection.ConfigureAwait(false))
+        {
+            var command = new NpgsqlCommand(Sql("SELECT resource, resource_is_uri, plan_id, dimension, from_hour, into_hour, quantity, recorded_at FROM {0}.carry_forward WHERE from_hour >= @from AND from_hour < @until ORDER BY id;"), connection);
+            await using (command.ConfigureAwait(false))
+            {
+                command.Parameters.AddWithValue("from", NpgsqlDbType.TimestampTz, fromHour.ToUniversalTime());
+                command.Parameters.AddWithValue("until", NpgsqlDbType.TimestampTz, untilHour.ToUniversalTime());
+                var moves = new List<UsageCarryForward>();
+                var reader = await command.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
+                await using (reader.ConfigureAwait(false))
+                {
+                    while (await reader.ReadAsync(cancellationToken).ConfigureAwait(false))
+                    {
+                        moves.Add(new UsageCarryForward(
+                            ResourceOf(reader.GetString(0), reader.GetBoolean(1)),
+                            reader.GetString(2),
+                            reader.GetString(3),
+                            reader.GetFieldValue<DateTimeOffset>(4),
+                            reader.GetFieldValue<DateTimeOffset>(5),
+                            reader.GetDecimal(6),
+                            reader.GetFieldValue<DateTimeOffset>(7)));
+                    }
+                }
+
+                return moves;
+            }
+        }
+    }
+
+    /// <inheritdoc/>
+    protected override async Task<IReadOnlyList<UsageCarryForward>> AddAsync(IReadOnlyList<UsageDelta> deltas, DateTimeOffset now, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(deltas);
+        if (deltas.Count == 0)
+        {
+            return [];
+        }
+
+        var connection = await OpenAsync(cancellationToken).ConfigureAwait(false);
+        await using (connection.ConfigureAwait(false))
+        {
+            var transaction = await connection.BeginTransactionAsync(cancellationToken).ConfigureAwait(false);
+            await using (transaction.ConfigureAwait(false))
+            {
+                // An atomic upsert per delta: adds to the hour's row while it is open, whoever else is adding to it. When
+                // the row exists but is taken (claimed or sent), nothing changes and no id comes back: the delta moves on.
+                var upsert = new NpgsqlCommand(
+                    Sql("""
+                        INSERT INTO {0}.usage (resource, resource_is_uri, plan_id, dimension, hour, quantity, state, created_at, updated_at)
+                        VALUES (@resource, @isUri, @plan, @dimension, @hour, @quantity, 0, @now, @now)
+                        ON CONFLICT (lower(resource), lower(plan_id), lower(dimension), hour)
+                        DO UPDATE SET quantity = {0}.usage.quantity + EXCLUDED.quantity, updated_at = EXCLUDED.updated_at
+                        WHERE {0}.usage.state = 0
+                        RETURNING id;
+                        """),
+                    connection,
+                    transaction);
+                await using (upsert.ConfigureAwait(false))
+                {
+                    var resource = upsert.Parameters.Add("resource", NpgsqlDbType.Text);
+                    var isUri = upsert.Parameters.Add("isUri", NpgsqlDbType.Boolean);
+                    var plan = upsert.Parameters.Add("plan", NpgsqlDbType.Text);
+                    var dimension = upsert.Parameters.Add("dimension", NpgsqlDbType.Text);
+                    var hour = upsert.Parameters.Add("hour", NpgsqlDbType.TimestampTz);
+                    var quantity = upsert.Parameters.Add("quantity", NpgsqlDbType.Numeric);
+                    upsert.Parameters.AddWithValue("now", NpgsqlDbType.TimestampTz, now.ToUniversalTime());
+
+                    List<UsageCarryForward>? moves = null;
+                    var currentHour = HourOf(now);
+                    foreach (var delta in deltas)
+                    {
+                        resource.Value = delta.Resource.ToString();
+                        isUri.Value = delta.Resource.Uri is not null;
+                        plan.Value = delta.PlanId;
+                        dimension.Value = delta.Dimension;
+                        quantity.Value = delta.Quantity;
+                        var target = delta.Hour.ToUniversalTime();
+                        while (true)
+                        {
+                            hour.Value = target;
+                            if (await upsert.ExecuteScalarAsync(cancellationToken).ConfigureAwait(false) is not null)
+                            {
+                                break;
+                            }
+
+                            // Taken: the usage moves to a later hour, the current one when it is later.
+                            target = target < currentHour ? currentHour : target.AddHours(1);
+                        }
+
+                        if (target != delta.Hour)
+                        {
+                            var move = new UsageCarryForward(delta.Resource, delta.PlanId, delta.Dimension, delta.Hour, target, delta.Quantity, now);
+                            await InsertCarryAsync(connection, transaction, move, cancellationToken).ConfigureAwait(false);
+                            (moves ??= []).Add(move);
+                        }
+                    }
+
+                    await transaction.CommitAsync(cancellationToken).ConfigureAwait(false);
+                    return (IReadOnlyList<UsageCarryForward>?)moves ?? [];
+                }
+            }
+        }
+    }
+
+    /// <inheritdoc/>
+    protected override async Task<IReadOnlyList<UsageLedgerEntry>> ClaimAsync(string owner, DateTimeOffset latestHour, DateTimeOffset now, DateTimeOffset leaseUntil, int maxEntries, CancellationToken cancellationToken)
+    {
+        var connection = await OpenAsync(cancellationToken).ConfigureAwait(false);
+        await using (connection.ConfigureAwait(false))
+        {
+            // SKIP LOCKED: rows another instance is claiming (or adding to) right now are left to it, never waited for or shared.
+            var command = new NpgsqlCommand(
+                Sql("""
+                    UPDATE {0}.usage SET state = 1, claim_id = @claim, claim_owner = @owner, lease_until = @lease, attempts = attempts + 1, submitted_at = @now, updated_at = @now
+                    WHERE id IN (
+                        SELECT id FROM {0}.usage
+                        WHERE hour > @expiredThrough AND ((state = 0 AND hour <= @latest) OR (state = 1 AND lease_until <= @now))
+                        ORDER BY hour, id LIMIT @max
+                        FOR UPDATE SKIP LOCKED)
+                    RETURNING 
+                    """ + Columns + ";"),
+                connection);
+            await using (command.ConfigureAwait(false))
+            {
+                command.Parameters.AddWithValue("claim", Guid.NewGuid());
+                command.Parameters.AddWithValue("owner", owner);
+                command.Parameters.AddWithValue("lease", NpgsqlDbType.TimestampTz, leaseUntil.ToUniversalTime());
+                command.Parameters.AddWithValue("now", NpgsqlDbType.TimestampTz, now.ToUniversalTime());
+                command.Parameters.AddWithValue("latest", NpgsqlDbType.TimestampTz, latestHour.ToUniversalTime());
+                command.Parameters.AddWithValue("expiredThrough", NpgsqlDbType.TimestampTz, ExpiredThrough(now).ToUniversalTime());
+                command.Parameters.AddWithValue("max", maxEntries);
+                var claimed = await ReadEntriesAsync(command, cancellationToken).ConfigureAwait(false);
+                return [.. claimed.OrderBy(e => e.Hour).ThenBy(e => e.Id)];
+            }
+        }
+    }
+
+    /// <inheritdoc/>
+    protected override async Task<int> CompleteAsync(IReadOnlyList<UsageOutcome> outcomes, DateTimeOffset now, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(outcomes);
+        var connection = await OpenAsync(cancellationToken).ConfigureAwait(false);
+        await using (connection.ConfigureAwait(false))
+        {
+            var transaction = await connection.BeginTransactionAsync(cancellationToken).ConfigureAwait(false);
+            await using (transaction.ConfigureAwait(false))
+            {
+                var command = new NpgsqlCommand(
+                    Sql("""
+                        UPDATE {0}.usage SET state = @state, usage_event_id = COALESCE(@event, usage_event_id), detail = @detail, updated_at = @now,
+                            completed_at = CASE WHEN @state = 0 THEN NULL ELSE @now END,
+                            claim_id = CASE WHEN @state = 0 THEN NULL ELSE claim_id END,
+                            claim_owner = CASE WHEN @state = 0 THEN NULL ELSE claim_owner END,
+                            lease_until = NULL
+                        WHERE id = @id AND claim_id = @claim AND state = 1;
+                        """),
+                    connection,
+                    transaction);
+                await using (command.ConfigureAwait(false))
+                {
+                    var state = command.Parameters.Add("state", NpgsqlDbType.Smallint);
+                    var usageEventId = command.Parameters.Add("event", NpgsqlDbType.Uuid);
+                    var detail = command.Parameters.Add("detail", NpgsqlDbType.Text);
+                    var id = command.Parameters.Add("id", NpgsqlDbType.Bigint);
+                    var claim = command.Parameters.Add("claim", NpgsqlDbType.Uuid);
+                    command.Parameters.AddWithValue("now", NpgsqlDbType.TimestampTz, now.ToUniversalTime());
+                    var changed = 0;
+                    foreach (var outcome in outcomes)
+                    {
+                        state.Value = (short)outcome.State;
+                        usageEventId.Value = (object?)outcome.UsageEventId ?? DBNull.Value;
+                        detail.Value = (object?)outcome.Detail ?? DBNull.Value;
+                        id.Value = outcome.EntryId;
+                        claim.Value = outcome.ClaimId;
+                        changed += await command.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
+                    }
+
+                    await transaction.CommitAsync(cancellationToken).ConfigureAwait(false);
+                    return changed;
+                }
+            }
+        }
+    }
+
+    /// <inheritdoc/>
+    protected override async Task<IReadOnlyList<UsageLedgerEntry>> ExpireAsync(DateTimeOffset now, CancellationToken cancellationToken)
+    {
+        var connection = await OpenAsync(cancellationToken).ConfigureAwait(false);
+        await using (connection.ConfigureAwait(false))
+        {
+            var command = new NpgsqlCommand(
+                Sql("""
+                    UPDATE {0}.usage SET state = 5, completed_at = @now, updated_at = @now, claim_id = NULL, claim_owner = NULL, lease_until = NULL,
+                        detail = COALESCE(detail || ' ', '') || '(expired: not delivered before the deadline)'
+                    WHERE hour <= @expiredThrough AND (state = 0 OR (state = 1 AND lease_until <= @now))
+                    RETURNING 
+                    """ + Columns + ";"),
+                connection);
+            await using (command.ConfigureAwait(false))
+            {
+                command.Parameters.AddWithValue("now", NpgsqlDbType.TimestampTz, now.ToUniversalTime());
+                command.Parameters.AddWithValue("expiredThrough", NpgsqlDbType.TimestampTz, ExpiredThrough(now).ToUniversalTime());
+                var expired = await ReadEntriesAsync(command, cancellationToken).ConfigureAwait(false);
+                return [.. expired.OrderBy(e => e.Hour).ThenBy(e => e.Id)];
+            }
+        }
+    }
+
+    /// <inheritdoc/>
+    protected override async ValueTask DisposeAsyncCore()
+    {
+        _initialization.Dispose();
+        if (_ownsDataSource)
+        {
+            await _dataSource.DisposeAsync().ConfigureAwait(false);
+        }
+
+        await base.DisposeAsyncCore().ConfigureAwait(false);
+    }
+
+    private static NpgsqlDataSource CreateDataSource(string connectionString)
+    {
+        if (string.IsNullOrWhiteSpace(connectionString))
+        {
+            throw new ArgumentException("The PostgreSQL connection string must not be empty.", nameof(connectionString));
+        }
+
+        try
+        {
+            return NpgsqlDataSource.Create(connectionString);
+        }
+        catch (ArgumentException e)
+        {
+            // Npgsql's message names the bad keyword; the connection string itself (it may hold a password) is not repeated.
+            throw new ArgumentException("The PostgreSQL connection string is malformed: " + e.Message, nameof(connectionString), e);
+        }
+    }
+
+    private string Sql(string template) => string.Format(CultureInfo.InvariantCulture, template, _schema);
+
+    private async Task<NpgsqlConnection> OpenAsync(CancellationToken cancellationToken)
+    {
+        await InitializeAsync(cancellationToken).ConfigureAwait(false);
+        return await OpenCoreAsync(cancellationToken).ConfigureAwait(false);
+    }
+
+    private async Task<NpgsqlConnection> OpenCoreAsync(CancellationToken cancellationToken)
+    {
+        try
+        {
+            return await _dataSource.OpenConnectionAsync(cancellationToken).ConfigureAwait(false);
+        }
+        catch (NpgsqlException e)
+        {
+            throw new InvalidOperationException("Cannot open the PostgreSQL usage ledger (schema '" + _schema + "'): " + e.Message, e);
+        }
+    }
+
+    private async Task InsertCarryAsync(NpgsqlConnection connection, NpgsqlTransaction transaction, UsageCarryForward move, CancellationToken cancellationToken)
+    {
+        var command = new NpgsqlCommand(
+            Sql("INSERT INTO {0}.carry_forward (resource, resource_is_uri, plan_id, dimension, from_hour, into_hour, quantity, recorded_at) VALUES (@resource, @isUri, @plan, @dimension, @from, @into, @quantity, @now);"),
+            connection,
+            transaction);
+        await using (command.ConfigureAwait(false))
+        {
+            command.Parameters.AddWithValue("resource", move.Resource.ToString());
+            command.Parameters.AddWithValue("isUri", move.Resource.Uri is not null);
+            command.Parameters.AddWithValue("plan", move.PlanId);
+            command.Parameters.AddWithValue("dimension", move.Dimension);
+            command.Parameters.AddWithValue("from", NpgsqlDbType.TimestampTz, move.FromHour.ToUniversalTime());
+            command.Parameters.AddWithValue("into", NpgsqlDbType.TimestampTz, move.IntoHour.ToUniversalTime());
+            command.Parameters.AddWithValue("quantity", move.Quantity);
+            command.Parameters.AddWithValue("now", NpgsqlDbType.TimestampTz, move.RecordedAt.ToUniversalTime());
+            await command.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
+        }
+    }
+
+    private static async Task ExecuteAsync(NpgsqlConnection connection, NpgsqlTransaction transaction, string sql, CancellationToken cancellationToken, params (string Name, object Value)[] parameters)
+    {
+        var command = new NpgsqlCommand(sql, connection, transaction);
+        await using (command.ConfigureAwait(false))
+        {
+            foreach (var (name, value) in parameters)
+            {
+                command.Parameters.AddWithValue(name, value);
+            }
+
+            await command.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
+        }
+    }
+
+    private static async Task<object?> ScalarAsync(NpgsqlConnection connection, NpgsqlTransaction transaction, string sql, CancellationToken cancellationToken)
+    {
+        var command = new NpgsqlCommand(sql, connection, transaction);
+        await using (command.ConfigureAwait(false))
+        {
+            return await command.ExecuteScalarAsync(cancellationToken).ConfigureAwait(false);
+        }
+    }
+
+    private static async Task<List<UsageLedgerEntry>> ReadEntriesAsync(NpgsqlCommand command, CancellationToken cancellationToken)
+    {
+        var entries = new List<UsageLedgerEntry>();
+        var reader = await command.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
+        await using (reader.ConfigureAwait(false))
+        {
+            while (await reader.ReadAsync(cancellationToken).ConfigureAwait(false))
+            {
+                entries.Add(ReadEntry(reader));
+            }
+        }
+
+        return entries;
+    }
+
+    private static UsageLedgerEntry ReadEntry(DbDataReader reader) => new()
+    {
+        Id = reader.GetInt64(0),
+        Resource = ResourceOf(reader.GetString(1), reader.GetBoolean(2)),
+        PlanId = reader.GetString(3),
+        Dimension = reader.GetString(4),
+        Hour = reader.GetFieldValue<DateTimeOffset>(5),
+        Quantity = reader.GetDecimal(6),
+        State = (UsageLedgerState)reader.GetInt16(7),
+        UsageEventId = reader.IsDBNull(8) ? null : reader.GetGuid(8),
+        Detail = reader.IsDBNull(9) ? null : reader.GetString(9),
+        Attempts = reader.GetInt32(10),
+        CreatedAt = reader.GetFieldValue<DateTimeOffset>(11),
+        UpdatedAt = reader.GetFieldValue<DateTimeOffset>(12),
+        SubmittedAt = reader.IsDBNull(13) ? null : reader.GetFieldValue<DateTimeOffset>(13),
+        CompletedAt = reader.IsDBNull(14) ? null : reader.GetFieldValue<DateTimeOffset>(14),
+        ClaimId = reader.IsDBNull(15) ? null : reader.GetGuid(15),
+    };
+
+    private static UsageResource ResourceOf(string text, bool isUri) => isUri ? UsageResource.FromUri(text) : UsageResource.FromId(Guid.Parse(text));
+
+    [GeneratedRegex("^[a-z_][a-z0-9_]{0,62}$")]
+    private static partial Regex Identifier();
+}
