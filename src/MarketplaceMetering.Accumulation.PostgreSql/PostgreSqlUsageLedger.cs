@@ -228,6 +228,30 @@ public sealed partial class PostgreSqlUsageLedger : UsageLedger
             return [];
         }
 
+        // Instances adding to the same rows lock them in one order (resource, plan, dimension, hour, as the unique index
+        // compares them), so their transactions wait for each other instead of deadlocking. Should PostgreSQL still pick
+        // this transaction as a deadlock victim (a carry-forward reaching a later row), it is rolled back whole and run again.
+        var ordered = deltas
+            .OrderBy(d => d.Resource.ToString(), StringComparer.OrdinalIgnoreCase)
+            .ThenBy(d => d.PlanId, StringComparer.OrdinalIgnoreCase)
+            .ThenBy(d => d.Dimension, StringComparer.OrdinalIgnoreCase)
+            .ThenBy(d => d.Hour)
+            .ToList();
+        for (var attempt = 1; ; attempt++)
+        {
+            try
+            {
+                return await AddOnceAsync(ordered, now, cancellationToken).ConfigureAwait(false);
+            }
+            catch (PostgresException e) when (e.SqlState is PostgresErrorCodes.DeadlockDetected or PostgresErrorCodes.SerializationFailure && attempt < 5)
+            {
+                // The other transaction has gone on (PostgreSQL chose this one as the victim): try again at once.
+            }
+        }
+    }
+
+    private async Task<IReadOnlyList<UsageCarryForward>> AddOnceAsync(List<UsageDelta> deltas, DateTimeOffset now, CancellationToken cancellationToken)
+    {
         var connection = await OpenAsync(cancellationToken).ConfigureAwait(false);
         await using (connection.ConfigureAwait(false))
         {

@@ -3,6 +3,11 @@ using Azure.Core;
 using MarketplaceMetering;
 using MarketplaceMetering.Accumulation.TestHost;
 
+if (args[0] == "scale-child")
+{
+    return await ScaleOutChild.RunAsync(args);
+}
+
 // The crash test's child process. Usage: crash-child <ledger> <endpoint> <token> <log> <seed> <items> <workers> <clock-offset-minutes>
 // Each worker records its share of a seeded list of items with RecordAsync, writing "b <i>" to the log before the call
 // and "e <i>" after it returns, while a flusher sends closed hours to the endpoint. Items a previous run finished or
