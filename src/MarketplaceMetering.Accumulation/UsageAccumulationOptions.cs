@@ -49,6 +49,16 @@ public sealed class UsageAccumulationOptions
     /// <summary>Throws one <see cref="ArgumentException"/> that lists every bad setting.</summary>
     internal void Validate(string paramName)
     {
+        var problems = Problems();
+        if (problems.Count > 0)
+        {
+            throw new ArgumentException("Invalid accumulation options: " + string.Join(" ", problems), paramName);
+        }
+    }
+
+    /// <summary>What is wrong, one sentence per setting, each starting with the setting's name.</summary>
+    internal List<string> Problems()
+    {
         var problems = new List<string>();
         Check(problems, nameof(Grace), Grace, TimeSpan.Zero, TimeSpan.FromHours(12));
         Check(problems, nameof(DurabilityInterval), DurabilityInterval, TimeSpan.FromMilliseconds(10), TimeSpan.FromHours(1));
@@ -70,10 +80,7 @@ public sealed class UsageAccumulationOptions
             problems.Add(nameof(TimeProvider) + " must not be null.");
         }
 
-        if (problems.Count > 0)
-        {
-            throw new ArgumentException("Invalid accumulation options: " + string.Join(" ", problems), paramName);
-        }
+        return problems;
     }
 
     private static void Check(List<string> problems, string name, TimeSpan value, TimeSpan min, TimeSpan max)

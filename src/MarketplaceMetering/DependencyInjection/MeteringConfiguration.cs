@@ -13,7 +13,8 @@ namespace MarketplaceMetering;
 /// </summary>
 internal static class MeteringConfiguration
 {
-    private static readonly string[] ClientKeys = ["Endpoint", "ApiVersion", "NetworkTimeout", "MaxConcurrency", "Retry", "Credential"];
+    // "Accumulation" is the MarketplaceMetering.Accumulation package's section, read by that package.
+    private static readonly string[] ClientKeys = ["Endpoint", "ApiVersion", "NetworkTimeout", "MaxConcurrency", "Retry", "Credential", "Accumulation"];
     private static readonly string[] RetryKeys = ["MaxRetries", "Delay", "MaxDelay"];
     private static readonly string[] CredentialKeys = ["Kind", "TenantId", "ClientId", "ClientSecret", "CertificatePath", "CertificatePassword", "CertificateThumbprint", "CertificateStoreLocation"];
 

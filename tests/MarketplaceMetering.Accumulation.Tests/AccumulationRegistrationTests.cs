@@ -1,0 +1,112 @@
+using MarketplaceMetering.Emulator;
+using MarketplaceMetering.Testing;
+using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Options;
+
+namespace MarketplaceMetering.Accumulation.Tests;
+
+public sealed class AccumulationRegistrationTests
+{
+    private static readonly Guid Resource = Guid.Parse("9e8d7c6b-5a49-4382-a1b0-c9d8e7f6a5b4");
+
+    [Fact]
+    public async Task Host_FromConfiguration_RecordsAndItsHostedFlusherSendsClosedHours()
+    {
+        var clock = new TestClock();
+        await using var emulator = await MeteringEmulator.StartAsync(new MeteringEmulatorOptions { TimeProvider = clock });
+        var folder = Directory.CreateTempSubdirectory("mm-di-").FullName;
+        var builder = Host.CreateApplicationBuilder();
+        builder.Configuration.AddInMemoryCollection(new Dictionary<string, string?>
+        {
+            ["MarketplaceMetering:Endpoint"] = emulator.Endpoint.ToString(),
+            ["MarketplaceMetering:Credential:Kind"] = "TokenCredential",
+            ["MarketplaceMetering:Accumulation:Ledger"] = "Sqlite",
+            ["MarketplaceMetering:Accumulation:ConnectionString"] = "Data Source=" + Path.Combine(folder, "usage.db"),
+            ["MarketplaceMetering:Accumulation:Grace"] = "00:00:00",
+            ["MarketplaceMetering:Accumulation:FlushInterval"] = "00:00:01",
+        });
+        builder.Services.AddSingleton<TimeProvider>(clock);
+        builder.Services.AddSingleton(emulator.Credential);
+        builder.Services.AddMarketplaceMeteringClient(builder.Configuration.GetSection("MarketplaceMetering"));
+        builder.Services.AddMarketplaceMeteringAccumulation(builder.Configuration.GetSection("MarketplaceMetering:Accumulation"));
+        using var host = builder.Build();
+
+        await host.StartAsync();
+        var recorder = host.Services.GetRequiredService<UsageRecorder>();
+        await recorder.RecordAsync(Resource, "plan", "calls", 12m, clock.GetUtcNow().AddHours(-1));
+        clock.Advance(TimeSpan.FromSeconds(1)); // the flusher's next round
+        await MarketplaceMetering.Tests.Eventually.HoldsAsync(() => emulator.Ledger.Count == 1, "the hosted flusher sends the closed hour");
+        await host.StopAsync();
+
+        emulator.Ledger.Entries.Single().Quantity.Should().Be(12m);
+        recorder.Ledger.Should().BeOfType<SqliteUsageLedger>().Which.Path.Should().Be(Path.Combine(folder, "usage.db"));
+        Microsoft.Data.Sqlite.SqliteConnection.ClearAllPools();
+        Directory.Delete(folder, recursive: true);
+    }
+
+    [Fact]
+    public async Task Host_BadConfiguration_FailsAtStartNamingEveryBadKey()
+    {
+        var builder = Host.CreateApplicationBuilder();
+        builder.Configuration.AddInMemoryCollection(new Dictionary<string, string?>
+        {
+            ["MarketplaceMetering:Accumulation:Ledger"] = "Oracle",
+            ["MarketplaceMetering:Accumulation:Grace"] = "five minutes",
+            ["MarketplaceMetering:Accumulation:DurabilityInterval"] = "02:00:00",
+            ["MarketplaceMetering:Accumulation:MaxRowsPerClaim"] = "many",
+            ["MarketplaceMetering:Accumulation:FlushIntervall"] = "00:01:00",
+        });
+        builder.Services.AddMarketplaceMeteringAccumulation(builder.Configuration.GetSection("MarketplaceMetering:Accumulation"));
+        using var host = builder.Build();
+
+        var act = () => host.StartAsync();
+
+        var message = (await act.Should().ThrowAsync<OptionsValidationException>()).Which.Message;
+        message.Should().Contain("MarketplaceMetering:Accumulation:Ledger is 'Oracle'")
+            .And.Contain("MarketplaceMetering:Accumulation:Grace is 'five minutes'")
+            .And.Contain("MarketplaceMetering:Accumulation:DurabilityInterval must be between")
+            .And.Contain("MarketplaceMetering:Accumulation:MaxRowsPerClaim is 'many'")
+            .And.Contain("MarketplaceMetering:Accumulation:FlushIntervall is not a setting")
+            .And.Contain("No MeteringClient is registered");
+    }
+
+    [Fact]
+    public async Task Host_PostgreSqlConfiguredWithoutItsPackage_FailsAtStartSayingWhatToCall()
+    {
+        var builder = Host.CreateApplicationBuilder();
+        builder.Configuration.AddInMemoryCollection(new Dictionary<string, string?> { ["Accumulation:Ledger"] = "PostgreSql" });
+        builder.Services.AddMarketplaceMeteringAccumulation(builder.Configuration.GetSection("Accumulation"));
+        using var host = builder.Build();
+
+        var act = () => host.StartAsync();
+
+        var message = (await act.Should().ThrowAsync<OptionsValidationException>()).Which.Message;
+        message.Should().Contain("Accumulation:Ledger is PostgreSql, but that ledger is not registered").And.Contain("UsePostgreSqlLedger()")
+            .And.Contain("Accumulation:ConnectionString is required");
+    }
+
+    [SkippableFact]
+    public async Task Host_UsePostgreSqlLedger_RecorderWritesToPostgreSql()
+    {
+        var connection = PostgresServer.ConnectionString();
+        var schema = "t_" + Guid.NewGuid().ToString("N");
+        await using var emulator = await MeteringEmulator.StartAsync();
+        var builder = Host.CreateApplicationBuilder();
+        builder.Services.AddSingleton(emulator.Credential);
+        builder.Services.AddMarketplaceMeteringClient(o => o.Endpoint = emulator.Endpoint);
+        builder.Services.AddMarketplaceMeteringAccumulation(_ => { }, l => (l.ConnectionString, l.Schema) = (connection, schema)).UsePostgreSqlLedger();
+        using (var host = builder.Build())
+        {
+            await host.StartAsync();
+            await host.Services.GetRequiredService<UsageRecorder>().RecordAsync(Resource, "plan", "calls", 2m);
+            var rows = await host.Services.GetRequiredService<UsageLedger>().GetEntriesAsync(DateTimeOffset.UnixEpoch, DateTimeOffset.MaxValue);
+            rows.Should().ContainSingle().Which.Quantity.Should().Be(2m);
+            host.Services.GetRequiredService<UsageLedger>().Should().BeOfType<PostgreSqlUsageLedger>().Which.Schema.Should().Be(schema);
+            await host.StopAsync();
+        }
+
+        await PostgresServer.DropAsync(schema);
+    }
+}
