@@ -1,0 +1,79 @@
+using System.Globalization;
+using System.Text.Encodings.Web;
+using System.Text.Json;
+using MarketplaceMetering.Cli.CommandLine;
+using Spectre.Console;
+using Spectre.Console.Rendering;
+
+namespace MarketplaceMetering.Cli.Output;
+
+/// <summary>
+/// Where a command writes: Spectre.Console tables for people (colours off when output is redirected or NO_COLOR is
+/// set), or JSON for scripts (<c>--json</c>).
+/// </summary>
+internal sealed class CliOutput
+{
+    private static readonly JsonSerializerOptions JsonOptions = new()
+    {
+        PropertyNamingPolicy = JsonNamingPolicy.CamelCase,
+        DefaultIgnoreCondition = System.Text.Json.Serialization.JsonIgnoreCondition.WhenWritingNull,
+        Encoder = JavaScriptEncoder.UnsafeRelaxedJsonEscaping,
+    };
+
+    private readonly CliContext _context;
+
+    public CliOutput(CliContext context, bool json)
+    {
+        _context = context;
+        Json = json;
+        var noColor = context.Environment("NO_COLOR") is { Length: > 0 };
+        Console = AnsiConsole.Create(new AnsiConsoleSettings
+        {
+            Out = new AnsiConsoleOutput(context.Out),
+            Ansi = context.IsOutputRedirected || noColor ? AnsiSupport.No : AnsiSupport.Detect,
+            ColorSystem = context.IsOutputRedirected || noColor ? ColorSystemSupport.NoColors : ColorSystemSupport.Detect,
+            Interactive = context.IsOutputRedirected ? InteractionSupport.No : InteractionSupport.Detect,
+        });
+        if (context.IsOutputRedirected)
+        {
+            Console.Profile.Width = context.RedirectedWidth;
+        }
+    }
+
+    public IAnsiConsole Console { get; }
+
+    public bool Json { get; }
+
+    /// <summary>Whether a progress bar may be drawn: a terminal, and not JSON.</summary>
+    public bool ShowsProgress => !Json && !_context.IsOutputRedirected;
+
+    public TextWriter Error => _context.Error;
+
+    public void WriteJson<T>(T value)
+    {
+        _context.Out.WriteLine(JsonSerializer.Serialize(value, JsonOptions));
+    }
+
+    public void WriteLine(string text) => Console.WriteLine(text);
+
+    /// <summary>A table whose cells are plain text (never parsed as markup: values come from files and the service).</summary>
+    public static Table Table(params string[] columns)
+    {
+        var table = new Table().Border(TableBorder.Rounded);
+        foreach (var column in columns)
+        {
+            table.AddColumn(new TableColumn(new Text(column)));
+        }
+
+        return table;
+    }
+
+    public static void AddRow(Table table, params string?[] cells) =>
+        table.AddRow(cells.Select(c => (IRenderable)new Text(c ?? string.Empty)).ToArray());
+
+    public static string Number(decimal value) => value.ToString(CultureInfo.InvariantCulture);
+
+    public static string Time(DateTimeOffset time) => time.UtcDateTime.ToString("yyyy-MM-dd'T'HH:mm:ss'Z'", CultureInfo.InvariantCulture);
+
+    public static string Day(DateTimeOffset time) => time.UtcDateTime.ToString("yyyy-MM-dd", CultureInfo.InvariantCulture);
+}
