@@ -195,6 +195,20 @@ public class UsageReconcilerTests
         act.Should().Throw<ArgumentException>().WithMessage("sent[1] names no resource*");
     }
 
+    [Fact]
+    public async Task ReconciliationSnippets_AgainstTheEmulator_ReadRowsAndReportNoDifference()
+    {
+        await using var h = await Harness.StartAsync();
+        var now = h.Clock.GetUtcNow();
+
+        var report = await Docs.ReconciliationSnippets.ReconcileAsync(h.Client, TestEvents.Distinct(h.Clock, 3, dimension: "emails"), now.AddDays(-1), now);
+        var rows = await Docs.ReconciliationSnippets.RecordedAsync(h.Client);
+
+        report.Rows.Should().HaveCount(3);
+        report.HasDifferences.Should().BeFalse();
+        rows.Should().HaveCount(3, "the snippet asks for 2026-11-19 and 2026-11-20, the test clock's day");
+    }
+
     private static SentUsage Sent(Guid resource, decimal quantity, UsageEventStatus status = UsageEventStatus.Accepted, DateTimeOffset? at = null) =>
         new(resource, null, TestEvents.Plan, TestEvents.Dimension, at ?? Day.AddHours(3), quantity, status);
 
