@@ -15,6 +15,12 @@ internal sealed class CliContext
     /// <summary>Whether standard output goes to a file or pipe: no colours, no progress bar.</summary>
     public bool IsOutputRedirected { get; init; } = Console.IsOutputRedirected;
 
+    /// <summary>
+    /// <see langword="true"/> to treat standard output as a colour terminal, <see langword="null"/> to let Spectre.Console
+    /// detect it. Redirected output and NO_COLOR switch colours off either way.
+    /// </summary>
+    public bool? ColorTerminal { get; init; }
+
     /// <summary>Whether Ctrl+C and SIGTERM cancel the command (off in tests, which cancel through a token).</summary>
     public bool HandleSignals { get; init; } = true;
 

@@ -88,7 +88,7 @@ internal static class BatchCommand
 
     /// <summary>Whether a result says the service refused the caller (the bulk API turns a 401/403 into an Error per event).</summary>
     public static bool IsRefusal(UsageEventResult result) =>
-        result is UsageEventResult.Error { Code: "Forbidden" or "Unauthorized" or "InvalidToken" or "NoToken" };
+        result is UsageEventResult.Error { Code: "Forbidden" or "Unauthorized" };
 
     private static void Report(CliOutput output, string path, List<UsageLine> lines, List<UsageEventResult> results, bool complete)
     {
@@ -114,7 +114,10 @@ internal static class BatchCommand
         var table = CliOutput.Table("Status", "Events", "Quantity");
         foreach (var group in results.GroupBy(r => r.Status).OrderBy(g => g.Key))
         {
-            CliOutput.AddRow(table, group.Key.ToString(), group.Count().ToString(CultureInfo.InvariantCulture), CliOutput.Number(group.Sum(r => r.Event.Quantity)));
+            table.AddRow(
+                CliOutput.Status(group.Key.ToString(), group.Key is UsageEventStatus.Accepted || (group.Key is UsageEventStatus.Duplicate && group.All(r => r.IsDelivered))),
+                new Text(group.Count().ToString(CultureInfo.InvariantCulture)),
+                new Text(CliOutput.Number(group.Sum(r => r.Event.Quantity))));
         }
 
         if (results.Count < lines.Count)

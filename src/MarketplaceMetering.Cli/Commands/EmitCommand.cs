@@ -3,6 +3,7 @@ using System.Globalization;
 using MarketplaceMetering.Cli.CommandLine;
 using MarketplaceMetering.Cli.Input;
 using MarketplaceMetering.Cli.Output;
+using Spectre.Console;
 
 namespace MarketplaceMetering.Cli.Commands;
 
@@ -70,7 +71,7 @@ internal static class EmitCommand
             else
             {
                 var table = CliOutput.Table("Field", "Value");
-                CliOutput.AddRow(table, "Status", view.Status);
+                table.AddRow(new Text("Status"), CliOutput.Status(view.Status, view.Delivered));
                 CliOutput.AddRow(table, "Delivered", view.Delivered ? "yes" : "no");
                 CliOutput.AddRow(table, "Usage event id", view.UsageEventId?.ToString("D"));
                 CliOutput.AddRow(table, "Resource", view.Resource);

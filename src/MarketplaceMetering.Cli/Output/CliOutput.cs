@@ -26,12 +26,14 @@ internal sealed class CliOutput
     {
         _context = context;
         Json = json;
-        var noColor = context.Environment("NO_COLOR") is { Length: > 0 };
+        // https://no-color.org: present and not empty switches colours off, as does output to a file or pipe.
+        var plain = context.IsOutputRedirected || context.Environment("NO_COLOR") is { Length: > 0 };
+        var terminal = context.ColorTerminal == true;
         Console = AnsiConsole.Create(new AnsiConsoleSettings
         {
             Out = new AnsiConsoleOutput(context.Out),
-            Ansi = context.IsOutputRedirected || noColor ? AnsiSupport.No : AnsiSupport.Detect,
-            ColorSystem = context.IsOutputRedirected || noColor ? ColorSystemSupport.NoColors : ColorSystemSupport.Detect,
+            Ansi = plain ? AnsiSupport.No : terminal ? AnsiSupport.Yes : AnsiSupport.Detect,
+            ColorSystem = plain ? ColorSystemSupport.NoColors : terminal ? ColorSystemSupport.Standard : ColorSystemSupport.Detect,
             Interactive = context.IsOutputRedirected ? InteractionSupport.No : InteractionSupport.Detect,
         });
         if (context.IsOutputRedirected)
@@ -70,6 +72,9 @@ internal sealed class CliOutput
 
     public static void AddRow(Table table, params string?[] cells) =>
         table.AddRow(cells.Select(c => (IRenderable)new Text(c ?? string.Empty)).ToArray());
+
+    /// <summary>A status in green when all is well, in red when not (plain when colours are off).</summary>
+    public static IRenderable Status(string text, bool good) => new Text(text, new Style(good ? Color.Green : Color.Red));
 
     public static string Number(decimal value) => value.ToString(CultureInfo.InvariantCulture);
 

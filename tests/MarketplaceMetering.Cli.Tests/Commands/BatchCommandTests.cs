@@ -267,6 +267,34 @@ public class BatchCommandTests
     }
 
     [Fact]
+    public async Task Batch_Cancelled_SaysHowManyWereAnsweredAndThatTheRestMayHaveBeenSent()
+    {
+        await using var scope = await EmulatorScope.StartAsync();
+        scope.Emulator.Faults.Enqueue(EmulatorFault.None, EmulatorFault.Latency(TimeSpan.FromSeconds(10)), EmulatorFault.Latency(TimeSpan.FromSeconds(10)), EmulatorFault.Latency(TimeSpan.FromSeconds(10)));
+        using var stop = new CancellationTokenSource();
+        var output = new StringWriter();
+        var running = CliRunner.RunAsync(scope.Args("batch", scope.Csv(100), "--json"), environment: null, output, cancellationToken: stop.Token);
+        await Task.Run(async () =>
+        {
+            // Cancel once the slow batches are in flight (the emulator has received them), whatever the machine's speed.
+            while (scope.Emulator.Requests.Count < 4)
+            {
+                await Task.Delay(20);
+            }
+        }).WaitAsync(TimeSpan.FromSeconds(60));
+        stop.Cancel();
+
+        var run = await running.WaitAsync(TimeSpan.FromSeconds(60));
+
+        run.ExitCode.Should().Be(130, run.ToString());
+        using var json = JsonDocument.Parse(run.Out);
+        json.RootElement.GetProperty("complete").GetBoolean().Should().BeFalse();
+        var answered = json.RootElement.GetProperty("answered").GetInt32();
+        answered.Should().BeLessThan(100);
+        run.Error.Should().Contain($"cancelled after {answered} of 100 events were answered; the other {100 - answered} may or may not have reached the service");
+    }
+
+    [Fact]
     public async Task Batch_MissingFile_ExitsTwo()
     {
         var run = await CliRunner.RunAsync("batch", "/nonexistent/events.csv", "--token", "t");

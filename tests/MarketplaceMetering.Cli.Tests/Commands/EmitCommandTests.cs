@@ -157,6 +157,22 @@ public class EmitCommandTests
         run.Error.Should().Contain("--tenant-id").And.NotContain("s3cr3t-value");
     }
 
+    [Theory]
+    [InlineData(false, null, true)]
+    [InlineData(false, "1", false)]
+    [InlineData(true, null, false)]
+    public async Task Emit_ColourTerminal_ColoursTheStatusUnlessNoColorOrRedirected(bool redirected, string? noColor, bool coloured)
+    {
+        await using var scope = await EmulatorScope.StartAsync();
+        var environment = noColor is null ? new Dictionary<string, string>() : new Dictionary<string, string> { ["NO_COLOR"] = noColor };
+
+        var run = await CliRunner.RunAsync(scope.Args(Event()), environment, redirected: redirected, colorTerminal: true);
+
+        run.ExitCode.Should().Be(0, run.ToString());
+        run.Out.Should().Contain("Accepted");
+        run.Out.Contains('\u001b', StringComparison.Ordinal).Should().Be(coloured);
+    }
+
     [Fact]
     public async Task Emit_PlainHttpToAnotherHost_IsRefusedBeforeSending()
     {

@@ -11,7 +11,7 @@ public class EmulatorCommandTests
     {
         using var stop = new CancellationTokenSource();
         var output = new LineWriter("\"endpoint\"");
-        var running = CliRunner.RunAsync(["emulator", "--port", "0", "--token", "emulator-token-42", "--json"], environment: null, output, stop.Token);
+        var running = CliRunner.RunAsync(["emulator", "--port", "0", "--token", "emulator-token-42", "--json"], environment: null, output, cancellationToken: stop.Token);
 
         var started = await output.Seen.WaitAsync(TimeSpan.FromSeconds(60));
         using var json = JsonDocument.Parse(started);
@@ -33,7 +33,7 @@ public class EmulatorCommandTests
     {
         using var stop = new CancellationTokenSource();
         var output = new LineWriter("Press Ctrl+C");
-        var running = CliRunner.RunAsync(["emulator", "--port", "0"], new Dictionary<string, string> { ["METERING_TOKEN"] = "from-env" }, output, stop.Token);
+        var running = CliRunner.RunAsync(["emulator", "--port", "0"], new Dictionary<string, string> { ["METERING_TOKEN"] = "from-env" }, output, cancellationToken: stop.Token);
 
         await output.Seen.WaitAsync(TimeSpan.FromSeconds(60));
         stop.Cancel();

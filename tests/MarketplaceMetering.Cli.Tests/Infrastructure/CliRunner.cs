@@ -16,7 +16,7 @@ internal static class CliRunner
 {
     public static Task<CliResult> RunAsync(params string[] args) => RunAsync(args, environment: null);
 
-    public static async Task<CliResult> RunAsync(string[] args, IReadOnlyDictionary<string, string>? environment, TextWriter? output = null, CancellationToken cancellationToken = default)
+    public static async Task<CliResult> RunAsync(string[] args, IReadOnlyDictionary<string, string>? environment, TextWriter? output = null, bool redirected = true, bool? colorTerminal = null, CancellationToken cancellationToken = default)
     {
         var error = new StringWriter();
         var captured = output ?? new StringWriter();
@@ -25,7 +25,8 @@ internal static class CliRunner
             Out = captured,
             Error = error,
             Environment = name => environment is not null && environment.TryGetValue(name, out var value) ? value : null,
-            IsOutputRedirected = true,
+            IsOutputRedirected = redirected,
+            ColorTerminal = colorTerminal,
             HandleSignals = false,
         };
 
