@@ -163,6 +163,20 @@ public class BatchCommandTests
     }
 
     [Fact]
+    public async Task Batch_HundredThousandLines_SendsThemAll()
+    {
+        await using var scope = await EmulatorScope.StartAsync();
+        var file = scope.Csv(100_000, "large.csv", quantity: _ => 1m);
+
+        var run = await CliRunner.RunAsync(scope.Args("batch", file));
+
+        run.ExitCode.Should().Be(0, run.ToString());
+        run.Out.Should().Contain("100000 of 100000 events delivered.");
+        scope.Emulator.Ledger.Count.Should().Be(100_000);
+        scope.Emulator.Ledger.Entries.Select(e => e.ResourceId).Distinct().Should().HaveCount(100_000);
+    }
+
+    [Fact]
     public async Task Batch_HundredThousandLinesWithBadOnesNearTheEnd_NamesThoseLinesAndSendsNothing()
     {
         await using var scope = await EmulatorScope.StartAsync();

@@ -174,6 +174,27 @@ public class EmitCommandTests
     }
 
     [Fact]
+    public async Task Emit_CertificateFileMissing_ExitsTwoNamingIt()
+    {
+        var run = await CliRunner.RunAsync([.. Event(), "--tenant-id", "t", "--client-id", "c", "--certificate", "/nonexistent/app.pfx"]);
+
+        run.ExitCode.Should().Be(2, run.ToString());
+        run.Error.Trim().Should().Be("error: --certificate: file '/nonexistent/app.pfx' does not exist.");
+    }
+
+    [Fact]
+    public async Task Emit_CertificateFileNotACertificate_ExitsTwo()
+    {
+        await using var scope = await EmulatorScope.StartAsync();
+        var file = scope.File("app.pfx", "not a certificate");
+
+        var run = await CliRunner.RunAsync([.. Event(), "--tenant-id", "t", "--client-id", "c", "--certificate", file, "--certificate-password", "pw-secret-77"]);
+
+        run.ExitCode.Should().Be(2, run.ToString());
+        run.Error.Should().Contain("could not be read as a certificate").And.NotContain("pw-secret-77");
+    }
+
+    [Fact]
     public async Task Emit_PlainHttpToAnotherHost_IsRefusedBeforeSending()
     {
         var run = await CliRunner.RunAsync([.. Event(), "--endpoint", "http://example.com/", "--token", "t"]);

@@ -70,6 +70,18 @@ public class UsageCommandTests
     }
 
     [Fact]
+    public async Task Usage_MalformedAnswer_ExitsOneNamingTheBadRow()
+    {
+        await using var scope = await EmulatorScope.StartAsync();
+        scope.Emulator.Faults.Enqueue(MarketplaceMetering.Emulator.EmulatorFault.Respond(200, """[{"usageDate":"2026-11-19","usageResourceId":"6f1a2b3c-0000-4000-8000-000000000001","dimension":"dim1","submittedQuantity":"lots"}]"""));
+
+        var run = await CliRunner.RunAsync(scope.Args("usage", "--from", "2026-11-19"));
+
+        run.ExitCode.Should().Be(1, run.ToString());
+        run.ErrorLines.Should().ContainSingle().Which.Should().Contain("row 0's submittedQuantity is text, not a number");
+    }
+
+    [Fact]
     public async Task Usage_ServiceUnreachable_ExitsOneWithOneLine()
     {
         int port;
