@@ -313,7 +313,7 @@ public class MeteringClient : IDisposable
     /// add paging, an <see cref="IAsyncEnumerable{T}"/> overload will follow the pages.
     /// </returns>
     /// <exception cref="ArgumentNullException"><paramref name="query"/> is null.</exception>
-    /// <exception cref="ArgumentException">The query's end date is before its start date; nothing was sent.</exception>
+    /// <exception cref="ArgumentException">The query's start date is not set (<see langword="default"/>), or its end date is before its start date; nothing was sent.</exception>
     /// <exception cref="MeteringAuthorizationException">
     /// The service refused the caller (403, or 401 again with a fresh token), or the identity provider refused the credential.
     /// </exception>
@@ -326,6 +326,11 @@ public class MeteringClient : IDisposable
         Argument.NotNull(query);
         var pipeline = Pipeline;
         ThrowIfDisposed();
+        if (query.UsageStartDate == default)
+        {
+            throw new ArgumentException("query.UsageStartDate is required: the service reports usage from that day on.", nameof(query));
+        }
+
         if (query.UsageEndDate is { } end && end < query.UsageStartDate)
         {
             throw new ArgumentException(

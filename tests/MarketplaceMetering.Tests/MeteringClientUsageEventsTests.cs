@@ -118,6 +118,17 @@ public class MeteringClientUsageEventsTests
     }
 
     [Fact]
+    public async Task GetUsageEventsAsync_StartNotSet_ThrowsArgumentExceptionAndSendsNothing()
+    {
+        await using var h = await Harness.StartAsync();
+
+        var act = () => h.Client.GetUsageEventsAsync(new UsageEventQuery(default));
+
+        (await act.Should().ThrowAsync<ArgumentException>()).Which.Message.Should().Contain("UsageStartDate is required");
+        h.Emulator.Requests.Should().BeEmpty();
+    }
+
+    [Fact]
     public async Task GetUsageEventsAsync_NullQuery_ThrowsArgumentNullException()
     {
         await using var h = await Harness.StartAsync();

@@ -108,6 +108,29 @@ public class UsageReconcilerTests
     }
 
     [Fact]
+    public async Task ReconcileAsync_ManagedApplicationsSentByUri_MatchTheRowsRecordedUnderTheirUsageIds()
+    {
+        await using var h = await Harness.StartAsync();
+        const string Uri = "/subscriptions/0f0e0d0c-0b0a-0908-0706-050403020100/resourceGroups/rg/providers/Microsoft.Solutions/applications/app";
+        var events = new[]
+        {
+            UsageEvent.ForResourceUri(Uri + "1", "plan1", "dim1", 2m, h.Clock.GetUtcNow().AddHours(-2)),
+            UsageEvent.ForResourceUri(Uri + "1", "plan1", "dim1", 3m, h.Clock.GetUtcNow().AddHours(-1)),
+            UsageEvent.ForResourceUri(Uri + "2", "plan1", "dim1", 4m, h.Clock.GetUtcNow().AddHours(-1)),
+        };
+        var bulk = await h.Client.SubmitUsageEventsAsync(events);
+
+        var rows = await h.Client.GetUsageEventsAsync(new UsageEventQuery(h.Clock.GetUtcNow().AddDays(-1)));
+        var report = await new UsageReconciler(h.Client).ReconcileAsync(bulk.Results.Select(SentUsage.FromResult), h.Clock.GetUtcNow().AddDays(-1), h.Clock.GetUtcNow());
+
+        var usageIds = bulk.Results.Cast<UsageEventResult.Accepted>().Select(a => a.ResourceUsageId!.Value).Distinct().ToList();
+        usageIds.Should().HaveCount(2);
+        rows.Select(r => (r.UsageResourceId, r.SubmittedQuantity, r.OfferType, r.AzureSubscriptionId))
+            .Should().BeEquivalentTo([(usageIds[0], 5m, "ManagedApplication", (Guid?)Guid.Parse("0f0e0d0c-0b0a-0908-0706-050403020100")), (usageIds[1], 4m, "ManagedApplication", Guid.Parse("0f0e0d0c-0b0a-0908-0706-050403020100"))]);
+        report.Rows.Should().HaveCount(2).And.OnlyContain(r => r.Differences == UsageDifferences.None);
+    }
+
+    [Fact]
     public async Task ReconcileAsync_AsyncSource_ReadsTheStreamAndQueriesWholeDays()
     {
         await using var h = await Harness.StartAsync();
