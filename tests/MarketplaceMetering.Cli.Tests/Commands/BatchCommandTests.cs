@@ -55,6 +55,20 @@ public class BatchCommandTests
         results.Select(r => r.GetProperty("usageEventId").GetGuid()).Should().BeEquivalentTo(scope.Emulator.Ledger.Entries.Select(e => e.UsageEventId));
     }
 
+    [Theory]
+    [InlineData(false, true)]
+    [InlineData(true, false)]
+    public async Task Batch_ProgressBar_OnlyOnATerminal(bool redirected, bool drawn)
+    {
+        await using var scope = await EmulatorScope.StartAsync();
+
+        var run = await CliRunner.RunAsync(scope.Args("batch", scope.Csv(100)), new Dictionary<string, string>(), redirected: redirected, colorTerminal: true);
+
+        run.ExitCode.Should().Be(0, run.ToString());
+        run.Out.Contains("Sending", StringComparison.Ordinal).Should().Be(drawn, run.ToString());
+        run.Out.Should().Contain("100 of 100 events delivered.");
+    }
+
     [Fact]
     public async Task Batch_DryRun_ChecksTheFileAndSendsNothing()
     {
