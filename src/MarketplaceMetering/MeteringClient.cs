@@ -33,6 +33,10 @@ public class MeteringClient : IDisposable
     private const string SingleOperation = "POST /api/usageEvent";
     private const string BulkOperation = "SubmitUsageEvents";
     private const string BatchOperation = "POST /api/batchUsageEvent";
+    private const string UsageEventsOperation = "GET /api/usageEvents";
+
+    /// <summary>The largest usage report read: 64 MiB, some 150,000 daily rows.</summary>
+    private const int MaxUsageReportBytes = 64 * 1024 * 1024;
 
     private readonly MeteringClientOptions? _options;
     private readonly MeteringPipeline? _pipeline;
@@ -40,6 +44,7 @@ public class MeteringClient : IDisposable
     private readonly ILogger _logger = NullLogger.Instance;
     private readonly Uri? _usageEventUri;
     private readonly Uri? _batchUsageEventUri;
+    private readonly string? _root;
     private int _disposed;
 
     /// <summary>For mocking only: an instance whose service methods are not set up throws <see cref="InvalidOperationException"/>.</summary>
@@ -97,6 +102,7 @@ public class MeteringClient : IDisposable
         var query = "?api-version=" + Uri.EscapeDataString(options.ApiVersion);
         _usageEventUri = new Uri(root + "/api/usageEvent" + query);
         _batchUsageEventUri = new Uri(root + "/api/batchUsageEvent" + query);
+        _root = root;
     }
 
     /// <summary>The service root this client talks to.</summary>
@@ -294,6 +300,98 @@ public class MeteringClient : IDisposable
             activity?.SetTag(MeteringTelemetry.BatchSizeTag, count);
             MeteringTelemetry.EndOperation(activity, BulkOperation, started, clock, results: null, completed ? null : new OperationCanceledException("The stream of results was not read to its end."));
         }
+    }
+
+    /// <summary>
+    /// Reads what the marketplace recorded (GET /api/usageEvents): one row per resource, dimension and UTC day, with
+    /// the submitted and processed quantities and the reconciliation status.
+    /// </summary>
+    /// <param name="query">The days (<see cref="UsageEventQuery.UsageStartDate"/> is required) and optional filters.</param>
+    /// <param name="cancellationToken">Cancels the call at once, retries and waits included.</param>
+    /// <returns>
+    /// The rows, in the service's order. The service has no paging today and answers the whole range at once; should it
+    /// add paging, an <see cref="IAsyncEnumerable{T}"/> overload will follow the pages.
+    /// </returns>
+    /// <exception cref="ArgumentNullException"><paramref name="query"/> is null.</exception>
+    /// <exception cref="ArgumentException">The query's start date is not set (<see langword="default"/>), or its end date is before its start date; nothing was sent.</exception>
+    /// <exception cref="MeteringAuthorizationException">
+    /// The service refused the caller (403, or 401 again with a fresh token), or the identity provider refused the credential.
+    /// </exception>
+    /// <exception cref="MeteringException">
+    /// The service refused the query (400), answered something that is not the documented list of rows (the message
+    /// names the first bad row and field), or did not answer after the retries (<see cref="MeteringException.IsRetryable"/>).
+    /// </exception>
+    public virtual async Task<IReadOnlyList<RecordedUsage>> GetUsageEventsAsync(UsageEventQuery query, CancellationToken cancellationToken = default)
+    {
+        Argument.NotNull(query);
+        var pipeline = Pipeline;
+        ThrowIfDisposed();
+        if (query.UsageStartDate == default)
+        {
+            throw new ArgumentException("query.UsageStartDate is required: the service reports usage from that day on.", nameof(query));
+        }
+
+        if (query.UsageEndDate is { } end && end < query.UsageStartDate)
+        {
+            throw new ArgumentException(
+                MeteringClientOptions.Format(
+                    "query.UsageEndDate ({0:o}) is before query.UsageStartDate ({1:o}).",
+                    end.ToUniversalTime(),
+                    query.UsageStartDate.ToUniversalTime()),
+                nameof(query));
+        }
+
+        const string Operation = "GetUsageEvents";
+        var clock = Options.TimeProvider;
+        var started = clock.GetTimestamp();
+        var activity = MeteringTelemetry.StartOperation(Operation, 0);
+        try
+        {
+            var request = new MeteringRequest(
+                Operation,
+                HttpMethod.Get,
+                new Uri(_root + "/api/usageEvents" + UsageEventsQueryString(query)),
+                "/api/usageEvents",
+                body: null,
+                eventCount: 0,
+                Guid.NewGuid().ToString("D"),
+                deadline: null)
+            {
+                MaxResponseBytes = MaxUsageReportBytes,
+            };
+            activity?.SetTag(MeteringTelemetry.CorrelationIdTag, request.CorrelationId);
+            using var response = await pipeline.SendAsync(request, cancellationToken).ConfigureAwait(false);
+            var rows = ResponseMapper.MapUsageEvents(response, UsageEventsOperation);
+            MeteringTelemetry.EndOperation(activity, Operation, started, clock, results: null, failure: null);
+            return rows;
+        }
+        catch (Exception e)
+        {
+            MeteringTelemetry.EndOperation(activity, Operation, started, clock, results: null, e);
+            throw;
+        }
+    }
+
+    /// <summary>The query string of GET /api/usageEvents: api-version, usageStartDate, UsageEndDate (capital U, as the service spells it) and the filters given.</summary>
+    private string UsageEventsQueryString(UsageEventQuery query)
+    {
+        var text = new System.Text.StringBuilder("?api-version=").Append(Uri.EscapeDataString(Options.ApiVersion));
+        void Add(string name, string? value)
+        {
+            if (!string.IsNullOrEmpty(value))
+            {
+                text.Append('&').Append(name).Append('=').Append(Uri.EscapeDataString(value));
+            }
+        }
+
+        Add("usageStartDate", WireFormat.FormatTime(query.UsageStartDate));
+        Add("UsageEndDate", query.UsageEndDate is { } end ? WireFormat.FormatTime(end) : null);
+        Add("offerId", query.OfferId);
+        Add("planId", query.PlanId);
+        Add("dimension", query.Dimension);
+        Add("azureSubscriptionId", query.AzureSubscriptionId?.ToString("D"));
+        Add("reconStatus", query.ReconStatus?.ToString());
+        return text.ToString();
     }
 
     /// <summary>A bulk submission on this client, for tests that inspect its bounds.</summary>

@@ -153,4 +153,50 @@ public static class MeteringModelFactory
     }
 
     private static UsageEvent Require(UsageEvent usageEvent) => Argument.NotNull(usageEvent);
+
+    /// <summary>A row of what the marketplace recorded, as <see cref="MeteringClient.GetUsageEventsAsync"/> returns it.</summary>
+    /// <param name="usageDate">The day of the usage; its UTC date is kept.</param>
+    /// <param name="usageResourceId">The resource the usage was recorded under.</param>
+    /// <param name="dimension">The dimension.</param>
+    /// <param name="submittedQuantity">The quantity submitted for the day.</param>
+    /// <param name="processedQuantity">The quantity processed for the day, if known.</param>
+    /// <param name="reconStatus">The reconciliation status; <see cref="ReconStatus.Accepted"/> when omitted.</param>
+    /// <param name="planId">The plan.</param>
+    /// <param name="planName">The plan's display name.</param>
+    /// <param name="offerId">The offer.</param>
+    /// <param name="offerName">The offer's display name.</param>
+    /// <param name="offerType">The kind of offer.</param>
+    /// <param name="azureSubscriptionId">The Azure subscription of the resource.</param>
+    /// <param name="submittedCount">How many events were submitted for the day.</param>
+    public static RecordedUsage RecordedUsage(
+        DateTimeOffset usageDate,
+        Guid usageResourceId,
+        string dimension,
+        decimal submittedQuantity,
+        decimal? processedQuantity = null,
+        ReconStatus? reconStatus = null,
+        string? planId = null,
+        string? planName = null,
+        string? offerId = null,
+        string? offerName = null,
+        string? offerType = null,
+        Guid? azureSubscriptionId = null,
+        int? submittedCount = null)
+    {
+        Argument.NotNull(dimension);
+        return new(
+            new DateTimeOffset(usageDate.UtcDateTime.Date, TimeSpan.Zero),
+            usageResourceId,
+            dimension,
+            planId,
+            planName,
+            offerId,
+            offerName,
+            offerType,
+            azureSubscriptionId,
+            reconStatus ?? MarketplaceMetering.ReconStatus.Accepted,
+            submittedQuantity,
+            processedQuantity,
+            submittedCount);
+    }
 }

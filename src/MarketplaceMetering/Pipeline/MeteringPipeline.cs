@@ -267,8 +267,9 @@ internal sealed class MeteringPipeline : IDisposable
         }
 
         var transient = RetryPolicy.IsTransientStatus((int)response.StatusCode);
+        var maxBytes = request.MaxResponseBytes;
         var declared = response.Content.Headers.ContentLength;
-        if (declared > MaxResponseBytes && !transient)
+        if (declared > maxBytes && !transient)
         {
             throw TooLarge(response, request);
         }
@@ -286,22 +287,22 @@ internal sealed class MeteringPipeline : IDisposable
         using (stream)
         {
             // One byte past the limit tells "exactly the limit" from "more than the limit".
-            const int Limit = MaxResponseBytes + 1;
-            var buffer = ArrayPool<byte>.Shared.Rent(declared is { } size ? (int)Math.Min(size + 1, Limit) : 4096);
+            var limit = maxBytes + 1;
+            var buffer = ArrayPool<byte>.Shared.Rent(declared is { } size ? (int)Math.Min(size + 1, limit) : 4096);
             var length = 0;
             try
             {
                 while (true)
                 {
-                    if (length == buffer.Length && length < Limit)
+                    if (length == buffer.Length && length < limit)
                     {
-                        var bigger = ArrayPool<byte>.Shared.Rent(Math.Min(buffer.Length * 2, Limit));
+                        var bigger = ArrayPool<byte>.Shared.Rent((int)Math.Min(buffer.Length * 2L, limit));
                         buffer.AsSpan(0, length).CopyTo(bigger);
                         ArrayPool<byte>.Shared.Return(buffer);
                         buffer = bigger;
                     }
 
-                    var room = Math.Min(buffer.Length, Limit) - length;
+                    var room = Math.Min(buffer.Length, limit) - length;
 #if NET
                     var read = await stream.ReadAsync(buffer.AsMemory(length, room), cancellationToken).ConfigureAwait(false);
 #else
@@ -313,11 +314,11 @@ internal sealed class MeteringPipeline : IDisposable
                     }
 
                     length += read;
-                    if (length > MaxResponseBytes)
+                    if (length > maxBytes)
                     {
                         if (transient)
                         {
-                            return (buffer, MaxResponseBytes, true);
+                            return (buffer, maxBytes, true);
                         }
 
                         throw TooLarge(response, request);
@@ -353,10 +354,10 @@ internal sealed class MeteringPipeline : IDisposable
 
     private static MeteringException TooLarge(HttpResponseMessage response, MeteringRequest request) => new(
         MeteringClientOptions.Format(
-            "The metering service answered {0} {1} with a body larger than {2} bytes; the documented answers are a few kilobytes. Request id {3}.",
+            "The metering service answered {0} {1} with a body larger than {2} bytes, more than any documented answer. Request id {3}.",
             request.Method.Method,
             request.Path,
-            MaxResponseBytes,
+            request.MaxResponseBytes,
             request.RequestId),
         (int)response.StatusCode,
         errorCode: null,

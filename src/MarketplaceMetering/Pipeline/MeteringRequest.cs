@@ -42,6 +42,9 @@ internal sealed class MeteringRequest
     /// <summary>No retry is scheduled to start at or after this instant (the earliest event's expiry, minus a margin).</summary>
     public DateTimeOffset? Deadline { get; }
 
+    /// <summary>The largest answer read for this call (the POST answers are a few kilobytes; a usage report can be larger).</summary>
+    public int MaxResponseBytes { get; init; } = MeteringPipeline.MaxResponseBytes;
+
     /// <summary>Attempts made so far.</summary>
     public int Attempts { get; set; }
 

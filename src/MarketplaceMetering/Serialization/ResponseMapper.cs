@@ -144,6 +144,18 @@ internal static class ResponseMapper
         return new BatchUsageEventResult(results);
     }
 
+    /// <summary>The rows of a usage report; any other status, or a body that is not the documented list of rows, is a <see cref="MeteringException"/>.</summary>
+    public static List<RecordedUsage> MapUsageEvents(RawResponse response, string operation)
+    {
+        if (response.StatusCode != 200)
+        {
+            throw ToException(response, operation);
+        }
+
+        return UsageEventsReader.Read(response.Body, response.Redactor, out var problem)
+            ?? throw Malformed(response, operation, problem!);
+    }
+
     /// <summary>The exception for an answer that is not a per-event outcome: 401/403, an unexpected status.</summary>
     public static MeteringException ToException(RawResponse response, string operation)
     {

@@ -1,0 +1,31 @@
+namespace MarketplaceMetering.Cli.CommandLine;
+
+/// <summary>What a run of the tool reads and writes: the console streams, the environment and the clock; tests substitute each.</summary>
+internal sealed class CliContext
+{
+    public required TextWriter Out { get; init; }
+
+    public required TextWriter Error { get; init; }
+
+    /// <summary>Reads an environment variable.</summary>
+    public Func<string, string?> Environment { get; init; } = System.Environment.GetEnvironmentVariable;
+
+    public TimeProvider TimeProvider { get; init; } = TimeProvider.System;
+
+    /// <summary>Whether standard output goes to a file or pipe: no colours, no progress bar.</summary>
+    public bool IsOutputRedirected { get; init; } = Console.IsOutputRedirected;
+
+    /// <summary>
+    /// <see langword="true"/> to treat standard output as a colour terminal, <see langword="null"/> to let Spectre.Console
+    /// detect it. Redirected output and NO_COLOR switch colours off either way.
+    /// </summary>
+    public bool? ColorTerminal { get; init; }
+
+    /// <summary>Whether Ctrl+C and SIGTERM cancel the command (off in tests, which cancel through a token).</summary>
+    public bool HandleSignals { get; init; } = true;
+
+    /// <summary>Width of tables when output is redirected (a console reports its own).</summary>
+    public int RedirectedWidth { get; init; } = 200;
+
+    public static CliContext ForConsole() => new() { Out = Console.Out, Error = Console.Error };
+}

@@ -1,0 +1,181 @@
+using System.CommandLine;
+using System.Security.Cryptography;
+using System.Security.Cryptography.X509Certificates;
+using Azure.Core;
+using MarketplaceMetering.Cli.Authentication;
+
+namespace MarketplaceMetering.Cli.CommandLine;
+
+/// <summary>The options every command takes (recursive on the root command), and the client they describe.</summary>
+internal sealed class GlobalOptions
+{
+    public const string EndpointVariable = "METERING_ENDPOINT";
+    public const string TokenVariable = "METERING_TOKEN";
+    public const string ManagedIdentityVariable = "METERING_MANAGED_IDENTITY";
+    public const string TenantVariable = "AZURE_TENANT_ID";
+    public const string ClientIdVariable = "AZURE_CLIENT_ID";
+    public const string ClientSecretVariable = "AZURE_CLIENT_SECRET";
+    public const string CertificateVariable = "AZURE_CLIENT_CERTIFICATE_PATH";
+    public const string CertificatePasswordVariable = "AZURE_CLIENT_CERTIFICATE_PASSWORD";
+
+    public Option<string> Endpoint { get; } = new("--endpoint")
+    {
+        Description = $"The metering service root (env {EndpointVariable}; default {MeteringClientOptions.DefaultEndpoint}). Plain http only to loopback, such as the emulator.",
+        HelpName = "URL",
+        Recursive = true,
+    };
+
+    public Option<string> Token { get; } = new("--token")
+    {
+        Description = $"A bearer token obtained elsewhere, such as the emulator's (env {TokenVariable}). For `metering emulator`: the token it accepts.",
+        HelpName = "TOKEN",
+        Recursive = true,
+    };
+
+    public Option<string> TenantId { get; } = new("--tenant-id")
+    {
+        HelpName = "ID",
+        Description = $"Microsoft Entra tenant of the app registration (env {TenantVariable}).",
+        Recursive = true,
+    };
+
+    public Option<string> ClientId { get; } = new("--client-id")
+    {
+        HelpName = "ID",
+        Description = $"App registration (client) id; with --managed-identity, the user-assigned identity's client id (env {ClientIdVariable}).",
+        Recursive = true,
+    };
+
+    public Option<string> ClientSecret { get; } = new("--client-secret")
+    {
+        HelpName = "SECRET",
+        Description = $"The app registration's client secret (env {ClientSecretVariable}; prefer the variable: arguments show in process lists).",
+        Recursive = true,
+    };
+
+    public Option<string> Certificate { get; } = new("--certificate")
+    {
+        Description = $"A PFX/PKCS#12 or PEM file with the app registration's certificate and private key (env {CertificateVariable}).",
+        HelpName = "FILE",
+        Recursive = true,
+    };
+
+    public Option<string> CertificatePassword { get; } = new("--certificate-password")
+    {
+        HelpName = "PASSWORD",
+        Description = $"The PFX file's password (env {CertificatePasswordVariable}).",
+        Recursive = true,
+    };
+
+    public Option<bool> ManagedIdentity { get; } = new("--managed-identity")
+    {
+        Description = $"Use the managed identity of the machine (a managed application's VM, Function or container) (env {ManagedIdentityVariable}=true).",
+        Recursive = true,
+    };
+
+    public Option<int> MaxRetries { get; } = new("--max-retries")
+    {
+        Description = "Retries of a call that failed in a way that may pass (throttling, 5xx, timeouts) (default 3).",
+        HelpName = "N",
+        Recursive = true,
+        DefaultValueFactory = _ => 3,
+    };
+
+    public Option<bool> Json { get; } = new("--json")
+    {
+        Description = "Write JSON to standard output instead of tables.",
+        Recursive = true,
+    };
+
+    public Option<bool> Verbose { get; } = new("--verbose")
+    {
+        Description = "On failure, also print the exception's details and stack trace.",
+        Recursive = true,
+    };
+
+    public IEnumerable<Option> All => [Endpoint, Token, TenantId, ClientId, ClientSecret, Certificate, CertificatePassword, ManagedIdentity, MaxRetries, Json, Verbose];
+
+    /// <summary>The value of an option, else of its environment variable, else <see langword="null"/>.</summary>
+    public static string? Read(ParseResult parse, Option<string> option, CliContext context, string variable) =>
+        parse.GetValue(option) is { Length: > 0 } value ? value : context.Environment(variable) is { Length: > 0 } fromEnvironment ? fromEnvironment : null;
+
+    /// <summary>A client for the endpoint and credential the options and environment name.</summary>
+    public MeteringClient CreateClient(ParseResult parse, CliContext context)
+    {
+        var endpointText = Read(parse, Endpoint, context, EndpointVariable);
+        var options = new MeteringClientOptions { TimeProvider = context.TimeProvider };
+        options.Retry.MaxRetries = parse.GetValue(MaxRetries);
+        if (endpointText is not null)
+        {
+            if (!Uri.TryCreate(endpointText, UriKind.Absolute, out var endpoint))
+            {
+                throw new CliException($"--endpoint '{endpointText}' is not an absolute URL such as {MeteringClientOptions.DefaultEndpoint}.");
+            }
+
+            options.Endpoint = endpoint;
+        }
+
+        var credential = CreateCredential(parse, context);
+        try
+        {
+            return new MeteringClient(credential, options);
+        }
+        catch (ArgumentException e)
+        {
+            throw new CliException(Messages.WithoutParameter(e));
+        }
+    }
+
+    private TokenCredential CreateCredential(ParseResult parse, CliContext context)
+    {
+        if (Read(parse, Token, context, TokenVariable) is { } token)
+        {
+            return new StaticTokenCredential(token, context.TimeProvider);
+        }
+
+        var tenant = Read(parse, TenantId, context, TenantVariable);
+        var clientId = Read(parse, ClientId, context, ClientIdVariable);
+        if (Read(parse, ClientSecret, context, ClientSecretVariable) is { } secret)
+        {
+            return MeteringCredential.FromClientSecret(
+                tenant ?? throw new CliException($"A client secret needs --tenant-id (or {TenantVariable})."),
+                clientId ?? throw new CliException($"A client secret needs --client-id (or {ClientIdVariable})."),
+                secret);
+        }
+
+        if (Read(parse, Certificate, context, CertificateVariable) is { } path)
+        {
+            return MeteringCredential.FromClientCertificate(
+                tenant ?? throw new CliException($"A certificate needs --tenant-id (or {TenantVariable})."),
+                clientId ?? throw new CliException($"A certificate needs --client-id (or {ClientIdVariable})."),
+                LoadCertificate(path, Read(parse, CertificatePassword, context, CertificatePasswordVariable)));
+        }
+
+        if (parse.GetValue(ManagedIdentity) || string.Equals(context.Environment(ManagedIdentityVariable), "true", StringComparison.OrdinalIgnoreCase))
+        {
+            return MeteringCredential.FromManagedIdentity(clientId);
+        }
+
+        throw new CliException(
+            $"No credential: pass --token (or {TokenVariable}); or --tenant-id, --client-id and --client-secret (or {TenantVariable}, {ClientIdVariable}, {ClientSecretVariable}); or --certificate; or --managed-identity.");
+    }
+
+    private static X509Certificate2 LoadCertificate(string path, string? password)
+    {
+        if (!File.Exists(path))
+        {
+            throw new CliException($"--certificate: file '{path}' does not exist.");
+        }
+
+        try
+        {
+            return Path.GetExtension(path).Equals(".pem", StringComparison.OrdinalIgnoreCase)
+                ? X509Certificate2.CreateFromPemFile(path)
+                : X509CertificateLoader.LoadPkcs12FromFile(path, password);
+        }
+        catch (CryptographicException e)
+        {
+            throw new CliException($"--certificate: '{path}' could not be read as a certificate with a private key ({e.Message.TrimEnd('.')}).");
+        }
+    }
+}

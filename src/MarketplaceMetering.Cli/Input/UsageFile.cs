@@ -1,0 +1,454 @@
+using System.Globalization;
+using System.Text;
+using System.Text.Json;
+using MarketplaceMetering.Cli.CommandLine;
+
+namespace MarketplaceMetering.Cli.Input;
+
+/// <summary>
+/// Reads a file of usage events: CSV with a header row, or JSON lines (one object per line), chosen by the extension
+/// (<c>.csv</c>; <c>.jsonl</c>, <c>.ndjson</c>, <c>.json</c>) or else by the first character. The whole file is read and
+/// checked before anything is sent; every problem is reported with its line. A file of sent events (for
+/// <c>metering reconcile --sent</c>) also has a <c>status</c> column and may have <c>resourceUsageId</c>.
+/// </summary>
+/// <remarks>
+/// The CSV reader is hand-written (RFC 4180: a header, commas, double quotes with "" inside them; no fields across
+/// lines): the values here are ids, numbers and times, the reader needs the line number of each record for its
+/// messages, and a CSV library would be a dependency of every installation of the tool for some thirty lines.
+/// </remarks>
+internal sealed class UsageFile
+{
+    public const int MaxReportedProblems = 10;
+
+    private static readonly string[] EventColumns = ["resourceId", "resourceUri", "planId", "dimension", "quantity", "effectiveStartTime"];
+    private static readonly string[] SentColumns = [.. EventColumns, "status", "resourceUsageId"];
+
+    private readonly string _path;
+    private readonly bool _sent;
+    private readonly DateTimeOffset? _now;
+    private readonly List<string> _problems = [];
+    private readonly Dictionary<(string Resource, string Dimension, DateTimeOffset Hour), int> _hours = [];
+
+    private UsageFile(string path, bool sent, DateTimeOffset? now)
+    {
+        _path = path;
+        _sent = sent;
+        _now = now;
+    }
+
+    /// <summary>How many problems were found (only the first <see cref="MaxReportedProblems"/> are kept).</summary>
+    public int ProblemCount { get; private set; }
+
+    /// <summary>The first problems, each "<c>FILE:LINE: what is wrong</c>".</summary>
+    public IReadOnlyList<string> Problems => _problems;
+
+    public List<UsageLine> Lines { get; } = [];
+
+    /// <summary>Reads events to send: each must lie within the past 24 hours of <paramref name="now"/>, one per resource, dimension and hour.</summary>
+    public static UsageFile ReadEvents(string path, DateTimeOffset now) => Read(path, sent: false, now);
+
+    /// <summary>Reads events that were sent, with their status.</summary>
+    public static UsageFile ReadSent(string path) => Read(path, sent: true, now: null);
+
+    /// <summary>Fails with every problem found (first ones only), or when the file holds no event.</summary>
+    public void ThrowIfInvalid(TextWriter error)
+    {
+        if (ProblemCount > 0)
+        {
+            foreach (var problem in _problems)
+            {
+                error.WriteLine("error: " + problem);
+            }
+
+            var more = ProblemCount > _problems.Count ? $" (the first {_problems.Count} are shown)" : string.Empty;
+            throw new CliException($"{_path}: {ProblemCount} bad line{(ProblemCount == 1 ? string.Empty : "s")}{more}; nothing was sent.");
+        }
+
+        if (Lines.Count == 0)
+        {
+            throw new CliException($"{_path}: no events in the file; nothing was sent.");
+        }
+    }
+
+    private static UsageFile Read(string path, bool sent, DateTimeOffset? now)
+    {
+        var file = new UsageFile(path, sent, now);
+        if (!File.Exists(path))
+        {
+            throw new CliException($"{path}: file not found.");
+        }
+
+        var lines = File.ReadLines(path, Encoding.UTF8);
+        var extension = Path.GetExtension(path).ToLowerInvariant();
+        bool json;
+        if (extension == ".csv")
+        {
+            json = false;
+        }
+        else if (extension is ".jsonl" or ".ndjson" or ".json")
+        {
+            json = true;
+        }
+        else
+        {
+            var first = lines.Select(l => l.TrimStart()).FirstOrDefault(l => l.Length > 0);
+            if (first is null)
+            {
+                throw new CliException($"{path}: the file is empty; nothing was sent.");
+            }
+
+            json = first[0] == '{';
+        }
+
+        if (json)
+        {
+            file.ReadJsonLines(lines);
+        }
+        else
+        {
+            file.ReadCsv(lines);
+        }
+
+        return file;
+    }
+
+    private void ReadCsv(IEnumerable<string> lines)
+    {
+        string[]? header = null;
+        var number = 0;
+        foreach (var text in lines)
+        {
+            number++;
+            if (string.IsNullOrWhiteSpace(text))
+            {
+                continue;
+            }
+
+            var fields = SplitCsv(text, number);
+            if (fields is null)
+            {
+                continue;
+            }
+
+            if (header is null)
+            {
+                header = fields.Select(f => f.Trim()).ToArray();
+                if (!CheckColumns(header, number))
+                {
+                    return;
+                }
+
+                continue;
+            }
+
+            if (fields.Length != header.Length)
+            {
+                Problem(number, $"has {fields.Length} field{(fields.Length == 1 ? string.Empty : "s")}, the header has {header.Length}");
+                continue;
+            }
+
+            var values = new Dictionary<string, string>(StringComparer.OrdinalIgnoreCase);
+            for (var i = 0; i < header.Length; i++)
+            {
+                if (fields[i].Trim() is { Length: > 0 } value)
+                {
+                    values[header[i]] = value;
+                }
+            }
+
+            Add(number, values);
+        }
+
+        if (header is null)
+        {
+            throw new CliException($"{_path}: the file is empty (no header row); nothing was sent.");
+        }
+    }
+
+    private bool CheckColumns(string[] header, int line)
+    {
+        var known = _sent ? SentColumns : EventColumns;
+        var ok = true;
+        var seen = new HashSet<string>(StringComparer.OrdinalIgnoreCase);
+        foreach (var column in header)
+        {
+            if (!known.Contains(column, StringComparer.OrdinalIgnoreCase))
+            {
+                Problem(line, $"unknown column '{column}'; the columns are {string.Join(", ", known)}");
+                ok = false;
+            }
+            else if (!seen.Add(column))
+            {
+                Problem(line, $"column '{column}' appears twice");
+                ok = false;
+            }
+        }
+
+        foreach (var required in Required())
+        {
+            if (!seen.Contains(required))
+            {
+                Problem(line, $"no '{required}' column; the columns are {string.Join(", ", known)}");
+                ok = false;
+            }
+        }
+
+        if (!seen.Contains("resourceId") && !seen.Contains("resourceUri"))
+        {
+            Problem(line, "no 'resourceId' or 'resourceUri' column");
+            ok = false;
+        }
+
+        return ok;
+    }
+
+    private IEnumerable<string> Required() => _sent
+        ? ["planId", "dimension", "quantity", "effectiveStartTime", "status"]
+        : ["planId", "dimension", "quantity", "effectiveStartTime"];
+
+    private string[]? SplitCsv(string text, int line)
+    {
+        var fields = new List<string>();
+        var field = new StringBuilder();
+        var quoted = false;
+        for (var i = 0; i < text.Length; i++)
+        {
+            var c = text[i];
+            if (quoted)
+            {
+                if (c == '"')
+                {
+                    if (i + 1 < text.Length && text[i + 1] == '"')
+                    {
+                        field.Append('"');
+                        i++;
+                    }
+                    else
+                    {
+                        quoted = false;
+                    }
+                }
+                else
+                {
+                    field.Append(c);
+                }
+            }
+            else if (c == '"' && field.ToString().Trim().Length == 0)
+            {
+                quoted = true;
+                field.Clear();
+            }
+            else if (c == ',')
+            {
+                fields.Add(field.ToString());
+                field.Clear();
+            }
+            else
+            {
+                field.Append(c);
+            }
+        }
+
+        if (quoted)
+        {
+            Problem(line, "has a quote that is not closed");
+            return null;
+        }
+
+        fields.Add(field.ToString());
+        return fields.ToArray();
+    }
+
+    private void ReadJsonLines(IEnumerable<string> lines)
+    {
+        var number = 0;
+        var any = false;
+        var known = _sent ? SentColumns : EventColumns;
+        foreach (var text in lines)
+        {
+            number++;
+            if (string.IsNullOrWhiteSpace(text))
+            {
+                continue;
+            }
+
+            any = true;
+            JsonDocument document;
+            try
+            {
+                document = JsonDocument.Parse(text);
+            }
+            catch (JsonException)
+            {
+                Problem(number, "is not a JSON object (one object per line)");
+                continue;
+            }
+
+            using (document)
+            {
+                if (document.RootElement.ValueKind != JsonValueKind.Object)
+                {
+                    Problem(number, "is not a JSON object (one object per line)");
+                    continue;
+                }
+
+                var values = new Dictionary<string, string>(StringComparer.OrdinalIgnoreCase);
+                var ok = true;
+                foreach (var property in document.RootElement.EnumerateObject())
+                {
+                    if (!known.Contains(property.Name, StringComparer.OrdinalIgnoreCase))
+                    {
+                        Problem(number, $"unknown property '{property.Name}'; the properties are {string.Join(", ", known)}");
+                        ok = false;
+                        continue;
+                    }
+
+                    switch (property.Value.ValueKind)
+                    {
+                        case JsonValueKind.Null:
+                            break;
+                        case JsonValueKind.String:
+                            values[property.Name] = property.Value.GetString()!;
+                            break;
+                        case JsonValueKind.Number when property.NameEquals("quantity"):
+                            values[property.Name] = property.Value.GetRawText();
+                            break;
+                        default:
+                            Problem(number, $"{property.Name} is {property.Value.ValueKind.ToString().ToLowerInvariant()}, not {(property.NameEquals("quantity") ? "a number" : "text")}");
+                            ok = false;
+                            break;
+                    }
+                }
+
+                if (ok)
+                {
+                    Add(number, values);
+                }
+            }
+        }
+
+        if (!any)
+        {
+            throw new CliException($"{_path}: the file is empty; nothing was sent.");
+        }
+    }
+
+    /// <summary>Checks one record's values and keeps the event, or notes what is wrong with it.</summary>
+    private void Add(int line, Dictionary<string, string> values)
+    {
+        var missing = Required().Where(name => !values.ContainsKey(name)).ToList();
+        if (missing.Count > 0)
+        {
+            Problem(line, $"no value for {string.Join(", ", missing)}");
+            return;
+        }
+
+        values.TryGetValue("resourceId", out var resourceIdText);
+        values.TryGetValue("resourceUri", out var resourceUri);
+        if ((resourceIdText is null) == (resourceUri is null))
+        {
+            Problem(line, "give exactly one of resourceId and resourceUri");
+            return;
+        }
+
+        Guid? resourceId = null;
+        if (resourceIdText is not null)
+        {
+            if (!Guid.TryParse(resourceIdText, out var id))
+            {
+                Problem(line, $"resourceId '{resourceIdText}' is not a GUID");
+                return;
+            }
+
+            resourceId = id;
+        }
+
+        var quantityText = values["quantity"];
+        if (!decimal.TryParse(quantityText, NumberStyles.AllowLeadingSign | NumberStyles.AllowDecimalPoint | NumberStyles.AllowExponent, CultureInfo.InvariantCulture, out var quantity))
+        {
+            Problem(line, $"quantity '{quantityText}' is not a number (use a dot for decimals: 12.5)");
+            return;
+        }
+
+        if (TimeText.ParseInstant(values["effectiveStartTime"], out var timeProblem) is not { } time)
+        {
+            Problem(line, "effectiveStartTime " + timeProblem);
+            return;
+        }
+
+        UsageEventStatus? status = null;
+        Guid? usageId = null;
+        if (_sent)
+        {
+            if (!Enum.TryParse<UsageEventStatus>(values["status"], ignoreCase: true, out var parsed) || int.TryParse(values["status"], out _))
+            {
+                Problem(line, $"status '{values["status"]}' is not one of {string.Join(", ", Enum.GetNames<UsageEventStatus>())}");
+                return;
+            }
+
+            status = parsed;
+            if (values.TryGetValue("resourceUsageId", out var usageIdText))
+            {
+                if (!Guid.TryParse(usageIdText, out var parsedId))
+                {
+                    Problem(line, $"resourceUsageId '{usageIdText}' is not a GUID");
+                    return;
+                }
+
+                usageId = parsedId;
+            }
+        }
+
+        UsageEvent usage;
+        try
+        {
+            usage = resourceId is { } guid
+                ? UsageEvent.ForResourceId(guid, values["planId"], values["dimension"], quantity, time)
+                : UsageEvent.ForResourceUri(resourceUri!, values["planId"], values["dimension"], quantity, time);
+        }
+        catch (ArgumentException e)
+        {
+            Problem(line, Messages.WithoutParameter(e));
+            return;
+        }
+
+        if (_now is { } now)
+        {
+            if (time > now)
+            {
+                Problem(line, $"effectiveStartTime {Format(time)} is in the future (now is {Format(now)})");
+                return;
+            }
+
+            if (time <= now.AddHours(-24))
+            {
+                Problem(line, $"effectiveStartTime {Format(time)} is more than 24 hours ago; the marketplace no longer accepts it");
+                return;
+            }
+
+            var key = ((resourceUri ?? resourceId!.Value.ToString("D")).ToUpperInvariant(), usage.Dimension.ToUpperInvariant(), HourOf(time));
+            if (_hours.TryGetValue(key, out var earlier))
+            {
+                Problem(line, $"same resource, dimension and hour as line {earlier}; the marketplace keeps one event per hour, so sum them into one line");
+                return;
+            }
+
+            _hours[key] = line;
+        }
+
+        Lines.Add(new UsageLine(line, usage, status, usageId));
+    }
+
+    private static DateTimeOffset HourOf(DateTimeOffset time) => new(time.UtcTicks - (time.UtcTicks % TimeSpan.TicksPerHour), TimeSpan.Zero);
+
+    private static string Format(DateTimeOffset time) => time.UtcDateTime.ToString("yyyy-MM-dd'T'HH:mm:ss'Z'", CultureInfo.InvariantCulture);
+
+    private void Problem(int line, string what)
+    {
+        ProblemCount++;
+        if (_problems.Count < MaxReportedProblems)
+        {
+            _problems.Add($"{_path}:{line.ToString(CultureInfo.InvariantCulture)}: {Messages.OneLine(what)}");
+        }
+    }
+}

@@ -1,0 +1,84 @@
+using System.Globalization;
+using System.Text.Encodings.Web;
+using System.Text.Json;
+using MarketplaceMetering.Cli.CommandLine;
+using Spectre.Console;
+using Spectre.Console.Rendering;
+
+namespace MarketplaceMetering.Cli.Output;
+
+/// <summary>
+/// Where a command writes: Spectre.Console tables for people (colours off when output is redirected or NO_COLOR is
+/// set), or JSON for scripts (<c>--json</c>).
+/// </summary>
+internal sealed class CliOutput
+{
+    private static readonly JsonSerializerOptions JsonOptions = new()
+    {
+        PropertyNamingPolicy = JsonNamingPolicy.CamelCase,
+        DefaultIgnoreCondition = System.Text.Json.Serialization.JsonIgnoreCondition.WhenWritingNull,
+        Encoder = JavaScriptEncoder.UnsafeRelaxedJsonEscaping,
+    };
+
+    private readonly CliContext _context;
+
+    public CliOutput(CliContext context, bool json)
+    {
+        _context = context;
+        Json = json;
+        // https://no-color.org: present and not empty switches colours off, as does output to a file or pipe.
+        var plain = context.IsOutputRedirected || context.Environment("NO_COLOR") is { Length: > 0 };
+        var terminal = context.ColorTerminal == true;
+        Console = AnsiConsole.Create(new AnsiConsoleSettings
+        {
+            Out = new AnsiConsoleOutput(context.Out),
+            Ansi = plain ? AnsiSupport.No : terminal ? AnsiSupport.Yes : AnsiSupport.Detect,
+            ColorSystem = plain ? ColorSystemSupport.NoColors : terminal ? ColorSystemSupport.Standard : ColorSystemSupport.Detect,
+            Interactive = context.IsOutputRedirected ? InteractionSupport.No : InteractionSupport.Detect,
+        });
+        if (context.IsOutputRedirected)
+        {
+            Console.Profile.Width = context.RedirectedWidth;
+        }
+    }
+
+    public IAnsiConsole Console { get; }
+
+    public bool Json { get; }
+
+    /// <summary>Whether a progress bar may be drawn: a terminal, and not JSON.</summary>
+    public bool ShowsProgress => !Json && !_context.IsOutputRedirected;
+
+    public TextWriter Error => _context.Error;
+
+    public void WriteJson<T>(T value)
+    {
+        _context.Out.WriteLine(JsonSerializer.Serialize(value, JsonOptions));
+    }
+
+    public void WriteLine(string text) => Console.WriteLine(text);
+
+    /// <summary>A table whose cells are plain text (never parsed as markup: values come from files and the service).</summary>
+    public static Table Table(params string[] columns)
+    {
+        var table = new Table().Border(TableBorder.Rounded);
+        foreach (var column in columns)
+        {
+            table.AddColumn(new TableColumn(new Text(column)));
+        }
+
+        return table;
+    }
+
+    public static void AddRow(Table table, params string?[] cells) =>
+        table.AddRow(cells.Select(c => (IRenderable)new Text(c ?? string.Empty)).ToArray());
+
+    /// <summary>A status in green when all is well, in red when not (plain when colours are off).</summary>
+    public static IRenderable Status(string text, bool good) => new Text(text, new Style(good ? Color.Green : Color.Red));
+
+    public static string Number(decimal value) => value.ToString(CultureInfo.InvariantCulture);
+
+    public static string Time(DateTimeOffset time) => time.UtcDateTime.ToString("yyyy-MM-dd'T'HH:mm:ss'Z'", CultureInfo.InvariantCulture);
+
+    public static string Day(DateTimeOffset time) => time.UtcDateTime.ToString("yyyy-MM-dd", CultureInfo.InvariantCulture);
+}

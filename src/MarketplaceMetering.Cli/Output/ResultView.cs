@@ -1,0 +1,53 @@
+using MarketplaceMetering.Cli.Input;
+
+namespace MarketplaceMetering.Cli.Output;
+
+/// <summary>A usage event's result as the tool prints it in JSON (and, column by column, in tables).</summary>
+internal sealed record ResultView(
+    int? Line,
+    string Status,
+    bool Delivered,
+    string Resource,
+    string PlanId,
+    string Dimension,
+    decimal Quantity,
+    string EffectiveStartTime,
+    Guid? UsageEventId,
+    string? Code,
+    string? Message,
+    string? RequestId)
+{
+    public static ResultView Of(UsageEventResult result, int? line = null)
+    {
+        var usage = result.Event;
+        var (code, message, id) = result switch
+        {
+            UsageEventResult.Accepted accepted => (null, null, accepted.UsageEventId),
+            UsageEventResult.Duplicate { IsReplay: true } replay => (null, "A retry of an event already recorded (a replay): delivered.", replay.Original?.UsageEventId),
+            UsageEventResult.Duplicate conflict => ("Conflict", conflict.Original is { } original
+                ? $"The hour was already recorded with quantity {OutputNumber(original.Quantity)}; this event's quantity was not recorded."
+                : "The hour was already recorded; what the service holds is unknown.", conflict.Original?.UsageEventId),
+            UsageEventResult.Failure failure => (failure.Code, failure.Message, (Guid?)null),
+            UsageEventResult.Unknown unknown => (unknown.Code ?? unknown.RawStatus, unknown.Message, (Guid?)null),
+            _ => ((string?)null, (string?)null, (Guid?)null),
+        };
+
+        return new ResultView(
+            line,
+            result is UsageEventResult.Unknown u ? u.RawStatus : result.Status.ToString(),
+            result.IsDelivered,
+            usage.ResourceUri ?? usage.ResourceId!.Value.ToString("D"),
+            usage.PlanId,
+            usage.Dimension,
+            usage.Quantity,
+            CliOutput.Time(usage.EffectiveStartTime),
+            id,
+            code,
+            message is null ? null : CommandLine.Messages.OneLine(message),
+            result.RequestId);
+    }
+
+    public static ResultView Of(UsageEventResult result, UsageLine line) => Of(result, line.Line);
+
+    private static string OutputNumber(decimal value) => CliOutput.Number(value);
+}

@@ -1,0 +1,233 @@
+using System.Globalization;
+using System.Text.Json;
+
+namespace MarketplaceMetering.Serialization;
+
+/// <summary>
+/// Reads the answer to <c>GET /api/usageEvents</c>, a bare JSON array of daily rows, field by field, so that a bad
+/// row is reported by its index and field name. Hand-written over <see cref="JsonDocument"/> rather than a
+/// source-generated DTO because the serializer's errors name a JSON path, not what is wrong with which row, and the
+/// whole answer is refused anyway: a report with a row missing would silently under-count.
+/// </summary>
+internal static class UsageEventsReader
+{
+    private static readonly JsonDocumentOptions Options = new() { MaxDepth = 16 };
+
+    /// <summary>The rows; <see langword="null"/> with <paramref name="problem"/> (a phrase: "row 3's dimension is a number, not text") when the answer is not the documented shape.</summary>
+    public static List<RecordedUsage>? Read(ReadOnlyMemory<byte> body, SecretRedactor redactor, out string? problem)
+    {
+        problem = null;
+        if (body.Length == 0)
+        {
+            problem = "the body is empty";
+            return null;
+        }
+
+        JsonDocument document;
+        try
+        {
+            document = JsonDocument.Parse(body, Options);
+        }
+        catch (JsonException)
+        {
+            problem = "the body is not JSON";
+            return null;
+        }
+
+        using (document)
+        {
+            var root = document.RootElement;
+            if (root.ValueKind != JsonValueKind.Array)
+            {
+                problem = "the body is " + Kind(root) + ", not a list of rows";
+                return null;
+            }
+
+            var rows = new List<RecordedUsage>(root.GetArrayLength());
+            var index = 0;
+            foreach (var element in root.EnumerateArray())
+            {
+                var row = ReadRow(element, index, redactor, out problem);
+                if (row is null)
+                {
+                    return null;
+                }
+
+                rows.Add(row);
+                index++;
+            }
+
+            return rows;
+        }
+    }
+
+    private static RecordedUsage? ReadRow(JsonElement row, int index, SecretRedactor redactor, out string? problem)
+    {
+        var name = "row " + index.ToString(CultureInfo.InvariantCulture);
+        if (row.ValueKind != JsonValueKind.Object)
+        {
+            problem = name + " is " + Kind(row) + ", not an object";
+            return null;
+        }
+
+        var reader = new RowReader(row, name);
+        var usageDate = reader.Time("usageDate", required: true);
+        var resource = reader.Guid("usageResourceId", required: true);
+        var dimension = reader.Text("dimension", required: true);
+        var planId = reader.Text("planId");
+        var planName = reader.Text("planName");
+        var offerId = reader.Text("offerId");
+        var offerName = reader.Text("offerName");
+        var offerType = reader.Text("offerType");
+        var subscription = reader.Guid("azureSubscriptionId");
+        var recon = reader.Text("reconStatus");
+        var submitted = reader.Quantity("submittedQuantity", required: true);
+        var processed = reader.Quantity("processedQuantity");
+        var count = reader.Count("submittedCount");
+        if (reader.Problem is { } found)
+        {
+            problem = redactor.Redact(found);
+            return null;
+        }
+
+        problem = null;
+        return new RecordedUsage(
+            usageDate!.Value,
+            resource!.Value,
+            redactor.Redact(dimension!),
+            redactor.RedactOrNull(planId),
+            redactor.RedactOrNull(planName),
+            redactor.RedactOrNull(offerId),
+            redactor.RedactOrNull(offerName),
+            redactor.RedactOrNull(offerType),
+            subscription,
+            recon is null ? default : new ReconStatus(redactor.Redact(recon)),
+            submitted!.Value,
+            processed,
+            count);
+    }
+
+    private static string Kind(JsonElement value) => value.ValueKind switch
+    {
+        JsonValueKind.Object => "an object",
+        JsonValueKind.Array => "a list",
+        JsonValueKind.String => "text",
+        JsonValueKind.Number => "a number",
+        JsonValueKind.True or JsonValueKind.False => "a boolean",
+        _ => "null",
+    };
+
+    /// <summary>Reads the fields of one row; the first problem found is kept.</summary>
+    private sealed class RowReader(JsonElement row, string name)
+    {
+        public string? Problem { get; private set; }
+
+        public string? Text(string field, bool required = false)
+        {
+            if (Value(field, required) is not { } value)
+            {
+                return null;
+            }
+
+            if (value.ValueKind != JsonValueKind.String)
+            {
+                return Fail<string>(field, Kind(value) + ", not text");
+            }
+
+            var text = value.GetString();
+            return required && string.IsNullOrWhiteSpace(text) ? Fail<string>(field, "empty") : text;
+        }
+
+        public DateTimeOffset? Time(string field, bool required = false)
+        {
+            var text = Text(field, required);
+            if (text is null)
+            {
+                return null;
+            }
+
+            return WireFormat.ParseTime(text) is { } time ? time : Fail(field, "not a time", (DateTimeOffset?)null);
+        }
+
+        public Guid? Guid(string field, bool required = false)
+        {
+            var text = Text(field, required);
+            if (text is null || (!required && text.Length == 0))
+            {
+                return null;
+            }
+
+            return WireFormat.ParseGuid(text) is { } id ? id : Fail(field, "not a GUID", (Guid?)null);
+        }
+
+        public decimal? Quantity(string field, bool required = false)
+        {
+            if (Value(field, required) is not { } value)
+            {
+                return null;
+            }
+
+            if (value.ValueKind != JsonValueKind.Number || !value.TryGetDouble(out var number))
+            {
+                return Fail(field, Kind(value) + ", not a number", (decimal?)null);
+            }
+
+            return WireFormat.ToDecimal(number) is { } quantity && quantity >= 0
+                ? quantity
+                : Fail(field, "not a quantity (" + number.ToString("R", CultureInfo.InvariantCulture) + ")", (decimal?)null);
+        }
+
+        public int? Count(string field)
+        {
+            if (Value(field, required: false) is not { } value)
+            {
+                return null;
+            }
+
+            return value.ValueKind == JsonValueKind.Number && value.TryGetInt32(out var count) && count >= 0
+                ? count
+                : Fail(field, value.ValueKind == JsonValueKind.Number ? "not a count" : Kind(value) + ", not a number", (int?)null);
+        }
+
+        private JsonElement? Value(string field, bool required)
+        {
+            if (Problem is not null)
+            {
+                return null;
+            }
+
+            foreach (var property in row.EnumerateObject())
+            {
+                if (string.Equals(property.Name, field, StringComparison.OrdinalIgnoreCase))
+                {
+                    if (property.Value.ValueKind != JsonValueKind.Null)
+                    {
+                        return property.Value;
+                    }
+
+                    break;
+                }
+            }
+
+            if (required)
+            {
+                Problem = name + " has no " + field;
+            }
+
+            return null;
+        }
+
+        private T? Fail<T>(string field, string what)
+            where T : class
+        {
+            Problem ??= name + "'s " + field + " is " + what;
+            return null;
+        }
+
+        private T Fail<T>(string field, string what, T none)
+        {
+            Problem ??= name + "'s " + field + " is " + what;
+            return none;
+        }
+    }
+}

@@ -1,0 +1,344 @@
+using System.Globalization;
+using System.Text;
+using System.Text.Json;
+using MarketplaceMetering.Emulator;
+
+namespace MarketplaceMetering.Cli.Tests.Commands;
+
+/// <summary>
+/// <c>metering batch FILE</c> over real HTTP against the emulator: every event sent and summarised; every bad file
+/// refused with its line before anything is sent; partial delivery said and exited on.
+/// </summary>
+public class BatchCommandTests
+{
+    private const string Header = "resourceId,planId,dimension,quantity,effectiveStartTime";
+
+    private static string Hour => EmulatorScope.LastHour.ToString("yyyy-MM-dd'T'HH:mm:ss'Z'", CultureInfo.InvariantCulture);
+
+    [Fact]
+    public async Task Batch_Csv_SendsEveryEventAndPrintsTheSummary()
+    {
+        await using var scope = await EmulatorScope.StartAsync();
+        var file = scope.Csv(60);
+
+        var run = await CliRunner.RunAsync(scope.Args("batch", file));
+
+        run.ExitCode.Should().Be(0, run.ToString());
+        scope.Emulator.Ledger.Entries.Select(e => (e.ResourceId, e.Quantity))
+            .Should().BeEquivalentTo(Enumerable.Range(0, 60).Select(i => (EmulatorScope.Resource(i), (decimal)(i + 1))));
+        scope.Emulator.Requests.Should().OnlyContain(r => r.Path == "/api/batchUsageEvent").And.HaveCount(3);
+        run.Out.Should().Contain("Accepted").And.Contain("60 of 60 events delivered.");
+    }
+
+    [Fact]
+    public async Task Batch_JsonLines_SendsThemAndJsonOutputGivesEachLinesResult()
+    {
+        await using var scope = await EmulatorScope.StartAsync();
+        var text = new StringBuilder();
+        for (var i = 0; i < 5; i++)
+        {
+            text.Append(CultureInfo.InvariantCulture, $$"""{"resourceId":"{{EmulatorScope.Resource(i)}}","planId":"plan1","dimension":"dim1","quantity":{{i + 1}}.5,"effectiveStartTime":"{{Hour}}"}""").Append('\n');
+            if (i == 2)
+            {
+                text.Append('\n');
+            }
+        }
+
+        var run = await CliRunner.RunAsync(scope.Args("batch", scope.File("events.jsonl", text.ToString()), "--json"));
+
+        run.ExitCode.Should().Be(0, run.ToString());
+        using var json = JsonDocument.Parse(run.Out);
+        json.RootElement.GetProperty("delivered").GetInt32().Should().Be(5);
+        json.RootElement.GetProperty("complete").GetBoolean().Should().BeTrue();
+        var results = json.RootElement.GetProperty("results").EnumerateArray().ToList();
+        results.Select(r => r.GetProperty("line").GetInt32()).Should().Equal(1, 2, 3, 5, 6);
+        results.Select(r => r.GetProperty("usageEventId").GetGuid()).Should().BeEquivalentTo(scope.Emulator.Ledger.Entries.Select(e => e.UsageEventId));
+    }
+
+    [Fact]
+    public async Task Batch_Redirected_DrawsNoProgressBar()
+    {
+        await using var scope = await EmulatorScope.StartAsync();
+
+        var run = await CliRunner.RunAsync(scope.Args("batch", scope.Csv(100)), new Dictionary<string, string>(), redirected: true, colorTerminal: true);
+
+        run.ExitCode.Should().Be(0, run.ToString());
+        run.Out.Should().NotContain("Sending").And.Contain("100 of 100 events delivered.");
+    }
+
+    [Fact]
+    public async Task Batch_OnATerminal_SendsThroughTheProgressBarPath()
+    {
+        // Spectre.Console draws the bar on its own refresh timer, so whether a frame lands in the output is not
+        // asserted; the run must still deliver everything and end with the summary.
+        await using var scope = await EmulatorScope.StartAsync();
+
+        var run = await CliRunner.RunAsync(scope.Args("batch", scope.Csv(100)), new Dictionary<string, string>(), redirected: false, colorTerminal: true);
+
+        run.ExitCode.Should().Be(0, run.ToString());
+        run.Out.Should().Contain("100 of 100 events delivered.");
+        scope.Emulator.Ledger.Count.Should().Be(100);
+    }
+
+    [Fact]
+    public async Task Batch_DryRun_ChecksTheFileAndSendsNothing()
+    {
+        await using var scope = await EmulatorScope.StartAsync();
+
+        var run = await CliRunner.RunAsync(scope.Args("batch", scope.Csv(30), "--dry-run"));
+
+        run.ExitCode.Should().Be(0, run.ToString());
+        run.Out.Should().Contain("30 events, all valid; nothing was sent (--dry-run).");
+        scope.Emulator.Requests.Should().BeEmpty();
+    }
+
+    public static TheoryData<string, string, string> BadFiles
+    {
+        get
+        {
+            var good = $"{EmulatorScope.Resource(0)},plan1,dim1,1,{Hour}";
+            var other = $"{EmulatorScope.Resource(1)},plan1,dim1,2,{Hour}";
+            var future = EmulatorScope.Now.AddHours(2).ToString("yyyy-MM-dd'T'HH:mm:ss'Z'", CultureInfo.InvariantCulture);
+            var old = EmulatorScope.Now.AddDays(-2).ToString("yyyy-MM-dd'T'HH:mm:ss'Z'", CultureInfo.InvariantCulture);
+            return new()
+            {
+                { "unknown column", $"resourceId,planId,dimension,quantity,effectiveStartTime,colour\n{good},red", ":1: unknown column 'colour'" },
+                { "missing column", $"resourceId,planId,quantity,effectiveStartTime\n{EmulatorScope.Resource(0)},plan1,1,{Hour}", ":1: no 'dimension' column" },
+                { "no resource column", $"planId,dimension,quantity,effectiveStartTime\nplan1,dim1,1,{Hour}", ":1: no 'resourceId' or 'resourceUri' column" },
+                { "too few fields", $"{Header}\n{good}\n{EmulatorScope.Resource(1)},plan1,dim1,2", ":3: has 4 fields, the header has 5" },
+                { "bad number", $"{Header}\n{good}\n{EmulatorScope.Resource(1)},plan1,dim1,two,{Hour}", ":3: quantity 'two' is not a number" },
+                { "comma decimal", $"{Header}\n{good}\n{EmulatorScope.Resource(1)},plan1,dim1,\"1,5\",{Hour}", ":3: quantity '1,5' is not a number" },
+                { "negative quantity", $"{Header}\n{EmulatorScope.Resource(1)},plan1,dim1,-3,{Hour}", ":2: " },
+                { "time without zone", $"{Header}\n{good}\n{other[..^1]}", ":3: effectiveStartTime '" },
+                { "not a GUID", $"{Header}\nxyz,plan1,dim1,1,{Hour}", ":2: resourceId 'xyz' is not a GUID" },
+                { "same hour twice", $"{Header}\n{good}\n{other}\n{good.Replace(",1,", ",4,", StringComparison.Ordinal)}", ":4: same resource, dimension and hour as line 2" },
+                { "future", $"{Header}\n{EmulatorScope.Resource(1)},plan1,dim1,1,{future}", ":2: effectiveStartTime " + future + " is in the future" },
+                { "expired", $"{Header}\n{EmulatorScope.Resource(1)},plan1,dim1,1,{old}", ":2: effectiveStartTime " + old + " is more than 24 hours ago" },
+                { "unclosed quote", $"{Header}\n{good}\n\"{other}", ":3: has a quote that is not closed" },
+                { "missing value", $"{Header}\n{EmulatorScope.Resource(1)},,dim1,1,{Hour}", ":2: no value for planId" },
+                { "empty file", string.Empty, "the file is empty" },
+                { "blank lines only", "\n  \n\n", "the file is empty" },
+                { "header only", Header + "\n", "no events in the file" },
+            };
+        }
+    }
+
+    [Theory]
+    [MemberData(nameof(BadFiles))]
+    public async Task Batch_BadCsv_ExitsTwoNamingTheLineAndSendsNothing(string what, string content, string expected)
+    {
+        await using var scope = await EmulatorScope.StartAsync();
+        var file = scope.File("bad.csv", content);
+
+        var run = await CliRunner.RunAsync(scope.Args("batch", file));
+
+        run.ExitCode.Should().Be(2, what + "\n" + run);
+        run.Error.Should().Contain(expected, what);
+        run.Error.Should().Contain("nothing was sent", what).And.NotContain("   at ");
+        run.ErrorLines.Should().OnlyContain(l => l.StartsWith("error: ", StringComparison.Ordinal), what);
+        scope.Emulator.Requests.Should().BeEmpty(what);
+    }
+
+    [Fact]
+    public async Task Batch_TimeWithoutZone_SaysHowToWriteIt()
+    {
+        await using var scope = await EmulatorScope.StartAsync();
+        var naked = EmulatorScope.LastHour.ToString("yyyy-MM-dd'T'HH:mm:ss", CultureInfo.InvariantCulture);
+
+        var run = await CliRunner.RunAsync(scope.Args("batch", scope.File("naked.csv", $"{Header}\n{EmulatorScope.Resource(0)},plan1,dim1,1,{naked}\n")));
+
+        run.ExitCode.Should().Be(2, run.ToString());
+        run.Error.Should().Contain($"naked.csv:2: effectiveStartTime '{naked}' has no time zone; write it in UTC with a Z (such as {naked}Z)");
+    }
+
+    public static TheoryData<string, string, string> BadJsonLines => new()
+    {
+        { "not JSON", "{\"resourceId\":", ":1: is not a JSON object" },
+        { "an array", "[1,2]", ":1: is not a JSON object" },
+        { "unknown property", "{\"resourceId\":\"6f1a2b3c-0000-4000-8000-000000000001\",\"quantitiy\":1}", ":1: unknown property 'quantitiy'" },
+        { "quantity is text", "{\"resourceId\":\"6f1a2b3c-0000-4000-8000-000000000001\",\"planId\":\"p\",\"dimension\":\"d\",\"quantity\":\"lots\",\"effectiveStartTime\":\"2026-11-20T10:00:00Z\"}", ":1: quantity 'lots' is not a number" },
+        { "dimension is a number", "{\"resourceId\":\"6f1a2b3c-0000-4000-8000-000000000001\",\"planId\":\"p\",\"dimension\":3,\"quantity\":1,\"effectiveStartTime\":\"2026-11-20T10:00:00Z\"}", ":1: dimension is number, not text" },
+    };
+
+    [Theory]
+    [MemberData(nameof(BadJsonLines))]
+    public async Task Batch_BadJsonLine_ExitsTwoNamingTheLineAndSendsNothing(string what, string line, string expected)
+    {
+        await using var scope = await EmulatorScope.StartAsync();
+
+        var run = await CliRunner.RunAsync(scope.Args("batch", scope.File("bad.jsonl", line + "\n")));
+
+        run.ExitCode.Should().Be(2, what + "\n" + run);
+        run.Error.Should().Contain("bad.jsonl" + expected, what);
+        scope.Emulator.Requests.Should().BeEmpty(what);
+    }
+
+    [Fact]
+    public async Task Batch_HundredThousandLines_DryRunChecksThemAll()
+    {
+        await using var scope = await EmulatorScope.StartAsync();
+        var file = scope.Csv(100_000, "large.csv");
+
+        var run = await CliRunner.RunAsync(scope.Args("batch", file, "--dry-run", "--json"));
+
+        run.ExitCode.Should().Be(0, run.ToString());
+        using var json = JsonDocument.Parse(run.Out);
+        json.RootElement.GetProperty("events").GetInt32().Should().Be(100_000);
+        scope.Emulator.Requests.Should().BeEmpty();
+    }
+
+    [Fact]
+    public async Task Batch_HundredThousandLines_SendsThemAll()
+    {
+        await using var scope = await EmulatorScope.StartAsync();
+        var file = scope.Csv(100_000, "large.csv", quantity: _ => 1m);
+
+        var run = await CliRunner.RunAsync(scope.Args("batch", file));
+
+        run.ExitCode.Should().Be(0, run.ToString());
+        run.Out.Should().Contain("100000 of 100000 events delivered.");
+        scope.Emulator.Ledger.Count.Should().Be(100_000);
+        scope.Emulator.Ledger.Entries.Select(e => e.ResourceId).Distinct().Should().HaveCount(100_000);
+    }
+
+    [Fact]
+    public async Task Batch_HundredThousandLinesWithBadOnesNearTheEnd_NamesThoseLinesAndSendsNothing()
+    {
+        await using var scope = await EmulatorScope.StartAsync();
+        var lines = File.ReadAllLines(scope.Csv(100_000, "large.csv"));
+        lines[99_998] = lines[99_998].Replace(",plan1,dim1,", ",plan1,dim1,x", StringComparison.Ordinal); // line 99,999
+        lines[100_000] = lines[100_000][..^1];                                                                   // line 100,001: no zone
+        var file = scope.File("large-bad.csv", string.Join('\n', lines));
+
+        var run = await CliRunner.RunAsync(scope.Args("batch", file));
+
+        run.ExitCode.Should().Be(2, run.ToString());
+        run.Error.Should().Contain("large-bad.csv:99999: quantity 'x99998' is not a number")
+            .And.Contain("large-bad.csv:100001: effectiveStartTime")
+            .And.Contain("2 bad lines; nothing was sent.");
+        scope.Emulator.Requests.Should().BeEmpty();
+    }
+
+    [Fact]
+    public async Task Batch_ManyBadLines_ShowsTheFirstTenAndCountsTheRest()
+    {
+        await using var scope = await EmulatorScope.StartAsync();
+        var file = scope.File("bad.csv", Header + "\n" + string.Concat(Enumerable.Range(0, 50).Select(i => $"{EmulatorScope.Resource(i)},plan1,dim1,bad,{Hour}\n")));
+
+        var run = await CliRunner.RunAsync(scope.Args("batch", file));
+
+        run.ExitCode.Should().Be(2);
+        run.ErrorLines.Should().HaveCount(11);
+        run.Error.Should().Contain("50 bad lines (the first 10 are shown); nothing was sent.");
+    }
+
+    [Fact]
+    public async Task Batch_SomeEventsRejected_ExitsFourAndListsTheirLines()
+    {
+        await using var scope = await EmulatorScope.StartAsync(o =>
+        {
+            for (var i = 0; i < 10; i++)
+            {
+                o.Resources.Add(new EmulatedResource { ResourceId = EmulatorScope.Resource(i), PlanId = "plan1", Dimensions = ["dim1"], Status = i == 4 ? EmulatedResourceStatus.Suspended : EmulatedResourceStatus.Subscribed });
+            }
+        });
+        var lines = File.ReadAllLines(scope.Csv(10)).ToList();
+        lines[8] = lines[8].Replace(",dim1,", ",dim9,", StringComparison.Ordinal); // line 9: a dimension the plan lacks
+        var file = scope.File("mixed.csv", string.Join('\n', lines));
+
+        var run = await CliRunner.RunAsync(scope.Args("batch", file, "--json"));
+
+        run.ExitCode.Should().Be(4, run.ToString());
+        using var json = JsonDocument.Parse(run.Out);
+        json.RootElement.GetProperty("delivered").GetInt32().Should().Be(8);
+        json.RootElement.GetProperty("results").EnumerateArray()
+            .Where(r => !r.GetProperty("delivered").GetBoolean())
+            .Select(r => (r.GetProperty("line").GetInt32(), r.GetProperty("status").GetString()))
+            .Should().BeEquivalentTo([(6, "ResourceNotActive"), (9, "InvalidDimension")]);
+        scope.Emulator.Ledger.Count.Should().Be(8);
+
+        var table = await CliRunner.RunAsync(scope.Args("batch", file));
+        table.ExitCode.Should().Be(4);
+        table.Out.Should().Contain("ResourceNotActive").And.Contain("InvalidDimension").And.Contain("8 of 10 events delivered.");
+    }
+
+    [Fact]
+    public async Task Batch_ServiceRefusesTheToken_ExitsThreeAndSaysNothingWasDelivered()
+    {
+        await using var scope = await EmulatorScope.StartAsync();
+
+        var run = await CliRunner.RunAsync("batch", scope.Csv(60), "--endpoint", scope.Emulator.Endpoint.ToString(), "--token", "not-the-token");
+
+        run.ExitCode.Should().Be(3, run.ToString());
+        run.Out.Should().Contain("0 of 60 events delivered.");
+        scope.Emulator.Ledger.Count.Should().Be(0);
+    }
+
+    [Fact]
+    public async Task Batch_RefusedHalfway_SaysHowManyWereDelivered()
+    {
+        await using var scope = await EmulatorScope.StartAsync();
+        scope.Emulator.Faults.Enqueue(EmulatorFault.None, EmulatorFault.Respond(403, """{"message":"Client is not authorized for this usage resource.","code":"Forbidden"}"""));
+
+        var run = await CliRunner.RunAsync(scope.Args("batch", scope.Csv(100), "--json"));
+
+        run.ExitCode.Should().Be(3, run.ToString());
+        using var json = JsonDocument.Parse(run.Out);
+        var delivered = json.RootElement.GetProperty("delivered").GetInt32();
+        delivered.Should().Be(scope.Emulator.Ledger.Count).And.BeInRange(25, 75);
+        json.RootElement.GetProperty("results").EnumerateArray().Count(r => r.TryGetProperty("code", out var code) && code.GetString() == "Forbidden")
+            .Should().BeGreaterThanOrEqualTo(25);
+    }
+
+    [Fact]
+    public async Task Batch_ServerKeepsFailing_ExitsFourWithTheEventsUndelivered()
+    {
+        await using var scope = await EmulatorScope.StartAsync();
+        scope.Emulator.Faults.Enqueue(Enumerable.Repeat(EmulatorFault.ServerError(503), 2).ToArray());
+
+        var run = await CliRunner.RunAsync(scope.Args("batch", scope.Csv(25), "--max-retries", "1", "--json"));
+
+        run.ExitCode.Should().Be(4, run.ToString());
+        using var json = JsonDocument.Parse(run.Out);
+        json.RootElement.GetProperty("delivered").GetInt32().Should().Be(0);
+        json.RootElement.GetProperty("byStatus").GetProperty("Error").GetInt32().Should().Be(25);
+        scope.Emulator.Requests.Should().HaveCount(2);
+    }
+
+    [Fact]
+    public async Task Batch_Cancelled_SaysHowManyWereAnsweredAndThatTheRestMayHaveBeenSent()
+    {
+        await using var scope = await EmulatorScope.StartAsync();
+        scope.Emulator.Faults.Enqueue(EmulatorFault.None, EmulatorFault.Latency(TimeSpan.FromSeconds(10)), EmulatorFault.Latency(TimeSpan.FromSeconds(10)), EmulatorFault.Latency(TimeSpan.FromSeconds(10)));
+        using var stop = new CancellationTokenSource();
+        var output = new StringWriter();
+        var running = CliRunner.RunAsync(scope.Args("batch", scope.Csv(100), "--json"), environment: null, output, cancellationToken: stop.Token);
+        await Task.Run(async () =>
+        {
+            // Cancel once the slow batches are in flight (the emulator has received them), whatever the machine's speed.
+            while (scope.Emulator.Requests.Count < 4)
+            {
+                await Task.Delay(20);
+            }
+        }).WaitAsync(TimeSpan.FromSeconds(60));
+        stop.Cancel();
+
+        var run = await running.WaitAsync(TimeSpan.FromSeconds(60));
+
+        run.ExitCode.Should().Be(130, run.ToString());
+        using var json = JsonDocument.Parse(run.Out);
+        json.RootElement.GetProperty("complete").GetBoolean().Should().BeFalse();
+        var answered = json.RootElement.GetProperty("answered").GetInt32();
+        answered.Should().BeLessThan(100);
+        run.Error.Should().Contain($"cancelled after {answered} of 100 events were answered; the other {100 - answered} may or may not have reached the service");
+    }
+
+    [Fact]
+    public async Task Batch_MissingFile_ExitsTwo()
+    {
+        var run = await CliRunner.RunAsync("batch", "/nonexistent/events.csv", "--token", "t");
+
+        run.ExitCode.Should().Be(2);
+        run.Error.Should().Contain("/nonexistent/events.csv: file not found.");
+    }
+}

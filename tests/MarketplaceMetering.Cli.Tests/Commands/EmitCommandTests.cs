@@ -1,0 +1,205 @@
+using System.Globalization;
+using System.Text.Json;
+
+namespace MarketplaceMetering.Cli.Tests.Commands;
+
+/// <summary><c>metering emit</c> over real HTTP against the emulator: the typed result, exit codes, one-line errors.</summary>
+public class EmitCommandTests
+{
+    private static string Hour => EmulatorScope.LastHour.ToString("yyyy-MM-dd'T'HH:mm:ss'Z'", CultureInfo.InvariantCulture);
+
+    private static string[] Event(string quantity = "2.5", string? time = null) =>
+        ["emit", "--resource-id", EmulatorScope.Resource(0).ToString(), "--plan", "plan1", "--dimension", "dim1", "--quantity", quantity, "--time", time ?? Hour];
+
+    [Fact]
+    public async Task Emit_ValidEvent_ExitsZeroAndPrintsTheAcceptedEventTheEmulatorRecorded()
+    {
+        await using var scope = await EmulatorScope.StartAsync();
+
+        var run = await CliRunner.RunAsync(scope.Args(Event()));
+
+        run.ExitCode.Should().Be(0, run.ToString());
+        var entry = scope.Emulator.Ledger.Entries.Should().ContainSingle().Subject;
+        entry.Quantity.Should().Be(2.5m);
+        entry.EffectiveStartTime.Should().Be(EmulatorScope.LastHour);
+        run.Out.Should().Contain("Accepted").And.Contain(entry.UsageEventId.ToString("D"));
+        run.Error.Should().BeEmpty();
+    }
+
+    [Fact]
+    public async Task Emit_Json_PrintsTheResultAsOneJsonObject()
+    {
+        await using var scope = await EmulatorScope.StartAsync();
+
+        var run = await CliRunner.RunAsync(scope.Args([.. Event(), "--json"]));
+
+        run.ExitCode.Should().Be(0, run.ToString());
+        using var json = JsonDocument.Parse(run.Out);
+        json.RootElement.GetProperty("status").GetString().Should().Be("Accepted");
+        json.RootElement.GetProperty("delivered").GetBoolean().Should().BeTrue();
+        json.RootElement.GetProperty("usageEventId").GetGuid().Should().Be(scope.Emulator.Ledger.Entries.Single().UsageEventId);
+        json.RootElement.GetProperty("quantity").GetDecimal().Should().Be(2.5m);
+    }
+
+    [Fact]
+    public async Task Emit_SameHourWithAnotherQuantity_ExitsWithPartialDeliveryAndNamesTheConflict()
+    {
+        await using var scope = await EmulatorScope.StartAsync();
+        (await CliRunner.RunAsync(scope.Args(Event("1")))).ExitCode.Should().Be(0);
+
+        var run = await CliRunner.RunAsync(scope.Args([.. Event("2"), "--json"]));
+
+        run.ExitCode.Should().Be(4, run.ToString());
+        using var json = JsonDocument.Parse(run.Out);
+        json.RootElement.GetProperty("status").GetString().Should().Be("Duplicate");
+        json.RootElement.GetProperty("code").GetString().Should().Be("Conflict");
+        json.RootElement.GetProperty("message").GetString().Should().Contain("quantity 1");
+    }
+
+    [Fact]
+    public async Task Emit_SameEventAgain_IsAReplayAndExitsZero()
+    {
+        await using var scope = await EmulatorScope.StartAsync();
+        await CliRunner.RunAsync(scope.Args(Event()));
+
+        var run = await CliRunner.RunAsync(scope.Args(Event()));
+
+        run.ExitCode.Should().Be(0, run.ToString());
+        run.Out.Should().Contain("Duplicate").And.Contain("replay");
+    }
+
+    [Fact]
+    public async Task Emit_TokenTheServiceRefuses_ExitsThreeWithOneLineThatHidesTheToken()
+    {
+        await using var scope = await EmulatorScope.StartAsync();
+
+        var run = await CliRunner.RunAsync([.. Event(), "--endpoint", scope.Emulator.Endpoint.ToString(), "--token", "wrong-secret-token-xyz"]);
+
+        run.ExitCode.Should().Be(3, run.ToString());
+        run.ErrorLines.Should().ContainSingle().Which.Should().StartWith("error: ").And.Contain("403");
+        (run.Out + run.Error).Should().NotContain("wrong-secret-token-xyz");
+        run.Error.Should().NotContain("   at ");
+        scope.Emulator.Ledger.Count.Should().Be(0);
+    }
+
+    [Fact]
+    public async Task Emit_Verbose_AddsTheStackTraceToTheError()
+    {
+        await using var scope = await EmulatorScope.StartAsync();
+
+        var run = await CliRunner.RunAsync([.. Event(), "--endpoint", scope.Emulator.Endpoint.ToString(), "--token", "wrong", "--verbose"]);
+
+        run.ExitCode.Should().Be(3);
+        run.Error.Should().Contain("MeteringAuthorizationException").And.Contain("   at ");
+    }
+
+    [Fact]
+    public async Task Emit_EndpointAndTokenFromTheEnvironment_AreUsed()
+    {
+        await using var scope = await EmulatorScope.StartAsync();
+        var environment = new Dictionary<string, string>
+        {
+            ["METERING_ENDPOINT"] = scope.Emulator.Endpoint.ToString(),
+            ["METERING_TOKEN"] = EmulatorScope.Token,
+        };
+
+        var run = await CliRunner.RunAsync(Event(), environment);
+
+        run.ExitCode.Should().Be(0, run.ToString());
+        scope.Emulator.Ledger.Count.Should().Be(1);
+    }
+
+    public static TheoryData<string, string[], string> BadArguments => new()
+    {
+        { "time without a zone", Event(time: "2026-11-20T10:00:00"), "--time '2026-11-20T10:00:00' has no time zone" },
+        { "time that is no time", Event(time: "yesterday"), "--time 'yesterday' is not a time" },
+        { "comma decimal", Event("1,5"), "--quantity '1,5' is not a number" },
+        { "zero quantity", Event("0"), "quantity" },
+        { "not a GUID", ["emit", "--resource-id", "abc", "--plan", "p", "--dimension", "d", "--quantity", "1"], "--resource-id 'abc' is not a GUID" },
+        { "two resources", [.. Event(), "--resource-uri", "/subscriptions/x"], "exactly one of --resource-id and --resource-uri" },
+        { "missing option", ["emit", "--plan", "p"], "Option '--dimension' is required" },
+        { "unknown option", [.. Event(), "--colour"], "--colour" },
+        { "expired", Event(time: EmulatorScope.LastHour.AddDays(-2).ToString("yyyy-MM-dd'T'HH:mm:ss'Z'", CultureInfo.InvariantCulture)), "24 hours" },
+    };
+
+    [Theory]
+    [MemberData(nameof(BadArguments))]
+    public async Task Emit_BadArgument_ExitsTwoNamingItAndSendsNothing(string what, string[] args, string expected)
+    {
+        await using var scope = await EmulatorScope.StartAsync();
+
+        var run = await CliRunner.RunAsync(scope.Args(args));
+
+        run.ExitCode.Should().Be(2, what + "\n" + run);
+        run.Error.Should().Contain(expected, what);
+        run.ErrorLines[0].Should().StartWith("error: ");
+        run.Error.Should().NotContain("   at ");
+        scope.Emulator.Requests.Should().BeEmpty(what);
+    }
+
+    [Fact]
+    public async Task Emit_NoCredential_ExitsTwoListingTheWaysToGiveOne()
+    {
+        await using var scope = await EmulatorScope.StartAsync();
+
+        var run = await CliRunner.RunAsync([.. Event(), "--endpoint", scope.Emulator.Endpoint.ToString()]);
+
+        run.ExitCode.Should().Be(2, run.ToString());
+        run.Error.Should().Contain("No credential").And.Contain("--token").And.Contain("--managed-identity");
+    }
+
+    [Fact]
+    public async Task Emit_ClientSecretWithoutTenant_ExitsTwoNamingTheMissingSetting()
+    {
+        var run = await CliRunner.RunAsync([.. Event(), "--client-id", "app", "--client-secret", "s3cr3t-value"]);
+
+        run.ExitCode.Should().Be(2, run.ToString());
+        run.Error.Should().Contain("--tenant-id").And.NotContain("s3cr3t-value");
+    }
+
+    [Theory]
+    [InlineData(false, null, true)]
+    [InlineData(false, "1", false)]
+    [InlineData(true, null, false)]
+    public async Task Emit_ColourTerminal_ColoursTheStatusUnlessNoColorOrRedirected(bool redirected, string? noColor, bool coloured)
+    {
+        await using var scope = await EmulatorScope.StartAsync();
+        var environment = noColor is null ? new Dictionary<string, string>() : new Dictionary<string, string> { ["NO_COLOR"] = noColor };
+
+        var run = await CliRunner.RunAsync(scope.Args(Event()), environment, redirected: redirected, colorTerminal: true);
+
+        run.ExitCode.Should().Be(0, run.ToString());
+        run.Out.Should().Contain("Accepted");
+        run.Out.Contains('\u001b', StringComparison.Ordinal).Should().Be(coloured);
+    }
+
+    [Fact]
+    public async Task Emit_CertificateFileMissing_ExitsTwoNamingIt()
+    {
+        var run = await CliRunner.RunAsync([.. Event(), "--tenant-id", "t", "--client-id", "c", "--certificate", "/nonexistent/app.pfx"]);
+
+        run.ExitCode.Should().Be(2, run.ToString());
+        run.Error.Trim().Should().Be("error: --certificate: file '/nonexistent/app.pfx' does not exist.");
+    }
+
+    [Fact]
+    public async Task Emit_CertificateFileNotACertificate_ExitsTwo()
+    {
+        await using var scope = await EmulatorScope.StartAsync();
+        var file = scope.File("app.pfx", "not a certificate");
+
+        var run = await CliRunner.RunAsync([.. Event(), "--tenant-id", "t", "--client-id", "c", "--certificate", file, "--certificate-password", "pw-secret-77"]);
+
+        run.ExitCode.Should().Be(2, run.ToString());
+        run.Error.Should().Contain("could not be read as a certificate").And.NotContain("pw-secret-77");
+    }
+
+    [Fact]
+    public async Task Emit_PlainHttpToAnotherHost_IsRefusedBeforeSending()
+    {
+        var run = await CliRunner.RunAsync([.. Event(), "--endpoint", "http://example.com/", "--token", "t"]);
+
+        run.ExitCode.Should().Be(2, run.ToString());
+        run.Error.Should().Contain("https");
+    }
+}

@@ -1,0 +1,119 @@
+using System.Text;
+using System.Text.Json;
+
+namespace MarketplaceMetering.Cli.Tests.Commands;
+
+/// <summary><c>metering emulator</c>: serves on loopback until cancelled, and other commands use it.</summary>
+public class EmulatorCommandTests
+{
+    [Fact]
+    public async Task Emulator_Port0_ServesTheTokenGivenUntilCancelled()
+    {
+        using var stop = new CancellationTokenSource();
+        var output = new LineWriter("\"endpoint\"");
+        var running = CliRunner.RunAsync(["emulator", "--port", "0", "--token", "emulator-token-42", "--json"], environment: null, output, cancellationToken: stop.Token);
+
+        var started = await output.Seen.WaitAsync(TimeSpan.FromSeconds(60));
+        using var json = JsonDocument.Parse(started);
+        var endpoint = json.RootElement.GetProperty("endpoint").GetString()!;
+        json.RootElement.GetProperty("token").GetString().Should().Be("emulator-token-42");
+
+        var emit = await CliRunner.RunAsync("emit", "--endpoint", endpoint, "--token", "emulator-token-42", "--resource-id", EmulatorScope.Resource(0).ToString(), "--plan", "plan1", "--dimension", "dim1", "--quantity", "1");
+        var refused = await CliRunner.RunAsync("usage", "--from", "2026-01-01", "--endpoint", endpoint, "--token", "another-token");
+        stop.Cancel();
+        var result = await running.WaitAsync(TimeSpan.FromSeconds(60));
+
+        emit.ExitCode.Should().Be(0, emit.ToString());
+        refused.ExitCode.Should().Be(3, refused.ToString());
+        result.ExitCode.Should().Be(0, result.ToString());
+    }
+
+    [Fact]
+    public async Task Emulator_Text_PrintsEndpointTokenAndStops()
+    {
+        using var stop = new CancellationTokenSource();
+        var output = new LineWriter("Press Ctrl+C");
+        var running = CliRunner.RunAsync(["emulator", "--port", "0"], new Dictionary<string, string> { ["METERING_TOKEN"] = "from-env" }, output, cancellationToken: stop.Token);
+
+        await output.Seen.WaitAsync(TimeSpan.FromSeconds(60));
+        stop.Cancel();
+        var result = await running.WaitAsync(TimeSpan.FromSeconds(60));
+
+        result.ExitCode.Should().Be(0, result.ToString());
+        result.Out.Should().Contain("Metering emulator listening on http://127.0.0.1:").And.Contain("Bearer token: from-env").And.Contain("Metering emulator stopped.");
+    }
+
+    [Fact]
+    public async Task Emulator_PortInUse_ExitsOneWithOneLine()
+    {
+        await using var scope = await EmulatorScope.StartAsync();
+
+        var run = await CliRunner.RunAsync("emulator", "--port", scope.Emulator.Endpoint.Port.ToString(System.Globalization.CultureInfo.InvariantCulture));
+
+        run.ExitCode.Should().Be(1, run.ToString());
+        run.ErrorLines.Should().ContainSingle().Which.Should().Contain("cannot listen on port");
+    }
+
+    [Fact]
+    public async Task Emulator_PortOutOfRange_ExitsTwo()
+    {
+        var run = await CliRunner.RunAsync("emulator", "--port", "70000");
+
+        run.ExitCode.Should().Be(2, run.ToString());
+        run.Error.Should().Contain("--port must be a number from 0 to 65535");
+    }
+
+    /// <summary>A thread-safe writer that completes <see cref="Seen"/> with the first line containing a marker.</summary>
+    private sealed class LineWriter(string marker) : StringWriter
+    {
+        private readonly TaskCompletionSource<string> _seen = new(TaskCreationOptions.RunContinuationsAsynchronously);
+        private readonly StringBuilder _line = new();
+
+        public Task<string> Seen => _seen.Task;
+
+        public override void Write(char value)
+        {
+            lock (_line)
+            {
+                base.Write(value);
+                if (value == '\n')
+                {
+                    var line = _line.ToString();
+                    _line.Clear();
+                    if (line.Contains(marker, StringComparison.Ordinal))
+                    {
+                        _seen.TrySetResult(line);
+                    }
+                }
+                else
+                {
+                    _line.Append(value);
+                }
+            }
+        }
+
+        public override void Write(string? value)
+        {
+            foreach (var c in value ?? string.Empty)
+            {
+                Write(c);
+            }
+        }
+
+        public override void Write(char[] buffer, int index, int count)
+        {
+            for (var i = index; i < index + count; i++)
+            {
+                Write(buffer[i]);
+            }
+        }
+
+        public override string ToString()
+        {
+            lock (_line)
+            {
+                return base.ToString();
+            }
+        }
+    }
+}

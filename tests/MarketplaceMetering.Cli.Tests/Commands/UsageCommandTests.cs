@@ -1,0 +1,98 @@
+using System.Globalization;
+using System.Text.Json;
+
+namespace MarketplaceMetering.Cli.Tests.Commands;
+
+/// <summary><c>metering usage</c> over real HTTP against the emulator.</summary>
+public class UsageCommandTests
+{
+    [Fact]
+    public async Task Usage_AfterABatch_ListsTheRecordedRowsAsTableAndJson()
+    {
+        await using var scope = await EmulatorScope.StartAsync();
+        (await CliRunner.RunAsync(scope.Args("batch", scope.Csv(3)))).ExitCode.Should().Be(0);
+        var from = EmulatorScope.Now.AddDays(-2).ToString("yyyy-MM-dd", CultureInfo.InvariantCulture);
+
+        var table = await CliRunner.RunAsync(scope.Args("usage", "--from", from));
+        var json = await CliRunner.RunAsync(scope.Args("usage", "--from", from, "--json"));
+
+        table.ExitCode.Should().Be(0, table.ToString());
+        table.Out.Should().Contain(EmulatorScope.Resource(2).ToString()).And.Contain("3 rows.");
+        json.ExitCode.Should().Be(0, json.ToString());
+        using var rows = JsonDocument.Parse(json.Out);
+        rows.RootElement.EnumerateArray()
+            .Select(r => (r.GetProperty("usageResourceId").GetGuid(), r.GetProperty("submittedQuantity").GetDecimal(), r.GetProperty("reconStatus").GetString()))
+            .Should().BeEquivalentTo(scope.Emulator.Ledger.Entries.Select(e => (e.ResourceId, e.Quantity, (string?)"Accepted")));
+    }
+
+    [Fact]
+    public async Task Usage_WithToAndFilters_SendsThemAndListsOnlyMatchingRows()
+    {
+        await using var scope = await EmulatorScope.StartAsync();
+        var hour = EmulatorScope.LastHour.ToString("yyyy-MM-dd'T'HH:mm:ss'Z'", CultureInfo.InvariantCulture);
+        var file = scope.File("two.csv", $"resourceId,planId,dimension,quantity,effectiveStartTime\n{EmulatorScope.Resource(0)},plan1,dim1,1,{hour}\n{EmulatorScope.Resource(0)},plan1,dim2,2,{hour}\n");
+        (await CliRunner.RunAsync(scope.Args("batch", file))).ExitCode.Should().Be(0);
+        scope.Emulator.ClearRequests();
+
+        var run = await CliRunner.RunAsync(scope.Args("usage", "--from", "2020-01-01", "--to", "2100-01-01T00:00:00Z", "--dimension", "dim2", "--plan", "plan1", "--json"));
+
+        run.ExitCode.Should().Be(0, run.ToString());
+        using var rows = JsonDocument.Parse(run.Out);
+        rows.RootElement.EnumerateArray().Should().ContainSingle().Which.GetProperty("submittedQuantity").GetDecimal().Should().Be(2m);
+        scope.Emulator.Requests.Single().QueryString.Should().Contain("UsageEndDate=2100-01-01").And.Contain("dimension=dim2").And.Contain("planId=plan1");
+    }
+
+    [Theory]
+    [InlineData("--from", "19/11/2026", "--from '19/11/2026' is not a time")]
+    [InlineData("--from", "2026-11-19T10:00:00", "has no time zone")]
+    [InlineData("--azure-subscription", "nope", "is not a GUID")]
+    public async Task Usage_BadArgument_ExitsTwoAndSendsNothing(string option, string value, string expected)
+    {
+        await using var scope = await EmulatorScope.StartAsync();
+        string[] args = option == "--from" ? ["usage", option, value] : ["usage", "--from", "2026-11-19", option, value];
+
+        var run = await CliRunner.RunAsync(scope.Args(args));
+
+        run.ExitCode.Should().Be(2, run.ToString());
+        run.Error.Should().Contain(expected);
+        scope.Emulator.Requests.Should().BeEmpty();
+    }
+
+    [Fact]
+    public async Task Usage_ToBeforeFrom_ExitsTwo()
+    {
+        await using var scope = await EmulatorScope.StartAsync();
+
+        var run = await CliRunner.RunAsync(scope.Args("usage", "--from", "2026-11-19", "--to", "2026-11-18"));
+
+        run.ExitCode.Should().Be(2, run.ToString());
+        run.Error.Should().Contain("before --from");
+    }
+
+    [Fact]
+    public async Task Usage_MalformedAnswer_ExitsOneNamingTheBadRow()
+    {
+        await using var scope = await EmulatorScope.StartAsync();
+        scope.Emulator.Faults.Enqueue(MarketplaceMetering.Emulator.EmulatorFault.Respond(200, """[{"usageDate":"2026-11-19","usageResourceId":"6f1a2b3c-0000-4000-8000-000000000001","dimension":"dim1","submittedQuantity":"lots"}]"""));
+
+        var run = await CliRunner.RunAsync(scope.Args("usage", "--from", "2026-11-19"));
+
+        run.ExitCode.Should().Be(1, run.ToString());
+        run.ErrorLines.Should().ContainSingle().Which.Should().Contain("row 0's submittedQuantity is text, not a number");
+    }
+
+    [Fact]
+    public async Task Usage_ServiceUnreachable_ExitsOneWithOneLine()
+    {
+        int port;
+        await using (var scope = await EmulatorScope.StartAsync())
+        {
+            port = scope.Emulator.Endpoint.Port;
+        }
+
+        var run = await CliRunner.RunAsync("usage", "--from", "2026-11-19", "--endpoint", $"http://127.0.0.1:{port}/", "--token", "t", "--max-retries", "0");
+
+        run.ExitCode.Should().Be(1, run.ToString());
+        run.ErrorLines.Should().ContainSingle().Which.Should().Contain("Could not reach the metering service");
+    }
+}

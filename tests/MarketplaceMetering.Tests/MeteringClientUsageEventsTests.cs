@@ -1,0 +1,287 @@
+using System.Text.Json;
+using MarketplaceMetering.Emulator;
+using MarketplaceMetering.Testing;
+using WireMock.RequestBuilders;
+using WireMock.ResponseBuilders;
+using WireMock.Server;
+
+namespace MarketplaceMetering.Tests;
+
+/// <summary>
+/// <see cref="MeteringClient.GetUsageEventsAsync"/>: what it sends (usageStartDate, UsageEndDate with its capital U,
+/// the filters), that its rows follow what the emulator recorded, and that every malformed answer is a
+/// <see cref="MeteringException"/> naming the row and field, never a raw JSON or null-reference exception.
+/// </summary>
+public class MeteringClientUsageEventsTests
+{
+    private static readonly Guid Other = Guid.Parse("6f1a2b3c-0000-4000-8000-000000000002");
+
+    // 00:30 UTC: the past 24 hours span two UTC days.
+    private static TestClock HalfPastMidnight() => new(new DateTimeOffset(2026, 11, 20, 0, 30, 0, TimeSpan.Zero));
+
+    [Fact]
+    public async Task GetUsageEventsAsync_AfterSubmissions_RowsSumWhatTheEmulatorRecordedPerResourceDimensionAndDay()
+    {
+        await using var h = await Harness.StartAsync(clock: HalfPastMidnight());
+        var now = h.Clock.GetUtcNow();
+        var sent = new[]
+        {
+            TestEvents.At(now.AddHours(-3), 1.5m),                      // Nov 19, dim1
+            TestEvents.At(now.AddHours(-2), 2.25m),                     // Nov 19, dim1
+            TestEvents.At(now.AddHours(-2), 7m, dimension: "dim2"),     // Nov 19, dim2
+            TestEvents.At(now.AddMinutes(-20), 4m),                     // Nov 20, dim1
+            TestEvents.At(now.AddHours(-5), 9m, resource: Other),       // Nov 19, other resource
+        };
+        var bulk = await h.Client.SubmitUsageEventsAsync(sent);
+        bulk.Summary.AllDelivered.Should().BeTrue();
+
+        var rows = await h.Client.GetUsageEventsAsync(new UsageEventQuery(now.AddDays(-2)));
+
+        var expected = h.Emulator.Ledger.Entries
+            .GroupBy(e => (e.ResourceId, e.Dimension, Day: e.EffectiveStartTime.UtcDateTime.Date))
+            .Select(g => (g.Key.ResourceId, g.Key.Dimension, g.Key.Day, Quantity: g.Sum(e => e.Quantity), Count: g.Count()))
+            .ToList();
+        expected.Should().HaveCount(4);
+        rows.Select(r => (r.UsageResourceId, r.Dimension, r.UsageDate.UtcDateTime.Date, r.SubmittedQuantity, r.SubmittedCount!.Value))
+            .Should().BeEquivalentTo(expected);
+        rows.Should().OnlyContain(r => r.ReconStatus == ReconStatus.Accepted && r.ProcessedQuantity == r.SubmittedQuantity && r.PlanId == TestEvents.Plan);
+        rows.Single(r => r.UsageResourceId == TestEvents.Resource && r.Dimension == "dim1" && r.UsageDate.Day == 19).SubmittedQuantity.Should().Be(3.75m);
+    }
+
+    [Fact]
+    public async Task GetUsageEventsAsync_WithEndAndFilters_SendsUsageEndDateWithCapitalUAndEveryFilter()
+    {
+        await using var h = await Harness.StartAsync();
+        var subscription = Guid.Parse("0f0e0d0c-0b0a-0908-0706-050403020100");
+        var query = new UsageEventQuery(new DateTimeOffset(2026, 11, 18, 0, 0, 0, TimeSpan.Zero), new DateTimeOffset(2026, 11, 21, 0, 0, 0, TimeSpan.Zero))
+        {
+            OfferId = "offer 1",
+            PlanId = "plan1",
+            Dimension = "dim&1",
+            AzureSubscriptionId = subscription,
+            ReconStatus = ReconStatus.Accepted,
+        };
+
+        await h.Client.GetUsageEventsAsync(query);
+
+        var request = h.Emulator.Requests.Should().ContainSingle().Subject;
+        request.Method.Should().Be("GET");
+        request.Path.Should().Be("/api/usageEvents");
+        var parameters = request.QueryString.TrimStart('?').Split('&')
+            .Select(p => p.Split('=', 2))
+            .ToDictionary(p => p[0], p => Uri.UnescapeDataString(p[1]), StringComparer.Ordinal);
+        parameters.Should().Equal(new Dictionary<string, string>
+        {
+            ["api-version"] = "2018-08-31",
+            ["usageStartDate"] = "2026-11-18T00:00:00Z",
+            ["UsageEndDate"] = "2026-11-21T00:00:00Z",
+            ["offerId"] = "offer 1",
+            ["planId"] = "plan1",
+            ["dimension"] = "dim&1",
+            ["azureSubscriptionId"] = subscription.ToString("D"),
+            ["reconStatus"] = "Accepted",
+        });
+        request.Headers["Authorization"].Should().StartWith("Bearer ");
+    }
+
+    [Fact]
+    public async Task GetUsageEventsAsync_NoEndOrFilters_SendsOnlyTheStart()
+    {
+        await using var h = await Harness.StartAsync();
+
+        await h.Client.GetUsageEventsAsync(new UsageEventQuery(new DateTimeOffset(2026, 11, 18, 12, 0, 0, TimeSpan.FromHours(2))));
+
+        h.Emulator.Requests.Single().QueryString.Should().Be("?api-version=2018-08-31&usageStartDate=2026-11-18T10%3A00%3A00Z");
+    }
+
+    [Fact]
+    public async Task GetUsageEventsAsync_DimensionFilter_ReturnsOnlyThatDimension()
+    {
+        await using var h = await Harness.StartAsync();
+        await h.Client.SubmitUsageEventsAsync([h.HourAgo(1m), h.HourAgo(2m, dimension: "dim2")]);
+
+        var rows = await h.Client.GetUsageEventsAsync(new UsageEventQuery(h.Clock.GetUtcNow().AddDays(-1)) { Dimension = "dim2" });
+
+        rows.Should().ContainSingle().Which.SubmittedQuantity.Should().Be(2m);
+    }
+
+    [Fact]
+    public async Task GetUsageEventsAsync_EndBeforeStart_ThrowsArgumentExceptionAndSendsNothing()
+    {
+        await using var h = await Harness.StartAsync();
+        var start = h.Clock.GetUtcNow();
+
+        var act = () => h.Client.GetUsageEventsAsync(new UsageEventQuery(start, start.AddDays(-1)));
+
+        (await act.Should().ThrowAsync<ArgumentException>()).Which.Message.Should().Contain("UsageEndDate").And.Contain("before");
+        h.Emulator.Requests.Should().BeEmpty();
+    }
+
+    [Fact]
+    public async Task GetUsageEventsAsync_StartNotSet_ThrowsArgumentExceptionAndSendsNothing()
+    {
+        await using var h = await Harness.StartAsync();
+
+        var act = () => h.Client.GetUsageEventsAsync(new UsageEventQuery(default));
+
+        (await act.Should().ThrowAsync<ArgumentException>()).Which.Message.Should().Contain("UsageStartDate is required");
+        h.Emulator.Requests.Should().BeEmpty();
+    }
+
+    [Fact]
+    public async Task GetUsageEventsAsync_NullQuery_ThrowsArgumentNullException()
+    {
+        await using var h = await Harness.StartAsync();
+
+        var act = () => h.Client.GetUsageEventsAsync(null!);
+
+        (await act.Should().ThrowAsync<ArgumentNullException>()).Which.ParamName.Should().Be("query");
+    }
+
+    public static TheoryData<string, string, string> MalformedAnswers => new()
+    {
+        { "truncated JSON", """[{"usageDate":"2026-11-19T00:00:00Z","usageResourceId":""", "not JSON" },
+        { "object instead of array", """{"value":[]}""", "an object, not a list of rows" },
+        { "null instead of array", "null", "null, not a list of rows" },
+        { "empty body", string.Empty, "the body is empty" },
+        { "null row", "[null]", "row 0 is null, not an object" },
+        { "number row", """[42]""", "row 0 is a number" },
+        { "dimension is a number", Row("\"dimension\":7"), "row 0's dimension is a number, not text" },
+        { "quantity is text", Row("\"submittedQuantity\":\"five\""), "row 0's submittedQuantity is text, not a number" },
+        { "quantity is negative", Row("\"submittedQuantity\":-1"), "row 0's submittedQuantity is not a quantity" },
+        { "resource id is null", Row("\"usageResourceId\":null"), "row 0 has no usageResourceId" },
+        { "resource id is not a GUID", Row("\"usageResourceId\":\"abc\""), "row 0's usageResourceId is not a GUID" },
+        { "usage date is not a time", Row("\"usageDate\":\"yesterday\""), "row 0's usageDate is not a time" },
+        { "submitted count is text", Row("\"submittedCount\":\"3\""), "row 0's submittedCount is text, not a number" },
+        { "recon status is an object", Row("\"reconStatus\":{\"v\":1}"), "row 0's reconStatus is an object, not text" },
+        { "second row bad", "[" + GoodRow() + "," + GoodRow().Replace("\"dim1\"", "null", StringComparison.Ordinal) + "]", "row 1 has no dimension" },
+    };
+
+    [Theory]
+    [MemberData(nameof(MalformedAnswers))]
+    public async Task GetUsageEventsAsync_MalformedAnswer_ThrowsMeteringExceptionNamingTheProblem(string what, string body, string problem)
+    {
+        using var server = Canned(200, body);
+        using var client = ClientFor(server);
+
+        var act = () => client.GetUsageEventsAsync(new UsageEventQuery(TestClock.DefaultStart.AddDays(-1)));
+
+        var thrown = (await act.Should().ThrowExactlyAsync<MeteringException>(what)).Which;
+        thrown.Message.Should().Contain(problem).And.Contain("GET /api/usageEvents");
+        thrown.StatusCode.Should().Be(200);
+        thrown.IsRetryable.Should().BeFalse();
+        thrown.InnerException.Should().BeNull();
+    }
+
+    [Fact]
+    public async Task GetUsageEventsAsync_OddButValidRow_ReadsUnknownReconStatusLongDoublesAndMissingOptionals()
+    {
+        var body = """[{"usageDate":"2026-11-19T00:00:00","usageResourceId":"6f1a2b3c-0000-4000-8000-000000000001","dimension":"dim1","reconStatus":"Frobnicated","submittedQuantity":9.1234567890123461,"processedQuantity":null,"extra":{"x":[1]}}]""";
+        using var server = Canned(200, body);
+        using var client = ClientFor(server);
+
+        var rows = await client.GetUsageEventsAsync(new UsageEventQuery(TestClock.DefaultStart.AddDays(-1)));
+
+        var row = rows.Should().ContainSingle().Subject;
+        row.ReconStatus.ToString().Should().Be("Frobnicated");
+        row.ReconStatus.IsKnown.Should().BeFalse();
+        row.SubmittedQuantity.Should().Be(9.123456789012346m);
+        row.ProcessedQuantity.Should().BeNull();
+        row.PlanId.Should().BeNull();
+        row.SubmittedCount.Should().BeNull();
+        row.UsageDate.Should().Be(new DateTimeOffset(2026, 11, 19, 0, 0, 0, TimeSpan.Zero));
+    }
+
+    [Fact]
+    public async Task GetUsageEventsAsync_EmptyArray_ReturnsNoRows()
+    {
+        using var server = Canned(200, "[]");
+        using var client = ClientFor(server);
+
+        var rows = await client.GetUsageEventsAsync(new UsageEventQuery(TestClock.DefaultStart.AddDays(-1)));
+
+        rows.Should().BeEmpty();
+    }
+
+    [Fact]
+    public async Task GetUsageEventsAsync_Service400_ThrowsMeteringExceptionQuotingTheService()
+    {
+        using var server = Canned(400, """{"code":"BadArgument","message":"The usageStartDate query parameter is not a valid date."}""");
+        using var client = ClientFor(server);
+
+        var act = () => client.GetUsageEventsAsync(new UsageEventQuery(TestClock.DefaultStart));
+
+        var thrown = (await act.Should().ThrowExactlyAsync<MeteringException>()).Which;
+        thrown.StatusCode.Should().Be(400);
+        thrown.ErrorCode.Should().Be("BadArgument");
+        thrown.Message.Should().Contain("not a valid date");
+    }
+
+    [Fact]
+    public async Task GetUsageEventsAsync_Service403_ThrowsMeteringAuthorizationException()
+    {
+        using var server = Canned(403, """{"message":"Client is not authorized for this usage resource.","code":"Forbidden"}""");
+        using var client = ClientFor(server);
+
+        var act = () => client.GetUsageEventsAsync(new UsageEventQuery(TestClock.DefaultStart));
+
+        (await act.Should().ThrowAsync<MeteringAuthorizationException>()).Which.StatusCode.Should().Be(403);
+    }
+
+    [Fact]
+    public async Task GetUsageEventsAsync_ServerErrorThenRows_RetriesTheGet()
+    {
+        await using var h = await Harness.StartAsync();
+        await h.Client.SubmitUsageEventAsync(h.HourAgo());
+        h.Emulator.ClearRequests();
+        h.Emulator.Faults.Enqueue(EmulatorFault.ServerError(503));
+
+        var rows = await h.Client.GetUsageEventsAsync(new UsageEventQuery(h.Clock.GetUtcNow().AddDays(-1)));
+
+        rows.Should().ContainSingle();
+        h.Emulator.Requests.Select(r => r.ResponseStatus).Should().Equal(503, 200);
+    }
+
+    [Fact]
+    public async Task GetUsageEventsAsync_AnswerLargerThanOneMebibyte_IsRead()
+    {
+        var row = GoodRow();
+        var body = "[" + string.Join(",", Enumerable.Repeat(row, (2 * 1024 * 1024 / row.Length) + 1)) + "]";
+        using var server = Canned(200, body);
+        using var client = ClientFor(server);
+
+        var rows = await client.GetUsageEventsAsync(new UsageEventQuery(TestClock.DefaultStart.AddDays(-1)));
+
+        rows.Count.Should().BeGreaterThan(2 * 1024 * 1024 / row.Length);
+    }
+
+    private static string GoodRow() =>
+        """{"usageDate":"2026-11-19T00:00:00Z","usageResourceId":"6f1a2b3c-0000-4000-8000-000000000001","dimension":"dim1","planId":"plan1","planName":"","offerId":"o","offerName":"","offerType":"SaaS","azureSubscriptionId":"0f0e0d0c-0b0a-0908-0706-050403020100","reconStatus":"Accepted","submittedQuantity":5.0,"processedQuantity":5.0,"submittedCount":1}""";
+
+    /// <summary>A good row with one field replaced (<c>"name":value</c>).</summary>
+    private static string Row(string replacement)
+    {
+        var name = replacement[..(replacement.IndexOf(':', StringComparison.Ordinal) + 1)];
+        using var document = JsonDocument.Parse(GoodRow());
+        var fields = document.RootElement.EnumerateObject()
+            .Select(p => p.Name == name.Trim('"', ':') ? replacement : "\"" + p.Name + "\":" + p.Value.GetRawText());
+        return "[{" + string.Join(",", fields) + "}]";
+    }
+
+    private static WireMockServer Canned(int status, string body)
+    {
+        var server = WireMockLoopback.Start();
+        server.Given(Request.Create().WithPath("/api/usageEvents").UsingGet())
+            .RespondWith(Response.Create().WithStatusCode(status).WithHeader("Content-Type", "application/json").WithBody(body));
+        return server;
+    }
+
+    private static MeteringClient ClientFor(WireMockServer server)
+    {
+        var clock = new TestClock();
+        var options = new MeteringClientOptions { Endpoint = new Uri(server.Url!), TimeProvider = clock };
+        options.Retry.Delay = TimeSpan.Zero;
+        options.Retry.MaxRetries = 0;
+        return new MeteringClient(new ScriptedCredential(clock), options);
+    }
+}
