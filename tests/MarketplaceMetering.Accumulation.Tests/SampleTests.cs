@@ -1,0 +1,71 @@
+using System.Diagnostics;
+using System.Net;
+using System.Net.Sockets;
+using System.Text;
+using System.Text.Json;
+
+namespace MarketplaceMetering.Accumulation.Tests;
+
+/// <summary>samples/AspNetCoreAccumulation runs as `dotnet run` runs it: against the in-process emulator, recording per request and flushing closed hours.</summary>
+public sealed class SampleTests
+{
+    [Fact]
+    public async Task AspNetCoreAccumulation_Default_RecordsPerRequestAndFlushesTheClosedHourToTheEmulator()
+    {
+        var port = FreePort();
+        var directory = Path.Combine(MarketplaceMetering.Tests.Repository.Root(), "samples", "AspNetCoreAccumulation", "bin", Configuration(), "net10.0");
+        var data = Directory.CreateTempSubdirectory("mm-sample-").FullName;
+        var start = new ProcessStartInfo("dotnet", [Path.Combine(directory, "AspNetCoreAccumulation.dll")])
+        {
+            WorkingDirectory = Path.GetTempPath(),
+            RedirectStandardOutput = true,
+            RedirectStandardError = true,
+            UseShellExecute = false,
+        };
+        start.Environment["ASPNETCORE_URLS"] = $"http://127.0.0.1:{port}";
+        start.Environment["MarketplaceMetering__Accumulation__ConnectionString"] = Path.Combine(data, "usage.db");
+        using var sample = Process.Start(start)!;
+        var output = new StringBuilder();
+        sample.OutputDataReceived += (_, e) => { lock (output) { output.AppendLine(e.Data); } };
+        sample.ErrorDataReceived += (_, e) => { lock (output) { output.AppendLine(e.Data); } };
+        sample.BeginOutputReadLine();
+        sample.BeginErrorReadLine();
+        string Output() { lock (output) { return output.ToString(); } }
+
+        try
+        {
+            await MarketplaceMetering.Tests.Eventually.HoldsAsync(() => Output().Contains("Flushed 1 hours: 1 delivered") || sample.HasExited, "the sample flushes the previous hour");
+            Output().Should().Contain("Metering emulator running in this process").And.Contain("Flushed 1 hours: 1 delivered");
+
+            using var http = new HttpClient { BaseAddress = new Uri($"http://127.0.0.1:{port}") };
+            var subscription = Guid.NewGuid();
+            for (var i = 0; i < 3; i++)
+            {
+                (await http.PostAsync($"/convert/{subscription}", null)).StatusCode.Should().Be(HttpStatusCode.OK);
+            }
+
+            (await http.PostAsync("/convert/not-a-guid", null)).StatusCode.Should().Be(HttpStatusCode.NotFound);
+            using var usage = JsonDocument.Parse(await http.GetStringAsync("/usage"));
+            var rows = usage.RootElement.EnumerateArray().Select(r => (Resource: r.GetProperty("resource").GetString(), Quantity: r.GetProperty("quantity").GetDecimal(), State: r.GetProperty("state").GetString())).ToList();
+            rows.Should().Contain((subscription.ToString("D"), 3m, "Open"));
+            rows.Should().Contain(("6f1e4d2c-8b3a-4c5d-9e0f-1a2b3c4d5e6f", 42m, "Accepted"));
+        }
+        finally
+        {
+            sample.Kill();
+            await sample.WaitForExitAsync();
+            Microsoft.Data.Sqlite.SqliteConnection.ClearAllPools();
+            Directory.Delete(data, recursive: true);
+        }
+    }
+
+    private static string Configuration() =>
+        AppContext.BaseDirectory.Contains($"{Path.DirectorySeparatorChar}Release{Path.DirectorySeparatorChar}", StringComparison.Ordinal) ? "Release" : "Debug";
+
+    private static int FreePort()
+    {
+        using var listener = new TcpListener(IPAddress.Loopback, 0);
+        listener.Start();
+        return ((IPEndPoint)listener.LocalEndpoint).Port;
+    }
+}
