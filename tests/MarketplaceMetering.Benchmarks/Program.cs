@@ -2,7 +2,7 @@ using BenchmarkDotNet.Running;
 using MarketplaceMetering.Benchmarks;
 
 // dotnet run -c Release --project tests/MarketplaceMetering.Benchmarks -- --filter '*'      BenchmarkDotNet
-// dotnet run -c Release --project tests/MarketplaceMetering.Benchmarks -- throughput [N]    the throughput program
+// dotnet run -c Release --project tests/MarketplaceMetering.Benchmarks -- throughput [N] [M]    the throughput program (N bulk events, M single calls)
 // dotnet run -c Release --project tests/MarketplaceMetering.Benchmarks -- allocations single|batch|bulk client|baseline [calls]
 //                                                                                             sampled allocations by type
 if (args.Length > 0 && args[0] == "throughput")
