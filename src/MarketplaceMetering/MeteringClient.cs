@@ -408,7 +408,10 @@ public class MeteringClient : IDisposable
             correlationId);
     }
 
-    private async Task<BatchUsageEventResult> SendBatchAsync(MeteringPipeline pipeline, string operation, IReadOnlyList<UsageEvent> usageEvents, string correlationId, CancellationToken cancellationToken)
+#if NET
+    [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder<>))]
+#endif
+    private async ValueTask<BatchUsageEventResult> SendBatchAsync(MeteringPipeline pipeline, string operation, IReadOnlyList<UsageEvent> usageEvents, string correlationId, CancellationToken cancellationToken)
     {
         using var body = RequestWriter.Batch(usageEvents);
         var request = new MeteringRequest(

@@ -21,6 +21,7 @@ public class EndToEndBenchmarks
     private CannedServer _server = null!;
     private MeteringClient _client = null!;
     private MinimalSender _baseline = null!;
+    private WireFloorSender _floor = null!;
 
     [GlobalSetup]
     public async Task SetupAsync()
@@ -30,6 +31,7 @@ public class EndToEndBenchmarks
         _server = await CannedServer.StartAsync(_workload);
         _client = new MeteringClient(Workload.Credential, new MeteringClientOptions { Endpoint = _server.Endpoint });
         _baseline = new MinimalSender(_server.Endpoint, Workload.Token);
+        _floor = new WireFloorSender(_server.Endpoint, Workload.Token, _workload);
 
         // Warm up both, and prove they are sending what the server expects.
         var single = await _client.SubmitUsageEventAsync(_workload.Single);
@@ -41,6 +43,8 @@ public class EndToEndBenchmarks
         Check(await _baseline.SendAsync(_workload.Single), "baseline single");
         Check(await _baseline.SendBatchAsync(_workload.Batch) == 25, "baseline batch");
         Check(await _baseline.SendBulkAsync(_workload.Bulk, Callers) == Workload.BulkCount, "baseline bulk");
+        Check(await _floor.SendAsync() == _workload.SingleAnswer.Length, "wire floor single");
+        Check(await _floor.SendBatchAsync() == _workload.BatchAnswer.Length, "wire floor batch");
     }
 
     private static void Check(bool ok, string what)
@@ -61,6 +65,7 @@ public class EndToEndBenchmarks
     {
         _client.Dispose();
         _baseline.Dispose();
+        _floor.Dispose();
         await _server.DisposeAsync();
     }
 
@@ -72,6 +77,11 @@ public class EndToEndBenchmarks
     [BenchmarkCategory("Single")]
     public Task Single_SubmitUsageEventAsync() => Concurrently(SinglesPerCaller, () => _client.SubmitUsageEventAsync(_workload.Single));
 
+    /// <summary>The HTTP exchange alone (pre-written body, answer not parsed): the floor under any sender.</summary>
+    [Benchmark(OperationsPerInvoke = Callers * SinglesPerCaller)]
+    [BenchmarkCategory("Single")]
+    public Task Single_WireFloor() => Concurrently(SinglesPerCaller, () => _floor.SendAsync());
+
     [Benchmark(Baseline = true, OperationsPerInvoke = Callers * BatchesPerCaller * 25)]
     [BenchmarkCategory("Batch")]
     public Task Batch_MinimalSender() => Concurrently(BatchesPerCaller, () => _baseline.SendBatchAsync(_workload.Batch));
@@ -79,6 +89,11 @@ public class EndToEndBenchmarks
     [Benchmark(OperationsPerInvoke = Callers * BatchesPerCaller * 25)]
     [BenchmarkCategory("Batch")]
     public Task Batch_SubmitBatchUsageEventAsync() => Concurrently(BatchesPerCaller, () => _client.SubmitBatchUsageEventAsync(_workload.Batch));
+
+    /// <summary>The HTTP exchange alone (pre-written body, answer not parsed): the floor under any sender.</summary>
+    [Benchmark(OperationsPerInvoke = Callers * BatchesPerCaller * 25)]
+    [BenchmarkCategory("Batch")]
+    public Task Batch_WireFloor() => Concurrently(BatchesPerCaller, () => _floor.SendBatchAsync());
 
     [Benchmark(Baseline = true, OperationsPerInvoke = Workload.BulkCount)]
     [BenchmarkCategory("Bulk")]

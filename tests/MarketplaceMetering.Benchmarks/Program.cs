@@ -2,10 +2,17 @@ using BenchmarkDotNet.Running;
 using MarketplaceMetering.Benchmarks;
 
 // dotnet run -c Release --project tests/MarketplaceMetering.Benchmarks -- --filter '*'      BenchmarkDotNet
-// dotnet run -c Release --project tests/MarketplaceMetering.Benchmarks -- throughput [N]    the throughput program
+// dotnet run -c Release --project tests/MarketplaceMetering.Benchmarks -- throughput [N] [M]    the throughput program (N bulk events, M single calls)
+// dotnet run -c Release --project tests/MarketplaceMetering.Benchmarks -- allocations single|batch|bulk client|baseline [calls]
+//                                                                                             sampled allocations by type
 if (args.Length > 0 && args[0] == "throughput")
 {
     return await Throughput.RunAsync(args.Skip(1).ToArray());
+}
+
+if (args.Length > 0 && args[0] == "allocations")
+{
+    return await Allocations.RunAsync(args.Skip(1).ToArray());
 }
 
 if (args.Length > 0 && args[0] == "verify")

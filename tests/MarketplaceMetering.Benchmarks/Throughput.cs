@@ -9,8 +9,10 @@ namespace MarketplaceMetering.Benchmarks;
 /// <summary>
 /// The end-to-end throughput program: N events (200,000 by default) through <c>SubmitUsageEventsAsync</c> to the
 /// metering emulator running in another process, and the same events through the minimal sender (4 batches in
-/// flight, as the client's default), each in a fresh child process against a fresh emulator, so each one's peak working
-/// set is its own. Prints events/s, bytes allocated per event and peak working set side by side.
+/// flight, as the client's default); then M events (20,000 by default) one per call through <c>SubmitUsageEventAsync</c>
+/// and the minimal sender, 4 callers each. Each run is a fresh child process against a fresh emulator, so each one's
+/// peak working set is its own. Prints events/s, bytes allocated per event, CPU time of the sending process per event
+/// and peak working set side by side.
 /// </summary>
 internal static class Throughput
 {
@@ -24,26 +26,35 @@ internal static class Throughput
         }
 
         var count = args.Length > 0 ? int.Parse(args[0], CultureInfo.InvariantCulture) : 200_000;
-        Console.WriteLine($"Throughput: {count:N0} events, 4 batches in flight, emulator in another process, on {Environment.ProcessorCount} cores, {DateTimeOffset.UtcNow:yyyy-MM-dd}.");
-        var results = new List<Figures>();
+        var singles = args.Length > 1 ? int.Parse(args[1], CultureInfo.InvariantCulture) : 20_000;
+        Console.WriteLine($"Throughput: {count:N0} events in batches (4 in flight) and {singles:N0} single-event calls (4 callers), emulator in another process, on {Environment.ProcessorCount} cores, {DateTimeOffset.UtcNow:yyyy-MM-dd}.");
+        var bulk = new List<Figures>();
         foreach (var sender in new[] { "baseline", "client" })
         {
-            results.Add(await MeasureAsync(sender, count));
+            bulk.Add(await MeasureAsync(sender, count));
         }
 
-        Console.WriteLine();
-        Console.WriteLine($"{"sender",-24}{"events/s",12}{"B/event",12}{"peak WS MiB",14}{"accepted",12}");
-        foreach (var f in results)
+        var single = new List<Figures>();
+        foreach (var sender in new[] { "baseline-single", "client-single" })
         {
-            Console.WriteLine($"{f.Sender,-24}{f.EventsPerSecond,12:N0}{f.BytesPerEvent,12:N0}{f.PeakWorkingSet / 1048576.0,14:N1}{f.Accepted,12:N0}");
+            single.Add(await MeasureAsync(sender, singles));
         }
 
-        var baseline = results[0];
-        var client = results[1];
         Console.WriteLine();
-        Console.WriteLine($"client / baseline: {client.EventsPerSecond / baseline.EventsPerSecond:N2}x events/s, {client.BytesPerEvent / baseline.BytesPerEvent:N2}x bytes per event, {(double)client.PeakWorkingSet / baseline.PeakWorkingSet:N2}x peak working set");
-        return results.All(r => r.Accepted == count) ? 0 : 1;
+        Console.WriteLine($"{"sender",-24}{"events/s",12}{"B/event",12}{"CPU us/event",14}{"peak WS MiB",14}{"accepted",12}");
+        foreach (var f in bulk.Concat(single))
+        {
+            Console.WriteLine($"{f.Sender,-24}{f.EventsPerSecond,12:N0}{f.BytesPerEvent,12:N0}{f.CpuMicrosecondsPerEvent,14:N1}{f.PeakWorkingSet / 1048576.0,14:N1}{f.Accepted,12:N0}");
+        }
+
+        Console.WriteLine();
+        Compare("bulk", bulk[0], bulk[1]);
+        Compare("single", single[0], single[1]);
+        return bulk.All(r => r.Accepted == count) && single.All(r => r.Accepted == singles) ? 0 : 1;
     }
+
+    private static void Compare(string what, Figures baseline, Figures client) =>
+        Console.WriteLine($"{what}: client / baseline: {client.EventsPerSecond / baseline.EventsPerSecond:N2}x events/s, {client.BytesPerEvent / baseline.BytesPerEvent:N2}x bytes per event, {client.CpuMicrosecondsPerEvent / baseline.CpuMicrosecondsPerEvent:N2}x CPU per event (sender's process), {(double)client.PeakWorkingSet / baseline.PeakWorkingSet:N2}x peak working set");
 
     private static async Task<Figures> MeasureAsync(string sender, int count)
     {
@@ -86,12 +97,24 @@ internal static class Throughput
         var credential = new Azure.Core.AccessToken(Token, DateTimeOffset.UtcNow.AddHours(1));
         GC.Collect();
         var allocatedBefore = GC.GetTotalAllocatedBytes(precise: true);
+        using var process = Process.GetCurrentProcess();
+        var cpuBefore = process.TotalProcessorTime;
         var clock = Stopwatch.StartNew();
         int accepted;
         if (sender == "client")
         {
             using var client = new MeteringClient(new FixedCredential(credential), new MeteringClientOptions { Endpoint = endpoint });
             accepted = (await client.SubmitUsageEventsAsync(events)).Summary.Delivered;
+        }
+        else if (sender == "client-single")
+        {
+            using var client = new MeteringClient(new FixedCredential(credential), new MeteringClientOptions { Endpoint = endpoint });
+            accepted = await EachAsync(events, async e => await client.SubmitUsageEventAsync(e).ConfigureAwait(false) is UsageEventResult.Accepted);
+        }
+        else if (sender == "baseline-single")
+        {
+            using var baseline = new MinimalSender(endpoint, Token);
+            accepted = await EachAsync(events, baseline.SendAsync);
         }
         else
         {
@@ -101,14 +124,42 @@ internal static class Throughput
 
         clock.Stop();
         var allocated = GC.GetTotalAllocatedBytes(precise: true) - allocatedBefore;
+        process.Refresh();
+        var cpu = process.TotalProcessorTime - cpuBefore;
         using var self = Process.GetCurrentProcess();
         Console.WriteLine(JsonSerializer.Serialize(new Figures(
-            sender == "client" ? "SubmitUsageEventsAsync" : "minimal sender",
+            sender switch
+            {
+                "client" => "SubmitUsageEventsAsync",
+                "client-single" => "SubmitUsageEventAsync",
+                "baseline-single" => "minimal sender, single",
+                _ => "minimal sender, batches",
+            },
             count / clock.Elapsed.TotalSeconds,
             (double)allocated / count,
             self.PeakWorkingSet64,
-            accepted)));
+            accepted,
+            cpu.TotalMicroseconds / count)));
         return 0;
+    }
+
+    /// <summary>Sends each event in its own call, 4 callers at a time; returns how many were accepted.</summary>
+    private static async Task<int> EachAsync(UsageEvent[] events, Func<UsageEvent, Task<bool>> send)
+    {
+        var next = -1;
+        var accepted = 0;
+        await Task.WhenAll(Enumerable.Range(0, 4).Select(async _ =>
+        {
+            int i;
+            while ((i = Interlocked.Increment(ref next)) < events.Length)
+            {
+                if (await send(events[i]).ConfigureAwait(false))
+                {
+                    Interlocked.Increment(ref accepted);
+                }
+            }
+        }));
+        return accepted;
     }
 
     private static async Task WaitUntilUpAsync(Uri endpoint)
@@ -137,7 +188,7 @@ internal static class Throughput
         return ((IPEndPoint)listener.LocalEndpoint).Port;
     }
 
-    internal sealed record Figures(string Sender, double EventsPerSecond, double BytesPerEvent, long PeakWorkingSet, int Accepted);
+    internal sealed record Figures(string Sender, double EventsPerSecond, double BytesPerEvent, long PeakWorkingSet, int Accepted, double CpuMicrosecondsPerEvent);
 
     private sealed class FixedCredential(Azure.Core.AccessToken token) : Azure.Core.TokenCredential
     {

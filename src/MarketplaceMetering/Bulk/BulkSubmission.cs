@@ -1,4 +1,6 @@
 using System.Runtime.CompilerServices;
+using System.Runtime.ExceptionServices;
+using System.Threading.Channels;
 using Microsoft.Extensions.Logging;
 
 namespace MarketplaceMetering;
@@ -18,14 +20,14 @@ namespace MarketplaceMetering;
 /// </remarks>
 internal sealed class BulkSubmission
 {
-    private readonly Func<IReadOnlyList<UsageEvent>, CancellationToken, Task<BatchUsageEventResult>> _sendBatch;
+    private readonly Func<IReadOnlyList<UsageEvent>, CancellationToken, ValueTask<BatchUsageEventResult>> _sendBatch;
     private readonly TimeProvider _clock;
     private readonly int _maxConcurrency;
     private readonly ILogger _logger;
     private MeteringAuthorizationException? _refusal;
 
     public BulkSubmission(
-        Func<IReadOnlyList<UsageEvent>, CancellationToken, Task<BatchUsageEventResult>> sendBatch,
+        Func<IReadOnlyList<UsageEvent>, CancellationToken, ValueTask<BatchUsageEventResult>> sendBatch,
         TimeProvider clock,
         int maxConcurrency,
         ILogger logger,
@@ -55,7 +57,12 @@ internal sealed class BulkSubmission
         using var stop = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
         var planner = new BatchPlanner();
         var ready = new List<PlannedBatch>();
-        var inFlight = new List<(PlannedBatch Batch, Task<UsageEventResult[]> Sending)>();
+
+        // Each batch sent reports back through this channel when it is done (results or failure): the loop waits for
+        // whichever finishes first without a Task.WhenAny, a list of tasks or a state machine per batch to collect it.
+        // Reads need no token: cancellation reaches the sends through `stop`, and each send reports back, cancelled or not.
+        var done = Channel.CreateUnbounded<PlannedBatch>(new UnboundedChannelOptions { SingleReader = true, AllowSynchronousContinuations = true });
+        var inFlight = 0;
         var waiting = new Dictionary<long, UsageEventResult>();
         long nextToYield = 0;
         long count = 0;
@@ -90,9 +97,11 @@ internal sealed class BulkSubmission
 
                     foreach (var batch in ready)
                     {
-                        while (inFlight.Count >= _maxConcurrency)
+                        while (inFlight >= _maxConcurrency)
                         {
-                            await CollectOneAsync(inFlight, planner, waiting).ConfigureAwait(false);
+                            var finished = await done.Reader.ReadAsync(CancellationToken.None).ConfigureAwait(false);
+                            inFlight--;
+                            Collect(finished, planner, waiting);
                             while (waiting.TryGetValue(nextToYield, out var result))
                             {
                                 waiting.Remove(nextToYield++);
@@ -100,8 +109,9 @@ internal sealed class BulkSubmission
                             }
                         }
 
-                        inFlight.Add((batch, SendAsync(batch, stop.Token)));
-                        PeakInFlight = Math.Max(PeakInFlight, inFlight.Count);
+                        _ = SendAsync(batch, done.Writer, stop.Token);
+                        inFlight++;
+                        PeakInFlight = Math.Max(PeakInFlight, inFlight);
                     }
 
                     ready.Clear();
@@ -118,11 +128,13 @@ internal sealed class BulkSubmission
                 await source.DisposeAsync();
             }
 
-            while (inFlight.Count > 0 || waiting.Count > 0)
+            while (inFlight > 0 || waiting.Count > 0)
             {
                 if (!waiting.ContainsKey(nextToYield))
                 {
-                    await CollectOneAsync(inFlight, planner, waiting).ConfigureAwait(false);
+                    var finished = await done.Reader.ReadAsync(CancellationToken.None).ConfigureAwait(false);
+                    inFlight--;
+                    Collect(finished, planner, waiting);
                     PeakWaitingResults = Math.Max(PeakWaitingResults, waiting.Count);
                     continue;
                 }
@@ -136,127 +148,145 @@ internal sealed class BulkSubmission
         }
         finally
         {
-            // Stopped early (cancelled, a bad event, or the caller stopped reading): stop the batches in flight too.
-            if (inFlight.Count > 0)
+            // Stopped early (cancelled, a bad event, or the caller stopped reading): stop the batches in flight too, and
+            // wait for each to report back (a send always does, cancelled or not).
+            if (inFlight > 0)
             {
                 stop.Cancel();
-                try
+                ExceptionDispatchInfo? unexpected = null;
+                while (inFlight > 0)
                 {
-                    await Task.WhenAll(inFlight.Select(f => f.Sending)).ConfigureAwait(false);
+                    var batch = await done.Reader.ReadAsync(CancellationToken.None).ConfigureAwait(false);
+                    inFlight--;
+                    if (batch.Failure is { SourceException: not OperationCanceledException } failure)
+                    {
+                        unexpected ??= failure;
+                    }
                 }
-                catch (OperationCanceledException)
-                {
-                }
+
+                unexpected?.Throw();
             }
         }
     }
 
-    private static async Task CollectOneAsync(List<(PlannedBatch Batch, Task<UsageEventResult[]> Sending)> inFlight, BatchPlanner planner, Dictionary<long, UsageEventResult> waiting)
+    /// <summary>Files a finished batch's results by input position (or rethrows what stopped it) and releases its keys.</summary>
+    private static void Collect(PlannedBatch batch, BatchPlanner planner, Dictionary<long, UsageEventResult> waiting)
     {
-        var finished = await Task.WhenAny(inFlight.Select(f => f.Sending)).ConfigureAwait(false);
-        var at = inFlight.FindIndex(f => f.Sending == finished);
-        var (batch, _) = inFlight[at];
-        inFlight.RemoveAt(at);
-        var results = await finished.ConfigureAwait(false);
+        batch.Failure?.Throw();
+        var results = batch.Results!;
         for (var i = 0; i < results.Length; i++)
         {
-            waiting[batch.Indices[i]] = results[i];
+            waiting[batch.IndexAt(i)] = results[i];
         }
 
         planner.Completed(batch);
     }
 
-    private async Task<UsageEventResult[]> SendAsync(PlannedBatch batch, CancellationToken cancellationToken)
+    /// <summary>Handles one batch, then reports it on <paramref name="done"/> with its results or its failure; never throws.</summary>
+    private async Task SendAsync(PlannedBatch batch, ChannelWriter<PlannedBatch> done, CancellationToken cancellationToken)
     {
         try
         {
-            await batch.DependenciesCompleted().ConfigureAwait(false);
-            cancellationToken.ThrowIfCancellationRequested();
-
-            var now = _clock.GetUtcNow();
-            var allInWindow = true;
-            foreach (var usageEvent in batch.Events)
-            {
-                if (UsageEventValidator.CheckWindow(usageEvent, now, out var inFuture) is not null && !inFuture)
-                {
-                    allInWindow = false;
-                    break;
-                }
-            }
-
-            if (allInWindow && Volatile.Read(ref _refusal) is null)
-            {
-                // The common case: the batch goes out as planned, and its results are the answer's, in order.
-                try
-                {
-                    var answer = await _sendBatch(batch.Events, cancellationToken).ConfigureAwait(false);
-                    return answer.Results as UsageEventResult[] ?? [.. answer.Results];
-                }
-                catch (MeteringException e)
-                {
-                    return Failed(batch.Events, e);
-                }
-            }
-
-            var results = new UsageEventResult[batch.Count];
-            var positions = new List<int>(batch.Count);
-            for (var i = 0; i < batch.Count; i++)
-            {
-                // The rule a single call applies: an event is sent while it is inside its 24-hour window. (Retries stop
-                // earlier, at the deadline: the window's end less a safety margin.)
-                var usageEvent = batch.Events[i];
-                if (UsageEventValidator.CheckWindow(usageEvent, now, out var inFuture) is { } problem && !inFuture)
-                {
-                    results[i] = new UsageEventResult.Expired(
-                        usageEvent,
-                        "DeadlinePassed",
-                        "Not sent: while it waited for a slot or an earlier batch, the event left the service's window. " + problem,
-                        "effectiveStartTime",
-                        details: null,
-                        requestId: null,
-                        correlationId: null);
-                }
-                else
-                {
-                    positions.Add(i);
-                }
-            }
-
-            if (positions.Count == 0)
-            {
-                return results;
-            }
-
-            var events = positions.Select(i => batch.Events[i]).ToList();
-            if (Volatile.Read(ref _refusal) is { } refusal)
-            {
-                Fill(results, positions, events, "NotSent", "Not sent: the service refused the caller earlier in this submission. " + refusal.Message, refusal);
-                return results;
-            }
-
-            try
-            {
-                var answer = await _sendBatch(events, cancellationToken).ConfigureAwait(false);
-                for (var k = 0; k < positions.Count; k++)
-                {
-                    results[positions[k]] = answer.Results[k];
-                }
-            }
-            catch (MeteringException e)
-            {
-                var failed = Failed(events, e);
-                for (var k = 0; k < positions.Count; k++)
-                {
-                    results[positions[k]] = failed[k];
-                }
-            }
-
-            return results;
+            batch.Results = await ResultsAsync(batch, cancellationToken).ConfigureAwait(false);
+        }
+        catch (Exception e)
+        {
+            batch.Failure = ExceptionDispatchInfo.Capture(e);
         }
         finally
         {
             batch.Complete();
+            done.TryWrite(batch); // an unbounded channel always takes it
         }
+    }
+
+#if NET
+    [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder<>))]
+#endif
+    private async ValueTask<UsageEventResult[]> ResultsAsync(PlannedBatch batch, CancellationToken cancellationToken)
+    {
+        await batch.DependenciesCompleted().ConfigureAwait(false);
+        cancellationToken.ThrowIfCancellationRequested();
+
+        var now = _clock.GetUtcNow();
+        var allInWindow = true;
+        foreach (var usageEvent in batch.Events)
+        {
+            if (UsageEventValidator.CheckWindow(usageEvent, now, out var inFuture) is not null && !inFuture)
+            {
+                allInWindow = false;
+                break;
+            }
+        }
+
+        if (allInWindow && Volatile.Read(ref _refusal) is null)
+        {
+            // The common case: the batch goes out as planned, and its results are the answer's, in order.
+            try
+            {
+                var answer = await _sendBatch(batch.Events, cancellationToken).ConfigureAwait(false);
+                return answer.Results as UsageEventResult[] ?? [.. answer.Results];
+            }
+            catch (MeteringException e)
+            {
+                return Failed(batch.Events, e);
+            }
+        }
+
+        var results = new UsageEventResult[batch.Count];
+        var positions = new List<int>(batch.Count);
+        for (var i = 0; i < batch.Count; i++)
+        {
+            // The rule a single call applies: an event is sent while it is inside its 24-hour window. (Retries stop
+            // earlier, at the deadline: the window's end less a safety margin.)
+            var usageEvent = batch.Events[i];
+            if (UsageEventValidator.CheckWindow(usageEvent, now, out var inFuture) is { } problem && !inFuture)
+            {
+                results[i] = new UsageEventResult.Expired(
+                    usageEvent,
+                    "DeadlinePassed",
+                    "Not sent: while it waited for a slot or an earlier batch, the event left the service's window. " + problem,
+                    "effectiveStartTime",
+                    details: null,
+                    requestId: null,
+                    correlationId: null);
+            }
+            else
+            {
+                positions.Add(i);
+            }
+        }
+
+        if (positions.Count == 0)
+        {
+            return results;
+        }
+
+        var events = positions.Select(i => batch.Events[i]).ToList();
+        if (Volatile.Read(ref _refusal) is { } refusal)
+        {
+            Fill(results, positions, events, "NotSent", "Not sent: the service refused the caller earlier in this submission. " + refusal.Message, refusal);
+            return results;
+        }
+
+        try
+        {
+            var answer = await _sendBatch(events, cancellationToken).ConfigureAwait(false);
+            for (var k = 0; k < positions.Count; k++)
+            {
+                results[positions[k]] = answer.Results[k];
+            }
+        }
+        catch (MeteringException e)
+        {
+            var failed = Failed(events, e);
+            for (var k = 0; k < positions.Count; k++)
+            {
+                results[positions[k]] = failed[k];
+            }
+        }
+
+        return results;
     }
 
     /// <summary>

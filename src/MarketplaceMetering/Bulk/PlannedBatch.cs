@@ -1,3 +1,5 @@
+using System.Runtime.ExceptionServices;
+
 namespace MarketplaceMetering;
 
 /// <summary>One event of a bulk submission, with its position in the input.</summary>
@@ -6,12 +8,19 @@ internal readonly record struct IndexedEvent(long Index, UsageEvent Event);
 /// <summary>
 /// A batch being filled by <see cref="BatchPlanner"/>: at most 25 events, no two with the same key. It may depend on
 /// earlier batches that hold an earlier event with one of its keys; it is sent only after they complete, so the
-/// service sees same-key events in input order.
+/// service sees same-key events in input order. Once sent, it carries its results (or its failure) back to the
+/// submission's loop.
 /// </summary>
 internal sealed class PlannedBatch
 {
     private List<PlannedBatch>? _dependencies;
-    private readonly TaskCompletionSource<bool> _completion = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    private TaskCompletionSource<bool>? _completion;
+    private int _completed;
+
+    // Positions in the input: the events of a batch usually sit side by side, so the first position stands for all of
+    // them until one does not follow the previous (then they are listed).
+    private long _firstIndex;
+    private List<long>? _indices;
 
     public PlannedBatch(long number) => Number = number;
 
@@ -20,15 +29,50 @@ internal sealed class PlannedBatch
     /// <summary>The events, in the order they were added: what is sent when all are still inside their window.</summary>
     public List<UsageEvent> Events { get; } = new(UsageEventValidator.MaxBatchSize);
 
-    /// <summary>Each event's position in the submission's input.</summary>
-    public List<long> Indices { get; } = new(UsageEventValidator.MaxBatchSize);
+    /// <summary>Each event's position in the submission's input (built on demand, for tests).</summary>
+    public IEnumerable<long> Indices => Enumerable.Range(0, Count).Select(IndexAt);
 
     public int Count => Events.Count;
 
     public bool IsFull => Events.Count >= UsageEventValidator.MaxBatchSize;
 
-    /// <summary>Completes when the batch has its results (whatever they are).</summary>
-    public Task Completion => _completion.Task;
+    /// <summary>The results, one per event in order, once the batch was handled.</summary>
+    public UsageEventResult[]? Results { get; set; }
+
+    /// <summary>What ended the batch's handling instead of results (cancellation, an unexpected exception).</summary>
+    public ExceptionDispatchInfo? Failure { get; set; }
+
+    /// <summary>
+    /// Completes when the batch has its results (whatever they are). Created only when a later batch waits for this
+    /// one; after <see cref="Complete"/>, a completed task.
+    /// </summary>
+    public Task Completion
+    {
+        get
+        {
+            if (Volatile.Read(ref _completed) != 0)
+            {
+                return Task.CompletedTask;
+            }
+
+            var completion = Volatile.Read(ref _completion);
+            if (completion is null)
+            {
+                var created = new TaskCompletionSource<bool>(TaskCreationOptions.RunContinuationsAsynchronously);
+                completion = Interlocked.CompareExchange(ref _completion, created, null) ?? created;
+            }
+
+            if (Volatile.Read(ref _completed) != 0)
+            {
+                completion.TrySetResult(true); // Complete() ran meanwhile and may have missed the new source
+            }
+
+            return completion.Task;
+        }
+    }
+
+    /// <summary>The position in the input of the event at <paramref name="position"/>.</summary>
+    public long IndexAt(int position) => _indices is { } indices ? indices[position] : _firstIndex + position;
 
     /// <summary>Whether an event of the batch has <paramref name="key"/> (at most 25: a scan, keys made from the events as needed).</summary>
     public bool Contains(UsageEventKey key)
@@ -46,8 +90,26 @@ internal sealed class PlannedBatch
 
     public void Add(IndexedEvent indexed)
     {
+        if (Events.Count == 0)
+        {
+            _firstIndex = indexed.Index;
+        }
+        else if (_indices is not null)
+        {
+            _indices.Add(indexed.Index);
+        }
+        else if (indexed.Index != _firstIndex + Events.Count)
+        {
+            _indices = new List<long>(UsageEventValidator.MaxBatchSize);
+            for (var i = 0; i < Events.Count; i++)
+            {
+                _indices.Add(_firstIndex + i);
+            }
+
+            _indices.Add(indexed.Index);
+        }
+
         Events.Add(indexed.Event);
-        Indices.Add(indexed.Index);
     }
 
     public void DependOn(PlannedBatch earlier)
@@ -65,6 +127,7 @@ internal sealed class PlannedBatch
     public void Complete()
     {
         _dependencies?.Clear();
-        _completion.TrySetResult(true);
+        Interlocked.Exchange(ref _completed, 1); // a full fence: the getter's check after its exchange sees this, or this sees its source
+        Volatile.Read(ref _completion)?.TrySetResult(true);
     }
 }

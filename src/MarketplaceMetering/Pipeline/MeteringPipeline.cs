@@ -30,7 +30,8 @@ internal sealed class MeteringPipeline : IDisposable
     private readonly TimeProvider _timeProvider;
     private readonly ILogger _logger;
     private readonly int _maxRetries;
-    private readonly ResiliencePipeline<RawResponse> _resilience;
+    private readonly ResiliencePipeline<RawResponse> _attempt;
+    private readonly ResiliencePipeline<RawResponse>? _retry;
 
     /// <param name="httpClient">
     /// Where each attempt gets its <see cref="HttpClient"/>: always the same one, or a fresh one from
@@ -51,11 +52,21 @@ internal sealed class MeteringPipeline : IDisposable
         _logger = logger;
         _maxRetries = options.Retry.MaxRetries;
 
+        // Two pipelines with the order of one (retry around a per-attempt timeout): every attempt runs under the timeout,
+        // and only an outcome worth retrying enters the retry pipeline, which replays it as its first attempt. An answer
+        // that needs no retry then costs no retry state (Polly allocates a strategy's async state whenever its callback
+        // completes asynchronously, which an HTTP call always does).
         var policy = new RetryPolicy(options.Retry, options.TimeProvider);
-        var builder = new ResiliencePipelineBuilder<RawResponse> { TimeProvider = options.TimeProvider };
+        var attempt = new ResiliencePipelineBuilder<RawResponse> { TimeProvider = options.TimeProvider };
+        if (options.NetworkTimeout != Timeout.InfiniteTimeSpan)
+        {
+            attempt.AddTimeout(options.NetworkTimeout);
+        }
+
+        _attempt = attempt.Build();
         if (options.Retry.MaxRetries > 0)
         {
-            builder.AddRetry(new RetryStrategyOptions<RawResponse>
+            _retry = new ResiliencePipelineBuilder<RawResponse> { TimeProvider = options.TimeProvider }.AddRetry(new RetryStrategyOptions<RawResponse>
             {
                 MaxRetryAttempts = options.Retry.MaxRetries,
                 BackoffType = DelayBackoffType.Constant,
@@ -87,15 +98,8 @@ internal sealed class MeteringPipeline : IDisposable
                     Log.Retrying(_logger, request.Method.Method, request.Path, _redactor.Redact(RetryPolicy.Describe(args.Outcome)), args.AttemptNumber + 1, _maxRetries, (long)args.RetryDelay.TotalMilliseconds, request.RequestId);
                     return default;
                 },
-            });
+            }).Build();
         }
-
-        if (options.NetworkTimeout != Timeout.InfiniteTimeSpan)
-        {
-            builder.AddTimeout(options.NetworkTimeout);
-        }
-
-        _resilience = builder.Build();
     }
 
     /// <summary>
@@ -111,10 +115,23 @@ internal sealed class MeteringPipeline : IDisposable
         context.Properties.Set(RequestKey, request);
         try
         {
-            var outcome = await _resilience.ExecuteOutcomeAsync(
+            var outcome = await _attempt.ExecuteOutcomeAsync(
                 static (ctx, state) => state.self.AttemptAsync(state.request, ctx.CancellationToken),
                 context,
                 (self: this, request)).ConfigureAwait(false);
+            if (_retry is not null && RetryPolicy.IsTransient(outcome, cancellationToken))
+            {
+                request.FirstOutcome = outcome;
+                outcome = await _retry.ExecuteOutcomeAsync(
+                    static (ctx, state) => state.request.TakeFirstOutcome() is { } first
+                        ? new ValueTask<Outcome<RawResponse>>(first)
+                        : state.self._attempt.ExecuteOutcomeAsync(static (ctx, state) => state.self.AttemptAsync(state.request, ctx.CancellationToken), ctx, state),
+                    context,
+                    (self: this, request)).ConfigureAwait(false);
+
+                // Polly ends a cancelled run without calling back: the first answer was then never handed back, nor disposed.
+                request.TakeFirstOutcome()?.Result?.Dispose();
+            }
 
             if (outcome.Exception is { } exception)
             {

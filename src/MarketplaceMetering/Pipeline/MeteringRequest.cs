@@ -1,4 +1,5 @@
 using MarketplaceMetering.Serialization;
+using Polly;
 
 namespace MarketplaceMetering;
 
@@ -56,4 +57,15 @@ internal sealed class MeteringRequest
 
     /// <summary>Why retrying stopped early, when it did.</summary>
     public string? StopReason { get; set; }
+
+    /// <summary>The first attempt's outcome, when it is worth a retry: the retry pipeline takes it as its own first attempt.</summary>
+    public Outcome<RawResponse>? FirstOutcome { get; set; }
+
+    /// <summary>Returns <see cref="FirstOutcome"/> once, then <see langword="null"/>.</summary>
+    public Outcome<RawResponse>? TakeFirstOutcome()
+    {
+        var first = FirstOutcome;
+        FirstOutcome = null;
+        return first;
+    }
 }

@@ -175,6 +175,24 @@ public class BulkSubmissionTests
     }
 
     [Fact]
+    public async Task SubmitUsageEventsAsync_CallerStopsReadingAfterFirstResult_SendsNoFurtherBatchAndEnds()
+    {
+        await using var h = await Harness.StartAsync();
+        var events = TestEvents.Distinct(h.Clock, 200); // 8 batches; 4 in flight (the default) when the first result is known
+
+        UsageEventResult? first = null;
+        await foreach (var result in h.Client.SubmitUsageEventsAsync(Stream(events)))
+        {
+            first = result;
+            break; // disposing the stream stops the batches in flight and waits for each to report back
+        }
+
+        first.Should().BeOfType<UsageEventResult.Accepted>();
+        h.Emulator.Ledger.Count.Should().BeLessThanOrEqualTo(4 * UsageEventValidator.MaxBatchSize, "only the batches already in flight may land");
+        h.Emulator.Ledger.Count.Should().BeGreaterThanOrEqualTo(UsageEventValidator.MaxBatchSize, "the first batch was answered");
+    }
+
+    [Fact]
     public async Task SubmitUsageEventsAsync_ConflictingFirstWrite_IsReportedAsConflictNotDelivered()
     {
         await using var h = await Harness.StartAsync();

@@ -35,7 +35,7 @@ public class PackageTests(PackedPackages packages) : IClassFixture<PackedPackage
                     "Azure.Core", "Azure.Identity", "Microsoft.Extensions.Logging.Abstractions", "Microsoft.Identity.Client", "Polly.Core",
                     "Microsoft.Extensions.Http", "Microsoft.Extensions.Options", "Microsoft.Extensions.Configuration.Abstractions",
                     "Microsoft.Bcl.AsyncInterfaces", "Microsoft.Bcl.TimeProvider", "System.ComponentModel.Annotations", "System.Text.Json",
-                    "System.Diagnostics.DiagnosticSource",
+                    "System.Diagnostics.DiagnosticSource", "System.Threading.Channels",
                 ],
             },
             FrameworkReferences: [],
