@@ -35,6 +35,50 @@ public sealed class UsageRecorderTests
     }
 
     [Fact]
+    public async Task MeterAdd_WholeAndFractionalQuantitiesFromFourThreadsWhileSaving_SumsExactly()
+    {
+        await using var h = await AccumulationHarness.StartAsync();
+        var meter = h.Recorder.GetMeter(Resource, "plan", "calls");
+        using var stop = new CancellationTokenSource();
+        var saving = Task.Run(async () =>
+        {
+            while (!stop.IsCancellationRequested)
+            {
+                await h.Recorder.SaveAsync(); // drains race with the adds
+            }
+        });
+
+        await Task.WhenAll(Enumerable.Range(0, 4).Select(t => Task.Run(() =>
+        {
+            for (var i = 0; i < 200_000; i++)
+            {
+                meter.Add(i % 4 == 0 ? 0.25m : 1m); // whole units take the lock-free path, quarters the locked one
+            }
+        })));
+        await stop.CancelAsync();
+        await saving;
+        await h.Recorder.SaveAsync();
+
+        (await h.EntriesAsync()).Should().ContainSingle().Which.Quantity.Should().Be(4 * (150_000m + 50_000 * 0.25m));
+    }
+
+    [Fact]
+    public async Task MeterAdd_AcrossAnHourBoundary_EachHourKeepsItsOwnUsage()
+    {
+        await using var h = await AccumulationHarness.StartAsync();
+        var meter = h.Recorder.GetMeter(Resource, "plan", "calls");
+        meter.Add(2m);
+        meter.Add(0.5m);
+
+        h.Clock.Advance(h.HourAgo(-1) - h.Clock.GetUtcNow()); // the hour turns: the recorder's boundary timer fires
+        meter.Add(3m);
+        meter.Add(0.25m);
+        await h.Recorder.SaveAsync();
+
+        (await h.EntriesAsync()).Select(e => (e.Hour, e.Quantity)).Should().Equal((h.HourAgo(1), 2.5m), (h.HourAgo(0), 3.25m));
+    }
+
+    [Fact]
     public async Task MeterAdd_SteadyState_AllocatesNothing()
     {
         await using var h = await AccumulationHarness.StartAsync();

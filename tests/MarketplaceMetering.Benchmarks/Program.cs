@@ -5,9 +5,15 @@ using MarketplaceMetering.Benchmarks;
 // dotnet run -c Release --project tests/MarketplaceMetering.Benchmarks -- throughput [N] [M]    the throughput program (N bulk events, M single calls)
 // dotnet run -c Release --project tests/MarketplaceMetering.Benchmarks -- allocations single|batch|bulk client|baseline [calls]
 //                                                                                             sampled allocations by type
+// dotnet run -c Release --project tests/MarketplaceMetering.Benchmarks -- recordasync [N] [callers]   durable RecordAsync throughput
 if (args.Length > 0 && args[0] == "throughput")
 {
     return await Throughput.RunAsync(args.Skip(1).ToArray());
+}
+
+if (args.Length > 0 && args[0] == "recordasync")
+{
+    return await DurableRecording.RunAsync(args.Skip(1).ToArray());
 }
 
 if (args.Length > 0 && args[0] == "allocations")

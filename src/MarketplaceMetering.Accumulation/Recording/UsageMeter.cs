@@ -4,17 +4,32 @@ namespace MarketplaceMetering;
 
 /// <summary>
 /// A pre-resolved handle on one resource, plan and dimension, for code that records the same meter often (as a
-/// metrics library's counter is): <see cref="Add(decimal)"/> sums in memory under a lock held for a few instructions,
-/// never waits for I/O and allocates nothing in the steady state. Get one from <see cref="UsageRecorder.GetMeter"/>.
+/// metrics library's counter is): <see cref="Add(decimal)"/> sums in memory, never waits for I/O and allocates nothing
+/// in the steady state. Get one from <see cref="UsageRecorder.GetMeter"/>.
 /// </summary>
+/// <remarks>
+/// Whole quantities (scale 0, the common <c>1m</c>) are summed with one interlocked addition into a 64-bit count;
+/// others under a lock, in <see cref="decimal"/>. Both are exact. <see cref="Add(decimal)"/> files usage under the hour
+/// the recorder last saw turn (a timer at each hour boundary, re-checked with every durability interval), so usage
+/// recorded within milliseconds of the boundary may land in the neighbouring hour; give a time to
+/// <see cref="Add(decimal, DateTimeOffset)"/> when that matters.
+/// </remarks>
 public sealed class UsageMeter
 {
+    // The count at which fast-added whole units are folded into the decimal sum (far from overflow; each add is below 2^32).
+    private const long FoldThreshold = 1L << 62;
+
+    // Fast adds are allowed while the decimal sum is below 2^95: with at most 2^62 + 2^32 units on top, no sum can overflow.
+    private static readonly decimal FastSumLimit = (decimal)Math.Pow(2, 95);
+
     private readonly Lock _lock = new();
     private readonly UsageRecorder _recorder;
     private long _hourTicks;
+    private long _units;
     private decimal _pending;
     private Dictionary<long, decimal>? _otherHours;
-    private bool _dirty;
+    private int _dirty;
+    private volatile bool _fastAllowed = true;
 
     internal UsageMeter(UsageRecorder recorder, UsageResource resource, string planId, string dimension)
     {
@@ -39,9 +54,30 @@ public sealed class UsageMeter
     /// <exception cref="ObjectDisposedException">The recorder is disposed.</exception>
     public void Add(decimal quantity)
     {
+        // The hot path: a positive whole quantity below 2^32 (the decimal's flags, middle and high words are zero) is
+        // added with no lock and no decimal arithmetic. (A drain that runs at the same moment either takes it, or finds
+        // the meter marked dirty again.)
+        Span<int> bits = stackalloc int[4];
+        decimal.GetBits(quantity, bits);
+        var hour = _recorder.CurrentHourTicks;
+        if ((bits[1] | bits[2] | bits[3]) == 0 && bits[0] != 0 && hour == Volatile.Read(ref _hourTicks) && _fastAllowed)
+        {
+            _recorder.ThrowIfDisposed();
+            if (Interlocked.Add(ref _units, (uint)bits[0]) > FoldThreshold)
+            {
+                lock (_lock)
+                {
+                    SetPending(Sum(_pending, Interlocked.Exchange(ref _units, 0)));
+                }
+            }
+
+            MarkDirty();
+            return;
+        }
+
         UsageRecorder.CheckQuantity(quantity);
         _recorder.ThrowIfDisposed();
-        AddToHour(AccumulationRules.HourOf(_recorder.Clock.GetUtcNow()).UtcTicks, quantity);
+        AddToHour(hour, quantity);
     }
 
     /// <summary>Adds usage that happened at <paramref name="at"/>. It is durable in the ledger within the recorder's durability interval.</summary>
@@ -76,30 +112,47 @@ public sealed class UsageMeter
 
     private void AddToHour(long hourTicks, decimal quantity)
     {
-        bool becameDirty;
         lock (_lock)
         {
             if (hourTicks == _hourTicks)
             {
-                _pending = Sum(_pending, quantity);
+                SetPending(Sum(_pending, quantity));
             }
-            else if (_pending == 0)
+            else if (hourTicks > _hourTicks)
             {
-                _hourTicks = hourTicks;
-                _pending = quantity;
+                // The hour turned: what the old hour holds is kept under its own hour, and the new one becomes current.
+                var held = Sum(_pending, Interlocked.Exchange(ref _units, 0));
+                if (held != 0)
+                {
+                    _otherHours ??= [];
+                    _otherHours[_hourTicks] = Sum(_otherHours.GetValueOrDefault(_hourTicks), held);
+                }
+
+                Volatile.Write(ref _hourTicks, hourTicks);
+                SetPending(quantity);
             }
             else
             {
-                // Another hour than the current one: the less common case (an hour turned, or a time was given).
+                // An earlier hour, given by time.
                 _otherHours ??= [];
                 _otherHours[hourTicks] = Sum(_otherHours.GetValueOrDefault(hourTicks), quantity);
             }
-
-            becameDirty = !_dirty;
-            _dirty = true;
         }
 
-        if (becameDirty)
+        MarkDirty();
+    }
+
+    /// <summary>Sets the current hour's decimal sum (under the lock), and whether fast adds may go on top of it.</summary>
+    private void SetPending(decimal pending)
+    {
+        _pending = pending;
+        _fastAllowed = pending < FastSumLimit;
+    }
+
+    /// <summary>Queues the meter for the next write, once until it is drained.</summary>
+    private void MarkDirty()
+    {
+        if (Volatile.Read(ref _dirty) == 0 && Interlocked.CompareExchange(ref _dirty, 1, 0) == 0)
         {
             _recorder.MarkDirty(this);
         }
@@ -110,10 +163,13 @@ public sealed class UsageMeter
     {
         lock (_lock)
         {
-            if (_pending != 0)
+            // Cleared before the units are taken: an add that lands after the exchange then sees the meter clean and queues it again.
+            Interlocked.Exchange(ref _dirty, 0);
+            var current = Sum(_pending, Interlocked.Exchange(ref _units, 0));
+            if (current != 0)
             {
-                deltas.Add(new UsageDelta(Resource, PlanId, Dimension, new DateTimeOffset(_hourTicks, TimeSpan.Zero), _pending));
-                _pending = 0;
+                deltas.Add(new UsageDelta(Resource, PlanId, Dimension, new DateTimeOffset(_hourTicks, TimeSpan.Zero), current));
+                SetPending(0);
             }
 
             if (_otherHours is { Count: > 0 })
@@ -125,8 +181,6 @@ public sealed class UsageMeter
 
                 _otherHours.Clear();
             }
-
-            _dirty = false;
         }
     }
 

@@ -30,6 +30,8 @@ public sealed class UsageRecorder : IAsyncDisposable
     private readonly ILogger _logger;
     private readonly TimeSpan _durabilityInterval;
     private readonly Task _writer;
+    private readonly ITimer _hourTimer;
+    private long _currentHourTicks;
     private int _disposed;
 
     /// <summary>Initializes a new instance of the <see cref="UsageRecorder"/> class and starts its writer.</summary>
@@ -45,6 +47,8 @@ public sealed class UsageRecorder : IAsyncDisposable
         Clock = options.TimeProvider;
         _durabilityInterval = options.DurabilityInterval;
         _logger = (ILogger?)options.LoggerFactory?.CreateLogger<UsageRecorder>() ?? NullLogger.Instance;
+        _hourTimer = Clock.CreateTimer(static state => ((UsageRecorder)state!).TurnHour(), this, Timeout.InfiniteTimeSpan, Timeout.InfiniteTimeSpan);
+        TurnHour();
         _writer = Task.Run(WriteLoopAsync);
     }
 
@@ -52,6 +56,9 @@ public sealed class UsageRecorder : IAsyncDisposable
     public UsageLedger Ledger { get; }
 
     internal TimeProvider Clock { get; }
+
+    /// <summary>The start (UTC ticks) of the hour that <see cref="UsageMeter.Add(decimal)"/> files usage under: read without asking the clock.</summary>
+    internal long CurrentHourTicks => Volatile.Read(ref _currentHourTicks);
 
     /// <summary>Gets the handle for one resource, plan and dimension (the same one for the same names, compared ignoring case as the service does).</summary>
     /// <param name="resource">The resource (a <see cref="Guid"/> converts implicitly).</param>
@@ -139,6 +146,7 @@ public sealed class UsageRecorder : IAsyncDisposable
         }
         finally
         {
+            await _hourTimer.DisposeAsync().ConfigureAwait(false);
             _stopping.Dispose();
         }
     }
@@ -173,6 +181,25 @@ public sealed class UsageRecorder : IAsyncDisposable
 
     internal void MarkDirty(UsageMeter meter) => _dirty.Enqueue(meter);
 
+    /// <summary>Reads the clock, publishes the current hour and sets the timer for the next boundary (again at once if it fired early).</summary>
+    private void TurnHour()
+    {
+        var now = Clock.GetUtcNow();
+        var hour = AccumulationRules.HourOf(now);
+        Volatile.Write(ref _currentHourTicks, hour.UtcTicks);
+        if (Volatile.Read(ref _disposed) == 0)
+        {
+            try
+            {
+                _hourTimer?.Change(hour.AddHours(1) - now, Timeout.InfiniteTimeSpan);
+            }
+            catch (ObjectDisposedException)
+            {
+                // Disposed meanwhile.
+            }
+        }
+    }
+
     internal Task CommitAsync(UsageDelta delta, CancellationToken cancellationToken, bool save = false)
     {
         var completion = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
@@ -197,6 +224,12 @@ public sealed class UsageRecorder : IAsyncDisposable
             readable ??= reader.WaitToReadAsync().AsTask();
             var woke = await Task.WhenAny(readable, interval).ConfigureAwait(false);
             var save = woke == interval;
+            if (save)
+            {
+                // A second source for the current hour, should the boundary timer be late or the wall clock have jumped.
+                Volatile.Write(ref _currentHourTicks, AccumulationRules.HourOf(Clock.GetUtcNow()).UtcTicks);
+            }
+
             if (save)
             {
                 interval = null;
