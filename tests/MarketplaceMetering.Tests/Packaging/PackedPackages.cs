@@ -17,6 +17,8 @@ public sealed class PackedPackages : IAsyncLifetime
     {
         ["MarketplaceMetering"] = "src/MarketplaceMetering/MarketplaceMetering.csproj",
         ["MarketplaceMetering.Emulator"] = "src/MarketplaceMetering.Emulator/MarketplaceMetering.Emulator.csproj",
+        ["MarketplaceMetering.Accumulation"] = "src/MarketplaceMetering.Accumulation/MarketplaceMetering.Accumulation.csproj",
+        ["MarketplaceMetering.Accumulation.PostgreSql"] = "src/MarketplaceMetering.Accumulation.PostgreSql/MarketplaceMetering.Accumulation.PostgreSql.csproj",
     };
 
     private static readonly TimeSpan PackTimeout = TimeSpan.FromMinutes(5);
