@@ -139,6 +139,23 @@ public class ReconcileLedgerCommandTests
         scope.Emulator.Requests.Should().BeEmpty();
     }
 
+    [SkippableFact]
+    public async Task Reconcile_PostgreSqlSchemaWithoutALedger_ExitsTwoAndCreatesNoSchema()
+    {
+        var schema = "t_" + Guid.NewGuid().ToString("N");
+        await using var scope = await EmulatorScope.StartAsync();
+
+        var run = await CliRunner.RunAsync(scope.Args("reconcile", "--ledger", PostgresServer.ConnectionString(), "--ledger-schema", schema, "--from", From, "--to", To));
+
+        run.ExitCode.Should().Be(2, run.ToString());
+        run.ErrorLines.Should().ContainSingle().Which.Should().Contain($"has no usage ledger in schema '{schema}'");
+        await using var source = Npgsql.NpgsqlDataSource.Create(PostgresServer.ConnectionString());
+        await using var command = source.CreateCommand("SELECT COUNT(*) FROM information_schema.schemata WHERE schema_name = $1;");
+        command.Parameters.AddWithValue(schema);
+        (await command.ExecuteScalarAsync()).Should().Be(0L, "reading a ledger never creates one");
+        scope.Emulator.Requests.Should().BeEmpty();
+    }
+
     [Fact]
     public async Task Reconcile_LedgerSchemaWithASqliteFile_ExitsTwo()
     {
