@@ -65,6 +65,7 @@ internal static class ReconcileCommand
                     await usageLedger.DisposeAsync().ConfigureAwait(false);
                 }
             }
+
             if (output.Json)
             {
                 output.WriteJson(new

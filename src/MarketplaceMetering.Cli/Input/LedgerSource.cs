@@ -1,4 +1,5 @@
 using System.Net.Sockets;
+using System.Text.RegularExpressions;
 using MarketplaceMetering.Cli.CommandLine;
 using Microsoft.Data.Sqlite;
 using Npgsql;
@@ -10,7 +11,7 @@ namespace MarketplaceMetering.Cli.Input;
 /// string (it has <c>Host=</c>), else a SQLite file. Checks first that it is a ledger, so that a wrong value is one clear
 /// line and never a new empty database or schema (the ledgers create their schema on first use).
 /// </summary>
-internal static class LedgerSource
+internal static partial class LedgerSource
 {
     /// <summary>The SQLite ledger's main table (see SqliteUsageLedger's schema).</summary>
     private const string SqliteTable = "mm_usage";
@@ -18,7 +19,8 @@ internal static class LedgerSource
     /// <summary>The PostgreSQL ledger's main table, inside its schema (see PostgreSqlUsageLedger's schema).</summary>
     private const string PostgreSqlTable = "usage";
 
-    public static bool IsPostgreSql(string value) => value.Contains("Host=", StringComparison.OrdinalIgnoreCase);
+    /// <summary>Whether <paramref name="value"/> is an Npgsql connection string: it sets Host (or its synonym Server).</summary>
+    public static bool IsPostgreSql(string value) => HostKeyword().IsMatch(value);
 
     public static async Task<UsageLedger> OpenAsync(string value, string? schema, CancellationToken cancellationToken)
     {
@@ -117,6 +119,9 @@ internal static class LedgerSource
 
         return ledger;
     }
+
+    [GeneratedRegex(@"(?:^|;)\s*(?:host|server)\s*=", RegexOptions.IgnoreCase | RegexOptions.CultureInvariant)]
+    private static partial Regex HostKeyword();
 
     /// <summary>Where the ledger is, for messages: host, port, database and user, never the password.</summary>
     private static string Describe(NpgsqlConnectionStringBuilder builder) =>

@@ -124,7 +124,7 @@ public class ReconcileLedgerCommandTests
     {
         await using var scope = await EmulatorScope.StartAsync();
         const string Password = "hunter2-Secret-Pa55";
-        var args = scope.Args("reconcile", "--ledger", $"Host=127.0.0.1;Port=1;Database=billing;Username=meter;Password={Password};Timeout=5", "--from", From, "--to", To);
+        var args = scope.Args("reconcile", "--ledger", $"Database=billing; host = 127.0.0.1;Port=1;Username=meter;Password={Password};Timeout=5", "--from", From, "--to", To);
 
         var run = await CliRunner.RunAsync(verbose ? [.. args, "--verbose"] : args);
 
