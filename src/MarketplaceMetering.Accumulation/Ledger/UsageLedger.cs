@@ -45,6 +45,37 @@ public abstract class UsageLedger : IAsyncDisposable
     public abstract Task<IReadOnlyList<UsageCarryForward>> GetCarryForwardsAsync(DateTimeOffset fromHour, DateTimeOffset untilHour, CancellationToken cancellationToken = default);
 
     /// <summary>
+    /// Reads the rows of the UTC days of [<paramref name="startDate"/>, <paramref name="endDate"/>) as the
+    /// <see cref="SentUsage"/> a <see cref="UsageReconciler"/> compares with what the marketplace recorded:
+    /// <c>reconciler.ReconcileAsync(ledger.GetSentUsageAsync(from, to), from, to)</c>. The range is widened to whole
+    /// UTC days exactly as the reconciler widens it, so both sides cover the same hours; the rows are read one day at a time.
+    /// </summary>
+    /// <remarks>
+    /// <para>Each state maps to what the reconciler counts: <see cref="UsageLedgerState.Accepted"/> is Accepted and
+    /// <see cref="UsageLedgerState.Replayed"/> a Duplicate (delivered, with <see cref="SentUsage.UsageEventId"/>);
+    /// <see cref="UsageLedgerState.Conflict"/> is a Duplicate too, with the quantity recorded here, because the service
+    /// holds the hour with another quantity (the day is reported as a <see cref="UsageDifferences.QuantityMismatch"/>);
+    /// <see cref="UsageLedgerState.Expired"/> is Expired and <see cref="UsageLedgerState.Failed"/> its refusal
+    /// (<see cref="UsageDifferences.Rejected"/>); <see cref="UsageLedgerState.Open"/> and
+    /// <see cref="UsageLedgerState.Submitting"/> are Unknown: not delivered yet (<see cref="UsageDifferences.Undelivered"/>).</para>
+    /// <para>Usage carried forward (<see cref="GetCarryForwardsAsync"/>) is part of the row of the hour it was added
+    /// to and is billed there, so the report counts it in that hour's day; the source hour's row keeps what was sent.</para>
+    /// <para>A managed application recorded by URI is read without its resource usage id (the ledger does not keep
+    /// it), so its rows cannot be matched with the marketplace's; record managed applications by resource usage id to
+    /// reconcile them.</para>
+    /// </remarks>
+    /// <param name="startDate">The start of the range (widened to midnight UTC).</param>
+    /// <param name="endDate">The end of the range (widened to the next midnight UTC, unless it is one).</param>
+    /// <param name="cancellationToken">Cancels the reading.</param>
+    /// <returns>The rows, oldest day first.</returns>
+    /// <exception cref="ArgumentException"><paramref name="endDate"/> is not after <paramref name="startDate"/> (thrown here, before the ledger is read).</exception>
+    public IAsyncEnumerable<SentUsage> GetSentUsageAsync(DateTimeOffset startDate, DateTimeOffset endDate, CancellationToken cancellationToken = default)
+    {
+        var (start, end) = LedgerSentUsage.Days(startDate, endDate);
+        return LedgerSentUsage.ReadAsync(this, start, end, cancellationToken);
+    }
+
+    /// <summary>
     /// Adds quantities in one transaction. A delta for an hour whose row is no longer <see cref="UsageLedgerState.Open"/>
     /// goes into the row of the hour <paramref name="now"/> falls in (the first later open hour, if that one is taken
     /// too), and the move is kept as a <see cref="UsageCarryForward"/>.

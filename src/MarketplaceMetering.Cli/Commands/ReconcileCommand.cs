@@ -6,25 +6,32 @@ using MarketplaceMetering.Cli.Output;
 
 namespace MarketplaceMetering.Cli.Commands;
 
-/// <summary><c>metering reconcile</c>: compares the events sent (a file) with what the marketplace recorded (<see cref="UsageReconciler"/>).</summary>
+/// <summary><c>metering reconcile</c>: compares the events sent (the accumulation ledger, a file, or both) with what the marketplace recorded (<see cref="UsageReconciler"/>).</summary>
 internal static class ReconcileCommand
 {
     public static Command Create(GlobalOptions global, CliContext context)
     {
         var sent = new Option<string>("--sent") { Description = "A CSV or JSON-lines file of the events sent, with a status column (Accepted, Duplicate, Expired, …) and optionally resourceUsageId.", HelpName = "FILE" };
-        var ledger = new Option<string>("--ledger") { Description = "The accumulation ledger (not available yet: export sent events to a file and use --sent).", HelpName = "PATH" };
+        var ledger = new Option<string>("--ledger") { Description = "The accumulation ledger: a SQLite file, or an Npgsql connection string (Host=…) for a PostgreSQL ledger. With --sent too, both are compared together.", HelpName = "PATH|CONNECTION" };
+        var ledgerSchema = new Option<string>("--ledger-schema") { Description = "The PostgreSQL ledger's schema; default: marketplace_metering.", HelpName = "SCHEMA" };
         var from = new Option<string>("--from") { Description = "First day (2026-11-19, a UTC day) or time with a zone.", Required = true, HelpName = "DAY" };
         var to = new Option<string>("--to") { Description = "End of the range (exclusive; widened to midnight UTC); default: now.", HelpName = "DAY" };
-        var command = new Command("reconcile", "Compare the events sent with what the marketplace recorded, per resource, dimension and day.") { sent, ledger, from, to };
+        var command = new Command("reconcile", "Compare the events sent with what the marketplace recorded, per resource, dimension and day.") { sent, ledger, ledgerSchema, from, to };
 
         MeteringCli.SetAction(command, global, context, async (parse, output, cancellationToken) =>
         {
-            if (parse.GetValue(ledger) is not null)
+            var path = parse.GetValue(sent);
+            var ledgerValue = parse.GetValue(ledger);
+            if (path is null && ledgerValue is null)
             {
-                throw new CliException("--ledger is not available yet (the accumulation ledger has not shipped); export the events sent to a CSV or JSON-lines file and pass it with --sent.");
+                throw new CliException("Give --ledger PATH|CONNECTION (the accumulation ledger) or --sent FILE (the events sent, with their status), or both.");
             }
 
-            var path = parse.GetValue(sent) ?? throw new CliException("Give --sent FILE: the events sent, with their status.");
+            if (ledgerValue is null && parse.GetValue(ledgerSchema) is not null)
+            {
+                throw new CliException("--ledger-schema needs --ledger (a PostgreSQL connection string).");
+            }
+
             var start = UsageCommand.ParseDay(parse.GetValue(from)!, "--from");
             var end = parse.GetValue(to) is { } toText ? UsageCommand.ParseDay(toText, "--to") : context.TimeProvider.GetUtcNow();
             if (end <= start)
@@ -32,11 +39,33 @@ internal static class ReconcileCommand
                 throw new CliException($"--to {CliOutput.Time(end)} is not after --from {CliOutput.Time(start)}.");
             }
 
-            var input = UsageFile.ReadSent(path);
-            input.ThrowIfInvalid(context.Error);
+            // Everything is checked before the marketplace is asked: the file wholly, the ledger's existence.
+            IEnumerable<SentUsage> fromFile = [];
+            if (path is not null)
+            {
+                var input = UsageFile.ReadSent(path);
+                input.ThrowIfInvalid(context.Error);
+                fromFile = input.Lines.Select(l => l.ToSentUsage()).ToList();
+            }
 
-            using var client = global.CreateClient(parse, context);
-            var report = await new UsageReconciler(client).ReconcileAsync(input.Lines.Select(l => l.ToSentUsage()), start, end, cancellationToken).ConfigureAwait(false);
+            var usageLedger = ledgerValue is null ? null : await LedgerSource.OpenAsync(ledgerValue, parse.GetValue(ledgerSchema), cancellationToken).ConfigureAwait(false);
+            UsageReconciliationReport report;
+            try
+            {
+                using var client = global.CreateClient(parse, context);
+                var reconciler = new UsageReconciler(client);
+                report = usageLedger is null
+                    ? await reconciler.ReconcileAsync(fromFile, start, end, cancellationToken).ConfigureAwait(false)
+                    : await reconciler.ReconcileAsync(Combine(fromFile, usageLedger.GetSentUsageAsync(start, end, cancellationToken)), start, end, cancellationToken).ConfigureAwait(false);
+            }
+            finally
+            {
+                if (usageLedger is not null)
+                {
+                    await usageLedger.DisposeAsync().ConfigureAwait(false);
+                }
+            }
+
             if (output.Json)
             {
                 output.WriteJson(new
@@ -89,6 +118,23 @@ internal static class ReconcileCommand
         });
 
         return command;
+    }
+
+    /// <summary>
+    /// The file's events, then the ledger's rows. The reconciler keeps one event per resource, dimension and hour (the
+    /// first delivered), so an hour found in both is counted once, never twice.
+    /// </summary>
+    private static async IAsyncEnumerable<SentUsage> Combine(IEnumerable<SentUsage> file, IAsyncEnumerable<SentUsage> ledger)
+    {
+        foreach (var usage in file)
+        {
+            yield return usage;
+        }
+
+        await foreach (var usage in ledger.ConfigureAwait(false))
+        {
+            yield return usage;
+        }
     }
 
     private static string[] Names(UsageDifferences differences) =>

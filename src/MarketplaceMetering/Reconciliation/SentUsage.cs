@@ -27,6 +27,9 @@ public sealed record SentUsage(
     UsageEventStatus Status,
     Guid? ResourceUsageId = null)
 {
+    /// <summary>The service's id for the event held for this hour (the original's, for a Duplicate), when known; for operators and support requests, not used to match.</summary>
+    public Guid? UsageEventId { get; init; }
+
     /// <summary>The resource the marketplace reports this usage under: <see cref="ResourceUsageId"/>, else <see cref="ResourceId"/>.</summary>
     public Guid? ReportedResourceId => ResourceUsageId ?? ResourceId;
 
@@ -43,11 +46,11 @@ public sealed record SentUsage(
     {
         Argument.NotNull(result);
         var sent = result.Event;
-        var usageId = result switch
+        var (usageId, eventId) = result switch
         {
-            UsageEventResult.Accepted accepted => accepted.ResourceUsageId,
-            UsageEventResult.Duplicate duplicate => duplicate.Original?.ResourceId,
-            _ => null,
+            UsageEventResult.Accepted accepted => (accepted.ResourceUsageId, (Guid?)accepted.UsageEventId),
+            UsageEventResult.Duplicate duplicate => (duplicate.Original?.ResourceId, duplicate.Original?.UsageEventId),
+            _ => (null, null),
         };
 
         return new SentUsage(
@@ -58,6 +61,9 @@ public sealed record SentUsage(
             sent.EffectiveStartTime,
             sent.Quantity,
             result.Status,
-            usageId == sent.ResourceId ? null : usageId);
+            usageId == sent.ResourceId ? null : usageId)
+        {
+            UsageEventId = eventId,
+        };
     }
 }

@@ -58,18 +58,6 @@ public class ReconcileCommandTests
         table.Out.Should().Contain("4 of 5 rows differ").And.Contain("MissingThere").And.Contain("QuantityMismatch");
     }
 
-    [Fact]
-    public async Task Reconcile_Ledger_SaysItIsNotAvailableYet()
-    {
-        await using var scope = await EmulatorScope.StartAsync();
-
-        var run = await CliRunner.RunAsync(scope.Args("reconcile", "--ledger", "ledger.db", "--from", From));
-
-        run.ExitCode.Should().Be(2, run.ToString());
-        run.Error.Should().Contain("--ledger is not available yet").And.Contain("--sent");
-        scope.Emulator.Requests.Should().BeEmpty();
-    }
-
     [Theory]
     [InlineData("status", "Acepted", ":2: status 'Acepted' is not one of")]
     [InlineData("nostatus", "", ":1: no 'status' column")]

@@ -3,7 +3,7 @@ namespace MarketplaceMetering.Tests.Docs;
 public sealed class AccumulationSnippetTests
 {
     [Fact]
-    public async Task QuickStartSnippet_RecordedLastHour_FlushBillsEachDimensionOnce()
+    public async Task QuickStartSnippet_RecordedLastHour_FlushBillsEachDimensionOnceAndTheLedgerReconciles()
     {
         await using var h = await Harness.StartAsync();
         var folder = Directory.CreateTempSubdirectory("mm-doc-").FullName;
@@ -17,6 +17,16 @@ public sealed class AccumulationSnippetTests
 
             later.Delivered.Should().Be(3);
             h.Emulator.Ledger.Entries.Select(e => (e.Dimension, e.Quantity)).Should().BeEquivalentTo([("api-calls", 1m), ("exports", 1m), ("gigabytes", 0.25m)]);
+
+            // The reconcile-ledger snippet: the sent hour agrees; the hour the second run recorded is still open.
+            var day = new DateTimeOffset(h.Clock.GetUtcNow().UtcDateTime.Date, TimeSpan.Zero);
+            var report = await AccumulationDocSnippets.ReconcileLedgerAsync(h.Client, Path.Combine(folder, "usage.db"), day, day.AddDays(1));
+            report.Rows.Select(r => (r.Dimension, r.SentQuantity, r.DeliveredQuantity, r.Recorded?.SubmittedQuantity, r.Differences)).Should().BeEquivalentTo(
+            [
+                ("api-calls", 2m, 1m, (decimal?)1m, UsageDifferences.Undelivered),
+                ("exports", 2m, 1m, 1m, UsageDifferences.Undelivered),
+                ("gigabytes", 0.5m, 0.25m, 0.25m, UsageDifferences.Undelivered),
+            ]);
         }
         finally
         {

@@ -28,7 +28,7 @@ public partial class DocSnippetTests
         }
 
         used.Should().Contain(["auth-client-secret", "auth-certificate", "auth-managed-identity", "auth-any-credential", "results-switch", "results-batch", "errors-exceptions", "emulator-with-client", "reliability-feedback",
-            "getting-started", "di-configuration", "di-code", "observability-otel", "testing-emulator", "testing-mock", "accumulation-quickstart", "usage-events", "reconcile"]);
+            "getting-started", "di-configuration", "di-code", "observability-otel", "testing-emulator", "testing-mock", "accumulation-quickstart", "usage-events", "reconcile", "reconcile-ledger"]);
     }
 
     [Fact]

@@ -23,4 +23,14 @@ internal static class AccumulationDocSnippets
         #endregion
         return flushed;
     }
+
+    /// <summary>Reconciles the ledger in <paramref name="path"/> with what the marketplace recorded.</summary>
+    public static async Task<UsageReconciliationReport> ReconcileLedgerAsync(MeteringClient client, string path, DateTimeOffset from, DateTimeOffset to)
+    {
+        #region reconcile-ledger
+        await using var ledger = new SqliteUsageLedger(path);   // or new PostgreSqlUsageLedger(connectionString)
+        var report = await new UsageReconciler(client).ReconcileAsync(ledger.GetSentUsageAsync(from, to), from, to);
+        #endregion
+        return report;
+    }
 }

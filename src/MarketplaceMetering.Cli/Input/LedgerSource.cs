@@ -1,0 +1,129 @@
+using System.Net.Sockets;
+using System.Text.RegularExpressions;
+using MarketplaceMetering.Cli.CommandLine;
+using Microsoft.Data.Sqlite;
+using Npgsql;
+
+namespace MarketplaceMetering.Cli.Input;
+
+/// <summary>
+/// Opens the ledger named by <c>--ledger</c> for reading: a PostgreSQL ledger when the value is an Npgsql connection
+/// string (it has <c>Host=</c>), else a SQLite file. Checks first that it is a ledger, so that a wrong value is one clear
+/// line and never a new empty database or schema (the ledgers create their schema on first use).
+/// </summary>
+internal static partial class LedgerSource
+{
+    /// <summary>The SQLite ledger's main table (see SqliteUsageLedger's schema).</summary>
+    private const string SqliteTable = "mm_usage";
+
+    /// <summary>The PostgreSQL ledger's main table, inside its schema (see PostgreSqlUsageLedger's schema).</summary>
+    private const string PostgreSqlTable = "usage";
+
+    /// <summary>Whether <paramref name="value"/> is an Npgsql connection string: it sets Host (or its synonym Server).</summary>
+    public static bool IsPostgreSql(string value) => HostKeyword().IsMatch(value);
+
+    public static async Task<UsageLedger> OpenAsync(string value, string? schema, CancellationToken cancellationToken)
+    {
+        if (IsPostgreSql(value))
+        {
+            return await OpenPostgreSqlAsync(value, schema ?? PostgreSqlUsageLedger.DefaultSchema, cancellationToken).ConfigureAwait(false);
+        }
+
+        if (schema is not null)
+        {
+            throw new CliException("--ledger-schema applies to a PostgreSQL ledger only (a --ledger connection string with Host=); " + value + " is read as a SQLite file.");
+        }
+
+        return await OpenSqliteAsync(value, cancellationToken).ConfigureAwait(false);
+    }
+
+    private static async Task<UsageLedger> OpenSqliteAsync(string path, CancellationToken cancellationToken)
+    {
+        if (!File.Exists(path))
+        {
+            throw new CliException($"--ledger {path}: no such file. Give the path of the SQLite ledger, or a PostgreSQL connection string (Host=…).");
+        }
+
+        // Read-only: a file that is not a ledger is left exactly as it was.
+        var connectionString = new SqliteConnectionStringBuilder { DataSource = path, Mode = SqliteOpenMode.ReadOnly, Pooling = false }.ToString();
+        try
+        {
+            using var connection = new SqliteConnection(connectionString);
+            await connection.OpenAsync(cancellationToken).ConfigureAwait(false);
+            using var command = connection.CreateCommand();
+            command.CommandText = "SELECT COUNT(*) FROM sqlite_master WHERE type = 'table' AND name = $name;";
+            command.Parameters.AddWithValue("$name", SqliteTable);
+            if (Convert.ToInt64(await command.ExecuteScalarAsync(cancellationToken).ConfigureAwait(false), System.Globalization.CultureInfo.InvariantCulture) == 0)
+            {
+                throw new CliException($"--ledger {path} is a SQLite database but not a usage ledger (it has no {SqliteTable} table).");
+            }
+        }
+        catch (SqliteException e)
+        {
+            throw new CliException($"--ledger {path} cannot be read as a SQLite ledger: {e.Message}");
+        }
+
+        return new SqliteUsageLedger(path);
+    }
+
+    private static async Task<UsageLedger> OpenPostgreSqlAsync(string connectionString, string schema, CancellationToken cancellationToken)
+    {
+        NpgsqlConnectionStringBuilder builder;
+        try
+        {
+            builder = new NpgsqlConnectionStringBuilder(connectionString);
+        }
+        catch (ArgumentException e)
+        {
+            // The message names the bad keyword or position, never the value (which may hold a password).
+            throw new CliException("--ledger is not a valid PostgreSQL connection string: " + e.Message);
+        }
+
+        var where = Describe(builder);
+        PostgreSqlUsageLedger ledger;
+        try
+        {
+            ledger = new PostgreSqlUsageLedger(connectionString, schema);
+        }
+        catch (ArgumentException e)
+        {
+            throw new CliException("--ledger-schema " + schema + ": " + Messages.WithoutParameter(e));
+        }
+
+        try
+        {
+            var source = NpgsqlDataSource.Create(builder);
+            await using (source.ConfigureAwait(false))
+            {
+                var command = source.CreateCommand("SELECT to_regclass($1) IS NOT NULL;");
+                await using (command.ConfigureAwait(false))
+                {
+                    command.Parameters.AddWithValue(schema + "." + PostgreSqlTable);
+                    if (await command.ExecuteScalarAsync(cancellationToken).ConfigureAwait(false) is not true)
+                    {
+                        throw new CliException($"--ledger {where} has no usage ledger in schema '{schema}' (no {schema}.{PostgreSqlTable} table); give --ledger-schema if it lives in another schema.");
+                    }
+                }
+            }
+        }
+        catch (Exception e) when (e is NpgsqlException or SocketException or TimeoutException)
+        {
+            await ledger.DisposeAsync().ConfigureAwait(false);
+            throw new CliException($"--ledger {where} cannot be reached: {e.Message}");
+        }
+        catch
+        {
+            await ledger.DisposeAsync().ConfigureAwait(false);
+            throw;
+        }
+
+        return ledger;
+    }
+
+    [GeneratedRegex(@"(?:^|;)\s*(?:host|server)\s*=", RegexOptions.IgnoreCase | RegexOptions.CultureInvariant)]
+    private static partial Regex HostKeyword();
+
+    /// <summary>Where the ledger is, for messages: host, port, database and user, never the password.</summary>
+    private static string Describe(NpgsqlConnectionStringBuilder builder) =>
+        $"PostgreSQL {builder.Host}:{builder.Port}/{builder.Database ?? "(default database)"} as {builder.Username ?? "(default user)"}";
+}
