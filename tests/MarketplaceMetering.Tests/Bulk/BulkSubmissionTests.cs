@@ -188,7 +188,9 @@ public class BulkSubmissionTests
         }
 
         first.Should().BeOfType<UsageEventResult.Accepted>();
-        h.Emulator.Ledger.Count.Should().BeLessThanOrEqualTo(4 * UsageEventValidator.MaxBatchSize, "only the batches already in flight may land");
+        // The 4 batches in flight, and at most one more: the slot the first batch frees may be refilled before the caller
+        // has read its result (that race made an earlier bound of 4 flaky). Of the 8 batches, at most 5 may land.
+        h.Emulator.Ledger.Count.Should().BeLessThanOrEqualTo(5 * UsageEventValidator.MaxBatchSize, "only the batches already in flight, and one started as the first finished, may land");
         h.Emulator.Ledger.Count.Should().BeGreaterThanOrEqualTo(UsageEventValidator.MaxBatchSize, "the first batch was answered");
     }
 
