@@ -41,7 +41,7 @@ public sealed class CrashTests(ITestOutputHelper output)
         var killedWhileWorking = 0;
         for (var kill = 0; kill < Kills; kill++)
         {
-            using var child = Start(Arguments(0));
+            using var child = TestHostProcess.Start(Arguments(0));
             await WaitForLineAsync(child, "ready");
             await Task.Delay(random.Next(20, 250));
             if (!child.HasExited)
@@ -104,17 +104,6 @@ public sealed class CrashTests(ITestOutputHelper output)
         return sums;
     }
 
-    private static Process Start(string[] arguments)
-    {
-        var start = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
-        start.ArgumentList.Add(Path.Combine(AppContext.BaseDirectory, "MarketplaceMetering.Accumulation.TestHost.dll"));
-        foreach (var argument in arguments)
-        {
-            start.ArgumentList.Add(argument);
-        }
-
-        return Process.Start(start)!;
-    }
 
     private static async Task WaitForLineAsync(Process child, string expected)
     {
@@ -132,7 +121,7 @@ public sealed class CrashTests(ITestOutputHelper output)
 
     private static async Task RunToEndAsync(string[] arguments)
     {
-        using var child = Start(arguments);
+        using var child = TestHostProcess.Start(arguments);
         var stdout = child.StandardOutput.ReadToEndAsync();
         var stderr = child.StandardError.ReadToEndAsync();
         using var timeout = new CancellationTokenSource(TimeSpan.FromMinutes(3));

@@ -42,7 +42,7 @@ public sealed class ScaleOutTests(ITestOutputHelper output) : IAsyncLifetime
             await ledger.InitializeAsync();
         }
 
-        var children = Enumerable.Range(0, Processes).Select(p => Start(
+        var children = Enumerable.Range(0, Processes).Select(p => TestHostProcess.Start(
             "scale-child", connection, _schema, emulator.Endpoint.ToString(), emulator.Token, Seed.ToString(CultureInfo.InvariantCulture),
             p.ToString(CultureInfo.InvariantCulture), Processes.ToString(CultureInfo.InvariantCulture), barrier, p == dying ? "die" : "normal",
             currentHour.ToUnixTimeSeconds().ToString(CultureInfo.InvariantCulture))).ToList();
@@ -100,17 +100,5 @@ public sealed class ScaleOutTests(ITestOutputHelper output) : IAsyncLifetime
 
             Directory.Delete(barrier, recursive: true);
         }
-    }
-
-    private static Process Start(params string[] arguments)
-    {
-        var start = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
-        start.ArgumentList.Add(Path.Combine(AppContext.BaseDirectory, "MarketplaceMetering.Accumulation.TestHost.dll"));
-        foreach (var argument in arguments)
-        {
-            start.ArgumentList.Add(argument);
-        }
-
-        return Process.Start(start)!;
     }
 }

@@ -47,39 +47,14 @@ internal static class DurableRecording
     }
 
     /// <summary>The SQLite ledger, counting its write transactions.</summary>
-    private sealed class CommitCountingLedger(string path) : UsageLedger
+    private sealed class CommitCountingLedger(string path) : MarketplaceMetering.Testing.DelegatingUsageLedger(path)
     {
-        private readonly SqliteUsageLedger _inner = new(path);
-
         public int Commits { get; private set; }
-
-        public override Task InitializeAsync(CancellationToken cancellationToken = default) => _inner.InitializeAsync(cancellationToken);
-
-        public override Task<IReadOnlyList<UsageLedgerEntry>> GetEntriesAsync(DateTimeOffset fromHour, DateTimeOffset untilHour, UsageLedgerState? state = null, CancellationToken cancellationToken = default) =>
-            _inner.GetEntriesAsync(fromHour, untilHour, state, cancellationToken);
-
-        public override Task<IReadOnlyList<UsageCarryForward>> GetCarryForwardsAsync(DateTimeOffset fromHour, DateTimeOffset untilHour, CancellationToken cancellationToken = default) =>
-            _inner.GetCarryForwardsAsync(fromHour, untilHour, cancellationToken);
 
         protected internal override Task<IReadOnlyList<UsageCarryForward>> AddAsync(IReadOnlyList<UsageDelta> deltas, DateTimeOffset now, CancellationToken cancellationToken)
         {
             Commits++; // one writer loop: never concurrent
-            return _inner.AddAsync(deltas, now, cancellationToken);
-        }
-
-        protected internal override Task<IReadOnlyList<UsageLedgerEntry>> ClaimAsync(string owner, DateTimeOffset latestHour, DateTimeOffset now, DateTimeOffset leaseUntil, int maxEntries, CancellationToken cancellationToken) =>
-            _inner.ClaimAsync(owner, latestHour, now, leaseUntil, maxEntries, cancellationToken);
-
-        protected internal override Task<int> CompleteAsync(IReadOnlyList<UsageOutcome> outcomes, DateTimeOffset now, CancellationToken cancellationToken) =>
-            _inner.CompleteAsync(outcomes, now, cancellationToken);
-
-        protected internal override Task<IReadOnlyList<UsageLedgerEntry>> ExpireAsync(DateTimeOffset now, CancellationToken cancellationToken) =>
-            _inner.ExpireAsync(now, cancellationToken);
-
-        protected override async ValueTask DisposeAsyncCore()
-        {
-            await _inner.DisposeAsync();
-            await base.DisposeAsyncCore();
+            return base.AddAsync(deltas, now, cancellationToken);
         }
     }
 }

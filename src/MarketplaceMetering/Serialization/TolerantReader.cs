@@ -221,7 +221,8 @@ internal static class TolerantReader
         return null;
     }
 
-    private static string Kind(JsonElement value) => value.ValueKind switch
+    /// <summary>What a JSON value is, in words, for messages about unexpected shapes (also used by UsageEventsReader).</summary>
+    internal static string Kind(JsonElement value) => value.ValueKind switch
     {
         JsonValueKind.Object => "an object",
         JsonValueKind.Array => "a list",

@@ -39,7 +39,7 @@ internal static class UsageEventsReader
             var root = document.RootElement;
             if (root.ValueKind != JsonValueKind.Array)
             {
-                problem = "the body is " + Kind(root) + ", not a list of rows";
+                problem = "the body is " + TolerantReader.Kind(root) + ", not a list of rows";
                 return null;
             }
 
@@ -66,7 +66,7 @@ internal static class UsageEventsReader
         var name = "row " + index.ToString(CultureInfo.InvariantCulture);
         if (row.ValueKind != JsonValueKind.Object)
         {
-            problem = name + " is " + Kind(row) + ", not an object";
+            problem = name + " is " + TolerantReader.Kind(row) + ", not an object";
             return null;
         }
 
@@ -107,15 +107,6 @@ internal static class UsageEventsReader
             count);
     }
 
-    private static string Kind(JsonElement value) => value.ValueKind switch
-    {
-        JsonValueKind.Object => "an object",
-        JsonValueKind.Array => "a list",
-        JsonValueKind.String => "text",
-        JsonValueKind.Number => "a number",
-        JsonValueKind.True or JsonValueKind.False => "a boolean",
-        _ => "null",
-    };
 
     /// <summary>Reads the fields of one row; the first problem found is kept.</summary>
     private sealed class RowReader(JsonElement row, string name)
@@ -131,7 +122,7 @@ internal static class UsageEventsReader
 
             if (value.ValueKind != JsonValueKind.String)
             {
-                return Fail<string>(field, Kind(value) + ", not text");
+                return Fail<string>(field, TolerantReader.Kind(value) + ", not text");
             }
 
             var text = value.GetString();
@@ -169,7 +160,7 @@ internal static class UsageEventsReader
 
             if (value.ValueKind != JsonValueKind.Number || !value.TryGetDouble(out var number))
             {
-                return Fail(field, Kind(value) + ", not a number", (decimal?)null);
+                return Fail(field, TolerantReader.Kind(value) + ", not a number", (decimal?)null);
             }
 
             return WireFormat.ToDecimal(number) is { } quantity && quantity >= 0
@@ -186,7 +177,7 @@ internal static class UsageEventsReader
 
             return value.ValueKind == JsonValueKind.Number && value.TryGetInt32(out var count) && count >= 0
                 ? count
-                : Fail(field, value.ValueKind == JsonValueKind.Number ? "not a count" : Kind(value) + ", not a number", (int?)null);
+                : Fail(field, value.ValueKind == JsonValueKind.Number ? "not a count" : TolerantReader.Kind(value) + ", not a number", (int?)null);
         }
 
         private JsonElement? Value(string field, bool required)

@@ -8,18 +8,6 @@ internal static class ToolProcess
 {
     private static readonly TimeSpan Timeout = TimeSpan.FromMinutes(5);
 
-    /// <summary>The folder holding MarketplaceMetering.sln, found by walking up from the test binaries.</summary>
-    public static string RepositoryRoot()
-    {
-        var directory = new DirectoryInfo(AppContext.BaseDirectory);
-        while (directory is not null && !File.Exists(Path.Combine(directory.FullName, "MarketplaceMetering.sln")))
-        {
-            directory = directory.Parent;
-        }
-
-        return directory?.FullName ?? throw new InvalidOperationException("MarketplaceMetering.sln not found above " + AppContext.BaseDirectory);
-    }
-
     /// <summary>The dotnet host running this SDK (set by the CLI for its children), else the one on PATH.</summary>
     public static string Dotnet() => Environment.GetEnvironmentVariable("DOTNET_HOST_PATH") is { Length: > 0 } host ? host : "dotnet";
 
@@ -27,7 +15,7 @@ internal static class ToolProcess
     {
         var start = new ProcessStartInfo(fileName)
         {
-            WorkingDirectory = RepositoryRoot(),
+            WorkingDirectory = MarketplaceMetering.Tests.Repository.Root(),
             RedirectStandardOutput = true,
             RedirectStandardError = true,
             UseShellExecute = false,
