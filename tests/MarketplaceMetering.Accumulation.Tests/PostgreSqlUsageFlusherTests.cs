@@ -1,6 +1,7 @@
 namespace MarketplaceMetering.Accumulation.Tests;
 
 /// <summary>Every flusher test of <see cref="UsageFlusherTests"/>, over a PostgreSQL ledger (a schema per test).</summary>
+[Collection(AccumulationTelemetryGroup.Name)]
 public sealed class PostgreSqlUsageFlusherTests : UsageFlusherTests, IAsyncLifetime
 {
     private readonly List<string> _schemas = [];

@@ -5,7 +5,11 @@ using Microsoft.Extensions.Logging;
 
 namespace MarketplaceMetering.Accumulation.Tests;
 
-/// <summary>The flusher over the SQLite ledger; <see cref="PostgreSqlUsageFlusherTests"/> runs the same tests over PostgreSQL.</summary>
+/// <summary>
+/// The flusher over the SQLite ledger; <see cref="PostgreSqlUsageFlusherTests"/> runs the same tests over PostgreSQL.
+/// Some tests sum the process-wide accumulation meter, so these run alone (see <see cref="AccumulationTelemetryGroup"/>).
+/// </summary>
+[Collection(AccumulationTelemetryGroup.Name)]
 public class UsageFlusherTests
 {
     private static readonly Guid A = Guid.Parse("3f1c2b4a-0d5e-4b6f-8a7c-9e0d1f2a3b4c");
@@ -314,4 +318,14 @@ public class UsageFlusherTests
             }
         }
     }
+}
+
+/// <summary>
+/// Tests that sum the process-wide <c>MarketplaceMetering.Accumulation</c> meter run alone, after the parallel ones: the
+/// same flusher test over SQLite and over PostgreSQL, run side by side, once counted each other's expired hours.
+/// </summary>
+[CollectionDefinition(Name, DisableParallelization = true)]
+public sealed class AccumulationTelemetryGroup
+{
+    public const string Name = "AccumulationTelemetry";
 }
