@@ -157,13 +157,22 @@ internal static class FastReader
         var results = new UsageEventResult[sent.Count];
         for (var i = 0; i < sent.Count; i++)
         {
+            // The service answers in the order sent, so the item at the same position is tried first; any other order
+            // still matches, by a scan.
             var match = -1;
-            for (var k = 0; k < count; k++)
+            if (i < count && !items[i].Taken && SameSlot(body, sent[i], items[i]))
             {
-                if (!items[k].Taken && SameSlot(body, sent[i], items[k]))
+                match = i;
+            }
+            else
+            {
+                for (var k = 0; k < count; k++)
                 {
-                    match = k;
-                    break;
+                    if (!items[k].Taken && SameSlot(body, sent[i], items[k]))
+                    {
+                        match = k;
+                        break;
+                    }
                 }
             }
 
