@@ -93,7 +93,7 @@ public sealed class CannedServer : IAsyncDisposable
         return context.Response.Body.WriteAsync(answer, 0, answer.Length);
     }
 
-    private static byte[]? FindBulkAnswer(ReadOnlySpan<byte> body, Dictionary<string, byte[]>.AlternateLookup<ReadOnlySpan<char>> answers)
+    internal static byte[]? FindBulkAnswer(ReadOnlySpan<byte> body, Dictionary<string, byte[]>.AlternateLookup<ReadOnlySpan<char>> answers)
     {
         var at = body.IndexOf(ResourceIdProperty);
         if (at < 0 || at + ResourceIdProperty.Length + 36 > body.Length)

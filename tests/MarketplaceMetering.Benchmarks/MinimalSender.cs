@@ -12,13 +12,20 @@ namespace MarketplaceMetering.Benchmarks;
 public sealed class MinimalSender : IDisposable
 {
     private static readonly MediaTypeHeaderValue Json = new("application/json");
-    private readonly HttpClient _http = new(new SocketsHttpHandler { PooledConnectionLifetime = TimeSpan.FromMinutes(5) });
+    private readonly HttpClient _http;
     private readonly Uri _single;
     private readonly Uri _batch;
     private readonly string _authorization;
 
     public MinimalSender(Uri endpoint, string token)
+        : this(endpoint, token, new SocketsHttpHandler { PooledConnectionLifetime = TimeSpan.FromMinutes(5) })
     {
+    }
+
+    /// <summary>A sender over the given handler (the in-memory one of <see cref="OverheadBenchmarks"/>).</summary>
+    public MinimalSender(Uri endpoint, string token, HttpMessageHandler handler)
+    {
+        _http = new HttpClient(handler);
         _single = new Uri(endpoint, "api/usageEvent?api-version=2018-08-31");
         _batch = new Uri(endpoint, "api/batchUsageEvent?api-version=2018-08-31");
         _authorization = "Bearer " + token;

@@ -1,8 +1,8 @@
 using BenchmarkDotNet.Running;
 using MarketplaceMetering.Benchmarks;
 
-// dotnet run -c Release --project tests/MarketplaceMetering.Benchmarks -- --filter '*'      BenchmarkDotNet
-// dotnet run -c Release --project tests/MarketplaceMetering.Benchmarks -- throughput [N] [M]    the throughput program (N bulk events, M single calls)
+// dotnet run -c Release --project tests/MarketplaceMetering.Benchmarks -- --filter '*'      BenchmarkDotNet (OverheadBenchmarks: no network)
+// dotnet run -c Release --project tests/MarketplaceMetering.Benchmarks -- throughput [N] [M] [R]    the throughput program (N bulk events, M single calls, R rounds)
 // dotnet run -c Release --project tests/MarketplaceMetering.Benchmarks -- allocations single|batch|bulk client|baseline [calls]
 //                                                                                             sampled allocations by type
 // dotnet run -c Release --project tests/MarketplaceMetering.Benchmarks -- recordasync [N] [callers]   durable RecordAsync throughput

@@ -8,11 +8,12 @@ namespace MarketplaceMetering.Benchmarks;
 
 /// <summary>
 /// The end-to-end throughput program: N events (200,000 by default) through <c>SubmitUsageEventsAsync</c> to the
-/// metering emulator running in another process, and the same events through the minimal sender (4 batches in
-/// flight, as the client's default); then M events (20,000 by default) one per call through <c>SubmitUsageEventAsync</c>
-/// and the minimal sender, 4 callers each. Each run is a fresh child process against a fresh emulator, so each one's
-/// peak working set is its own. Prints events/s, bytes allocated per event, CPU time of the sending process per event
-/// and peak working set side by side.
+/// metering emulator running in another process, the same events through the minimal sender (4 batches in flight, as
+/// the client's default) and through <c>SubmitBatchUsageEventAsync</c> by 4 callers; then M events (60,000 by default)
+/// one per call through <c>SubmitUsageEventAsync</c> and the minimal sender, 4 callers each. Each run is a fresh child
+/// process against a fresh emulator, warmed up before it is measured; the senders are interleaved over R rounds (3 by
+/// default) and each ratio is taken within its round. Prints events/s, bytes allocated per event, CPU time per event of
+/// the sending process and of the emulator, and peak working set side by side, then the median ratio of the rounds.
 /// </summary>
 internal static class Throughput
 {
@@ -26,35 +27,81 @@ internal static class Throughput
         }
 
         var count = args.Length > 0 ? int.Parse(args[0], CultureInfo.InvariantCulture) : 200_000;
-        var singles = args.Length > 1 ? int.Parse(args[1], CultureInfo.InvariantCulture) : 20_000;
+        var singles = args.Length > 1 ? int.Parse(args[1], CultureInfo.InvariantCulture) : 60_000;
+        var rounds = args.Length > 2 ? int.Parse(args[2], CultureInfo.InvariantCulture) : 3;
         Console.WriteLine($"Throughput: {count:N0} events in batches (4 in flight) and {singles:N0} single-event calls (4 callers), emulator in another process, on {Environment.ProcessorCount} cores, {DateTimeOffset.UtcNow:yyyy-MM-dd}.");
-        var bulk = new List<Figures>();
-        foreach (var sender in new[] { "baseline", "client" })
-        {
-            bulk.Add(await MeasureAsync(sender, count));
-        }
+        Console.WriteLine($"{rounds} rounds; in each, every sender runs once in a fresh process after a warm-up of {WarmUpCount(count):N0} (bulk) or {WarmUpCount(singles):N0} (single) events, the order alternating from round to round.");
 
-        var single = new List<Figures>();
-        foreach (var sender in new[] { "baseline-single", "client-single" })
+        // The machine is shared and noisy: one pair of runs can differ by more than the margin being measured. The runs
+        // are interleaved, the order rotating from round to round, so that a slow spell hits every sender, and each ratio
+        // is taken against the baseline of its own round. The verdict is the median of the rounds' ratios.
+        // "SubmitBatchUsageEventAsync" sends the same batches by 4 callers, as the minimal sender does: it tells the
+        // batch call's own cost from that of the bulk planner above it.
+        var groups = new[]
         {
-            single.Add(await MeasureAsync(sender, singles));
+            new Group("bulk", count, "baseline", ["client", "client-batches"]),
+            new Group("single", singles, "baseline-single", ["client-single"]),
+        };
+        var ok = true;
+        Console.WriteLine();
+        Console.WriteLine($"{"round",-7}{"sender",-28}{"events/s",12}{"B/event",12}{"CPU us/event",14}{"emulator CPU",14}{"peak WS MiB",14}{"accepted",12}");
+        for (var round = 1; round <= rounds; round++)
+        {
+            foreach (var group in groups)
+            {
+                var senders = group.Clients.Prepend(group.Baseline).ToList();
+                var figures = new Dictionary<string, Figures>();
+                for (var k = 0; k < senders.Count; k++)
+                {
+                    var sender = senders[(k + round - 1) % senders.Count];
+                    var f = await MeasureAsync(sender, group.Count);
+                    figures[sender] = f;
+                    ok &= f.Accepted == group.Count;
+                    Console.WriteLine($"{round,-7}{f.Sender,-28}{f.EventsPerSecond,12:N0}{f.BytesPerEvent,12:N0}{f.CpuMicrosecondsPerEvent,14:N1}{f.EmulatorCpuMicrosecondsPerEvent,14:N1}{f.PeakWorkingSet / 1048576.0,14:N1}{f.Accepted,12:N0}");
+                }
+
+                foreach (var client in group.Clients)
+                {
+                    group.Ratios[client].Add(figures[client].EventsPerSecond / figures[group.Baseline].EventsPerSecond);
+                    Compare($"{group.Name}, round {round}", figures[group.Baseline], figures[client]);
+                }
+            }
         }
 
         Console.WriteLine();
-        Console.WriteLine($"{"sender",-24}{"events/s",12}{"B/event",12}{"CPU us/event",14}{"peak WS MiB",14}{"accepted",12}");
-        foreach (var f in bulk.Concat(single))
+        foreach (var group in groups)
         {
-            Console.WriteLine($"{f.Sender,-24}{f.EventsPerSecond,12:N0}{f.BytesPerEvent,12:N0}{f.CpuMicrosecondsPerEvent,14:N1}{f.PeakWorkingSet / 1048576.0,14:N1}{f.Accepted,12:N0}");
+            foreach (var (client, ratios) in group.Ratios)
+            {
+                Console.WriteLine($"{group.Name}: {Name(client)} / minimal sender, events/s by round: {string.Join(", ", ratios.Select(r => r.ToString("N2", CultureInfo.InvariantCulture) + "x"))}; median {Median(ratios):N2}x");
+            }
         }
 
-        Console.WriteLine();
-        Compare("bulk", bulk[0], bulk[1]);
-        Compare("single", single[0], single[1]);
-        return bulk.All(r => r.Accepted == count) && single.All(r => r.Accepted == singles) ? 0 : 1;
+        return ok ? 0 : 1;
+    }
+
+    private sealed record Group(string Name, int Count, string Baseline, string[] Clients)
+    {
+        public Dictionary<string, List<double>> Ratios { get; } = Clients.ToDictionary(c => c, _ => new List<double>());
+    }
+
+    private static string Name(string sender) => sender switch
+    {
+        "client" => "SubmitUsageEventsAsync",
+        "client-single" => "SubmitUsageEventAsync",
+        "client-batches" => "SubmitBatchUsageEventAsync",
+        "baseline-single" => "minimal sender, single",
+        _ => "minimal sender, batches",
+    };
+
+    private static double Median(List<double> values)
+    {
+        var sorted = values.Order().ToList();
+        return sorted.Count % 2 == 1 ? sorted[sorted.Count / 2] : (sorted[(sorted.Count / 2) - 1] + sorted[sorted.Count / 2]) / 2;
     }
 
     private static void Compare(string what, Figures baseline, Figures client) =>
-        Console.WriteLine($"{what}: client / baseline: {client.EventsPerSecond / baseline.EventsPerSecond:N2}x events/s, {client.BytesPerEvent / baseline.BytesPerEvent:N2}x bytes per event, {client.CpuMicrosecondsPerEvent / baseline.CpuMicrosecondsPerEvent:N2}x CPU per event (sender's process), {(double)client.PeakWorkingSet / baseline.PeakWorkingSet:N2}x peak working set");
+        Console.WriteLine($"       {what}: {client.Sender} / {baseline.Sender}: {client.EventsPerSecond / baseline.EventsPerSecond:N2}x events/s, {client.BytesPerEvent / baseline.BytesPerEvent:N2}x bytes per event, {client.CpuMicrosecondsPerEvent / baseline.CpuMicrosecondsPerEvent:N2}x CPU per event (sender's process), {(double)client.PeakWorkingSet / baseline.PeakWorkingSet:N2}x peak working set");
 
     private static async Task<Figures> MeasureAsync(string sender, int count)
     {
@@ -71,6 +118,8 @@ internal static class Throughput
         try
         {
             await WaitUntilUpAsync(endpoint);
+            emulator.Refresh();
+            var emulatorCpuBefore = emulator.TotalProcessorTime;
             var self = Environment.ProcessPath!;
             var start = self.EndsWith("dotnet", StringComparison.Ordinal) || self.EndsWith("dotnet.exe", StringComparison.Ordinal)
                 ? new ProcessStartInfo(self, [typeof(Throughput).Assembly.Location, "throughput", "child", sender, endpoint.ToString(), count.ToString(CultureInfo.InvariantCulture)])
@@ -80,7 +129,11 @@ internal static class Throughput
             var output = await child.StandardOutput.ReadToEndAsync();
             await child.WaitForExitAsync();
             var line = output.Split('\n').Last(l => l.StartsWith('{'));
-            return JsonSerializer.Deserialize<Figures>(line)!;
+            emulator.Refresh();
+
+            // The emulator's CPU covers the warm-up events too, so it is divided by all the events it answered.
+            var emulatorCpu = (emulator.TotalProcessorTime - emulatorCpuBefore).TotalMicroseconds / (count + WarmUpCount(count));
+            return JsonSerializer.Deserialize<Figures>(line)! with { EmulatorCpuMicrosecondsPerEvent = emulatorCpu };
         }
         finally
         {
@@ -91,56 +144,82 @@ internal static class Throughput
     private static async Task<int> ChildAsync(string sender, Uri endpoint, int count)
     {
         var hour = TimeProvider.System.GetUtcNow().AddHours(-1);
-        var events = Enumerable.Range(0, count)
+        var warmUp = WarmUpCount(count);
+        var all = Enumerable.Range(0, warmUp + count)
             .Select(i => UsageEvent.ForResourceId(Workload.Resource(i), Workload.Plan, Workload.Dimension, 1 + (i % 97), hour))
             .ToArray();
         var credential = new Azure.Core.AccessToken(Token, DateTimeOffset.UtcNow.AddHours(1));
+        using var client = new MeteringClient(new FixedCredential(credential), new MeteringClientOptions { Endpoint = endpoint });
+        using var baseline = new MinimalSender(endpoint, Token);
+        Func<UsageEvent[], Task<int>> send = sender switch
+        {
+            "client" => async events => (await client.SubmitUsageEventsAsync(events).ConfigureAwait(false)).Summary.Delivered,
+            "client-single" => events => EachAsync(events, async e => await client.SubmitUsageEventAsync(e).ConfigureAwait(false) is UsageEventResult.Accepted),
+            "baseline-single" => events => EachAsync(events, baseline.SendAsync),
+            "client-batches" => events => BatchesAsync(events, async batch => (await client.SubmitBatchUsageEventAsync(batch).ConfigureAwait(false)).Results.Count(r => r is UsageEventResult.Accepted)),
+            _ => events => baseline.SendBulkAsync(events, concurrency: 4),
+        };
+
+        // Warm up first, as a long-lived publisher's process is: the runtime compiles the code it runs, and the connections
+        // are opened. Tiered compilation then recompiles hot methods in the background (instrumented, then optimized), in
+        // steps that each wait for calls and a quiet 100 ms; a perf profile of a cold 200,000-event run put a third of the
+        // sending process's CPU in the background compiler thread and the JIT. The client has more code than the minimal
+        // sender, so a cold run measures the JIT as much as the sender. Hence several warm-up rounds with a pause after each.
+        // The warm-up events are distinct from the measured ones.
+        var warmedUp = 0;
+        for (var round = 0; round < WarmUpRounds; round++)
+        {
+            warmedUp += await send(all[(warmUp * round / WarmUpRounds)..(warmUp * (round + 1) / WarmUpRounds)]);
+            await Task.Delay(TimeSpan.FromMilliseconds(500));
+        }
+
+        var events = all[warmUp..];
         GC.Collect();
         var allocatedBefore = GC.GetTotalAllocatedBytes(precise: true);
         using var process = Process.GetCurrentProcess();
         var cpuBefore = process.TotalProcessorTime;
+        var jitBefore = System.Runtime.JitInfo.GetCompilationTime();
+        var methodsBefore = System.Runtime.JitInfo.GetCompiledMethodCount();
         var clock = Stopwatch.StartNew();
-        int accepted;
-        if (sender == "client")
-        {
-            using var client = new MeteringClient(new FixedCredential(credential), new MeteringClientOptions { Endpoint = endpoint });
-            accepted = (await client.SubmitUsageEventsAsync(events)).Summary.Delivered;
-        }
-        else if (sender == "client-single")
-        {
-            using var client = new MeteringClient(new FixedCredential(credential), new MeteringClientOptions { Endpoint = endpoint });
-            accepted = await EachAsync(events, async e => await client.SubmitUsageEventAsync(e).ConfigureAwait(false) is UsageEventResult.Accepted);
-        }
-        else if (sender == "baseline-single")
-        {
-            using var baseline = new MinimalSender(endpoint, Token);
-            accepted = await EachAsync(events, baseline.SendAsync);
-        }
-        else
-        {
-            using var baseline = new MinimalSender(endpoint, Token);
-            accepted = await baseline.SendBulkAsync(events, concurrency: 4);
-        }
-
+        var accepted = await send(events);
         clock.Stop();
         var allocated = GC.GetTotalAllocatedBytes(precise: true) - allocatedBefore;
         process.Refresh();
         var cpu = process.TotalProcessorTime - cpuBefore;
+        var jit = System.Runtime.JitInfo.GetCompilationTime() - jitBefore;
+        var methods = System.Runtime.JitInfo.GetCompiledMethodCount() - methodsBefore;
+        Console.Error.WriteLine($"{sender}: JIT during the measured run: {methods} methods, {jit.TotalMilliseconds:N0} ms ({jit.TotalMicroseconds / count:N2} us/event) of {cpu.TotalMilliseconds:N0} ms CPU");
         using var self = Process.GetCurrentProcess();
         Console.WriteLine(JsonSerializer.Serialize(new Figures(
-            sender switch
-            {
-                "client" => "SubmitUsageEventsAsync",
-                "client-single" => "SubmitUsageEventAsync",
-                "baseline-single" => "minimal sender, single",
-                _ => "minimal sender, batches",
-            },
+            Name(sender),
             count / clock.Elapsed.TotalSeconds,
             (double)allocated / count,
             self.PeakWorkingSet64,
-            accepted,
+            warmedUp == warmUp ? accepted : -1,
             cpu.TotalMicroseconds / count)));
         return 0;
+    }
+
+    /// <summary>In how many rounds the warm-up events are sent, each followed by a pause for the background compiler.</summary>
+    private const int WarmUpRounds = 6;
+
+    /// <summary>How many events each child sends before it starts measuring: a twentieth of the run, at least 3,000.</summary>
+    private static int WarmUpCount(int count) => Math.Max(3_000, count / 20);
+
+    /// <summary>Sends the events in batches of 25, 4 calls at a time, as the minimal sender does; returns how many were accepted.</summary>
+    private static async Task<int> BatchesAsync(UsageEvent[] events, Func<ArraySegment<UsageEvent>, Task<int>> send)
+    {
+        var next = -1;
+        var accepted = 0;
+        await Task.WhenAll(Enumerable.Range(0, 4).Select(async _ =>
+        {
+            int k;
+            while ((k = Interlocked.Increment(ref next)) * 25 < events.Length)
+            {
+                Interlocked.Add(ref accepted, await send(new ArraySegment<UsageEvent>(events, k * 25, Math.Min(25, events.Length - (k * 25)))).ConfigureAwait(false));
+            }
+        }));
+        return accepted;
     }
 
     /// <summary>Sends each event in its own call, 4 callers at a time; returns how many were accepted.</summary>
@@ -188,7 +267,11 @@ internal static class Throughput
         return ((IPEndPoint)listener.LocalEndpoint).Port;
     }
 
-    internal sealed record Figures(string Sender, double EventsPerSecond, double BytesPerEvent, long PeakWorkingSet, int Accepted, double CpuMicrosecondsPerEvent);
+    internal sealed record Figures(string Sender, double EventsPerSecond, double BytesPerEvent, long PeakWorkingSet, int Accepted, double CpuMicrosecondsPerEvent)
+    {
+        /// <summary>The emulator process's CPU per event it answered (warm-up included), filled in by the parent.</summary>
+        public double EmulatorCpuMicrosecondsPerEvent { get; init; }
+    }
 
     private sealed class FixedCredential(Azure.Core.AccessToken token) : Azure.Core.TokenCredential
     {
