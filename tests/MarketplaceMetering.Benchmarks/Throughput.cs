@@ -41,7 +41,7 @@ internal static class Throughput
         {
             new Group("bulk", count, "baseline", ["client", "client-batches"]),
             new Group("single", singles, "baseline-single", ["client-single"]),
-        };
+        }.Where(g => g.Count > 0).ToArray(); // 0 skips a group
         var ok = true;
         Console.WriteLine();
         Console.WriteLine($"{"round",-7}{"sender",-28}{"events/s",12}{"B/event",12}{"CPU us/event",14}{"emulator CPU",14}{"peak WS MiB",14}{"accepted",12}");
