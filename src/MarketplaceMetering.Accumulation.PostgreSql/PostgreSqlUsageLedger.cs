@@ -25,8 +25,6 @@ public sealed partial class PostgreSqlUsageLedger : UsageLedger
     private readonly NpgsqlDataSource _dataSource;
     private readonly bool _ownsDataSource;
     private readonly string _schema;
-    private readonly SemaphoreSlim _initialization = new(1, 1);
-    private volatile bool _initialized;
 
     /// <summary>Initializes a new instance of the <see cref="PostgreSqlUsageLedger"/> class from a connection string.</summary>
     /// <param name="connectionString">An Npgsql connection string.</param>
@@ -111,57 +109,37 @@ public sealed partial class PostgreSqlUsageLedger : UsageLedger
     ];
 
     /// <inheritdoc/>
-    public override async Task InitializeAsync(CancellationToken cancellationToken = default)
+    protected override async Task InitializeCoreAsync(CancellationToken cancellationToken)
     {
-        if (_initialized)
+        var connection = await OpenCoreAsync(cancellationToken).ConfigureAwait(false);
+        await using (connection.ConfigureAwait(false))
         {
-            return;
-        }
-
-        await _initialization.WaitAsync(cancellationToken).ConfigureAwait(false);
-        try
-        {
-            if (_initialized)
+            var transaction = await connection.BeginTransactionAsync(cancellationToken).ConfigureAwait(false);
+            await using (transaction.ConfigureAwait(false))
             {
-                return;
-            }
-
-            var connection = await OpenCoreAsync(cancellationToken).ConfigureAwait(false);
-            await using (connection.ConfigureAwait(false))
-            {
-                var transaction = await connection.BeginTransactionAsync(cancellationToken).ConfigureAwait(false);
-                await using (transaction.ConfigureAwait(false))
+                // One migrator at a time across every instance: the lock ends with the transaction.
+                await ExecuteAsync(connection, transaction, "SELECT pg_advisory_xact_lock(hashtext('marketplace_metering.ledger:' || @schema));", cancellationToken, ("schema", _schema)).ConfigureAwait(false);
+                await ExecuteAsync(connection, transaction, Sql("CREATE SCHEMA IF NOT EXISTS {0}; CREATE TABLE IF NOT EXISTS {0}.schema_version (version integer NOT NULL);"), cancellationToken).ConfigureAwait(false);
+                var current = Convert.ToInt32(await ScalarAsync(connection, transaction, Sql("SELECT COALESCE(MAX(version), 0) FROM {0}.schema_version;"), cancellationToken).ConfigureAwait(false), CultureInfo.InvariantCulture);
+                var migrations = Migrations;
+                if (current > migrations.Length)
                 {
-                    // One migrator at a time across every instance: the lock ends with the transaction.
-                    await ExecuteAsync(connection, transaction, "SELECT pg_advisory_xact_lock(hashtext('marketplace_metering.ledger:' || @schema));", cancellationToken, ("schema", _schema)).ConfigureAwait(false);
-                    await ExecuteAsync(connection, transaction, Sql("CREATE SCHEMA IF NOT EXISTS {0}; CREATE TABLE IF NOT EXISTS {0}.schema_version (version integer NOT NULL);"), cancellationToken).ConfigureAwait(false);
-                    var current = Convert.ToInt32(await ScalarAsync(connection, transaction, Sql("SELECT COALESCE(MAX(version), 0) FROM {0}.schema_version;"), cancellationToken).ConfigureAwait(false), CultureInfo.InvariantCulture);
-                    var migrations = Migrations;
-                    if (current > migrations.Length)
-                    {
-                        throw new InvalidOperationException(string.Format(
-                            CultureInfo.InvariantCulture,
-                            "The ledger in schema '{0}' has schema version {1}, written by a newer MarketplaceMetering.Accumulation.PostgreSql; this version knows up to {2}. Upgrade the package.",
-                            _schema,
-                            current,
-                            migrations.Length));
-                    }
-
-                    for (var version = current + 1; version <= migrations.Length; version++)
-                    {
-                        await ExecuteAsync(connection, transaction, Sql(migrations[version - 1]), cancellationToken).ConfigureAwait(false);
-                        await ExecuteAsync(connection, transaction, Sql("DELETE FROM {0}.schema_version; INSERT INTO {0}.schema_version (version) VALUES (@version);"), cancellationToken, ("version", version)).ConfigureAwait(false);
-                    }
-
-                    await transaction.CommitAsync(cancellationToken).ConfigureAwait(false);
+                    throw new InvalidOperationException(string.Format(
+                        CultureInfo.InvariantCulture,
+                        "The ledger in schema '{0}' has schema version {1}, written by a newer MarketplaceMetering.Accumulation.PostgreSql; this version knows up to {2}. Upgrade the package.",
+                        _schema,
+                        current,
+                        migrations.Length));
                 }
-            }
 
-            _initialized = true;
-        }
-        finally
-        {
-            _initialization.Release();
+                for (var version = current + 1; version <= migrations.Length; version++)
+                {
+                    await ExecuteAsync(connection, transaction, Sql(migrations[version - 1]), cancellationToken).ConfigureAwait(false);
+                    await ExecuteAsync(connection, transaction, Sql("DELETE FROM {0}.schema_version; INSERT INTO {0}.schema_version (version) VALUES (@version);"), cancellationToken, ("version", version)).ConfigureAwait(false);
+                }
+
+                await transaction.CommitAsync(cancellationToken).ConfigureAwait(false);
+            }
         }
     }
 
@@ -425,7 +403,6 @@ public sealed partial class PostgreSqlUsageLedger : UsageLedger
     /// <inheritdoc/>
     protected override async ValueTask DisposeAsyncCore()
     {
-        _initialization.Dispose();
         if (_ownsDataSource)
         {
             await _dataSource.DisposeAsync().ConfigureAwait(false);

@@ -63,8 +63,6 @@ public sealed class SqliteUsageLedger : UsageLedger
     ];
 
     private readonly string _connectionString;
-    private readonly SemaphoreSlim _initialization = new(1, 1);
-    private volatile bool _initialized;
 
     /// <summary>Initializes a new instance of the <see cref="SqliteUsageLedger"/> class over a file, created if missing.</summary>
     /// <param name="path">The database file's path; its folder must exist.</param>
@@ -93,51 +91,32 @@ public sealed class SqliteUsageLedger : UsageLedger
     public static int SchemaVersion => Migrations.Length;
 
     /// <inheritdoc/>
-    public override async Task InitializeAsync(CancellationToken cancellationToken = default)
+    protected override async Task InitializeCoreAsync(CancellationToken cancellationToken)
     {
-        if (_initialized)
+        using var connection = await OpenCoreAsync(cancellationToken).ConfigureAwait(false);
+        await ExecuteAsync(connection, null, "PRAGMA journal_mode=WAL;", cancellationToken).ConfigureAwait(false);
+        using var transaction = (SqliteTransaction)await connection.BeginTransactionAsync(cancellationToken).ConfigureAwait(false);
+        await ExecuteAsync(connection, transaction, "CREATE TABLE IF NOT EXISTS mm_schema (version INTEGER NOT NULL);", cancellationToken).ConfigureAwait(false);
+        var current = Convert.ToInt32(
+            await ScalarAsync(connection, transaction, "SELECT COALESCE(MAX(version), 0) FROM mm_schema;", cancellationToken).ConfigureAwait(false),
+            CultureInfo.InvariantCulture);
+        if (current > Migrations.Length)
         {
-            return;
+            throw new InvalidOperationException(string.Format(
+                CultureInfo.InvariantCulture,
+                "The ledger '{0}' has schema version {1}, written by a newer MarketplaceMetering.Accumulation; this version knows up to {2}. Upgrade the package.",
+                Path,
+                current,
+                Migrations.Length));
         }
 
-        await _initialization.WaitAsync(cancellationToken).ConfigureAwait(false);
-        try
+        for (var version = current + 1; version <= Migrations.Length; version++)
         {
-            if (_initialized)
-            {
-                return;
-            }
-
-            using var connection = await OpenCoreAsync(cancellationToken).ConfigureAwait(false);
-            await ExecuteAsync(connection, null, "PRAGMA journal_mode=WAL;", cancellationToken).ConfigureAwait(false);
-            using var transaction = (SqliteTransaction)await connection.BeginTransactionAsync(cancellationToken).ConfigureAwait(false);
-            await ExecuteAsync(connection, transaction, "CREATE TABLE IF NOT EXISTS mm_schema (version INTEGER NOT NULL);", cancellationToken).ConfigureAwait(false);
-            var current = Convert.ToInt32(
-                await ScalarAsync(connection, transaction, "SELECT COALESCE(MAX(version), 0) FROM mm_schema;", cancellationToken).ConfigureAwait(false),
-                CultureInfo.InvariantCulture);
-            if (current > Migrations.Length)
-            {
-                throw new InvalidOperationException(string.Format(
-                    CultureInfo.InvariantCulture,
-                    "The ledger '{0}' has schema version {1}, written by a newer MarketplaceMetering.Accumulation; this version knows up to {2}. Upgrade the package.",
-                    Path,
-                    current,
-                    Migrations.Length));
-            }
-
-            for (var version = current + 1; version <= Migrations.Length; version++)
-            {
-                await ExecuteAsync(connection, transaction, Migrations[version - 1], cancellationToken).ConfigureAwait(false);
-                await ExecuteAsync(connection, transaction, "DELETE FROM mm_schema; INSERT INTO mm_schema (version) VALUES (" + version.ToString(CultureInfo.InvariantCulture) + ");", cancellationToken).ConfigureAwait(false);
-            }
-
-            await transaction.CommitAsync(cancellationToken).ConfigureAwait(false);
-            _initialized = true;
+            await ExecuteAsync(connection, transaction, Migrations[version - 1], cancellationToken).ConfigureAwait(false);
+            await ExecuteAsync(connection, transaction, "DELETE FROM mm_schema; INSERT INTO mm_schema (version) VALUES (" + version.ToString(CultureInfo.InvariantCulture) + ");", cancellationToken).ConfigureAwait(false);
         }
-        finally
-        {
-            _initialization.Release();
-        }
+
+        await transaction.CommitAsync(cancellationToken).ConfigureAwait(false);
     }
 
     /// <inheritdoc/>
@@ -378,13 +357,6 @@ public sealed class SqliteUsageLedger : UsageLedger
         var expired = await ReadEntriesAsync(command, cancellationToken).ConfigureAwait(false);
         await transaction.CommitAsync(cancellationToken).ConfigureAwait(false);
         return [.. expired.OrderBy(e => e.Hour).ThenBy(e => e.Id)];
-    }
-
-    /// <inheritdoc/>
-    protected override async ValueTask DisposeAsyncCore()
-    {
-        _initialization.Dispose();
-        await base.DisposeAsyncCore().ConfigureAwait(false);
     }
 
     private async Task<SqliteConnection> OpenAsync(CancellationToken cancellationToken)

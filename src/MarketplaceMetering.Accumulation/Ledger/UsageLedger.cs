@@ -11,15 +11,32 @@ namespace MarketplaceMetering;
 /// </remarks>
 public abstract class UsageLedger : IAsyncDisposable
 {
+    // One initialization per instance, however many callers race to it; a failed or cancelled one is tried again by the
+    // next caller. Implementations supply only the work (InitializeCoreAsync), and guard it across instances themselves.
+    private readonly SemaphoreSlim _initialization = new(1, 1);
+    private volatile bool _initialized;
+
     /// <summary>Initializes a new instance of the <see cref="UsageLedger"/> class.</summary>
     protected UsageLedger()
     {
     }
 
-    /// <summary>Creates the schema, or brings an older one up to date. Safe to call many times and from many instances.</summary>
+    /// <summary>
+    /// Creates the schema, or brings an older one up to date. Safe to call many times, concurrently and from many
+    /// instances: the first successful call does the work (<see cref="InitializeCoreAsync"/>), later calls return at once.
+    /// </summary>
     /// <param name="cancellationToken">Cancels the work.</param>
     /// <returns>A task that completes when the ledger is ready.</returns>
-    public abstract Task InitializeAsync(CancellationToken cancellationToken = default);
+    public Task InitializeAsync(CancellationToken cancellationToken = default) =>
+        _initialized ? Task.CompletedTask : InitializeOnceAsync(cancellationToken);
+
+    /// <summary>
+    /// Creates the schema or migrates it, in one transaction. <see cref="InitializeAsync"/> calls it once per instance
+    /// (again after a failure); other processes may run it at the same time, so it must be safe against them.
+    /// </summary>
+    /// <param name="cancellationToken">Cancels the work.</param>
+    /// <returns>A task that completes when the schema is current.</returns>
+    protected abstract Task InitializeCoreAsync(CancellationToken cancellationToken);
 
     /// <summary>Gets the rows whose hour is in [<paramref name="fromHour"/>, <paramref name="untilHour"/>), optionally in one state, oldest hour first.</summary>
     /// <param name="fromHour">The first hour included.</param>
@@ -135,4 +152,21 @@ public abstract class UsageLedger : IAsyncDisposable
     /// <summary>Releases the ledger's connections.</summary>
     /// <returns>A task that completes when they are released.</returns>
     protected virtual ValueTask DisposeAsyncCore() => default;
+
+    private async Task InitializeOnceAsync(CancellationToken cancellationToken)
+    {
+        await _initialization.WaitAsync(cancellationToken).ConfigureAwait(false);
+        try
+        {
+            if (!_initialized)
+            {
+                await InitializeCoreAsync(cancellationToken).ConfigureAwait(false);
+                _initialized = true;
+            }
+        }
+        finally
+        {
+            _initialization.Release();
+        }
+    }
 }

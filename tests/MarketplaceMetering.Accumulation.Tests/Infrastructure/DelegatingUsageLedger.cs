@@ -8,7 +8,7 @@ internal class DelegatingUsageLedger(string path) : UsageLedger
 {
     private readonly SqliteUsageLedger _inner = new(path);
 
-    public override Task InitializeAsync(CancellationToken cancellationToken = default) => _inner.InitializeAsync(cancellationToken);
+    protected override Task InitializeCoreAsync(CancellationToken cancellationToken) => _inner.InitializeAsync(cancellationToken);
 
     public override Task<IReadOnlyList<UsageLedgerEntry>> GetEntriesAsync(DateTimeOffset fromHour, DateTimeOffset untilHour, UsageLedgerState? state = null, CancellationToken cancellationToken = default) =>
         _inner.GetEntriesAsync(fromHour, untilHour, state, cancellationToken);
