@@ -88,7 +88,7 @@ public abstract class UsageLedger : IAsyncDisposable
     /// <exception cref="ArgumentException"><paramref name="endDate"/> is not after <paramref name="startDate"/> (thrown here, before the ledger is read).</exception>
     public IAsyncEnumerable<SentUsage> GetSentUsageAsync(DateTimeOffset startDate, DateTimeOffset endDate, CancellationToken cancellationToken = default)
     {
-        var (start, end) = LedgerSentUsage.Days(startDate, endDate);
+        var (start, end) = UsageReconciler.WidenToDays(startDate, endDate);
         return LedgerSentUsage.ReadAsync(this, start, end, cancellationToken);
     }
 

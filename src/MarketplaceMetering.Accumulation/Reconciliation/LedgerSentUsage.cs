@@ -6,29 +6,6 @@ namespace MarketplaceMetering;
 /// <summary>Reads a <see cref="UsageLedger"/> as the <see cref="SentUsage"/> a <see cref="UsageReconciler"/> compares (see docs/reconciliation.md).</summary>
 internal static class LedgerSentUsage
 {
-    /// <summary>
-    /// The range widened to whole UTC days, as <see cref="UsageReconciler"/> widens it: midnight at or before
-    /// <paramref name="startDate"/> to midnight at or after <paramref name="endDate"/>.
-    /// </summary>
-    public static (DateTimeOffset Start, DateTimeOffset End) Days(DateTimeOffset startDate, DateTimeOffset endDate)
-    {
-        var start = Midnight(startDate);
-        var end = Midnight(endDate);
-        if (end < endDate.ToUniversalTime())
-        {
-            end = end.AddDays(1);
-        }
-
-        if (end <= start)
-        {
-            throw new ArgumentException(
-                string.Format(CultureInfo.InvariantCulture, "endDate ({0:o}) must be after startDate ({1:o}).", endDate.ToUniversalTime(), startDate.ToUniversalTime()),
-                nameof(endDate));
-        }
-
-        return (start, end);
-    }
-
     /// <summary>The rows of each day in turn (one day in memory at a time), as sent usage.</summary>
     public static async IAsyncEnumerable<SentUsage> ReadAsync(UsageLedger ledger, DateTimeOffset start, DateTimeOffset end, [EnumeratorCancellation] CancellationToken cancellationToken)
     {

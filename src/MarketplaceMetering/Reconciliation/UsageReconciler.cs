@@ -154,6 +154,17 @@ public class UsageReconciler
         return row;
     }
 
+    /// <summary>
+    /// The range a report covers: <paramref name="startDate"/> and <paramref name="endDate"/> widened to whole UTC days,
+    /// from the midnight at or before the start to the midnight at or after the end. Every method of this class widens
+    /// its range so; a source of sent usage (a ledger, a file) can use it to read exactly the days compared.
+    /// </summary>
+    /// <param name="startDate">The start of the range.</param>
+    /// <param name="endDate">The end of the range.</param>
+    /// <returns>The first midnight included and the first midnight excluded, in UTC.</returns>
+    /// <exception cref="ArgumentException"><paramref name="endDate"/> is not after <paramref name="startDate"/>.</exception>
+    public static (DateTimeOffset Start, DateTimeOffset End) WidenToDays(DateTimeOffset startDate, DateTimeOffset endDate) => Range(startDate, endDate);
+
     private static (DateTimeOffset Start, DateTimeOffset End) Range(DateTimeOffset startDate, DateTimeOffset endDate)
     {
         var start = Day(startDate);

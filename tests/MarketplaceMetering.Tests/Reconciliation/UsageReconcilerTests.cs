@@ -1,3 +1,4 @@
+using System.Globalization;
 using MarketplaceMetering.Emulator;
 
 namespace MarketplaceMetering.Tests.Reconciliation;
@@ -200,6 +201,19 @@ public class UsageReconcilerTests
 
         report.Rows.Should().BeEmpty();
         (report.From, report.To).Should().Be((Day, Day.AddDays(1)));
+    }
+
+    [Theory]
+    [InlineData("2026-11-19T00:00:00Z", "2026-11-20T00:00:00Z", "2026-11-19", "2026-11-20")] // whole days stay as they are
+    [InlineData("2026-11-19T13:45:00Z", "2026-11-19T13:46:00Z", "2026-11-19", "2026-11-20")] // a minute becomes its day
+    [InlineData("2026-11-19T23:30:00-02:00", "2026-11-21T00:30:00+01:00", "2026-11-20", "2026-11-21")] // by UTC, not by offset
+    public void WidenToDays_AnyRange_WholeUtcDaysAroundIt(string from, string to, string start, string end)
+    {
+        var range = UsageReconciler.WidenToDays(DateTimeOffset.Parse(from, CultureInfo.InvariantCulture), DateTimeOffset.Parse(to, CultureInfo.InvariantCulture));
+
+        range.Should().Be((DateTimeOffset.Parse(start + "T00:00:00Z", CultureInfo.InvariantCulture), DateTimeOffset.Parse(end + "T00:00:00Z", CultureInfo.InvariantCulture)));
+        UsageReconciler.Reconcile([], [], DateTimeOffset.Parse(from, CultureInfo.InvariantCulture), DateTimeOffset.Parse(to, CultureInfo.InvariantCulture))
+            .Should().Match<UsageReconciliationReport>(r => r.From == range.Start && r.To == range.End, "every method widens its range the same way");
     }
 
     [Fact]
