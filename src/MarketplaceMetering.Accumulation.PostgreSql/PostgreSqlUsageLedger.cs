@@ -20,7 +20,7 @@ namespace MarketplaceMetering;
 public sealed partial class PostgreSqlUsageLedger : UsageLedger
 {
     private const string Columns =
-        "id, resource, resource_is_uri, plan_id, dimension, hour, quantity, state, usage_event_id, detail, attempts, created_at, updated_at, submitted_at, completed_at, claim_id";
+        "id, resource, resource_is_uri, plan_id, dimension, hour, quantity, state, usage_event_id, detail, attempts, created_at, updated_at, submitted_at, completed_at, claim_id, resource_usage_id";
 
     private readonly NpgsqlDataSource _dataSource;
     private readonly bool _ownsDataSource;
@@ -105,6 +105,12 @@ public sealed partial class PostgreSqlUsageLedger : UsageLedger
             recorded_at timestamptz NOT NULL
         );
         CREATE INDEX carry_forward_from ON {0}.carry_forward (from_hour);
+        """,
+
+        // Version 2: the id the service recorded the resource under (for a managed application sent by URI, the
+        // resource usage id of its answer), so that usage recorded by URI can be reconciled.
+        """
+        ALTER TABLE {0}.usage ADD COLUMN resource_usage_id uuid NULL;
         """,
     ];
 
@@ -341,7 +347,7 @@ public sealed partial class PostgreSqlUsageLedger : UsageLedger
             {
                 var command = new NpgsqlCommand(
                     Sql("""
-                        UPDATE {0}.usage SET state = @state, usage_event_id = COALESCE(@event, usage_event_id), detail = @detail, updated_at = @now,
+                        UPDATE {0}.usage SET state = @state, usage_event_id = COALESCE(@event, usage_event_id), resource_usage_id = COALESCE(@usage, resource_usage_id), detail = @detail, updated_at = @now,
                             completed_at = CASE WHEN @state = 0 THEN NULL ELSE @now END,
                             claim_id = CASE WHEN @state = 0 THEN NULL ELSE claim_id END,
                             claim_owner = CASE WHEN @state = 0 THEN NULL ELSE claim_owner END,
@@ -354,6 +360,7 @@ public sealed partial class PostgreSqlUsageLedger : UsageLedger
                 {
                     var state = command.Parameters.Add("state", NpgsqlDbType.Smallint);
                     var usageEventId = command.Parameters.Add("event", NpgsqlDbType.Uuid);
+                    var resourceUsageId = command.Parameters.Add("usage", NpgsqlDbType.Uuid);
                     var detail = command.Parameters.Add("detail", NpgsqlDbType.Text);
                     var id = command.Parameters.Add("id", NpgsqlDbType.Bigint);
                     var claim = command.Parameters.Add("claim", NpgsqlDbType.Uuid);
@@ -363,6 +370,7 @@ public sealed partial class PostgreSqlUsageLedger : UsageLedger
                     {
                         state.Value = (short)outcome.State;
                         usageEventId.Value = (object?)outcome.UsageEventId ?? DBNull.Value;
+                        resourceUsageId.Value = (object?)outcome.ResourceUsageId ?? DBNull.Value;
                         detail.Value = (object?)outcome.Detail ?? DBNull.Value;
                         id.Value = outcome.EntryId;
                         claim.Value = outcome.ClaimId;
@@ -524,6 +532,7 @@ public sealed partial class PostgreSqlUsageLedger : UsageLedger
         SubmittedAt = reader.IsDBNull(13) ? null : reader.GetFieldValue<DateTimeOffset>(13),
         CompletedAt = reader.IsDBNull(14) ? null : reader.GetFieldValue<DateTimeOffset>(14),
         ClaimId = reader.IsDBNull(15) ? null : reader.GetGuid(15),
+        ResourceUsageId = reader.IsDBNull(16) ? null : reader.GetGuid(16),
     };
 
     private static UsageResource ResourceOf(string text, bool isUri) => isUri ? UsageResource.FromUri(text) : UsageResource.FromId(Guid.Parse(text));

@@ -1,3 +1,4 @@
+using MarketplaceMetering.Emulator;
 using MarketplaceMetering.Testing;
 
 namespace MarketplaceMetering.Accumulation.Tests;
@@ -37,6 +38,32 @@ public class LedgerReconciliationTests
 
         var open = rows[PlantedLedger.StillOpen];
         (open.SentQuantity, open.DeliveredQuantity, open.UndeliveredEvents).Should().Be((6m, 0m, 1));
+    }
+
+    [SkippableFact]
+    public async Task ReconcileAsync_ManagedApplicationRecordedByUri_MatchedByTheResourceUsageIdTheServiceAnswered()
+    {
+        // The marketplace reports a managed application's usage under the resource usage id it answers with, never
+        // under the URI the usage was sent with: the ledger keeps that id, so the two sides meet on one row.
+        const string Application = "/subscriptions/0c6f3a5e-1b2d-4e8f-9a0b-1c2d3e4f5a6b/resourceGroups/rg/providers/Microsoft.Solutions/applications/app1";
+        var usageId = Guid.Parse("9e8d7c6b-5a49-4382-9170-6f5e4d3c2b1a");
+        await using var h = await StartAsync(emulatorOptions: o => o.Resources.Add(new EmulatedResource
+        {
+            ResourceId = usageId,
+            ResourceUri = Application,
+            PlanId = "plan",
+            Dimensions = ["calls"],
+        }));
+        await h.Recorder.RecordAsync(UsageResource.FromUri(Application), "plan", "calls", 3m, h.HourAgo(2));
+        await h.Recorder.RecordAsync(UsageResource.FromUri(Application), "plan", "calls", 2m, h.HourAgo(1));
+        (await h.Flusher.FlushAsync()).Delivered.Should().Be(2);
+
+        (await h.EntriesAsync()).Select(e => e.ResourceUsageId).Should().Equal(usageId, usageId);
+        var report = await new UsageReconciler(h.Client).ReconcileAsync(h.Ledger.GetSentUsageAsync(h.From, h.To), h.From, h.To);
+
+        report.HasDifferences.Should().BeFalse();
+        var row = report.Rows.Should().ContainSingle().Subject;
+        (row.ResourceId, row.SentQuantity, row.DeliveredQuantity, row.Recorded!.SubmittedQuantity).Should().Be((usageId, 5m, 5m, 5m));
     }
 
     [SkippableFact]
@@ -153,5 +180,6 @@ public class LedgerReconciliationTests
     }
 
     /// <summary>Starts the harness over this class's kind of ledger.</summary>
-    private protected virtual Task<AccumulationHarness> StartAsync(TestClock? clock = null) => AccumulationHarness.StartAsync(clock: clock);
+    private protected virtual Task<AccumulationHarness> StartAsync(TestClock? clock = null, Action<MeteringEmulatorOptions>? emulatorOptions = null) =>
+        AccumulationHarness.StartAsync(clock: clock, emulatorOptions: emulatorOptions);
 }

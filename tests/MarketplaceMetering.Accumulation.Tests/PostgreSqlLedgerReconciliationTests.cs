@@ -1,3 +1,4 @@
+using MarketplaceMetering.Emulator;
 using MarketplaceMetering.Testing;
 
 namespace MarketplaceMetering.Accumulation.Tests;
@@ -17,10 +18,10 @@ public sealed class PostgreSqlLedgerReconciliationTests : LedgerReconciliationTe
         }
     }
 
-    private protected override Task<AccumulationHarness> StartAsync(TestClock? clock = null)
+    private protected override Task<AccumulationHarness> StartAsync(TestClock? clock = null, Action<MeteringEmulatorOptions>? emulatorOptions = null)
     {
         var ledger = PostgresServer.NewLedger(out var schema);
         _schemas.Add(schema);
-        return AccumulationHarness.StartAsync(clock: clock, ledger: ledger);
+        return AccumulationHarness.StartAsync(clock: clock, ledger: ledger, emulatorOptions: emulatorOptions);
     }
 }

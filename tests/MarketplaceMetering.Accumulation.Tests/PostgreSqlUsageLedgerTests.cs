@@ -112,6 +112,64 @@ public sealed class PostgreSqlUsageLedgerTests : IAsyncLifetime
         act.Should().Throw<ArgumentException>().Which.ParamName.Should().Be("schema");
     }
 
+    [SkippableFact]
+    public async Task InitializeAsync_LedgerAtSchemaVersion1_MigratedKeepingItsRows()
+    {
+        // A ledger written by schema version 1, as that version created it (frozen here on purpose).
+        var schema = NewSchema();
+        var hour = new DateTimeOffset(2026, 11, 30, 8, 0, 0, TimeSpan.Zero);
+        var eventId = Guid.NewGuid();
+        await ScalarAsync(string.Format(System.Globalization.CultureInfo.InvariantCulture, "CREATE SCHEMA {0}; CREATE TABLE {0}.schema_version (version integer NOT NULL); INSERT INTO {0}.schema_version VALUES (1);" + Version1, schema));
+        await ScalarAsync(
+            $"INSERT INTO {schema}.usage (resource, resource_is_uri, plan_id, dimension, hour, quantity, state, usage_event_id, attempts, created_at, updated_at, completed_at) " +
+            $"VALUES ('{Resource:D}', false, 'plan', 'calls', '{hour:O}', 2.5, {(int)UsageLedgerState.Accepted}, '{eventId:D}', 1, '{hour:O}', '{hour:O}', '{hour:O}');");
+
+        await using var ledger = new PostgreSqlUsageLedger(PostgresServer.ConnectionString(), schema);
+        var rows = await ledger.GetEntriesAsync(hour, hour.AddHours(1));
+
+        var row = rows.Should().ContainSingle().Subject;
+        (row.Quantity, row.State, row.UsageEventId, row.ResourceUsageId).Should().Be((2.5m, UsageLedgerState.Accepted, (Guid?)eventId, (Guid?)null));
+        (await ScalarAsync($"SELECT string_agg(version::text, ',') FROM {schema}.schema_version;")).Should().Be("2").And.Be(PostgreSqlUsageLedger.SchemaVersion.ToString());
+    }
+
+    private const string Version1 = """
+        CREATE TABLE {0}.usage (
+        id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+        resource text NOT NULL,
+        resource_is_uri boolean NOT NULL,
+        plan_id text NOT NULL,
+        dimension text NOT NULL,
+        hour timestamptz NOT NULL,
+        quantity numeric NOT NULL,
+        state smallint NOT NULL,
+        usage_event_id uuid NULL,
+        detail text NULL,
+        attempts integer NOT NULL DEFAULT 0,
+        claim_owner text NULL,
+        claim_id uuid NULL,
+        lease_until timestamptz NULL,
+        created_at timestamptz NOT NULL,
+        updated_at timestamptz NOT NULL,
+        submitted_at timestamptz NULL,
+        completed_at timestamptz NULL
+        );
+        CREATE UNIQUE INDEX usage_key ON {0}.usage (lower(resource), lower(plan_id), lower(dimension), hour);
+        CREATE INDEX usage_state_hour ON {0}.usage (state, hour);
+        CREATE INDEX usage_hour ON {0}.usage (hour);
+        CREATE TABLE {0}.carry_forward (
+        id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+        resource text NOT NULL,
+        resource_is_uri boolean NOT NULL,
+        plan_id text NOT NULL,
+        dimension text NOT NULL,
+        from_hour timestamptz NOT NULL,
+        into_hour timestamptz NOT NULL,
+        quantity numeric NOT NULL,
+        recorded_at timestamptz NOT NULL
+        );
+        CREATE INDEX carry_forward_from ON {0}.carry_forward (from_hour);
+        """;
+
     private string NewSchema()
     {
         var schema = "t_" + Guid.NewGuid().ToString("N");

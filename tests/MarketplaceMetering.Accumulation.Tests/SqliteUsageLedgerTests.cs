@@ -44,6 +44,80 @@ public sealed class SqliteUsageLedgerTests
         ledger.Runs.Should().Be(2, "the failed run is not remembered as done, and the successful one is");
     }
 
+    [Fact]
+    public async Task InitializeAsync_LedgerAtSchemaVersion1_MigratedKeepingItsRows()
+    {
+        // A ledger file written by schema version 1, as that version created it (frozen here on purpose).
+        var path = Path.Combine(Directory.CreateTempSubdirectory("mm-v1-").FullName, "usage.db");
+        var hour = new DateTimeOffset(2026, 11, 30, 8, 0, 0, TimeSpan.Zero);
+        var eventId = Guid.NewGuid();
+        await using (var connection = new Microsoft.Data.Sqlite.SqliteConnection("Data Source=" + path + ";Pooling=False"))
+        {
+            await connection.OpenAsync();
+            var command = connection.CreateCommand();
+            command.CommandText = Version1 + """
+
+                CREATE TABLE mm_schema (version INTEGER NOT NULL);
+                INSERT INTO mm_schema (version) VALUES (1);
+                INSERT INTO mm_usage (resource, resource_is_uri, plan_id, dimension, hour, quantity, state, usage_event_id, attempts, created_at, updated_at, completed_at)
+                VALUES ('3f1c2b4a-0d5e-4b6f-8a7c-9e0d1f2a3b4c', 0, 'plan', 'calls', $hour, '2.5', $state, $event, 1, $hour, $hour, $hour);
+                """;
+            command.Parameters.AddWithValue("$hour", hour.ToUnixTimeMilliseconds());
+            command.Parameters.AddWithValue("$state", (int)UsageLedgerState.Accepted);
+            command.Parameters.AddWithValue("$event", eventId.ToString("D"));
+            await command.ExecuteNonQueryAsync();
+        }
+
+        await using var ledger = new SqliteUsageLedger(path);
+        var rows = await ledger.GetEntriesAsync(hour, hour.AddHours(1));
+
+        var row = rows.Should().ContainSingle().Subject;
+        (row.Quantity, row.State, row.UsageEventId, row.ResourceUsageId).Should().Be((2.5m, UsageLedgerState.Accepted, (Guid?)eventId, (Guid?)null));
+        await using var check = new Microsoft.Data.Sqlite.SqliteConnection("Data Source=" + path + ";Pooling=False");
+        await check.OpenAsync();
+        var version = check.CreateCommand();
+        version.CommandText = "SELECT version FROM mm_schema;";
+        Convert.ToInt32(await version.ExecuteScalarAsync(), System.Globalization.CultureInfo.InvariantCulture).Should().Be(SqliteUsageLedger.SchemaVersion).And.Be(2);
+    }
+
+    private const string Version1 = """
+        CREATE TABLE mm_usage (
+        id INTEGER PRIMARY KEY,
+        resource TEXT NOT NULL COLLATE NOCASE,
+        resource_is_uri INTEGER NOT NULL,
+        plan_id TEXT NOT NULL COLLATE NOCASE,
+        dimension TEXT NOT NULL COLLATE NOCASE,
+        hour INTEGER NOT NULL,
+        quantity TEXT NOT NULL,
+        state INTEGER NOT NULL,
+        usage_event_id TEXT NULL,
+        detail TEXT NULL,
+        attempts INTEGER NOT NULL DEFAULT 0,
+        claim_owner TEXT NULL,
+        claim_id TEXT NULL,
+        lease_until INTEGER NULL,
+        created_at INTEGER NOT NULL,
+        updated_at INTEGER NOT NULL,
+        submitted_at INTEGER NULL,
+        completed_at INTEGER NULL,
+        UNIQUE (resource, plan_id, dimension, hour)
+        );
+        CREATE INDEX mm_usage_state_hour ON mm_usage (state, hour);
+        CREATE INDEX mm_usage_hour ON mm_usage (hour);
+        CREATE TABLE mm_carry_forward (
+        id INTEGER PRIMARY KEY,
+        resource TEXT NOT NULL,
+        resource_is_uri INTEGER NOT NULL,
+        plan_id TEXT NOT NULL,
+        dimension TEXT NOT NULL,
+        from_hour INTEGER NOT NULL,
+        into_hour INTEGER NOT NULL,
+        quantity TEXT NOT NULL,
+        recorded_at INTEGER NOT NULL
+        );
+        CREATE INDEX mm_carry_forward_from ON mm_carry_forward (from_hour);
+        """;
+
     /// <summary>A ledger whose initialization counts its runs and can fail first, as a locked file or a lost connection would.</summary>
     private sealed class CountingLedger(string path) : MarketplaceMetering.Testing.DelegatingUsageLedger(path)
     {

@@ -243,8 +243,8 @@ public sealed class UsageFlusher : BackgroundService
         var claim = row.ClaimId!.Value;
         return result switch
         {
-            UsageEventResult.Accepted accepted => new UsageOutcome(row.Id, claim, UsageLedgerState.Accepted, accepted.UsageEventId, null),
-            UsageEventResult.Duplicate { IsReplay: true } replay => new UsageOutcome(row.Id, claim, UsageLedgerState.Replayed, replay.Original?.UsageEventId, null),
+            UsageEventResult.Accepted accepted => new UsageOutcome(row.Id, claim, UsageLedgerState.Accepted, accepted.UsageEventId, null, accepted.ResourceUsageId),
+            UsageEventResult.Duplicate { IsReplay: true } replay => new UsageOutcome(row.Id, claim, UsageLedgerState.Replayed, replay.Original?.UsageEventId, null, replay.Original?.ResourceId),
             UsageEventResult.Duplicate conflict => new UsageOutcome(
                 row.Id,
                 claim,
@@ -252,7 +252,8 @@ public sealed class UsageFlusher : BackgroundService
                 conflict.Original?.UsageEventId,
                 conflict.Original is { } original
                     ? string.Format(CultureInfo.InvariantCulture, "The service holds quantity {0} (event {1}); {2} was recorded here.", original.Quantity, original.UsageEventId, row.Quantity)
-                    : "The service holds an event for this hour; it did not say which."),
+                    : "The service holds an event for this hour; it did not say which.",
+                conflict.Original?.ResourceId),
             UsageEventResult.Expired expired => new UsageOutcome(row.Id, claim, UsageLedgerState.Expired, null, Describe(expired)),
 
             // Error (a failed call, a 5xx item) and statuses this version does not know: resending is safe, because

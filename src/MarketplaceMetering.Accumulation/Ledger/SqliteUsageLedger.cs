@@ -18,7 +18,7 @@ namespace MarketplaceMetering;
 public sealed class SqliteUsageLedger : UsageLedger
 {
     private const string Columns =
-        "id, resource, resource_is_uri, plan_id, dimension, hour, quantity, state, usage_event_id, detail, attempts, created_at, updated_at, submitted_at, completed_at, claim_id";
+        "id, resource, resource_is_uri, plan_id, dimension, hour, quantity, state, usage_event_id, detail, attempts, created_at, updated_at, submitted_at, completed_at, claim_id, resource_usage_id";
 
     private static readonly string[] Migrations =
     [
@@ -59,6 +59,12 @@ public sealed class SqliteUsageLedger : UsageLedger
             recorded_at INTEGER NOT NULL
         );
         CREATE INDEX mm_carry_forward_from ON mm_carry_forward (from_hour);
+        """,
+
+        // Version 2: the id the service recorded the resource under (for a managed application sent by URI, the
+        // resource usage id of its answer), so that usage recorded by URI can be reconciled.
+        """
+        ALTER TABLE mm_usage ADD COLUMN resource_usage_id TEXT NULL;
         """,
     ];
 
@@ -316,12 +322,13 @@ public sealed class SqliteUsageLedger : UsageLedger
         using var command = connection.CreateCommand();
         command.Transaction = transaction;
         command.CommandText =
-            "UPDATE mm_usage SET state = $state, usage_event_id = COALESCE($event, usage_event_id), detail = $detail, updated_at = $now, " +
+            "UPDATE mm_usage SET state = $state, usage_event_id = COALESCE($event, usage_event_id), resource_usage_id = COALESCE($usage, resource_usage_id), detail = $detail, updated_at = $now, " +
             "completed_at = CASE WHEN $state = 0 THEN NULL ELSE $now END, " +
             "claim_id = CASE WHEN $state = 0 THEN NULL ELSE claim_id END, claim_owner = CASE WHEN $state = 0 THEN NULL ELSE claim_owner END, lease_until = NULL " +
             "WHERE id = $id AND claim_id = $claim AND state = 1;";
         var state = command.Parameters.Add("$state", SqliteType.Integer);
         var usageEventId = command.Parameters.Add("$event", SqliteType.Text);
+        var resourceUsageId = command.Parameters.Add("$usage", SqliteType.Text);
         var detail = command.Parameters.Add("$detail", SqliteType.Text);
         var id = command.Parameters.Add("$id", SqliteType.Integer);
         var claim = command.Parameters.Add("$claim", SqliteType.Text);
@@ -331,6 +338,7 @@ public sealed class SqliteUsageLedger : UsageLedger
         {
             state.Value = (int)outcome.State;
             usageEventId.Value = (object?)outcome.UsageEventId?.ToString("D") ?? DBNull.Value;
+            resourceUsageId.Value = (object?)outcome.ResourceUsageId?.ToString("D") ?? DBNull.Value;
             detail.Value = (object?)outcome.Detail ?? DBNull.Value;
             id.Value = outcome.EntryId;
             claim.Value = outcome.ClaimId.ToString("D");
@@ -435,6 +443,7 @@ public sealed class SqliteUsageLedger : UsageLedger
         SubmittedAt = reader.IsDBNull(13) ? null : FromTime(reader.GetInt64(13)),
         CompletedAt = reader.IsDBNull(14) ? null : FromTime(reader.GetInt64(14)),
         ClaimId = reader.IsDBNull(15) ? null : Guid.Parse(reader.GetString(15)),
+        ResourceUsageId = reader.IsDBNull(16) ? null : Guid.Parse(reader.GetString(16)),
     };
 
     private static long Time(DateTimeOffset time) => time.ToUnixTimeMilliseconds();

@@ -27,6 +27,13 @@ public sealed record UsageLedgerEntry
     /// <summary>Gets the service's id for the event (the original's, for a replay or a conflict), once known.</summary>
     public Guid? UsageEventId { get; init; }
 
+    /// <summary>
+    /// Gets the id the service recorded the resource under, once known: for a managed application recorded by its URI,
+    /// the resource usage id the service answered with (the marketplace reports usage by it, so reconciliation needs it);
+    /// for a SaaS subscription, its own id. <see langword="null"/> in rows completed before schema version 2.
+    /// </summary>
+    public Guid? ResourceUsageId { get; init; }
+
     /// <summary>Gets the last error code and message, or what the service held for a conflict.</summary>
     public string? Detail { get; init; }
 

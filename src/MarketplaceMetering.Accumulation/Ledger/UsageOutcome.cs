@@ -6,4 +6,5 @@ namespace MarketplaceMetering;
 /// <param name="State">The new state.</param>
 /// <param name="UsageEventId">The service's event id, when known.</param>
 /// <param name="Detail">The error code and message, or what the service held.</param>
-public readonly record struct UsageOutcome(long EntryId, Guid ClaimId, UsageLedgerState State, Guid? UsageEventId, string? Detail);
+/// <param name="ResourceUsageId">The id the service recorded the resource under, when its answer said.</param>
+public readonly record struct UsageOutcome(long EntryId, Guid ClaimId, UsageLedgerState State, Guid? UsageEventId, string? Detail, Guid? ResourceUsageId = null);

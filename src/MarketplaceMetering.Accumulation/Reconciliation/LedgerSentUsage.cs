@@ -27,7 +27,8 @@ internal static class LedgerSentUsage
         entry.Dimension,
         entry.Hour,
         entry.Quantity,
-        StatusOf(entry))
+        StatusOf(entry),
+        entry.ResourceUsageId)
     {
         UsageEventId = entry.UsageEventId,
     };

@@ -55,11 +55,13 @@ internal sealed class AccumulationHarness : IAsyncDisposable
 
     public DateTimeOffset To => Clock.GetUtcNow().AddDays(3);
 
-    public static async Task<AccumulationHarness> StartAsync(Action<UsageAccumulationOptions>? configure = null, TestClock? clock = null, UsageLedger? ledger = null)
+    public static async Task<AccumulationHarness> StartAsync(Action<UsageAccumulationOptions>? configure = null, TestClock? clock = null, UsageLedger? ledger = null, Action<MeteringEmulatorOptions>? emulatorOptions = null)
     {
         clock ??= new TestClock();
         var folder = Directory.CreateTempSubdirectory("mm-accumulation-").FullName;
-        var emulator = await MeteringEmulator.StartAsync(new MeteringEmulatorOptions { TimeProvider = clock, Seed = 7 });
+        var serviceOptions = new MeteringEmulatorOptions { TimeProvider = clock, Seed = 7 };
+        emulatorOptions?.Invoke(serviceOptions);
+        var emulator = await MeteringEmulator.StartAsync(serviceOptions);
         var clientOptions = new MeteringClientOptions { Endpoint = emulator.Endpoint, TimeProvider = clock };
         clientOptions.Retry.Delay = TimeSpan.Zero;
         var client = new MeteringClient(emulator.Credential, clientOptions);
