@@ -66,6 +66,13 @@ public sealed partial class PostgreSqlUsageLedger : UsageLedger
     /// <summary>Gets the schema that holds the ledger's tables.</summary>
     public string Schema => _schema;
 
+    /// <summary>
+    /// For each schema version, the oldest version whose library may still read and write a ledger at that version: a
+    /// change that older code can live with (a new nullable column it never touches) keeps the older number, so instances
+    /// of the previous release keep working during a rolling upgrade; a change it cannot live with raises it.
+    /// </summary>
+    private static readonly int[] CompatibleFrom = [1, 1];
+
     private static string[] Migrations =>
     [
         // Version 1.
@@ -108,9 +115,11 @@ public sealed partial class PostgreSqlUsageLedger : UsageLedger
         """,
 
         // Version 2: the id the service recorded the resource under (for a managed application sent by URI, the
-        // resource usage id of its answer), so that usage recorded by URI can be reconciled.
+        // resource usage id of its answer), so that usage recorded by URI can be reconciled; and the oldest schema
+        // version whose library may still use the ledger (see CompatibleFrom).
         """
         ALTER TABLE {0}.usage ADD COLUMN resource_usage_id uuid NULL;
+        ALTER TABLE {0}.schema_version ADD COLUMN compatible_from integer NULL;
         """,
     ];
 
@@ -130,18 +139,31 @@ public sealed partial class PostgreSqlUsageLedger : UsageLedger
                 var migrations = Migrations;
                 if (current > migrations.Length)
                 {
-                    throw new InvalidOperationException(string.Format(
-                        CultureInfo.InvariantCulture,
-                        "The ledger in schema '{0}' has schema version {1}, written by a newer MarketplaceMetering.Accumulation.PostgreSql; this version knows up to {2}. Upgrade the package.",
-                        _schema,
-                        current,
-                        migrations.Length));
+                    // A newer library migrated the ledger. Its schema says which libraries may still use it.
+                    var compatibleFrom = Convert.ToInt32(await ScalarAsync(connection, transaction, Sql("SELECT COALESCE(MAX(compatible_from), MAX(version)) FROM {0}.schema_version;"), cancellationToken).ConfigureAwait(false), CultureInfo.InvariantCulture);
+                    if (compatibleFrom > migrations.Length)
+                    {
+                        throw new InvalidOperationException(string.Format(
+                            CultureInfo.InvariantCulture,
+                            "The ledger in schema '{0}' has schema version {1}, written by a newer MarketplaceMetering.Accumulation.PostgreSql, which needs schema version {2} or later; this version knows up to {3}. Upgrade the package.",
+                            _schema,
+                            current,
+                            compatibleFrom,
+                            migrations.Length));
+                    }
                 }
 
                 for (var version = current + 1; version <= migrations.Length; version++)
                 {
                     await ExecuteAsync(connection, transaction, Sql(migrations[version - 1]), cancellationToken).ConfigureAwait(false);
-                    await ExecuteAsync(connection, transaction, Sql("DELETE FROM {0}.schema_version; INSERT INTO {0}.schema_version (version) VALUES (@version);"), cancellationToken, ("version", version)).ConfigureAwait(false);
+                    if (version == 1)
+                    {
+                        await ExecuteAsync(connection, transaction, Sql("DELETE FROM {0}.schema_version; INSERT INTO {0}.schema_version (version) VALUES (@version);"), cancellationToken, ("version", version)).ConfigureAwait(false);
+                    }
+                    else
+                    {
+                        await ExecuteAsync(connection, transaction, Sql("DELETE FROM {0}.schema_version; INSERT INTO {0}.schema_version (version, compatible_from) VALUES (@version, @compatible);"), cancellationToken, ("version", version), ("compatible", CompatibleFrom[version - 1])).ConfigureAwait(false);
+                    }
                 }
 
                 await transaction.CommitAsync(cancellationToken).ConfigureAwait(false);

@@ -41,12 +41,33 @@ public sealed class PostgreSqlUsageLedgerTests : IAsyncLifetime
             await ledger.InitializeAsync();
         }
 
-        await ScalarAsync($"UPDATE {schema}.schema_version SET version = 42;");
+        await ScalarAsync($"UPDATE {schema}.schema_version SET version = 42, compatible_from = 41;");
         await using var newer = new PostgreSqlUsageLedger(PostgresServer.ConnectionString(), schema);
 
         var act = () => newer.InitializeAsync();
 
-        (await act.Should().ThrowAsync<InvalidOperationException>()).Which.Message.Should().Contain("schema version 42").And.Contain(schema);
+        (await act.Should().ThrowAsync<InvalidOperationException>()).Which.Message.Should().Contain("schema version 42").And.Contain("needs schema version 41").And.Contain(schema);
+    }
+
+    [SkippableFact]
+    public async Task InitializeAsync_NewerSchemaThatThisVersionCanStillUse_UsedAsItIsAndNotDowngraded()
+    {
+        // A rolling upgrade: a newer instance has migrated the ledger with a change older code can live with.
+        var schema = NewSchema();
+        await using (var ledger = new PostgreSqlUsageLedger(PostgresServer.ConnectionString(), schema))
+        {
+            await ledger.InitializeAsync();
+        }
+
+        var known = PostgreSqlUsageLedger.SchemaVersion;
+        await ScalarAsync($"UPDATE {schema}.schema_version SET version = {known + 1}, compatible_from = {known};");
+        await using var older = new PostgreSqlUsageLedger(PostgresServer.ConnectionString(), schema);
+        var hour = new DateTimeOffset(2026, 11, 30, 8, 0, 0, TimeSpan.Zero);
+
+        await older.AddAsync([new UsageDelta(Resource, "plan", "calls", hour, 2m)], hour.AddHours(1), CancellationToken.None);
+
+        (await older.GetEntriesAsync(hour, hour.AddHours(1))).Should().ContainSingle().Which.Quantity.Should().Be(2m);
+        (await ScalarAsync($"SELECT version || '/' || compatible_from FROM {schema}.schema_version;")).Should().Be($"{known + 1}/{known}");
     }
 
     [SkippableFact]

@@ -11,14 +11,38 @@ public sealed class SqliteUsageLedgerTests
         {
             await connection.OpenAsync();
             var command = connection.CreateCommand();
-            command.CommandText = "UPDATE mm_schema SET version = 99;";
+            command.CommandText = "UPDATE mm_schema SET version = 99, compatible_from = 98;";
             await command.ExecuteNonQueryAsync();
         }
 
         await using var newer = new SqliteUsageLedger(h.SqlitePath);
         var act = () => newer.InitializeAsync();
 
-        (await act.Should().ThrowAsync<InvalidOperationException>()).Which.Message.Should().Contain("schema version 99").And.Contain(h.SqlitePath);
+        (await act.Should().ThrowAsync<InvalidOperationException>()).Which.Message.Should().Contain("schema version 99").And.Contain("needs schema version 98").And.Contain(h.SqlitePath);
+    }
+
+    [Fact]
+    public async Task Ledger_NewerSchemaThatThisVersionCanStillUse_UsedAsItIsAndNotDowngraded()
+    {
+        // A rolling upgrade: a newer instance has migrated the ledger with a change older code can live with.
+        await using var h = await AccumulationHarness.StartAsync();
+        await h.Ledger.InitializeAsync();
+        await Sqlite(h.SqlitePath, $"UPDATE mm_schema SET version = {SqliteUsageLedger.SchemaVersion + 1}, compatible_from = {SqliteUsageLedger.SchemaVersion};");
+
+        await using var older = new SqliteUsageLedger(h.SqlitePath);
+        await older.AddAsync([new UsageDelta(Guid.NewGuid(), "plan", "calls", h.HourAgo(1), 2m)], h.Clock.GetUtcNow(), CancellationToken.None);
+
+        (await older.GetEntriesAsync(h.From, h.To)).Should().ContainSingle().Which.Quantity.Should().Be(2m);
+        (await Sqlite(h.SqlitePath, "SELECT version || '/' || compatible_from FROM mm_schema;")).Should().Be($"{SqliteUsageLedger.SchemaVersion + 1}/{SqliteUsageLedger.SchemaVersion}");
+    }
+
+    private static async Task<object?> Sqlite(string path, string sql)
+    {
+        await using var connection = new Microsoft.Data.Sqlite.SqliteConnection("Data Source=" + path + ";Pooling=False");
+        await connection.OpenAsync();
+        var command = connection.CreateCommand();
+        command.CommandText = sql;
+        return await command.ExecuteScalarAsync();
     }
 
     [Fact]

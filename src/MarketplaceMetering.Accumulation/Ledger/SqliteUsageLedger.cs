@@ -62,11 +62,20 @@ public sealed class SqliteUsageLedger : UsageLedger
         """,
 
         // Version 2: the id the service recorded the resource under (for a managed application sent by URI, the
-        // resource usage id of its answer), so that usage recorded by URI can be reconciled.
+        // resource usage id of its answer), so that usage recorded by URI can be reconciled; and the oldest schema
+        // version whose library may still use the ledger (see CompatibleFrom).
         """
         ALTER TABLE mm_usage ADD COLUMN resource_usage_id TEXT NULL;
+        ALTER TABLE mm_schema ADD COLUMN compatible_from INTEGER NULL;
         """,
     ];
+
+    /// <summary>
+    /// For each schema version, the oldest version whose library may still read and write a ledger at that version: a
+    /// change that older code can live with (a new nullable column it never touches) keeps the older number, so instances
+    /// of the previous release keep working during a rolling upgrade; a change it cannot live with raises it.
+    /// </summary>
+    private static readonly int[] CompatibleFrom = [1, 1];
 
     private readonly string _connectionString;
 
@@ -108,18 +117,33 @@ public sealed class SqliteUsageLedger : UsageLedger
             CultureInfo.InvariantCulture);
         if (current > Migrations.Length)
         {
-            throw new InvalidOperationException(string.Format(
-                CultureInfo.InvariantCulture,
-                "The ledger '{0}' has schema version {1}, written by a newer MarketplaceMetering.Accumulation; this version knows up to {2}. Upgrade the package.",
-                Path,
-                current,
-                Migrations.Length));
+            // A newer library migrated the ledger. Its schema says which libraries may still use it.
+            var compatibleFrom = Convert.ToInt32(
+                await ScalarAsync(connection, transaction, "SELECT COALESCE(MAX(compatible_from), MAX(version)) FROM mm_schema;", cancellationToken).ConfigureAwait(false),
+                CultureInfo.InvariantCulture);
+            if (compatibleFrom > Migrations.Length)
+            {
+                throw new InvalidOperationException(string.Format(
+                    CultureInfo.InvariantCulture,
+                    "The ledger '{0}' has schema version {1}, written by a newer MarketplaceMetering.Accumulation, which needs schema version {2} or later; this version knows up to {3}. Upgrade the package.",
+                    Path,
+                    current,
+                    compatibleFrom,
+                    Migrations.Length));
+            }
         }
 
         for (var version = current + 1; version <= Migrations.Length; version++)
         {
             await ExecuteAsync(connection, transaction, Migrations[version - 1], cancellationToken).ConfigureAwait(false);
-            await ExecuteAsync(connection, transaction, "DELETE FROM mm_schema; INSERT INTO mm_schema (version) VALUES (" + version.ToString(CultureInfo.InvariantCulture) + ");", cancellationToken).ConfigureAwait(false);
+            var v = version.ToString(CultureInfo.InvariantCulture);
+            await ExecuteAsync(
+                connection,
+                transaction,
+                version == 1
+                    ? "DELETE FROM mm_schema; INSERT INTO mm_schema (version) VALUES (1);"
+                    : "DELETE FROM mm_schema; INSERT INTO mm_schema (version, compatible_from) VALUES (" + v + ", " + CompatibleFrom[version - 1].ToString(CultureInfo.InvariantCulture) + ");",
+                cancellationToken).ConfigureAwait(false);
         }
 
         await transaction.CommitAsync(cancellationToken).ConfigureAwait(false);
