@@ -252,7 +252,7 @@ internal sealed class MeteringPipeline : IDisposable
                 buffer is null ? default : buffer.AsMemory(0, length),
                 serviceRequestId ?? request.RequestId,
                 Header(response, "x-ms-correlationid") ?? request.CorrelationId,
-                RetryPolicy.ReadRetryAfter(response, _timeProvider),
+                RetryPolicy.IsTransientStatus(status.Value) ? RetryPolicy.ReadRetryAfter(response, _timeProvider) : null, // only a retry reads it
                 _redactor,
                 _timeProvider.GetUtcNow(),
                 truncated).WithRentedBuffer(buffer);
