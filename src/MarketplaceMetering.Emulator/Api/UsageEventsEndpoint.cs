@@ -59,7 +59,7 @@ internal static class UsageEventsEndpoint
             azureSubscriptionId,
             Single(query, "reconStatus"));
 
-        var rows = UsageReport.Build(state.Ledger.Entries, state.Catalogue, reportQuery);
+        var rows = UsageReport.Build(state.Ledger.Entries, state.Catalogue, reportQuery, state.Reconciliation);
         return ApiResponse.Json(200, UsageReportWriter.Write(rows, state.TimeStyle));
     }
 

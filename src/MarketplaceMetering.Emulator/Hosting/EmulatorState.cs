@@ -1,5 +1,6 @@
 using MarketplaceMetering.Emulator.Api;
 using MarketplaceMetering.Emulator.Catalogue;
+using MarketplaceMetering.Emulator.Ledger;
 using MarketplaceMetering.Emulator.Requests;
 using MarketplaceMetering.Emulator.Rules;
 using Microsoft.Extensions.Logging;
@@ -17,6 +18,7 @@ internal sealed class EmulatorState
         Token = new BearerToken(token);
         Catalogue = new ResourceCatalogue(options.Resources);
         Ledger = new EmulatorLedger();
+        Reconciliation = new ReconciliationOverrides();
         Faults = new EmulatorFaults(options.Faults, options.Seed);
         Requests = new RequestLog();
         Rules = new UsageEventRules(Catalogue, Ledger, TimeProvider);
@@ -37,6 +39,9 @@ internal sealed class EmulatorState
     public ResourceCatalogue Catalogue { get; }
 
     public EmulatorLedger Ledger { get; }
+
+    /// <summary>Reconciliation statuses the usage report gives in place of Accepted (<see cref="MeteringEmulator.SetReconciliation"/>).</summary>
+    public ReconciliationOverrides Reconciliation { get; }
 
     public EmulatorFaults Faults { get; }
 

@@ -177,6 +177,39 @@ public sealed class MeteringEmulator : IAsyncDisposable
     /// <exception cref="ArgumentException">The catalogue is not open and does not hold <paramref name="resourceId"/>.</exception>
     public void SetResourceStatus(Guid resourceId, EmulatedResourceStatus status) => _state.Catalogue.SetStatus(resourceId, status);
 
+    /// <summary>
+    /// Makes <c>GET /api/usageEvents</c> report the usage of one resource, dimension and UTC day with another
+    /// reconciliation status, as the marketplace does while it processes usage (<c>Submitted</c>), after it refused it
+    /// (<c>Rejected</c>), or when it processed another quantity than was submitted (<c>Mismatch</c>). Nothing else
+    /// changes: the usage stays in the ledger, and sending the hour again is still a Duplicate. The last call for a
+    /// resource, dimension and day wins; <c>Accepted</c> restores the default.
+    /// </summary>
+    /// <param name="resourceId">The resource id the usage is reported under (the resource usage id for a managed application).</param>
+    /// <param name="dimension">The dimension, compared ignoring case.</param>
+    /// <param name="day">Any time in the UTC day.</param>
+    /// <param name="reconStatus">The status to report, as the service spells it (<c>Submitted</c>, <c>Rejected</c>, <c>Mismatch</c>, <c>Accepted</c>, or any other).</param>
+    /// <param name="processedQuantity">The processed quantity to report; by default all of the submitted quantity for <c>Accepted</c> and 0 for any other status.</param>
+    /// <exception cref="ArgumentException"><paramref name="dimension"/> or <paramref name="reconStatus"/> is empty, or <paramref name="processedQuantity"/> is negative.</exception>
+    public void SetReconciliation(Guid resourceId, string dimension, DateTimeOffset day, string reconStatus, decimal? processedQuantity = null)
+    {
+        if (string.IsNullOrWhiteSpace(dimension))
+        {
+            throw new ArgumentException("The dimension must not be empty.", nameof(dimension));
+        }
+
+        if (string.IsNullOrWhiteSpace(reconStatus))
+        {
+            throw new ArgumentException("The reconciliation status must not be empty.", nameof(reconStatus));
+        }
+
+        if (processedQuantity < 0)
+        {
+            throw new ArgumentException("The processed quantity must not be negative.", nameof(processedQuantity));
+        }
+
+        _state.Reconciliation.Set(resourceId, dimension, day, reconStatus, processedQuantity);
+    }
+
     /// <summary>Stops listening, ending requests in progress, and releases the port.</summary>
     /// <returns>A task that completes when the emulator has stopped.</returns>
     public async ValueTask DisposeAsync()

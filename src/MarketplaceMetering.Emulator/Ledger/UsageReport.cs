@@ -10,14 +10,8 @@ internal static class UsageReport
     public const string ManagedApplicationOfferType = "ManagedApplication";
     public const string DefaultOfferId = "emulated-offer";
 
-    public static IReadOnlyList<UsageReportRow> Build(IEnumerable<LedgerEntry> entries, ResourceCatalogue catalogue, UsageReportQuery query)
+    public static IReadOnlyList<UsageReportRow> Build(IEnumerable<LedgerEntry> entries, ResourceCatalogue catalogue, UsageReportQuery query, ReconciliationOverrides? overrides = null)
     {
-        if (query.ReconStatus is { } recon && !string.Equals(recon, AcceptedReconStatus, StringComparison.OrdinalIgnoreCase))
-        {
-            // Everything the emulator records is accepted; no other reconciliation status exists here.
-            return [];
-        }
-
         var groups = entries
             .Where(e => e.EffectiveStartTime >= query.Start && (query.End is not { } end || e.EffectiveStartTime < end))
             .GroupBy(e => (
@@ -33,6 +27,9 @@ internal static class UsageReport
             var resource = catalogue.Find(first.ResourceId);
             var resourceUri = resource?.ResourceUri ?? first.ResourceUri;
             var total = group.Sum(e => e.Quantity);
+
+            // What the emulator records is accepted and processed in full, unless a test said otherwise (SetReconciliation).
+            var (reconStatus, processed) = overrides?.For(first.ResourceId, first.Dimension, group.Key.Day, total) ?? (AcceptedReconStatus, total);
             var row = new UsageReportRow(
                 UsageDate: group.Key.Day,
                 UsageResourceId: first.ResourceId,
@@ -46,9 +43,9 @@ internal static class UsageReport
                 AzureSubscriptionId: resource?.AzureSubscriptionId
                     ?? ResourceIdentity.AzureSubscriptionOf(resourceUri)
                     ?? ResourceIdentity.SyntheticAzureSubscriptionId,
-                ReconStatus: AcceptedReconStatus,
+                ReconStatus: reconStatus,
                 SubmittedQuantity: total,
-                ProcessedQuantity: total,
+                ProcessedQuantity: processed,
                 SubmittedCount: group.Count());
 
             if (Matches(row, query))
@@ -66,7 +63,8 @@ internal static class UsageReport
     }
 
     private static bool Matches(UsageReportRow row, UsageReportQuery query) =>
-        (query.OfferId is null || string.Equals(row.OfferId, query.OfferId, StringComparison.OrdinalIgnoreCase))
+        (query.ReconStatus is null || string.Equals(row.ReconStatus, query.ReconStatus, StringComparison.OrdinalIgnoreCase))
+        && (query.OfferId is null || string.Equals(row.OfferId, query.OfferId, StringComparison.OrdinalIgnoreCase))
         && (query.PlanId is null || string.Equals(row.PlanId, query.PlanId, StringComparison.OrdinalIgnoreCase))
         && (query.Dimension is null || string.Equals(row.Dimension, query.Dimension, StringComparison.OrdinalIgnoreCase))
         && (query.AzureSubscriptionId is null || row.AzureSubscriptionId == query.AzureSubscriptionId);

@@ -90,6 +90,45 @@ public sealed class UsageEventsEndpointTests
         row.GetProperty("azureSubscriptionId").GetGuid().Should().Be(azureSubscription);
     }
 
+    [Fact]
+    public async Task SetReconciliation_RowsOfThatResourceDimensionAndDay_ReportedWithTheStatusAndProcessedQuantity()
+    {
+        await using var host = await SeededAsync();
+        host.Emulator.SetReconciliation(ResourceA, "DIM1", Day1.AddHours(13), "Mismatch", processedQuantity: 5m);
+        host.Emulator.SetReconciliation(ResourceB, "dim1", Day1, "Rejected");
+        host.Emulator.SetReconciliation(ResourceA, "dim2", Day1, "Submitted");
+
+        var answer = await host.GetUsageAsync("&usageStartDate=2026-11-20");
+
+        answer.Json.EnumerateArray()
+            .Select(r => (r.GetProperty("usageDate").GetString(), r.GetProperty("usageResourceId").GetGuid(), r.GetProperty("dimension").GetString(), r.GetProperty("reconStatus").GetString(), r.GetProperty("submittedQuantity").GetDecimal(), r.GetProperty("processedQuantity").GetDecimal()))
+            .Should().BeEquivalentTo(
+            [
+                ("2026-11-20T00:00:00Z", ResourceA, "dim1", "Mismatch", 5.5m, 5m),
+                ("2026-11-20T00:00:00Z", ResourceA, "dim2", "Submitted", 1m, 0m),
+                ("2026-11-20T00:00:00Z", ResourceB, "dim1", "Rejected", 10m, 0m),
+                ("2026-11-21T00:00:00Z", ResourceA, "dim1", "Accepted", 4m, 4m), // another day: untouched
+            ]);
+        Rows(await host.GetUsageAsync("&usageStartDate=2026-11-20&reconStatus=rejected")).Should().ContainSingle().Which.ResourceId.Should().Be(ResourceB);
+        Rows(await host.GetUsageAsync("&usageStartDate=2026-11-20&reconStatus=Accepted")).Should().ContainSingle().Which.UsageDate.Should().Be("2026-11-21T00:00:00Z");
+
+        host.Emulator.SetReconciliation(ResourceB, "dim1", Day1, "Accepted");
+        Rows(await host.GetUsageAsync("&usageStartDate=2026-11-20&reconStatus=Accepted")).Should().HaveCount(2, "Accepted restores the default");
+    }
+
+    [Theory]
+    [InlineData("", "Submitted", null)]
+    [InlineData("dim1", " ", null)]
+    [InlineData("dim1", "Rejected", -1.0)]
+    public async Task SetReconciliation_BadArgument_ThrowsArgumentException(string dimension, string status, double? processed)
+    {
+        await using var host = await TestEmulator.StartAsync();
+
+        var act = () => host.Emulator.SetReconciliation(ResourceA, dimension, Day1, status, (decimal?)processed);
+
+        act.Should().Throw<ArgumentException>();
+    }
+
     [Theory]
     [InlineData("")]
     [InlineData("&UsageEndDate=2026-11-21")]

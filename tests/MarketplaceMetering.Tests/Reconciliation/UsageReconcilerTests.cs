@@ -165,6 +165,35 @@ public class UsageReconcilerTests
     }
 
     [Fact]
+    public async Task ReconcileAsync_EmulatorReportsStillProcessingRejectedOrMismatched_FlagsEachOnItsRow()
+    {
+        // The same three states over real HTTP: the emulator reports them as the marketplace would, on request.
+        await using var h = await Harness.StartAsync();
+        var now = h.Clock.GetUtcNow();
+        var hour = now.AddHours(-2);
+        var sent = new List<SentUsage>();
+        foreach (var resource in new[] { Agreeing, NeverArrived, LostHour, SentElsewhere })
+        {
+            sent.Add(SentUsage.FromResult(await h.Client.SubmitUsageEventAsync(TestEvents.At(hour, 5m, resource))));
+        }
+
+        h.Emulator.SetReconciliation(Agreeing, "dim1", hour, "Submitted");
+        h.Emulator.SetReconciliation(NeverArrived, "dim1", hour, "Rejected");
+        h.Emulator.SetReconciliation(LostHour, "dim1", hour, "Mismatch", processedQuantity: 4m);
+
+        var report = await new UsageReconciler(h.Client).ReconcileAsync(sent, hour, hour.AddHours(1));
+
+        report.Rows.ToDictionary(r => r.ResourceId!.Value, r => r.Differences).Should().Equal(new Dictionary<Guid, UsageDifferences>
+        {
+            [Agreeing] = UsageDifferences.StillProcessing,
+            [NeverArrived] = UsageDifferences.Rejected,
+            [LostHour] = UsageDifferences.QuantityMismatch,
+            [SentElsewhere] = UsageDifferences.None,
+        });
+        report.Rows.Single(r => r.ResourceId == LostHour).Recorded!.ProcessedQuantity.Should().Be(4m);
+    }
+
+    [Fact]
     public void Reconcile_ManagedApplicationSentByUri_MatchesTheRowByItsResourceUsageId()
     {
         const string Uri = "/subscriptions/0f0e0d0c-0b0a-0908-0706-050403020100/resourceGroups/rg/providers/Microsoft.Solutions/applications/app1";
