@@ -19,7 +19,17 @@ internal static class EmulatorCommand
                 result.AddError("--port must be a number from 0 to 65535.");
             }
         });
-        var command = new Command("emulator", "Run the local metering emulator in the foreground (Ctrl+C stops it). Use --token to choose the bearer token it accepts.") { port };
+        var https = new Option<bool>("--https") { Description = "Serve https with a self-signed certificate made for the run; its SHA-256 thumbprint and a PEM file are printed, for clients to trust." };
+        var seed = new Option<int?>("--seed") { Description = "Seed for the emulator's random faults and result order, so a run repeats." };
+        var timeStyle = new Option<string?>("--time-style") { Description = "How answers write times: z (2026-11-20T08:00:00Z, the default) or no-offset (2026-11-20T08:00:00, as some recorded answers do)." };
+        timeStyle.Validators.Add(result =>
+        {
+            if (result.GetValueOrDefault<string?>() is { } value && ParseTimeStyle(value) is null)
+            {
+                result.AddError($"--time-style must be z or no-offset (was '{value}').");
+            }
+        });
+        var command = new Command("emulator", "Run the local metering emulator in the foreground (Ctrl+C stops it). Use --token to choose the bearer token it accepts.") { port, https, seed, timeStyle };
 
         MeteringCli.SetAction(command, global, context, async (parse, output, cancellationToken) =>
         {
@@ -28,6 +38,9 @@ internal static class EmulatorCommand
                 Port = parse.GetValue(port),
                 Token = GlobalOptions.Read(parse, global.Token, context, GlobalOptions.TokenVariable),
                 TimeProvider = context.TimeProvider,
+                UseHttps = parse.GetValue(https),
+                Seed = parse.GetValue(seed),
+                TimeStyle = ParseTimeStyle(parse.GetValue(timeStyle) ?? "z")!.Value,
             };
 
             MeteringEmulator emulator;
@@ -44,13 +57,22 @@ internal static class EmulatorCommand
             {
                 if (output.Json)
                 {
-                    output.WriteJson(new { endpoint = emulator.Endpoint, token = emulator.Token });
+                    output.WriteJson(new { endpoint = emulator.Endpoint, token = emulator.Token, certificateThumbprint = emulator.CertificateThumbprint, certificatePem = emulator.CertificatePemPath });
                 }
                 else
                 {
                     output.WriteLine($"Metering emulator listening on {emulator.Endpoint}");
                     output.WriteLine($"Bearer token: {emulator.Token}");
-                    output.WriteLine($"Try: metering emit --endpoint {emulator.Endpoint} --token {emulator.Token} --resource-id {Guid.Empty} --plan plan1 --dimension dim1 --quantity 1");
+                    if (emulator.CertificatePemPath is { } pem)
+                    {
+                        // The certificate is made for this run and trusted by nobody: clients must trust it themselves.
+                        output.WriteLine($"Certificate (self-signed, SHA-256 {emulator.CertificateThumbprint}): {pem}");
+                    }
+                    else
+                    {
+                        output.WriteLine($"Try: metering emit --endpoint {emulator.Endpoint} --token {emulator.Token} --resource-id {Guid.Empty} --plan plan1 --dimension dim1 --quantity 1");
+                    }
+
                     output.WriteLine("Press Ctrl+C to stop.");
                 }
 
@@ -73,4 +95,11 @@ internal static class EmulatorCommand
 
         return command;
     }
+
+    private static WireTimeStyle? ParseTimeStyle(string value) => value.ToUpperInvariant() switch
+    {
+        "Z" => WireTimeStyle.UtcDesignator,
+        "NO-OFFSET" => WireTimeStyle.NoOffset,
+        _ => null,
+    };
 }

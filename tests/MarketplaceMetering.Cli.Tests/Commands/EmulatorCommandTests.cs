@@ -44,6 +44,75 @@ public class EmulatorCommandTests
     }
 
     [Fact]
+    public async Task Emulator_Https_ServesTlsWithTheCertificateItPrints()
+    {
+        using var stop = new CancellationTokenSource();
+        var output = new LineWriter("\"endpoint\"");
+        var running = CliRunner.RunAsync(["emulator", "--port", "0", "--https", "--token", "tls-token", "--json"], environment: null, output, cancellationToken: stop.Token);
+
+        using var json = JsonDocument.Parse(await output.Seen.WaitAsync(TimeSpan.FromSeconds(60)));
+        var endpoint = new Uri(json.RootElement.GetProperty("endpoint").GetString()!);
+        var thumbprint = json.RootElement.GetProperty("certificateThumbprint").GetString()!;
+        var pem = await File.ReadAllTextAsync(json.RootElement.GetProperty("certificatePem").GetString()!);
+
+        // Trust only the printed certificate, as a client of the emulator would.
+        string? presented = null;
+        using var handler = new HttpClientHandler
+        {
+            ServerCertificateCustomValidationCallback = (_, certificate, _, _) =>
+            {
+                presented = certificate!.GetCertHashString(System.Security.Cryptography.HashAlgorithmName.SHA256);
+                return string.Equals(presented, thumbprint, StringComparison.OrdinalIgnoreCase);
+            },
+        };
+        using var http = new HttpClient(handler);
+        using var request = new HttpRequestMessage(HttpMethod.Get, new Uri(endpoint, "api/usageEvents?api-version=2018-08-31&usageStartDate=2026-01-01"));
+        request.Headers.Authorization = new System.Net.Http.Headers.AuthenticationHeaderValue("Bearer", "tls-token");
+        using var answer = await http.SendAsync(request);
+        stop.Cancel();
+        var result = await running.WaitAsync(TimeSpan.FromSeconds(60));
+
+        endpoint.Scheme.Should().Be("https");
+        pem.Should().Contain("BEGIN CERTIFICATE");
+        presented.Should().BeEquivalentTo(thumbprint);
+        ((int)answer.StatusCode).Should().Be(200);
+        result.ExitCode.Should().Be(0, result.ToString());
+    }
+
+    [Fact]
+    public async Task Emulator_TimeStyleNoOffset_AnswersWriteTimesWithoutAnOffset()
+    {
+        using var stop = new CancellationTokenSource();
+        var output = new LineWriter("\"endpoint\"");
+        var running = CliRunner.RunAsync(["emulator", "--port", "0", "--time-style", "no-offset", "--seed", "7", "--token", "style-token", "--json"], environment: null, output, cancellationToken: stop.Token);
+
+        using var json = JsonDocument.Parse(await output.Seen.WaitAsync(TimeSpan.FromSeconds(60)));
+        var endpoint = json.RootElement.GetProperty("endpoint").GetString()!;
+        (json.RootElement.TryGetProperty("certificatePem", out var pem) && pem.ValueKind != JsonValueKind.Null).Should().BeFalse("plain http has no certificate");
+        var emit = await CliRunner.RunAsync("emit", "--endpoint", endpoint, "--token", "style-token", "--resource-id", EmulatorScope.Resource(1).ToString(), "--plan", "plan1", "--dimension", "dim1", "--quantity", "1");
+        using var http = new HttpClient();
+        using var request = new HttpRequestMessage(HttpMethod.Get, new Uri(new Uri(endpoint), "api/usageEvents?api-version=2018-08-31&usageStartDate=2026-01-01"));
+        request.Headers.Authorization = new System.Net.Http.Headers.AuthenticationHeaderValue("Bearer", "style-token");
+        using var answer = await http.SendAsync(request);
+        var body = await answer.Content.ReadAsStringAsync();
+        stop.Cancel();
+        await running.WaitAsync(TimeSpan.FromSeconds(60));
+
+        emit.ExitCode.Should().Be(0, emit.ToString());
+        using var rows = JsonDocument.Parse(body);
+        rows.RootElement.EnumerateArray().Should().ContainSingle().Which.GetProperty("usageDate").GetString().Should().MatchRegex(@"^\d{4}-\d{2}-\d{2}T00:00:00$");
+    }
+
+    [Fact]
+    public async Task Emulator_UnknownTimeStyle_ExitsTwoNamingTheOption()
+    {
+        var run = await CliRunner.RunAsync("emulator", "--port", "0", "--time-style", "local");
+
+        run.ExitCode.Should().Be(2, run.ToString());
+        run.Error.Should().Contain("--time-style must be z or no-offset (was 'local')");
+    }
+
+    [Fact]
     public async Task Emulator_PortInUse_ExitsOneWithOneLine()
     {
         await using var scope = await EmulatorScope.StartAsync();
