@@ -12,7 +12,7 @@ namespace MarketplaceMetering.Tests.Packaging;
 /// files (and nothing else: no test assemblies or assets), and symbols that debuggers can match and fetch sources for.
 /// Slow-ish (two Release builds, about a minute); it runs on every test run, CI included.
 /// </summary>
-public class PackageTests(PackedPackages packages) : IClassFixture<PackedPackages>
+public partial class PackageTests(PackedPackages packages) : IClassFixture<PackedPackages>
 {
     public const string Version = "0.1.0";
 
@@ -126,11 +126,26 @@ public class PackageTests(PackedPackages packages) : IClassFixture<PackedPackage
                 .Concat(expected.LibraryFolders.SelectMany(tfm => new[] { $"lib/{tfm}/{id}.dll", $"lib/{tfm}/{id}.xml" }))
                 .Concat(expected.ExtraLibraryFiles),
             "a package holds its own assemblies, docs and README only: no test assemblies or test assets");
-        Read(package, "README.md").Should().Equal(File.ReadAllBytes(Path.Combine(Repository.Root(), "README.md")));
         foreach (var tfm in expected.LibraryFolders)
         {
             Encoding.UTF8.GetString(Read(package, $"lib/{tfm}/{id}.xml")).Should().Contain($"<member name=\"T:{expected.PublicType}\">");
         }
+    }
+
+    [Theory]
+    [MemberData(nameof(PackageIds))]
+    public void Pack_Readme_IsTheRepositorysWithEveryRelativeLinkMadeAbsolute(string id)
+    {
+        using var package = packages.Open(id, "nupkg");
+        var packed = Encoding.UTF8.GetString(Read(package, "README.md")).ReplaceLineEndings("\n").TrimEnd();
+        var source = File.ReadAllText(Path.Combine(Repository.Root(), "README.md")).ReplaceLineEndings("\n").TrimEnd();
+
+        // nuget.org shows the README alone, where docs/cli.md or LICENSE lead nowhere.
+        MarkdownLinks().Matches(packed).Select(m => m.Groups["target"].Value)
+            .Should().NotBeEmpty().And.OnlyContain(target => target.StartsWith("https://", StringComparison.Ordinal) || target.StartsWith('#'));
+        var links = MarkdownLinks().Matches(source).Select(m => m.Groups["target"].Value).Where(t => !t.StartsWith("https://", StringComparison.Ordinal) && !t.StartsWith('#')).ToList();
+        links.Should().Contain("docs/cli.md").And.Contain("LICENSE");
+        packed.Should().Be(MarkdownLinks().Replace(source, m => links.Contains(m.Groups["target"].Value) ? $"]({RepositoryUrl}/blob/main/{m.Groups["target"].Value})" : m.Value));
     }
 
     [Theory]
@@ -210,4 +225,7 @@ public class PackageTests(PackedPackages packages) : IClassFixture<PackedPackage
         string[] FrameworkReferences,
         string PublicType,
         string[] ExtraLibraryFiles);
+
+    [System.Text.RegularExpressions.GeneratedRegex(@"\]\((?<target>[^)\s]+)\)")]
+    private static partial System.Text.RegularExpressions.Regex MarkdownLinks();
 }
