@@ -232,6 +232,37 @@ public class UsageFlusherTests
     }
 
     [SkippableFact]
+    public async Task FlushAsync_OneRowTheServiceAlwaysFailsWithItsBatch_TheRowsPlannedWithItAreStillDelivered()
+    {
+        // A poison row: every call that carries it gets a 500, whatever else is in the batch.
+        await using var h = await StartAsync();
+        var poison = Guid.Parse("00000000-0000-4000-8000-0000000000ff");
+        var others = Enumerable.Range(1, 40).Select(i => Guid.Parse($"00000000-0000-4000-8000-{i:D12}")).ToList();
+        await h.Recorder.RecordAsync(poison, "plan", "calls", 1m, h.HourAgo(3));
+        foreach (var other in others)
+        {
+            await h.Recorder.RecordAsync(other, "plan", "calls", 2m, h.HourAgo(3));
+        }
+
+        var clientOptions = new MeteringClientOptions { Endpoint = h.Emulator.Endpoint, TimeProvider = h.Clock };
+        clientOptions.Retry.Delay = TimeSpan.Zero;
+        var handler = new FailCallsCarrying(poison);
+        using var failing = new MeteringClient(new HttpClient(handler), h.Emulator.Credential, clientOptions);
+        using var flusher = new UsageFlusher(h.Ledger, failing, h.Options);
+
+        var result = await flusher.FlushAsync();
+
+        result.Delivered.Should().Be(40, "the poison row's batch-mates are sent again in smaller batches until they are free of it");
+        h.Emulator.Ledger.Entries.Select(e => e.ResourceId).Should().BeEquivalentTo(others);
+        var row = (await h.EntriesAsync()).Single(r => r.Resource == poison);
+        row.State.Should().Be(UsageLedgerState.Open, "it may still pass, and is tried again by the next flush");
+
+        // Within the one flush it ended up alone in its batch: the last call that carried it carried nothing else.
+        EventsIn(handler.LastFailedBody!).Should().Be(1);
+        (await flusher.FlushAsync()).Claimed.Should().Be(1, "only the poison row is left to send");
+    }
+
+    [SkippableFact]
     public async Task FlushAsync_TwoFlushersOnOneLedger_EachRowSentOnce()
     {
         await using var h = await StartAsync(o => o.MaxRowsPerClaim = 7);
@@ -274,10 +305,30 @@ public class UsageFlusherTests
     /// <summary>A second instance over the same store, as another process would open it.</summary>
     private protected virtual UsageLedger OpenAgain(AccumulationHarness h) => new SqliteUsageLedger(h.SqlitePath);
 
-    private static int EventsIn(RecordedRequest request)
+    private static int EventsIn(RecordedRequest request) => EventsIn(request.Body);
+
+    private static int EventsIn(string json)
     {
-        using var body = System.Text.Json.JsonDocument.Parse(request.Body);
+        using var body = System.Text.Json.JsonDocument.Parse(json);
         return body.RootElement.TryGetProperty("request", out var batch) ? batch.GetArrayLength() : 1;
+    }
+
+    /// <summary>Answers 500, without asking the service, to every call whose body names <paramref name="resource"/>.</summary>
+    private sealed class FailCallsCarrying(Guid resource) : DelegatingHandler(new SocketsHttpHandler())
+    {
+        public string? LastFailedBody { get; private set; }
+
+        protected override async Task<HttpResponseMessage> SendAsync(HttpRequestMessage request, CancellationToken cancellationToken)
+        {
+            var body = request.Content is null ? string.Empty : await request.Content.ReadAsStringAsync(cancellationToken);
+            if (!body.Contains(resource.ToString("D"), StringComparison.OrdinalIgnoreCase))
+            {
+                return await base.SendAsync(request, cancellationToken);
+            }
+
+            LastFailedBody = body;
+            return new HttpResponseMessage(System.Net.HttpStatusCode.InternalServerError) { RequestMessage = request, Content = new StringContent("{}") };
+        }
     }
 
     /// <summary>Sums what the accumulation meter's instruments record while it lives.</summary>

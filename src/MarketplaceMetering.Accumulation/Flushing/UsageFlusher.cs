@@ -164,10 +164,17 @@ public sealed class UsageFlusher : BackgroundService
             retrying += roundRetrying;
             if (roundRetrying > 0)
             {
-                // The service or the network is in trouble: what failed is open again and goes with the next flush,
-                // rather than being claimed again at once in a loop.
                 AccumulationLog.Released(_logger, roundRetrying, "the send failed for a reason that may pass");
-                break;
+                if (roundRetrying == rows.Count)
+                {
+                    // Nothing got through: the service or the network is in trouble. What failed is open again and goes
+                    // with the next flush, rather than being claimed again at once in a loop.
+                    break;
+                }
+
+                // Some rows got through and some did not: go on. The failed ones come back in smaller batches (see
+                // SendAsync), so the rest are not held back by one row the service keeps failing; every claim that
+                // gets something through brings the end of the open rows nearer.
             }
         }
 
@@ -214,28 +221,98 @@ public sealed class UsageFlusher : BackgroundService
             return outcomes;
         }
 
-        BulkUsageEventResult bulk;
+        // Rows claimed for the first time go together, in full batches. A row that was sent before and is open again
+        // (Attempts > 1) goes in a smaller batch, halved with each attempt: a row the service keeps failing as a whole
+        // batch (a poison row) then holds back fewer of the rows planned with it each time, and from its fifth attempt
+        // only itself, instead of taking the same batch-mates down with it until they all expire.
+        var units = Units(rows, positions);
+        var known = new bool[positions.Count];
         try
         {
-            bulk = await _client.SubmitUsageEventsAsync(events, cancellationToken).ConfigureAwait(false);
+            await Parallel.ForEachAsync(
+                units,
+                new ParallelOptions { MaxDegreeOfParallelism = SendingUnitsAtOnce, CancellationToken = cancellationToken },
+                async (unit, token) =>
+                {
+                    var results = await _client.SubmitUsageEventsAsync(unit.Select(k => events[k]), token).ConfigureAwait(false);
+                    for (var j = 0; j < unit.Count; j++)
+                    {
+                        var k = unit[j];
+                        outcomes[positions[k]] = ToOutcome(rows[positions[k]], results.Results[j]);
+                        known[k] = true;
+                    }
+                }).ConfigureAwait(false);
         }
         catch (Exception e)
         {
-            // Cancelled (or something unexpected): nothing is known of these rows, so they go back to open now rather
-            // than waiting for their lease to end. Resending is safe: the service answers Duplicate for what it holds.
-            var release = positions.Select(i => new UsageOutcome(rows[i].Id, rows[i].ClaimId!.Value, UsageLedgerState.Open, null, "NotSent: " + e.GetType().Name)).ToList();
-            await _ledger.CompleteAsync(release, _options.TimeProvider.GetUtcNow(), CancellationToken.None).ConfigureAwait(false);
-            AccumulationLog.Released(_logger, release.Count, e.GetType().Name);
+            // Cancelled (or something unexpected): what a finished unit learnt is recorded; nothing is known of the other
+            // rows, so they go back to open now rather than waiting for their lease to end. Resending is safe: the
+            // service answers Duplicate for what it holds.
+            var completed = new List<UsageOutcome>(positions.Count);
+            var released = 0;
+            for (var k = 0; k < positions.Count; k++)
+            {
+                var row = rows[positions[k]];
+                if (Volatile.Read(ref known[k]))
+                {
+                    completed.Add(outcomes[positions[k]]);
+                }
+                else
+                {
+                    completed.Add(new UsageOutcome(row.Id, row.ClaimId!.Value, UsageLedgerState.Open, null, "NotSent: " + e.GetType().Name));
+                    released++;
+                }
+            }
+
+            await _ledger.CompleteAsync(completed, _options.TimeProvider.GetUtcNow(), CancellationToken.None).ConfigureAwait(false);
+            AccumulationLog.Released(_logger, released, e.GetType().Name);
             throw;
         }
 
+        return outcomes;
+    }
+
+    /// <summary>How many sending units (bulk submissions) run at once; each sends up to the client's MaxConcurrency batches.</summary>
+    private const int SendingUnitsAtOnce = 4;
+
+    /// <summary>
+    /// Splits the rows to send (indexes into <paramref name="positions"/>) into units sent as one bulk submission each:
+    /// every first-time row in one unit, and rows sent before in units of 25 halved per earlier attempt (12, 6, 3, 1).
+    /// </summary>
+    private static List<List<int>> Units(IReadOnlyList<UsageLedgerEntry> rows, List<int> positions)
+    {
+        var units = new List<List<int>>();
+        var fresh = new List<int>();
+        var bySize = new SortedDictionary<int, List<int>>();
         for (var k = 0; k < positions.Count; k++)
         {
-            var row = rows[positions[k]];
-            outcomes[positions[k]] = ToOutcome(row, bulk.Results[k]);
+            var attempts = rows[positions[k]].Attempts;
+            if (attempts <= 1)
+            {
+                fresh.Add(k);
+                continue;
+            }
+
+            var size = Math.Max(1, MeteringClient.MaxBatchSize >> Math.Min(attempts - 1, 30));
+            if (!bySize.TryGetValue(size, out var group))
+            {
+                bySize[size] = group = [];
+            }
+
+            group.Add(k);
         }
 
-        return outcomes;
+        if (fresh.Count > 0)
+        {
+            units.Add(fresh);
+        }
+
+        foreach (var (size, group) in bySize)
+        {
+            units.AddRange(group.Chunk(size).Select(chunk => chunk.ToList()));
+        }
+
+        return units;
     }
 
     private static UsageOutcome ToOutcome(UsageLedgerEntry row, UsageEventResult result)
