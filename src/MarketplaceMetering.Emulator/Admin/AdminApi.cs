@@ -9,14 +9,17 @@ namespace MarketplaceMetering.Emulator.Admin;
 
 /// <summary>
 /// The emulator's own control routes, under <c>/emulator</c>, with the same bearer token and no faults:
-/// <c>GET/PUT/DELETE /emulator/faults</c>, <c>POST /emulator/faults/queue</c>, <c>GET/DELETE /emulator/ledger</c>.
-/// They are not in the request log.
+/// <c>GET/PUT/DELETE /emulator/faults</c>, <c>POST /emulator/faults/queue</c>, <c>GET/DELETE /emulator/ledger</c>,
+/// <c>PUT /emulator/resources/status</c> and <c>PUT /emulator/reconciliation</c> (what <see cref="MeteringEmulator.SetResourceStatus"/>
+/// and <see cref="MeteringEmulator.SetReconciliation"/> do in process). They are not in the request log.
 /// </summary>
 internal sealed class AdminApi(EmulatorState state)
 {
     public const string FaultsPath = "/emulator/faults";
     public const string FaultQueuePath = "/emulator/faults/queue";
     public const string LedgerPath = "/emulator/ledger";
+    public const string ResourceStatusPath = "/emulator/resources/status";
+    public const string ReconciliationPath = "/emulator/reconciliation";
     private const string Target = "emulator";
 
     public async Task HandleAsync(HttpContext context)
@@ -114,8 +117,89 @@ internal sealed class AdminApi(EmulatorState state)
             return MethodNotAllowed("GET, DELETE");
         }
 
+        if (string.Equals(path, ResourceStatusPath, StringComparison.OrdinalIgnoreCase))
+        {
+            return !HttpMethods.IsPut(method) ? MethodNotAllowed("PUT") : WithJson(body, SetResourceStatus);
+        }
+
+        if (string.Equals(path, ReconciliationPath, StringComparison.OrdinalIgnoreCase))
+        {
+            return !HttpMethods.IsPut(method) ? MethodNotAllowed("PUT") : WithJson(body, SetReconciliation);
+        }
+
         return ApiResponse.Error(404, new ServiceError("NotFound", "No such emulator operation."));
     }
+
+    /// <summary><c>{"resourceId": "…", "status": "Suspended"}</c>.</summary>
+    private ApiResponse SetResourceStatus(JsonElement root)
+    {
+        if (RequiredGuid(root, "resourceId") is not { } resourceId)
+        {
+            return BadRequest("resourceId must be a GUID.");
+        }
+
+        if (!root.TryGetProperty("status", out var status) || status.ValueKind != JsonValueKind.String
+            || !Enum.TryParse<EmulatedResourceStatus>(status.GetString(), ignoreCase: true, out var parsed) || !Enum.IsDefined(parsed))
+        {
+            return BadRequest("status must be one of " + string.Join(", ", Enum.GetNames<EmulatedResourceStatus>()) + ".");
+        }
+
+        try
+        {
+            state.Catalogue.SetStatus(resourceId, parsed);
+        }
+        catch (ArgumentException e)
+        {
+            return BadRequest(e.Message);
+        }
+
+        return ApiResponse.NoContent();
+    }
+
+    /// <summary><c>{"resourceId": "…", "dimension": "…", "day": "2026-11-20", "reconStatus": "Rejected", "processedQuantity": 0}</c>.</summary>
+    private ApiResponse SetReconciliation(JsonElement root)
+    {
+        if (RequiredGuid(root, "resourceId") is not { } resourceId)
+        {
+            return BadRequest("resourceId must be a GUID.");
+        }
+
+        if (RequiredText(root, "dimension") is not { } dimension)
+        {
+            return BadRequest("dimension must be a non-empty string.");
+        }
+
+        if (RequiredText(root, "day") is not { } dayText
+            || !DateTimeOffset.TryParse(dayText, System.Globalization.CultureInfo.InvariantCulture, System.Globalization.DateTimeStyles.AssumeUniversal, out var day))
+        {
+            return BadRequest("day must be a date (2026-11-20) or a time in that UTC day.");
+        }
+
+        if (RequiredText(root, "reconStatus") is not { } reconStatus)
+        {
+            return BadRequest("reconStatus must be a non-empty string (Submitted, Rejected, Mismatch, Accepted).");
+        }
+
+        decimal? processed = null;
+        if (root.TryGetProperty("processedQuantity", out var quantity) && quantity.ValueKind != JsonValueKind.Null)
+        {
+            if (quantity.ValueKind != JsonValueKind.Number || !quantity.TryGetDecimal(out var value) || value < 0)
+            {
+                return BadRequest("processedQuantity must be a number, zero or more.");
+            }
+
+            processed = value;
+        }
+
+        state.Reconciliation.Set(resourceId, dimension, day, reconStatus, processed);
+        return ApiResponse.NoContent();
+    }
+
+    private static Guid? RequiredGuid(JsonElement root, string name) =>
+        root.ValueKind == JsonValueKind.Object && root.TryGetProperty(name, out var value) && value.ValueKind == JsonValueKind.String && value.TryGetGuid(out var id) ? id : null;
+
+    private static string? RequiredText(JsonElement root, string name) =>
+        root.ValueKind == JsonValueKind.Object && root.TryGetProperty(name, out var value) && value.ValueKind == JsonValueKind.String && !string.IsNullOrWhiteSpace(value.GetString()) ? value.GetString() : null;
 
     private ApiResponse CurrentFaults() =>
         ApiResponse.Json(200, FaultSettingsJson.Write(state.Faults.Settings.Snapshot(), state.Faults.Pending));

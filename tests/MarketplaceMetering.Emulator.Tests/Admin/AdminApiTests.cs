@@ -169,6 +169,50 @@ public sealed class AdminApiTests
         (await host.PostEventAsync(Event(host.Now))).Status.Should().Be(200);
     }
 
+    [Fact]
+    public async Task PutResourceStatus_Suspended_TheResourcesNextEventIsRefused()
+    {
+        await using var host = await TestEmulator.StartAsync();
+
+        var put = await host.SendAsync(HttpMethod.Put, "emulator/resources/status", $$"""{"resourceId":"{{ResourceA}}","status":"suspended"}""");
+        var refused = await host.PostEventAsync(Event(host.Now));
+
+        put.Status.Should().Be(204);
+        refused.Status.Should().Be(400);
+        refused.Body.Should().Contain("ResourceNotActive");
+    }
+
+    [Fact]
+    public async Task PutReconciliation_Rejected_TheUsageReportSaysSo()
+    {
+        await using var host = await TestEmulator.StartAsync();
+        (await host.PostEventAsync(Event(host.Now, quantity: "3"))).Status.Should().Be(200);
+
+        var put = await host.SendAsync(HttpMethod.Put, "emulator/reconciliation", $$"""{"resourceId":"{{ResourceA}}","dimension":"DIM1","day":"2026-11-20","reconStatus":"Mismatch","processedQuantity":2.5}""");
+        var report = await host.GetUsageAsync("&usageStartDate=2026-11-20");
+
+        put.Status.Should().Be(204);
+        var row = report.Json.EnumerateArray().Should().ContainSingle().Subject;
+        (row.GetProperty("reconStatus").GetString(), row.GetProperty("submittedQuantity").GetDecimal(), row.GetProperty("processedQuantity").GetDecimal()).Should().Be(("Mismatch", 3m, 2.5m));
+    }
+
+    [Theory]
+    [InlineData("emulator/resources/status", """{"resourceId":"not-a-guid","status":"Suspended"}""", "resourceId")]
+    [InlineData("emulator/resources/status", """{"resourceId":"5f5d2b4e-8a51-4bb0-9d0e-0a6c1f5e7a01","status":"Paused"}""", "status must be one of")]
+    [InlineData("emulator/reconciliation", """{"resourceId":"5f5d2b4e-8a51-4bb0-9d0e-0a6c1f5e7a01","dimension":"dim1","day":"yesterday","reconStatus":"Rejected"}""", "day")]
+    [InlineData("emulator/reconciliation", """{"resourceId":"5f5d2b4e-8a51-4bb0-9d0e-0a6c1f5e7a01","dimension":"","day":"2026-11-20","reconStatus":"Rejected"}""", "dimension")]
+    [InlineData("emulator/reconciliation", """{"resourceId":"5f5d2b4e-8a51-4bb0-9d0e-0a6c1f5e7a01","dimension":"dim1","day":"2026-11-20","reconStatus":"Rejected","processedQuantity":-1}""", "processedQuantity")]
+    [InlineData("emulator/reconciliation", """[1,2]""", "resourceId")]
+    public async Task PutControl_BadBody_Returns400NamingTheField(string path, string body, string named)
+    {
+        await using var host = await TestEmulator.StartAsync();
+
+        var put = await host.SendAsync(HttpMethod.Put, path, body);
+
+        put.Status.Should().Be(400);
+        put.Body.Should().Contain(named);
+    }
+
     [Theory]
     [InlineData("GET", "emulator/faults", null)]
     [InlineData("DELETE", "emulator/ledger", "Bearer wrong")]
