@@ -129,30 +129,26 @@ public sealed partial class PostgreSqlUsageLedger : UsageLedger
         var connection = await OpenCoreAsync(cancellationToken).ConfigureAwait(false);
         await using (connection.ConfigureAwait(false))
         {
+            // A ledger already at this version (or a newer one this version may use) needs nothing created or locked, so
+            // a role with only USAGE on the schema and SELECT on its tables (an operator reconciling) can read it.
+            var readOnly = await connection.BeginTransactionAsync(cancellationToken).ConfigureAwait(false);
+            await using (readOnly.ConfigureAwait(false))
+            {
+                var exists = await ScalarAsync(connection, readOnly, Sql("SELECT to_regclass('{0}.schema_version') IS NOT NULL;"), cancellationToken).ConfigureAwait(false) is true;
+                if (exists && await CurrentVersionAsync(connection, readOnly, cancellationToken).ConfigureAwait(false) >= Migrations.Length)
+                {
+                    return;
+                }
+            }
+
             var transaction = await connection.BeginTransactionAsync(cancellationToken).ConfigureAwait(false);
             await using (transaction.ConfigureAwait(false))
             {
                 // One migrator at a time across every instance: the lock ends with the transaction.
                 await ExecuteAsync(connection, transaction, "SELECT pg_advisory_xact_lock(hashtext('marketplace_metering.ledger:' || @schema));", cancellationToken, ("schema", _schema)).ConfigureAwait(false);
                 await ExecuteAsync(connection, transaction, Sql("CREATE SCHEMA IF NOT EXISTS {0}; CREATE TABLE IF NOT EXISTS {0}.schema_version (version integer NOT NULL);"), cancellationToken).ConfigureAwait(false);
-                var current = Convert.ToInt32(await ScalarAsync(connection, transaction, Sql("SELECT COALESCE(MAX(version), 0) FROM {0}.schema_version;"), cancellationToken).ConfigureAwait(false), CultureInfo.InvariantCulture);
+                var current = await CurrentVersionAsync(connection, transaction, cancellationToken).ConfigureAwait(false);
                 var migrations = Migrations;
-                if (current > migrations.Length)
-                {
-                    // A newer library migrated the ledger. Its schema says which libraries may still use it.
-                    var compatibleFrom = Convert.ToInt32(await ScalarAsync(connection, transaction, Sql("SELECT COALESCE(MAX(compatible_from), MAX(version)) FROM {0}.schema_version;"), cancellationToken).ConfigureAwait(false), CultureInfo.InvariantCulture);
-                    if (compatibleFrom > migrations.Length)
-                    {
-                        throw new InvalidOperationException(string.Format(
-                            CultureInfo.InvariantCulture,
-                            "The ledger in schema '{0}' has schema version {1}, written by a newer MarketplaceMetering.Accumulation.PostgreSql, which needs schema version {2} or later; this version knows up to {3}. Upgrade the package.",
-                            _schema,
-                            current,
-                            compatibleFrom,
-                            migrations.Length));
-                    }
-                }
-
                 for (var version = current + 1; version <= migrations.Length; version++)
                 {
                     await ExecuteAsync(connection, transaction, Sql(migrations[version - 1]), cancellationToken).ConfigureAwait(false);
@@ -169,6 +165,32 @@ public sealed partial class PostgreSqlUsageLedger : UsageLedger
                 await transaction.CommitAsync(cancellationToken).ConfigureAwait(false);
             }
         }
+    }
+
+    /// <summary>
+    /// The stored schema version; for one newer than this library knows, first checks that the schema says this library
+    /// may still use it (<see cref="InvalidOperationException"/> otherwise).
+    /// </summary>
+    private async Task<int> CurrentVersionAsync(NpgsqlConnection connection, NpgsqlTransaction transaction, CancellationToken cancellationToken)
+    {
+        var current = Convert.ToInt32(await ScalarAsync(connection, transaction, Sql("SELECT COALESCE(MAX(version), 0) FROM {0}.schema_version;"), cancellationToken).ConfigureAwait(false), CultureInfo.InvariantCulture);
+        if (current > Migrations.Length)
+        {
+            // A newer library migrated the ledger. Its schema says which libraries may still use it.
+            var compatibleFrom = Convert.ToInt32(await ScalarAsync(connection, transaction, Sql("SELECT COALESCE(MAX(compatible_from), MAX(version)) FROM {0}.schema_version;"), cancellationToken).ConfigureAwait(false), CultureInfo.InvariantCulture);
+            if (compatibleFrom > Migrations.Length)
+            {
+                throw new InvalidOperationException(string.Format(
+                    CultureInfo.InvariantCulture,
+                    "The ledger in schema '{0}' has schema version {1}, written by a newer MarketplaceMetering.Accumulation.PostgreSql, which needs schema version {2} or later; this version knows up to {3}. Upgrade the package.",
+                    _schema,
+                    current,
+                    compatibleFrom,
+                    Migrations.Length));
+            }
+        }
+
+        return current;
     }
 
     /// <inheritdoc/>

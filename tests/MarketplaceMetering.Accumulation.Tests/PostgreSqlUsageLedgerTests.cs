@@ -153,6 +153,36 @@ public sealed class PostgreSqlUsageLedgerTests : IAsyncLifetime
         (await ScalarAsync($"SELECT string_agg(version::text, ',') FROM {schema}.schema_version;")).Should().Be("2").And.Be(PostgreSqlUsageLedger.SchemaVersion.ToString());
     }
 
+    [SkippableFact]
+    public async Task GetEntriesAsync_RoleThatMayOnlyRead_ReadsACurrentLedger()
+    {
+        // An operator reconciling with read-only credentials: nothing is created, migrated or locked for a current ledger.
+        var schema = NewSchema();
+        var hour = new DateTimeOffset(2026, 11, 30, 8, 0, 0, TimeSpan.Zero);
+        await using (var owner = new PostgreSqlUsageLedger(PostgresServer.ConnectionString(), schema))
+        {
+            await owner.AddAsync([new UsageDelta(Resource, "plan", "calls", hour, 2m)], hour.AddHours(1), CancellationToken.None);
+        }
+
+        var role = "mm_reader_" + Guid.NewGuid().ToString("N")[..8];
+        await ScalarAsync($"CREATE ROLE {role} LOGIN; GRANT USAGE ON SCHEMA {schema} TO {role}; GRANT SELECT ON ALL TABLES IN SCHEMA {schema} TO {role};");
+        try
+        {
+            var readOnly = new NpgsqlConnectionStringBuilder(PostgresServer.ConnectionString()) { Username = role, Pooling = false }.ConnectionString;
+            await using var reader = new PostgreSqlUsageLedger(readOnly, schema);
+
+            var rows = await reader.GetEntriesAsync(hour, hour.AddHours(1));
+
+            rows.Should().ContainSingle().Which.Quantity.Should().Be(2m);
+            await reader.Invoking(r => r.AddAsync([new UsageDelta(Resource, "plan", "calls", hour, 1m)], hour.AddHours(1), CancellationToken.None))
+                .Should().ThrowAsync<Exception>("the role may not write, and the ledger does not pretend it can");
+        }
+        finally
+        {
+            await ScalarAsync($"DROP OWNED BY {role}; DROP ROLE {role};");
+        }
+    }
+
     private const string Version1 = """
         CREATE TABLE {0}.usage (
         id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
