@@ -225,23 +225,32 @@ public sealed class UsageFlusher : BackgroundService
         // (Attempts > 1) goes in a smaller batch, halved with each attempt: a row the service keeps failing as a whole
         // batch (a poison row) then holds back fewer of the rows planned with it each time, and from its fifth attempt
         // only itself, instead of taking the same batch-mates down with it until they all expire.
-        var units = Units(rows, positions);
+        var (fresh, retried) = Units(rows, positions);
         var known = new bool[positions.Count];
+        async ValueTask SendUnitAsync(List<int> unit, CancellationToken token)
+        {
+            var results = await _client.SubmitUsageEventsAsync(unit.Select(k => events[k]), token).ConfigureAwait(false);
+            for (var j = 0; j < unit.Count; j++)
+            {
+                var k = unit[j];
+                outcomes[positions[k]] = ToOutcome(rows[positions[k]], results.Results[j]);
+                known[k] = true;
+            }
+        }
+
         try
         {
+            // First-time rows in one bulk submission (the client's MaxConcurrency batches at a time); then the retried
+            // rows, each unit a single batch, RetriedBatchesAtOnce at a time.
+            if (fresh.Count > 0)
+            {
+                await SendUnitAsync(fresh, cancellationToken).ConfigureAwait(false);
+            }
+
             await Parallel.ForEachAsync(
-                units,
-                new ParallelOptions { MaxDegreeOfParallelism = SendingUnitsAtOnce, CancellationToken = cancellationToken },
-                async (unit, token) =>
-                {
-                    var results = await _client.SubmitUsageEventsAsync(unit.Select(k => events[k]), token).ConfigureAwait(false);
-                    for (var j = 0; j < unit.Count; j++)
-                    {
-                        var k = unit[j];
-                        outcomes[positions[k]] = ToOutcome(rows[positions[k]], results.Results[j]);
-                        known[k] = true;
-                    }
-                }).ConfigureAwait(false);
+                retried,
+                new ParallelOptions { MaxDegreeOfParallelism = RetriedBatchesAtOnce, CancellationToken = cancellationToken },
+                SendUnitAsync).ConfigureAwait(false);
         }
         catch (Exception e)
         {
@@ -272,16 +281,18 @@ public sealed class UsageFlusher : BackgroundService
         return outcomes;
     }
 
-    /// <summary>How many sending units (bulk submissions) run at once; each sends up to the client's MaxConcurrency batches.</summary>
-    private const int SendingUnitsAtOnce = 4;
+    /// <summary>
+    /// How many smaller batches of retried rows are sent at once: the client's default MaxConcurrency (the flusher cannot
+    /// read the client's own setting; these follow the first-time rows, never overlap them).
+    /// </summary>
+    private const int RetriedBatchesAtOnce = 4;
 
     /// <summary>
-    /// Splits the rows to send (indexes into <paramref name="positions"/>) into units sent as one bulk submission each:
-    /// every first-time row in one unit, and rows sent before in units of 25 halved per earlier attempt (12, 6, 3, 1).
+    /// Splits the rows to send (indexes into <paramref name="positions"/>): every first-time row in one unit, and the rows
+    /// sent before in units of 25 halved per earlier attempt (12, 6, 3, 1), each unit one batch.
     /// </summary>
-    private static List<List<int>> Units(IReadOnlyList<UsageLedgerEntry> rows, List<int> positions)
+    private static (List<int> Fresh, List<List<int>> Retried) Units(IReadOnlyList<UsageLedgerEntry> rows, List<int> positions)
     {
-        var units = new List<List<int>>();
         var fresh = new List<int>();
         var bySize = new SortedDictionary<int, List<int>>();
         for (var k = 0; k < positions.Count; k++)
@@ -302,17 +313,13 @@ public sealed class UsageFlusher : BackgroundService
             group.Add(k);
         }
 
-        if (fresh.Count > 0)
-        {
-            units.Add(fresh);
-        }
-
+        var retried = new List<List<int>>();
         foreach (var (size, group) in bySize)
         {
-            units.AddRange(group.Chunk(size).Select(chunk => chunk.ToList()));
+            retried.AddRange(group.Chunk(size).Select(chunk => chunk.ToList()));
         }
 
-        return units;
+        return (fresh, retried);
     }
 
     private static UsageOutcome ToOutcome(UsageLedgerEntry row, UsageEventResult result)
