@@ -263,6 +263,31 @@ public class UsageFlusherTests
     }
 
     [SkippableFact]
+    public async Task FlushAsync_AfterAnOutageOfSeveralFlushes_RowsGoInFullBatchesAgain()
+    {
+        // Failing together with everything else (an outage) says nothing against a row: no smaller batches afterwards.
+        await using var h = await StartAsync();
+        for (var i = 1; i <= 50; i++)
+        {
+            await h.Recorder.RecordAsync(Guid.Parse($"00000000-0000-4000-8000-{i:D12}"), "plan", "calls", i, h.HourAgo(2));
+        }
+
+        h.Emulator.Faults.Settings.ServerErrorProbability = 1;
+        for (var flush = 0; flush < 3; flush++)
+        {
+            (await h.Flusher.FlushAsync()).Retrying.Should().Be(50);
+        }
+
+        h.Emulator.Faults.Settings.ServerErrorProbability = 0;
+        h.Emulator.ClearRequests();
+        var result = await h.Flusher.FlushAsync();
+
+        result.Delivered.Should().Be(50);
+        h.Emulator.Requests.Select(EventsIn).Should().Equal(25, 25);
+        (await h.EntriesAsync()).Should().OnlyContain(r => r.Attempts == 4);
+    }
+
+    [SkippableFact]
     public async Task FlushAsync_TwoFlushersOnOneLedger_EachRowSentOnce()
     {
         await using var h = await StartAsync(o => o.MaxRowsPerClaim = 7);

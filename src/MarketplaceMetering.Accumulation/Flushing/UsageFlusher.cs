@@ -32,6 +32,12 @@ public sealed class UsageFlusher : BackgroundService
     private static readonly UsageLedgerState[] UnsentStates = [UsageLedgerState.Open, UsageLedgerState.Submitting];
     private readonly HashSet<long> _warned = [];
 
+    // Rows that stayed open after a claim in which other rows got through, by entry id: how many times. Such a row may be
+    // one the service fails with its whole batch, so it is sent again in smaller batches (see Units). Rows that failed
+    // while nothing got through (an outage) are not counted, so after an outage they go in full batches again. In
+    // memory: another instance, or this one after a restart, learns it again from one such claim.
+    private readonly Dictionary<long, int> _suspected = [];
+
     /// <summary>Initializes a new instance of the <see cref="UsageFlusher"/> class.</summary>
     /// <param name="ledger">The ledger to send from.</param>
     /// <param name="client">The client that sends.</param>
@@ -162,6 +168,7 @@ public sealed class UsageFlusher : BackgroundService
             }
 
             retrying += roundRetrying;
+            Suspect(rows, outcomes, partial: roundRetrying > 0 && roundRetrying < rows.Count);
             if (roundRetrying > 0)
             {
                 AccumulationLog.Released(_logger, roundRetrying, "the send failed for a reason that may pass");
@@ -221,11 +228,11 @@ public sealed class UsageFlusher : BackgroundService
             return outcomes;
         }
 
-        // Rows claimed for the first time go together, in full batches. A row that was sent before and is open again
-        // (Attempts > 1) goes in a smaller batch, halved with each attempt: a row the service keeps failing as a whole
-        // batch (a poison row) then holds back fewer of the rows planned with it each time, and from its fifth attempt
-        // only itself, instead of taking the same batch-mates down with it until they all expire.
-        var (fresh, retried) = Units(rows, positions);
+        // Rows go together, in full batches, unless they stayed open after a claim in which others got through (see
+        // _suspected): those go in a smaller batch, halved each time. A row the service keeps failing as a whole batch
+        // (a poison row) then holds back fewer of the rows planned with it each time, and from the fourth time only
+        // itself, instead of taking the same batch-mates down with it until they all expire.
+        var (fresh, retried) = Units(rows, positions, Suspicion);
         var known = new bool[positions.Count];
         async ValueTask SendUnitAsync(List<int> unit, CancellationToken token)
         {
@@ -287,24 +294,57 @@ public sealed class UsageFlusher : BackgroundService
     /// </summary>
     private const int RetriedBatchesAtOnce = 4;
 
+    private int Suspicion(long entryId)
+    {
+        lock (_suspected)
+        {
+            return _suspected.GetValueOrDefault(entryId);
+        }
+    }
+
+    /// <summary>Counts the rows left open by a claim in which others got through; forgets rows that reached a final state.</summary>
+    private void Suspect(IReadOnlyList<UsageLedgerEntry> rows, UsageOutcome[] outcomes, bool partial)
+    {
+        lock (_suspected)
+        {
+            if (_suspected.Count > 100_000)
+            {
+                _suspected.Clear(); // rows completed by other instances are never seen again here; start over rather than grow
+            }
+
+            for (var i = 0; i < rows.Count; i++)
+            {
+                if (outcomes[i].State != UsageLedgerState.Open)
+                {
+                    _suspected.Remove(rows[i].Id);
+                }
+                else if (partial)
+                {
+                    _suspected[rows[i].Id] = _suspected.GetValueOrDefault(rows[i].Id) + 1;
+                }
+            }
+        }
+    }
+
     /// <summary>
-    /// Splits the rows to send (indexes into <paramref name="positions"/>): every first-time row in one unit, and the rows
-    /// sent before in units of 25 halved per earlier attempt (12, 6, 3, 1), each unit one batch.
+    /// Splits the rows to send (indexes into <paramref name="positions"/>): every row not suspected in one unit, and the
+    /// suspected ones in units of 25 halved per time they were left open while others got through (12, 6, 3, 1), each
+    /// unit one batch.
     /// </summary>
-    private static (List<int> Fresh, List<List<int>> Retried) Units(IReadOnlyList<UsageLedgerEntry> rows, List<int> positions)
+    private static (List<int> Fresh, List<List<int>> Retried) Units(IReadOnlyList<UsageLedgerEntry> rows, List<int> positions, Func<long, int> suspicion)
     {
         var fresh = new List<int>();
         var bySize = new SortedDictionary<int, List<int>>();
         for (var k = 0; k < positions.Count; k++)
         {
-            var attempts = rows[positions[k]].Attempts;
-            if (attempts <= 1)
+            var times = suspicion(rows[positions[k]].Id);
+            if (times == 0)
             {
                 fresh.Add(k);
                 continue;
             }
 
-            var size = Math.Max(1, MeteringClient.MaxBatchSize >> Math.Min(attempts - 1, 30));
+            var size = Math.Max(1, MeteringClient.MaxBatchSize >> Math.Min(times, 30));
             if (!bySize.TryGetValue(size, out var group))
             {
                 bySize[size] = group = [];
