@@ -67,13 +67,14 @@ public sealed partial class PostgreSqlUsageLedger : UsageLedger
     public string Schema => _schema;
 
     /// <summary>
-    /// For each schema version, the oldest version whose library may still read and write a ledger at that version: a
-    /// change that older code can live with (a new nullable column it never touches) keeps the older number, so instances
-    /// of the previous release keep working during a rolling upgrade; a change it cannot live with raises it.
+    /// The oldest schema version whose library may still read and write a ledger at this library's version, stored with
+    /// the version: a change that older code can live with (a new nullable column it never touches) keeps the older
+    /// number, so instances of the previous release keep working during a rolling upgrade; a change it cannot live with
+    /// raises it.
     /// </summary>
-    private static readonly int[] CompatibleFrom = [1, 1];
+    private const int OldestCompatibleVersion = 1;
 
-    private static string[] Migrations =>
+    private static readonly string[] Migrations =
     [
         // Version 1.
         """
@@ -116,7 +117,7 @@ public sealed partial class PostgreSqlUsageLedger : UsageLedger
 
         // Version 2: the id the service recorded the resource under (for a managed application sent by URI, the
         // resource usage id of its answer), so that usage recorded by URI can be reconciled; and the oldest schema
-        // version whose library may still use the ledger (see CompatibleFrom).
+        // version whose library may still use the ledger (see OldestCompatibleVersion).
         """
         ALTER TABLE {0}.usage ADD COLUMN resource_usage_id uuid NULL;
         ALTER TABLE {0}.schema_version ADD COLUMN compatible_from integer NULL;
@@ -148,18 +149,15 @@ public sealed partial class PostgreSqlUsageLedger : UsageLedger
                 await ExecuteAsync(connection, transaction, "SELECT pg_advisory_xact_lock(hashtext('marketplace_metering.ledger:' || @schema));", cancellationToken, ("schema", _schema)).ConfigureAwait(false);
                 await ExecuteAsync(connection, transaction, Sql("CREATE SCHEMA IF NOT EXISTS {0}; CREATE TABLE IF NOT EXISTS {0}.schema_version (version integer NOT NULL);"), cancellationToken).ConfigureAwait(false);
                 var current = await CurrentVersionAsync(connection, transaction, cancellationToken).ConfigureAwait(false);
-                var migrations = Migrations;
-                for (var version = current + 1; version <= migrations.Length; version++)
+                if (current < Migrations.Length)
                 {
-                    await ExecuteAsync(connection, transaction, Sql(migrations[version - 1]), cancellationToken).ConfigureAwait(false);
-                    if (version == 1)
+                    for (var version = current + 1; version <= Migrations.Length; version++)
                     {
-                        await ExecuteAsync(connection, transaction, Sql("DELETE FROM {0}.schema_version; INSERT INTO {0}.schema_version (version) VALUES (@version);"), cancellationToken, ("version", version)).ConfigureAwait(false);
+                        await ExecuteAsync(connection, transaction, Sql(Migrations[version - 1]), cancellationToken).ConfigureAwait(false);
                     }
-                    else
-                    {
-                        await ExecuteAsync(connection, transaction, Sql("DELETE FROM {0}.schema_version; INSERT INTO {0}.schema_version (version, compatible_from) VALUES (@version, @compatible);"), cancellationToken, ("version", version), ("compatible", CompatibleFrom[version - 1])).ConfigureAwait(false);
-                    }
+
+                    // Written once, in the migrations' transaction: the version reached and the oldest one that may still use it.
+                    await ExecuteAsync(connection, transaction, Sql("DELETE FROM {0}.schema_version; INSERT INTO {0}.schema_version (version, compatible_from) VALUES (@version, @compatible);"), cancellationToken, ("version", Migrations.Length), ("compatible", OldestCompatibleVersion)).ConfigureAwait(false);
                 }
 
                 await transaction.CommitAsync(cancellationToken).ConfigureAwait(false);

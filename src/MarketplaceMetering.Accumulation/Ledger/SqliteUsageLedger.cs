@@ -63,7 +63,7 @@ public sealed class SqliteUsageLedger : UsageLedger
 
         // Version 2: the id the service recorded the resource under (for a managed application sent by URI, the
         // resource usage id of its answer), so that usage recorded by URI can be reconciled; and the oldest schema
-        // version whose library may still use the ledger (see CompatibleFrom).
+        // version whose library may still use the ledger (see OldestCompatibleVersion).
         """
         ALTER TABLE mm_usage ADD COLUMN resource_usage_id TEXT NULL;
         ALTER TABLE mm_schema ADD COLUMN compatible_from INTEGER NULL;
@@ -71,11 +71,12 @@ public sealed class SqliteUsageLedger : UsageLedger
     ];
 
     /// <summary>
-    /// For each schema version, the oldest version whose library may still read and write a ledger at that version: a
-    /// change that older code can live with (a new nullable column it never touches) keeps the older number, so instances
-    /// of the previous release keep working during a rolling upgrade; a change it cannot live with raises it.
+    /// The oldest schema version whose library may still read and write a ledger at this library's version, stored with
+    /// the version: a change that older code can live with (a new nullable column it never touches) keeps the older
+    /// number, so instances of the previous release keep working during a rolling upgrade; a change it cannot live with
+    /// raises it.
     /// </summary>
-    private static readonly int[] CompatibleFrom = [1, 1];
+    private const int OldestCompatibleVersion = 1;
 
     private readonly string _connectionString;
 
@@ -133,16 +134,18 @@ public sealed class SqliteUsageLedger : UsageLedger
             }
         }
 
-        for (var version = current + 1; version <= Migrations.Length; version++)
+        if (current < Migrations.Length)
         {
-            await ExecuteAsync(connection, transaction, Migrations[version - 1], cancellationToken).ConfigureAwait(false);
-            var v = version.ToString(CultureInfo.InvariantCulture);
+            for (var version = current + 1; version <= Migrations.Length; version++)
+            {
+                await ExecuteAsync(connection, transaction, Migrations[version - 1], cancellationToken).ConfigureAwait(false);
+            }
+
+            // Written once, in the migrations' transaction: the version reached and the oldest one that may still use it.
             await ExecuteAsync(
                 connection,
                 transaction,
-                version == 1
-                    ? "DELETE FROM mm_schema; INSERT INTO mm_schema (version) VALUES (1);"
-                    : "DELETE FROM mm_schema; INSERT INTO mm_schema (version, compatible_from) VALUES (" + v + ", " + CompatibleFrom[version - 1].ToString(CultureInfo.InvariantCulture) + ");",
+                string.Format(CultureInfo.InvariantCulture, "DELETE FROM mm_schema; INSERT INTO mm_schema (version, compatible_from) VALUES ({0}, {1});", Migrations.Length, OldestCompatibleVersion),
                 cancellationToken).ConfigureAwait(false);
         }
 
