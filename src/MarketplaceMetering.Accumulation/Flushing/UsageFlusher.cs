@@ -35,7 +35,8 @@ public sealed class UsageFlusher : BackgroundService
     // Rows that stayed open after a claim in which other rows got through, by entry id: how many times. Such a row may be
     // one the service fails with its whole batch, so it is sent again in smaller batches (see Units). Rows that failed
     // while nothing got through (an outage) are not counted, so after an outage they go in full batches again. In
-    // memory: another instance, or this one after a restart, learns it again from one such claim.
+    // memory: another instance, or this one after a restart, learns it again from one such claim. Like _warned, touched
+    // only inside a flush, under _oneAtATime.
     private readonly Dictionary<long, int> _suspected = [];
 
     /// <summary>Initializes a new instance of the <see cref="UsageFlusher"/> class.</summary>
@@ -232,7 +233,7 @@ public sealed class UsageFlusher : BackgroundService
         // _suspected): those go in a smaller batch, halved each time. A row the service keeps failing as a whole batch
         // (a poison row) then holds back fewer of the rows planned with it each time, and from the fourth time only
         // itself, instead of taking the same batch-mates down with it until they all expire.
-        var (fresh, retried) = Units(rows, positions, Suspicion);
+        var (together, suspected) = Units(rows, positions);
         var known = new bool[positions.Count];
         async ValueTask SendUnitAsync(List<int> unit, CancellationToken token)
         {
@@ -247,16 +248,16 @@ public sealed class UsageFlusher : BackgroundService
 
         try
         {
-            // First-time rows in one bulk submission (the client's MaxConcurrency batches at a time); then the retried
-            // rows, each unit a single batch, RetriedBatchesAtOnce at a time.
-            if (fresh.Count > 0)
+            // The rows not suspected in one bulk submission (the client's MaxConcurrency batches at a time); then the
+            // suspected ones, each unit a single batch, SuspectedBatchesAtOnce at a time.
+            if (together.Count > 0)
             {
-                await SendUnitAsync(fresh, cancellationToken).ConfigureAwait(false);
+                await SendUnitAsync(together, cancellationToken).ConfigureAwait(false);
             }
 
             await Parallel.ForEachAsync(
-                retried,
-                new ParallelOptions { MaxDegreeOfParallelism = RetriedBatchesAtOnce, CancellationToken = cancellationToken },
+                suspected,
+                new ParallelOptions { MaxDegreeOfParallelism = SuspectedBatchesAtOnce, CancellationToken = cancellationToken },
                 SendUnitAsync).ConfigureAwait(false);
         }
         catch (Exception e)
@@ -289,39 +290,28 @@ public sealed class UsageFlusher : BackgroundService
     }
 
     /// <summary>
-    /// How many smaller batches of retried rows are sent at once: the client's default MaxConcurrency (the flusher cannot
-    /// read the client's own setting; these follow the first-time rows, never overlap them).
+    /// How many smaller batches of suspected rows are sent at once: the client's default MaxConcurrency (the flusher
+    /// cannot read the client's own setting; these follow the other rows' submission, never overlap it).
     /// </summary>
-    private const int RetriedBatchesAtOnce = 4;
-
-    private int Suspicion(long entryId)
-    {
-        lock (_suspected)
-        {
-            return _suspected.GetValueOrDefault(entryId);
-        }
-    }
+    private const int SuspectedBatchesAtOnce = 4;
 
     /// <summary>Counts the rows left open by a claim in which others got through; forgets rows that reached a final state.</summary>
     private void Suspect(IReadOnlyList<UsageLedgerEntry> rows, UsageOutcome[] outcomes, bool partial)
     {
-        lock (_suspected)
+        if (_suspected.Count > 100_000)
         {
-            if (_suspected.Count > 100_000)
-            {
-                _suspected.Clear(); // rows completed by other instances are never seen again here; start over rather than grow
-            }
+            _suspected.Clear(); // rows completed by other instances are never seen again here; start over rather than grow
+        }
 
-            for (var i = 0; i < rows.Count; i++)
+        for (var i = 0; i < rows.Count; i++)
+        {
+            if (outcomes[i].State != UsageLedgerState.Open)
             {
-                if (outcomes[i].State != UsageLedgerState.Open)
-                {
-                    _suspected.Remove(rows[i].Id);
-                }
-                else if (partial)
-                {
-                    _suspected[rows[i].Id] = _suspected.GetValueOrDefault(rows[i].Id) + 1;
-                }
+                _suspected.Remove(rows[i].Id);
+            }
+            else if (partial)
+            {
+                _suspected[rows[i].Id] = _suspected.GetValueOrDefault(rows[i].Id) + 1;
             }
         }
     }
@@ -331,16 +321,16 @@ public sealed class UsageFlusher : BackgroundService
     /// suspected ones in units of 25 halved per time they were left open while others got through (12, 6, 3, 1), each
     /// unit one batch.
     /// </summary>
-    private static (List<int> Fresh, List<List<int>> Retried) Units(IReadOnlyList<UsageLedgerEntry> rows, List<int> positions, Func<long, int> suspicion)
+    private (List<int> Together, List<List<int>> Suspected) Units(IReadOnlyList<UsageLedgerEntry> rows, List<int> positions)
     {
-        var fresh = new List<int>();
+        var together = new List<int>();
         var bySize = new SortedDictionary<int, List<int>>();
         for (var k = 0; k < positions.Count; k++)
         {
-            var times = suspicion(rows[positions[k]].Id);
+            var times = _suspected.GetValueOrDefault(rows[positions[k]].Id);
             if (times == 0)
             {
-                fresh.Add(k);
+                together.Add(k);
                 continue;
             }
 
@@ -353,13 +343,13 @@ public sealed class UsageFlusher : BackgroundService
             group.Add(k);
         }
 
-        var retried = new List<List<int>>();
+        var suspected = new List<List<int>>();
         foreach (var (size, group) in bySize)
         {
-            retried.AddRange(group.Chunk(size).Select(chunk => chunk.ToList()));
+            suspected.AddRange(group.Chunk(size).Select(chunk => chunk.ToList()));
         }
 
-        return (fresh, retried);
+        return (together, suspected);
     }
 
     private static UsageOutcome ToOutcome(UsageLedgerEntry row, UsageEventResult result)
