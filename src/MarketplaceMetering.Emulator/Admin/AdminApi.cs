@@ -166,7 +166,7 @@ internal sealed class AdminApi(EmulatorState state)
 
         if (RequiredText(root, "dimension") is not { } dimension)
         {
-            return BadRequest("dimension must be a non-empty string.");
+            return BadRequest("dimension must be a string.");
         }
 
         if (RequiredText(root, "day") is not { } dayText
@@ -177,21 +177,30 @@ internal sealed class AdminApi(EmulatorState state)
 
         if (RequiredText(root, "reconStatus") is not { } reconStatus)
         {
-            return BadRequest("reconStatus must be a non-empty string (Submitted, Rejected, Mismatch, Accepted).");
+            return BadRequest("reconStatus must be a string (Submitted, Rejected, Mismatch, Accepted).");
         }
 
         decimal? processed = null;
         if (root.TryGetProperty("processedQuantity", out var quantity) && quantity.ValueKind != JsonValueKind.Null)
         {
-            if (quantity.ValueKind != JsonValueKind.Number || !quantity.TryGetDecimal(out var value) || value < 0)
+            if (quantity.ValueKind != JsonValueKind.Number || !quantity.TryGetDecimal(out var value))
             {
-                return BadRequest("processedQuantity must be a number, zero or more.");
+                return BadRequest("processedQuantity must be a number.");
             }
 
             processed = value;
         }
 
-        state.Reconciliation.Set(resourceId, dimension, day, reconStatus, processed);
+        // The values themselves (not empty, not negative) are checked where MeteringEmulator.SetReconciliation checks them.
+        try
+        {
+            state.Reconciliation.Set(resourceId, dimension, day, reconStatus, processed);
+        }
+        catch (ArgumentException e)
+        {
+            return BadRequest(e.Message);
+        }
+
         return ApiResponse.NoContent();
     }
 
@@ -199,7 +208,7 @@ internal sealed class AdminApi(EmulatorState state)
         root.ValueKind == JsonValueKind.Object && root.TryGetProperty(name, out var value) && value.ValueKind == JsonValueKind.String && value.TryGetGuid(out var id) ? id : null;
 
     private static string? RequiredText(JsonElement root, string name) =>
-        root.ValueKind == JsonValueKind.Object && root.TryGetProperty(name, out var value) && value.ValueKind == JsonValueKind.String && !string.IsNullOrWhiteSpace(value.GetString()) ? value.GetString() : null;
+        root.ValueKind == JsonValueKind.Object && root.TryGetProperty(name, out var value) && value.ValueKind == JsonValueKind.String ? value.GetString() : null;
 
     private ApiResponse CurrentFaults() =>
         ApiResponse.Json(200, FaultSettingsJson.Write(state.Faults.Settings.Snapshot(), state.Faults.Pending));

@@ -190,25 +190,8 @@ public sealed class MeteringEmulator : IAsyncDisposable
     /// <param name="reconStatus">The status to report, as the service spells it (<c>Submitted</c>, <c>Rejected</c>, <c>Mismatch</c>, <c>Accepted</c>, or any other).</param>
     /// <param name="processedQuantity">The processed quantity to report; by default all of the submitted quantity for <c>Accepted</c> and 0 for any other status.</param>
     /// <exception cref="ArgumentException"><paramref name="dimension"/> or <paramref name="reconStatus"/> is empty, or <paramref name="processedQuantity"/> is negative.</exception>
-    public void SetReconciliation(Guid resourceId, string dimension, DateTimeOffset day, string reconStatus, decimal? processedQuantity = null)
-    {
-        if (string.IsNullOrWhiteSpace(dimension))
-        {
-            throw new ArgumentException("The dimension must not be empty.", nameof(dimension));
-        }
-
-        if (string.IsNullOrWhiteSpace(reconStatus))
-        {
-            throw new ArgumentException("The reconciliation status must not be empty.", nameof(reconStatus));
-        }
-
-        if (processedQuantity < 0)
-        {
-            throw new ArgumentException("The processed quantity must not be negative.", nameof(processedQuantity));
-        }
-
+    public void SetReconciliation(Guid resourceId, string dimension, DateTimeOffset day, string reconStatus, decimal? processedQuantity = null) =>
         _state.Reconciliation.Set(resourceId, dimension, day, reconStatus, processedQuantity);
-    }
 
     /// <summary>Stops listening, ending requests in progress, and releases the port.</summary>
     /// <returns>A task that completes when the emulator has stopped.</returns>

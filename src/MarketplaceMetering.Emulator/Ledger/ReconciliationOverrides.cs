@@ -11,8 +11,27 @@ internal sealed class ReconciliationOverrides
 {
     private readonly ConcurrentDictionary<(Guid Resource, string Dimension, DateTime Day), (string Status, decimal? Processed)> _overrides = new();
 
-    public void Set(Guid resourceId, string dimension, DateTimeOffset day, string reconStatus, decimal? processedQuantity) =>
+    /// <summary>Sets what is reported for one resource, dimension and UTC day (see <see cref="MeteringEmulator.SetReconciliation"/>).</summary>
+    /// <exception cref="ArgumentException"><paramref name="dimension"/> or <paramref name="reconStatus"/> is empty, or <paramref name="processedQuantity"/> is negative.</exception>
+    public void Set(Guid resourceId, string dimension, DateTimeOffset day, string reconStatus, decimal? processedQuantity)
+    {
+        if (string.IsNullOrWhiteSpace(dimension))
+        {
+            throw new ArgumentException("The dimension must not be empty.", nameof(dimension));
+        }
+
+        if (string.IsNullOrWhiteSpace(reconStatus))
+        {
+            throw new ArgumentException("The reconciliation status must not be empty.", nameof(reconStatus));
+        }
+
+        if (processedQuantity < 0)
+        {
+            throw new ArgumentException("The processed quantity must not be negative.", nameof(processedQuantity));
+        }
+
         _overrides[(resourceId, dimension.ToUpperInvariant(), day.UtcDateTime.Date)] = (reconStatus, processedQuantity);
+    }
 
     /// <summary>The status and processed quantity to report for a row whose submitted total is <paramref name="submitted"/>.</summary>
     public (string Status, decimal Processed) For(Guid resourceId, string dimension, DateTimeOffset day, decimal submitted)
