@@ -1,6 +1,7 @@
 using System.CommandLine;
 using MarketplaceMetering.Cli.CommandLine;
 using MarketplaceMetering.Emulator;
+using MarketplaceMetering.Emulator.CommandLine;
 
 namespace MarketplaceMetering.Cli.Commands;
 
@@ -24,9 +25,9 @@ internal static class EmulatorCommand
         var timeStyle = new Option<string?>("--time-style") { Description = "How answers write times: z (2026-11-20T08:00:00Z, the default) or no-offset (2026-11-20T08:00:00, as some recorded answers do)." };
         timeStyle.Validators.Add(result =>
         {
-            if (result.GetValueOrDefault<string?>() is { } value && ParseTimeStyle(value) is null)
+            if (result.GetValueOrDefault<string?>() is { } value && TimeStyleOption.Parse(value) is null)
             {
-                result.AddError($"--time-style must be z or no-offset (was '{value}').");
+                result.AddError(TimeStyleOption.Invalid(value));
             }
         });
         var command = new Command("emulator", "Run the local metering emulator in the foreground (Ctrl+C stops it). Use --token to choose the bearer token it accepts.") { port, https, seed, timeStyle };
@@ -40,7 +41,7 @@ internal static class EmulatorCommand
                 TimeProvider = context.TimeProvider,
                 UseHttps = parse.GetValue(https),
                 Seed = parse.GetValue(seed),
-                TimeStyle = ParseTimeStyle(parse.GetValue(timeStyle) ?? "z")!.Value,
+                TimeStyle = TimeStyleOption.Parse(parse.GetValue(timeStyle) ?? "z")!.Value,
             };
 
             MeteringEmulator emulator;
@@ -95,11 +96,4 @@ internal static class EmulatorCommand
 
         return command;
     }
-
-    private static WireTimeStyle? ParseTimeStyle(string value) => value.ToUpperInvariant() switch
-    {
-        "Z" => WireTimeStyle.UtcDesignator,
-        "NO-OFFSET" => WireTimeStyle.NoOffset,
-        _ => null,
-    };
 }

@@ -109,9 +109,9 @@ internal static class EmulatorCommandLine
                     break;
 
                 case "--time-style":
-                    if (ParseTimeStyle(value) is not { } style)
+                    if (TimeStyleOption.Parse(value) is not { } style)
                     {
-                        return Fail($"--time-style must be z or no-offset (was '{value}').");
+                        return Fail(TimeStyleOption.Invalid(value));
                     }
 
                     timeStyle = style;
@@ -130,13 +130,6 @@ internal static class EmulatorCommandLine
 
         return new Result(new EmulatorArguments(port, token, anyAddress, seed, https, timeStyle), ShowHelp: false, null);
     }
-
-    private static WireTimeStyle? ParseTimeStyle(string value) => value.ToUpperInvariant() switch
-    {
-        "Z" => WireTimeStyle.UtcDesignator,
-        "NO-OFFSET" => WireTimeStyle.NoOffset,
-        _ => null,
-    };
 
     private static Result Fail(string error) => new(null, ShowHelp: false, error);
 }
