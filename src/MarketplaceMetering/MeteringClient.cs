@@ -95,8 +95,7 @@ public class MeteringClient : IDisposable
         _logger = options.LoggerFactory?.CreateLogger<MeteringClient>() ?? (ILogger)NullLogger.Instance;
         var redactor = new SecretRedactor([(credential as ConfidentialClientCredential)?.ClientSecret]);
         _tokens = new AccessTokenCache(credential, options.TimeProvider, _logger, redactor, options.NetworkTimeout);
-        var owned = httpClientSource is null ? new HttpClient(MeteringTransport.CreateHandler(), disposeHandler: true) { Timeout = Timeout.InfiniteTimeSpan } : null;
-        _pipeline = new MeteringPipeline(httpClientSource ?? AlwaysThe(owned!), owned, _tokens, redactor, options, _logger);
+        _pipeline = new MeteringPipeline(httpClientSource, httpClientSource is null ? MeteringTransport.CreateHandler() : null, _tokens, redactor, options, _logger);
 
         var root = options.Endpoint.AbsoluteUri.TrimEnd('/');
         var query = "?api-version=" + Uri.EscapeDataString(options.ApiVersion);

@@ -23,8 +23,8 @@ internal sealed class MeteringPipeline : IDisposable
     private static readonly ResiliencePropertyKey<MeteringRequest> RequestKey = new("MarketplaceMetering.Request");
     private static readonly string UserAgent = BuildUserAgent();
 
-    private readonly Func<HttpClient> _httpClient;
-    private readonly HttpClient? _owned;
+    private readonly Func<HttpClient>? _httpClient;
+    private readonly HttpMessageInvoker? _owned;
     private readonly AccessTokenCache _tokens;
     private readonly SecretRedactor _redactor;
     private readonly TimeProvider _timeProvider;
@@ -34,18 +34,30 @@ internal sealed class MeteringPipeline : IDisposable
     private readonly ResiliencePipeline<RawResponse>? _retry;
 
     /// <param name="httpClient">
-    /// Where each attempt gets its <see cref="HttpClient"/>: always the same one, or a fresh one from
-    /// <c>IHttpClientFactory</c> (cheap, and it lets the factory rotate handlers).
+    /// Where each attempt gets the caller's <see cref="HttpClient"/>: always the same one, or a fresh one from
+    /// <c>IHttpClientFactory</c> (cheap, and it lets the factory rotate handlers); <see langword="null"/> when the client
+    /// brings its own <paramref name="ownedHandler"/>.
     /// </param>
-    /// <param name="owned">The client to dispose with the pipeline, if the pipeline created it.</param>
+    /// <param name="ownedHandler">
+    /// The handler the client created, when the caller gave no <see cref="HttpClient"/>: sent through directly and disposed
+    /// with the pipeline.
+    /// </param>
     /// <param name="tokens">The token cache every attempt reads through.</param>
     /// <param name="redactor">Masks the client's secrets in messages and logs.</param>
     /// <param name="options">The validated options.</param>
     /// <param name="logger">Where requests, retries and failures are logged.</param>
-    public MeteringPipeline(Func<HttpClient> httpClient, HttpClient? owned, AccessTokenCache tokens, SecretRedactor redactor, MeteringClientOptions options, ILogger logger)
+    public MeteringPipeline(Func<HttpClient>? httpClient, HttpMessageHandler? ownedHandler, AccessTokenCache tokens, SecretRedactor redactor, MeteringClientOptions options, ILogger logger)
     {
+        if ((httpClient is null) == (ownedHandler is null))
+        {
+            throw new ArgumentException("Exactly one of an HttpClient source and an owned handler is needed.", nameof(ownedHandler));
+        }
+
+        // The client's own handler is called through an HttpMessageInvoker, as YARP's forwarder does: HttpClient adds,
+        // per call, a linked cancellation source and an async layer for its timeout and buffering, and the pipeline has
+        // its own per-attempt timeout and reads the body itself.
         _httpClient = httpClient;
-        _owned = owned;
+        _owned = ownedHandler is null ? null : new HttpMessageInvoker(ownedHandler, disposeHandler: true);
         _tokens = tokens;
         _redactor = redactor;
         _timeProvider = options.TimeProvider;
@@ -151,120 +163,122 @@ internal sealed class MeteringPipeline : IDisposable
 
     public void Dispose() => _owned?.Dispose();
 
-    /// <summary>One attempt, as an outcome for Polly: a token, the request, and once per call a resend after a 401.</summary>
+    /// <summary>
+    /// One attempt, as an outcome for Polly: a token, the exchange, and once per logical call a second exchange with a
+    /// fresh token after a 401.
+    /// </summary>
+    /// <remarks>
+    /// The exchange is written out here rather than in a method of its own: every async layer an answer passes through
+    /// costs a state machine's resumption and a continuation on each call, and single calls are sensitive to it.
+    /// </remarks>
 #if NET
     [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder<>))]
 #endif
     private async ValueTask<Outcome<RawResponse>> AttemptAsync(MeteringRequest request, CancellationToken cancellationToken)
     {
-        try
+        request.Attempts++;
+        while (true)
         {
-            request.Attempts++;
-            var token = await _tokens.GetTokenAsync(cancellationToken).ConfigureAwait(false);
-            var response = await SendWithTokenAsync(request, token, cancellationToken).ConfigureAwait(false);
-            if (response.StatusCode is 401 or 403)
+            CachedToken token;
+            try
+            {
+                token = await _tokens.GetTokenAsync(cancellationToken).ConfigureAwait(false);
+            }
+            catch (Exception e)
+            {
+                return Outcome.FromException<RawResponse>(e);
+            }
+
+            var activity = MeteringTelemetry.StartAttempt(request);
+            var started = _timeProvider.GetTimestamp();
+            int? status = null;
+            string? serviceRequestId = null;
+            Exception? failure = null;
+            RawResponse answer;
+            try
+            {
+                // Raw header strings: nothing parsed or rebuilt per send (the Authorization value is built once per token).
+                using var message = new HttpRequestMessage(request.Method, request.Uri);
+                message.Headers.TryAddWithoutValidation("Authorization", token.AuthorizationHeader);
+                message.Headers.TryAddWithoutValidation("x-ms-requestid", request.RequestId);
+                message.Headers.TryAddWithoutValidation("x-ms-correlationid", request.CorrelationId);
+                message.Headers.TryAddWithoutValidation("Accept", "application/json");
+                message.Headers.TryAddWithoutValidation("User-Agent", UserAgent);
+                if (activity is not null)
+                {
+                    // W3C trace context, on every target framework (on .NET, HttpClient would add it too; it keeps ours).
+                    DistributedContextPropagator.Current.Inject(activity, message, static (carrier, name, value) =>
+                    {
+                        var headers = ((HttpRequestMessage)carrier!).Headers;
+                        headers.Remove(name);
+                        headers.TryAddWithoutValidation(name, value);
+                    });
+                }
+
+                if (request.Body is { } body)
+                {
+                    message.Content = new ByteArrayContent(body.Array, 0, body.Length);
+                    message.Content.Headers.TryAddWithoutValidation("Content-Type", "application/json");
+                }
+
+                Log.Sending(_logger, request.Method.Method, request.Path, request.RequestId, request.CorrelationId, request.Attempts);
+                using var response = await (_owned is { } owned
+                    ? owned.SendAsync(message, cancellationToken)
+                    : _httpClient!().SendAsync(message, HttpCompletionOption.ResponseHeadersRead, cancellationToken)).ConfigureAwait(false);
+                if (response.RequestMessage?.RequestUri is { } landed && landed != request.Uri)
+                {
+                    // The caller's HttpClient followed a redirect (or a handler rewrote the address): whatever answered is not
+                    // the service the client addressed, and after a 301/302/303 the POST became a GET without its body.
+                    throw Redirected(request, (int)response.StatusCode, landed, followed: true);
+                }
+
+                status = (int)response.StatusCode;
+                serviceRequestId = Header(response, "x-ms-requestid");
+                if (status is >= 300 and < 400)
+                {
+                    Log.Received(_logger, request.Method.Method, request.Path, status.Value, (long)_timeProvider.GetElapsedTime(started).TotalMilliseconds, request.RequestId);
+                    throw Redirected(request, status.Value, response.Headers.Location, followed: false);
+                }
+
+                var (buffer, length, truncated) = await ReadBodyAsync(response, request, cancellationToken).ConfigureAwait(false);
+                Log.Received(_logger, request.Method.Method, request.Path, status.Value, (long)_timeProvider.GetElapsedTime(started).TotalMilliseconds, request.RequestId);
+                answer = new RawResponse(
+                    status.Value,
+                    status >= 300 ? response.ReasonPhrase : null, // only error messages quote it
+                    buffer is null ? default : buffer.AsMemory(0, length),
+                    serviceRequestId ?? request.RequestId,
+                    Header(response, "x-ms-correlationid") ?? request.CorrelationId,
+                    RetryPolicy.IsTransientStatus(status.Value) ? RetryPolicy.ReadRetryAfter(response, _timeProvider) : null, // only a retry reads it
+                    _redactor,
+                    _timeProvider.GetUtcNow(),
+                    truncated).WithRentedBuffer(buffer);
+            }
+            catch (Exception e)
+            {
+                failure = e;
+                return Outcome.FromException<RawResponse>(e);
+            }
+            finally
+            {
+                MeteringTelemetry.EndAttempt(activity, request, started, _timeProvider, status, serviceRequestId, failure);
+            }
+
+            if (answer.StatusCode is 401 or 403)
             {
                 // A rejected token is never reused. A 401 (what gateways answer for a bad or expired token) is sent once
                 // more, with a fresh token, per logical call; a 403 is ambiguous (it is also the answer for a resource of
                 // another publisher) and is not resent, but the next call will not carry that token either.
                 _tokens.Reject(token.Value);
-                if (response.StatusCode == 401 && !request.ResentAfter401)
+                if (answer.StatusCode == 401 && !request.ResentAfter401)
                 {
                     request.ResentAfter401 = true;
-                    response.Dispose();
+                    answer.Dispose();
                     Log.ResendingAfter401(_logger, request.Method.Method, request.Path, request.RequestId);
-                    token = await _tokens.GetTokenAsync(cancellationToken).ConfigureAwait(false);
-                    response = await SendWithTokenAsync(request, token, cancellationToken).ConfigureAwait(false);
-                    if (response.StatusCode is 401 or 403)
-                    {
-                        _tokens.Reject(token.Value);
-                    }
+                    continue;
                 }
             }
 
-            return Outcome.FromResult(response);
-        }
-        catch (Exception e)
-        {
-            return Outcome.FromException<RawResponse>(e);
-        }
-    }
-
-#if NET
-    [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder<>))]
-#endif
-    private async ValueTask<RawResponse> SendWithTokenAsync(MeteringRequest request, CachedToken token, CancellationToken cancellationToken)
-    {
-        var activity = MeteringTelemetry.StartAttempt(request);
-        var started = _timeProvider.GetTimestamp();
-        int? status = null;
-        string? serviceRequestId = null;
-        Exception? failure = null;
-        try
-        {
-            // Raw header strings: nothing parsed or rebuilt per send (the Authorization value is built once per token).
-            using var message = new HttpRequestMessage(request.Method, request.Uri);
-            message.Headers.TryAddWithoutValidation("Authorization", token.AuthorizationHeader);
-            message.Headers.TryAddWithoutValidation("x-ms-requestid", request.RequestId);
-            message.Headers.TryAddWithoutValidation("x-ms-correlationid", request.CorrelationId);
-            message.Headers.TryAddWithoutValidation("Accept", "application/json");
-            message.Headers.TryAddWithoutValidation("User-Agent", UserAgent);
-            if (activity is not null)
-            {
-                // W3C trace context, on every target framework (on .NET, HttpClient would add it too; it keeps ours).
-                DistributedContextPropagator.Current.Inject(activity, message, static (carrier, name, value) =>
-                {
-                    var headers = ((HttpRequestMessage)carrier!).Headers;
-                    headers.Remove(name);
-                    headers.TryAddWithoutValidation(name, value);
-                });
-            }
-
-            if (request.Body is { } body)
-            {
-                message.Content = new ByteArrayContent(body.Array, 0, body.Length);
-                message.Content.Headers.TryAddWithoutValidation("Content-Type", "application/json");
-            }
-
-            Log.Sending(_logger, request.Method.Method, request.Path, request.RequestId, request.CorrelationId, request.Attempts);
-            using var response = await _httpClient().SendAsync(message, HttpCompletionOption.ResponseHeadersRead, cancellationToken).ConfigureAwait(false);
-            if (response.RequestMessage?.RequestUri is { } landed && landed != request.Uri)
-            {
-                // The caller's HttpClient followed a redirect (or a handler rewrote the address): whatever answered is not
-                // the service the client addressed, and after a 301/302/303 the POST became a GET without its body.
-                throw Redirected(request, (int)response.StatusCode, landed, followed: true);
-            }
-
-            status = (int)response.StatusCode;
-            serviceRequestId = Header(response, "x-ms-requestid");
-            if (status is >= 300 and < 400)
-            {
-                Log.Received(_logger, request.Method.Method, request.Path, status.Value, (long)_timeProvider.GetElapsedTime(started).TotalMilliseconds, request.RequestId);
-                throw Redirected(request, status.Value, response.Headers.Location, followed: false);
-            }
-
-            var (buffer, length, truncated) = await ReadBodyAsync(response, request, cancellationToken).ConfigureAwait(false);
-            Log.Received(_logger, request.Method.Method, request.Path, status.Value, (long)_timeProvider.GetElapsedTime(started).TotalMilliseconds, request.RequestId);
-
-            return new RawResponse(
-                status.Value,
-                status >= 300 ? response.ReasonPhrase : null, // only error messages quote it
-                buffer is null ? default : buffer.AsMemory(0, length),
-                serviceRequestId ?? request.RequestId,
-                Header(response, "x-ms-correlationid") ?? request.CorrelationId,
-                RetryPolicy.IsTransientStatus(status.Value) ? RetryPolicy.ReadRetryAfter(response, _timeProvider) : null, // only a retry reads it
-                _redactor,
-                _timeProvider.GetUtcNow(),
-                truncated).WithRentedBuffer(buffer);
-        }
-        catch (Exception e)
-        {
-            failure = e;
-            throw;
-        }
-        finally
-        {
-            MeteringTelemetry.EndAttempt(activity, request, started, _timeProvider, status, serviceRequestId, failure);
+            return Outcome.FromResult(answer);
         }
     }
 
@@ -339,6 +353,13 @@ internal sealed class MeteringPipeline : IDisposable
                         }
 
                         throw TooLarge(response, request);
+                    }
+
+                    if (length == declared)
+                    {
+                        // The whole declared body is in; HTTP/1.1 framing ends the content there, so the read that would
+                        // only return 0 is spared.
+                        return (buffer, length, false);
                     }
                 }
             }
