@@ -1,3 +1,7 @@
+#if NET
+using System.Runtime.InteropServices;
+#endif
+
 namespace MarketplaceMetering;
 
 /// <summary>
@@ -26,7 +30,13 @@ internal sealed class BatchPlanner
     public void Add(IndexedEvent indexed, List<PlannedBatch> ready)
     {
         var key = UsageEventKey.Of(indexed.Event);
+#if NET
+        // One lookup for the read and the write below; nothing else touches the map in between.
+        ref var latest = ref CollectionsMarshal.GetValueRefOrAddDefault(_latestByKey, key, out var seen);
+        var previous = latest;
+#else
         var seen = _latestByKey.TryGetValue(key, out var previous);
+#endif
         PlannedBatch? target = null;
         if (!seen || !_open.Contains(previous!))
         {
@@ -51,12 +61,16 @@ internal sealed class BatchPlanner
             _open.Add(target);
         }
 
+#if NET
+        latest = target;
+#else
+        _latestByKey[key] = target;
+#endif
         if (seen && previous != target)
         {
             target.DependOn(previous!);
         }
 
-        _latestByKey[key] = target;
         target.Add(indexed);
 
         if (target.IsFull)
@@ -90,10 +104,18 @@ internal sealed class BatchPlanner
         foreach (var usageEvent in batch.Events)
         {
             var key = UsageEventKey.Of(usageEvent);
+#if NET
+            // One lookup in the common case; a key a later batch holds (rare) goes back in.
+            if (_latestByKey.Remove(key, out var latest) && latest != batch)
+            {
+                _latestByKey[key] = latest;
+            }
+#else
             if (_latestByKey.TryGetValue(key, out var latest) && latest == batch)
             {
                 _latestByKey.Remove(key);
             }
+#endif
         }
     }
 }

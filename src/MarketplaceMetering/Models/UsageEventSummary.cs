@@ -1,4 +1,7 @@
 using System.Globalization;
+#if NET
+using System.Runtime.InteropServices;
+#endif
 using System.Text;
 
 namespace MarketplaceMetering;
@@ -125,7 +128,11 @@ public sealed class UsageEventSummary
     {
         Argument.NotNull(result);
         Total++;
+#if NET
+        CollectionsMarshal.GetValueRefOrAddDefault(_byStatus, result.Status, out _)++; // one lookup, not two
+#else
         _byStatus[result.Status] = Count(result.Status) + 1;
+#endif
         switch (result)
         {
             case UsageEventResult.Accepted:
@@ -147,7 +154,11 @@ public sealed class UsageEventSummary
             // A replay counts what the service holds (its original), which can differ from the decimal sent only beyond
             // a double's precision; never more than the service recorded.
             var quantity = result is UsageEventResult.Duplicate { Original: { } original } ? original.Quantity : result.Event.Quantity;
+#if NET
+            CollectionsMarshal.GetValueRefOrAddDefault(_deliveredByDimension, result.Event.Dimension, out _) += quantity;
+#else
             _deliveredByDimension[result.Event.Dimension] = (_deliveredByDimension.TryGetValue(result.Event.Dimension, out var q) ? q : 0) + quantity;
+#endif
         }
         else
         {
