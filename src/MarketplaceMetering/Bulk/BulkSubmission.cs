@@ -97,10 +97,20 @@ internal sealed class BulkSubmission
 
                     foreach (var batch in ready)
                     {
-                        while (inFlight >= _maxConcurrency)
+                        PlannedBatch? finished = null;
+                        if (inFlight >= _maxConcurrency)
                         {
-                            var finished = await done.Reader.ReadAsync(CancellationToken.None).ConfigureAwait(false);
+                            finished = await done.Reader.ReadAsync(CancellationToken.None).ConfigureAwait(false);
                             inFlight--;
+                        }
+
+                        // The freed slot is filled before the finished batch's results are filed and handed to the
+                        // caller: the next call goes out without waiting for that work.
+                        _ = SendAsync(batch, done.Writer, stop.Token);
+                        inFlight++;
+                        PeakInFlight = Math.Max(PeakInFlight, inFlight);
+                        if (finished is not null)
+                        {
                             Collect(finished, planner, waiting);
                             while (waiting.TryGetValue(nextToYield, out var result))
                             {
@@ -108,10 +118,6 @@ internal sealed class BulkSubmission
                                 yield return result;
                             }
                         }
-
-                        _ = SendAsync(batch, done.Writer, stop.Token);
-                        inFlight++;
-                        PeakInFlight = Math.Max(PeakInFlight, inFlight);
                     }
 
                     ready.Clear();
