@@ -236,19 +236,17 @@ public class MeteringClient : IDisposable
         var clock = Options.TimeProvider;
         var started = clock.GetTimestamp();
         var activity = MeteringTelemetry.StartOperation(BulkOperation, events.Count);
-        var results = new List<UsageEventResult>(events.Count);
+        var results = new UsageEventResult[events.Count];
         try
         {
             var submission = CreateBulkSubmission(pipeline);
             activity?.SetTag(MeteringTelemetry.CorrelationIdTag, submission.CorrelationId);
-            await foreach (var result in submission.RunAsync(AsAsync(events), cancellationToken).ConfigureAwait(false))
-            {
-                results.Add(result);
-            }
+            await submission.RunAsync(events, results, cancellationToken).ConfigureAwait(false);
         }
         catch (Exception e)
         {
-            MeteringTelemetry.EndOperation(activity, BulkOperation, started, clock, results, e);
+            // The results filed before the failure (not necessarily a prefix of the input).
+            MeteringTelemetry.EndOperation(activity, BulkOperation, started, clock, [.. results.Where(r => r is not null)], e);
             throw;
         }
 
@@ -424,16 +422,6 @@ public class MeteringClient : IDisposable
             UsageEventValidator.Deadline(usageEvents));
         using var response = await pipeline.SendAsync(request, cancellationToken).ConfigureAwait(false);
         return ResponseMapper.MapBatch(usageEvents, response, BatchOperation, _logger);
-    }
-
-#pragma warning disable CS1998 // an iterator over a list: nothing to await
-    private static async IAsyncEnumerable<UsageEvent> AsAsync(List<UsageEvent> events)
-#pragma warning restore CS1998
-    {
-        foreach (var usageEvent in events)
-        {
-            yield return usageEvent;
-        }
     }
 
     /// <summary>Releases the connection pool this client created (not an <see cref="HttpClient"/> the caller passed in).</summary>

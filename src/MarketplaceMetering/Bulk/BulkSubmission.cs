@@ -52,7 +52,27 @@ internal sealed class BulkSubmission
     /// <summary>The most batches in flight at once.</summary>
     public int PeakInFlight { get; private set; }
 
-    public async IAsyncEnumerable<UsageEventResult> RunAsync(IAsyncEnumerable<UsageEvent> usageEvents, [EnumeratorCancellation] CancellationToken cancellationToken = default)
+    /// <summary>Runs the submission over a stream, yielding one result per event in input order.</summary>
+    public IAsyncEnumerable<UsageEventResult> RunAsync(IAsyncEnumerable<UsageEvent> usageEvents, CancellationToken cancellationToken = default) =>
+        RunCoreAsync(usageEvents, into: null, cancellationToken);
+
+    /// <summary>
+    /// Runs the submission over a list, filing each result at its event's position in <paramref name="results"/> (as
+    /// long as the list) instead of yielding it: no async iterator per event in or out, and no map of results waiting
+    /// for an earlier one. When it returns, every position is filled.
+    /// </summary>
+    public async Task RunAsync(IReadOnlyList<UsageEvent> usageEvents, UsageEventResult[] results, CancellationToken cancellationToken = default)
+    {
+        await foreach (var _ in RunCoreAsync(new ListSource(usageEvents), results, cancellationToken).ConfigureAwait(false))
+        {
+            // Nothing is yielded: the results are filed in place.
+        }
+    }
+
+    /// <param name="usageEvents">The events.</param>
+    /// <param name="into">Where results are filed by input position, or <see langword="null"/> to yield them in order.</param>
+    /// <param name="cancellationToken">Stops reading and the batches in flight.</param>
+    private async IAsyncEnumerable<UsageEventResult> RunCoreAsync(IAsyncEnumerable<UsageEvent> usageEvents, UsageEventResult[]? into, [EnumeratorCancellation] CancellationToken cancellationToken)
     {
         using var stop = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
         var planner = new BatchPlanner();
@@ -87,7 +107,7 @@ internal sealed class BulkSubmission
                     }
                     else if (UsageEventValidator.CheckWindow(usageEvent, _clock.GetUtcNow(), out var inFuture) is { } problem)
                     {
-                        waiting[count++] = NotSent(usageEvent, problem, inFuture);
+                        File(count++, NotSent(usageEvent, problem, inFuture), into, waiting);
                     }
                     else
                     {
@@ -111,7 +131,7 @@ internal sealed class BulkSubmission
                         PeakInFlight = Math.Max(PeakInFlight, inFlight);
                         if (finished is not null)
                         {
-                            Collect(finished, planner, waiting);
+                            Collect(finished, planner, into, waiting);
                             while (waiting.TryGetValue(nextToYield, out var result))
                             {
                                 waiting.Remove(nextToYield++);
@@ -140,7 +160,7 @@ internal sealed class BulkSubmission
                 {
                     var finished = await done.Reader.ReadAsync(CancellationToken.None).ConfigureAwait(false);
                     inFlight--;
-                    Collect(finished, planner, waiting);
+                    Collect(finished, planner, into, waiting);
                     PeakWaitingResults = Math.Max(PeakWaitingResults, waiting.Count);
                     continue;
                 }
@@ -176,16 +196,29 @@ internal sealed class BulkSubmission
     }
 
     /// <summary>Files a finished batch's results by input position (or rethrows what stopped it) and releases its keys.</summary>
-    private static void Collect(PlannedBatch batch, BatchPlanner planner, Dictionary<long, UsageEventResult> waiting)
+    private static void Collect(PlannedBatch batch, BatchPlanner planner, UsageEventResult[]? into, Dictionary<long, UsageEventResult> waiting)
     {
         batch.Failure?.Throw();
         var results = batch.Results!;
         for (var i = 0; i < results.Length; i++)
         {
-            waiting[batch.IndexAt(i)] = results[i];
+            File(batch.IndexAt(i), results[i], into, waiting);
         }
 
         planner.Completed(batch);
+    }
+
+    /// <summary>Files one result: in place when the caller gave an array, else to wait until it is its turn to be yielded.</summary>
+    private static void File(long index, UsageEventResult result, UsageEventResult[]? into, Dictionary<long, UsageEventResult> waiting)
+    {
+        if (into is not null)
+        {
+            into[index] = result;
+        }
+        else
+        {
+            waiting[index] = result;
+        }
     }
 
     /// <summary>Handles one batch, then reports it on <paramref name="done"/> with its results or its failure; never throws.</summary>
@@ -336,4 +369,21 @@ internal sealed class BulkSubmission
         inFuture
             ? new UsageEventResult.BadArgument(usageEvent, "BadArgument", "Not sent: " + problem, "effectiveStartTime", details: null, requestId: null, correlationId: null)
             : new UsageEventResult.Expired(usageEvent, "Expired", "Not sent: " + problem, "effectiveStartTime", details: null, requestId: null, correlationId: null);
+
+    /// <summary>
+    /// A list read as a stream without an async iterator: each step completes at once, as the list is in memory.
+    /// Single use.
+    /// </summary>
+    private sealed class ListSource(IReadOnlyList<UsageEvent> events) : IAsyncEnumerable<UsageEvent>, IAsyncEnumerator<UsageEvent>
+    {
+        private int _index = -1;
+
+        public UsageEvent Current => events[_index];
+
+        public IAsyncEnumerator<UsageEvent> GetAsyncEnumerator(CancellationToken cancellationToken = default) => this;
+
+        public ValueTask<bool> MoveNextAsync() => new(++_index < events.Count);
+
+        public ValueTask DisposeAsync() => default;
+    }
 }
