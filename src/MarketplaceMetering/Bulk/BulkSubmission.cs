@@ -7,7 +7,7 @@ namespace MarketplaceMetering;
 
 /// <summary>
 /// One bulk submission: plans batches (<see cref="BatchPlanner"/>), sends up to <c>maxConcurrency</c> of them at a
-/// time, and yields one result per event in input order. Reading the source waits while all slots are busy, so memory
+/// time, and yields one result per event in input order (or, for a list, files each result at its event's position). Reading the source waits while all slots are busy, so memory
 /// holds at most the in-flight and open batches and the results that wait for an earlier one.
 /// </summary>
 /// <remarks>

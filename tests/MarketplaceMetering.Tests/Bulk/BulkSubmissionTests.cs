@@ -33,6 +33,24 @@ public class BulkSubmissionTests
     }
 
     [Fact]
+    public async Task SubmitUsageEventsAsync_FirstBatchAnsweredLast_ResultsStillInInputOrder()
+    {
+        // The first request to arrive (the first batch's, which is sent first) waits; the other two batches are answered
+        // before it, so their results are filed first, at their own positions.
+        await using var h = await Harness.StartAsync();
+        h.Emulator.Faults.Enqueue(EmulatorFault.Latency(TimeSpan.FromMilliseconds(500)));
+        var events = TestEvents.Distinct(h.Clock, 75);
+
+        var bulk = await h.Client.SubmitUsageEventsAsync(events);
+
+        bulk.Results.Select(r => r.Event).Should().Equal(events);
+        bulk.Results.Should().AllBeOfType<UsageEventResult.Accepted>();
+        var byId = h.Emulator.Ledger.Entries.ToDictionary(e => e.UsageEventId);
+        bulk.Results.Cast<UsageEventResult.Accepted>().Should().OnlyContain(a => byId[a.UsageEventId].ResourceId == a.Event.ResourceId);
+        h.Emulator.Requests.Should().HaveCount(3);
+    }
+
+    [Fact]
     public async Task SubmitUsageEventsAsync_SameKeyTwice_NeverInOneBatchAndSentInInputOrder()
     {
         await using var h = await Harness.StartAsync(client: o => o.MaxConcurrency = 4);
