@@ -206,7 +206,7 @@ internal sealed class MeteringPipeline : IDisposable
                 message.Headers.TryAddWithoutValidation("User-Agent", UserAgent);
                 if (activity is not null)
                 {
-                    // W3C trace context, on every target framework (on .NET, HttpClient would add it too; it keeps ours).
+                    // W3C trace context, on every target framework (on .NET, the handler's own diagnostics would add it too; they keep ours).
                     DistributedContextPropagator.Current.Inject(activity, message, static (carrier, name, value) =>
                     {
                         var headers = ((HttpRequestMessage)carrier!).Headers;
