@@ -155,6 +155,9 @@ internal sealed record RawAnswer(byte[] Bytes, bool Close)
         return new([.. Head($"Content-Length: {body.Length.ToString(CultureInfo.InvariantCulture)}"), .. body.AsSpan(0, sent)], Close: true);
     }
 
+    /// <summary>A 200 that declares the whole body, sends the first <paramref name="sent"/> bytes of it, then nothing more, holding the connection open.</summary>
+    public static RawAnswer StallAfter(string json, int sent) => CutAfter(json, sent) with { Close = false };
+
     /// <summary>A 200 sent with chunked transfer encoding (no <c>Content-Length</c>), in chunks of <paramref name="chunkSize"/> bytes.</summary>
     public static RawAnswer Chunked(string json, int chunkSize)
     {

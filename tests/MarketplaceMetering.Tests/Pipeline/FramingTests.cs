@@ -1,5 +1,6 @@
 using System.Text.Json;
 using System.Text.Json.Nodes;
+using MarketplaceMetering.Testing;
 
 namespace MarketplaceMetering.Tests.Pipeline;
 
@@ -148,12 +149,50 @@ public class FramingTests
         server.Requests.Should().Be(4, "three batches, one of them sent twice");
     }
 
-    private static MeteringClient Client(RawHttpServer server, int maxRetries = 3)
+    [Fact]
+    public async Task SubmitUsageEventAsync_BodyStallsAfterTheHeaders_AttemptTimesOutAndIsRetried()
     {
-        var options = new MeteringClientOptions { Endpoint = server.Endpoint };
+        var clock = new TestClock(DateTimeOffset.UtcNow);
+        var ids = new List<Guid>();
+        await using var server = RawHttpServer.Start((n, body) =>
+        {
+            var answer = Echo(body, ids);
+            return n == 1 ? RawAnswer.StallAfter(answer, 40) : RawAnswer.Ok(answer);
+        });
+        using var client = Client(server, clock: clock, networkTimeout: TimeSpan.FromSeconds(10));
+
+        var call = client.SubmitUsageEventAsync(TestEvents.HourAgo(clock));
+        await Eventually.HoldsAsync(() => server.Requests == 1, "the first attempt is answered in part");
+        await clock.WaitForTimerAsync(d => d == TimeSpan.FromSeconds(10));
+        clock.Advance(TimeSpan.FromSeconds(10));
+
+        (await call.WaitAsync(TimeSpan.FromSeconds(20))).Should().BeOfType<UsageEventResult.Accepted>().Which.UsageEventId.Should().Be(ids[^1]);
+        server.Requests.Should().Be(2);
+    }
+
+    [Fact]
+    public async Task SubmitBatchUsageEventAsync_CancelledWhileTheBodyStalls_ThrowsAtOnce()
+    {
+        var clock = new TestClock(DateTimeOffset.UtcNow);
+        await using var server = RawHttpServer.Start((_, body) => RawAnswer.StallAfter(Echo(body), 100));
+        using var client = Client(server, clock: clock);
+        using var cancel = new CancellationTokenSource();
+
+        var call = client.SubmitBatchUsageEventAsync(TestEvents.Distinct(clock, 25), cancel.Token);
+        await Eventually.HoldsAsync(() => server.Requests == 1, "the attempt is answered in part");
+        await cancel.CancelAsync();
+
+        await FluentActions.Awaiting(() => call.WaitAsync(TimeSpan.FromSeconds(20))).Should().ThrowAsync<OperationCanceledException>();
+        server.Requests.Should().Be(1, "a cancelled call is not retried");
+    }
+
+    private static MeteringClient Client(RawHttpServer server, int maxRetries = 3, TimeProvider? clock = null, TimeSpan? networkTimeout = null)
+    {
+        var options = new MeteringClientOptions { Endpoint = server.Endpoint, TimeProvider = clock ?? TimeProvider.System };
+        options.NetworkTimeout = networkTimeout ?? options.NetworkTimeout;
         options.Retry.Delay = TimeSpan.Zero;
         options.Retry.MaxRetries = maxRetries;
-        return new MeteringClient(new CountingCredential("raw-server-token", TimeProvider.System), options);
+        return new MeteringClient(new CountingCredential("raw-server-token", options.TimeProvider), options);
     }
 
     /// <summary>The service's 200 for a request body (single or batch): every event accepted, each with a new id (added to <paramref name="ids"/>).</summary>
