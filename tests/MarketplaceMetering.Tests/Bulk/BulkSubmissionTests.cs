@@ -193,6 +193,23 @@ public class BulkSubmissionTests
     }
 
     [Fact]
+    public async Task SubmitUsageEventsAsync_ListCancelledWhileBatchesAreInFlight_ThrowsAndSendsNoFurtherBatch()
+    {
+        // 8 batches, 4 in flight (the default); the emulator holds the first 4 answers (its clock never reaches them).
+        await using var h = await Harness.StartAsync();
+        h.Emulator.Faults.Enqueue(Enumerable.Repeat(EmulatorFault.Latency(TimeSpan.FromMinutes(5)), 4).ToArray());
+        using var cts = new CancellationTokenSource();
+
+        var call = h.Client.SubmitUsageEventsAsync(TestEvents.Distinct(h.Clock, 200), cts.Token);
+        await Eventually.HoldsAsync(() => h.Emulator.Requests.Count == 4, "the first 4 batches reach the emulator");
+        await cts.CancelAsync();
+
+        await FluentActions.Awaiting(() => call.WaitAsync(TimeSpan.FromSeconds(20))).Should().ThrowAsync<OperationCanceledException>();
+        h.Emulator.Requests.Should().HaveCount(4, "no batch is sent after the cancel");
+        h.Emulator.Ledger.Count.Should().Be(0);
+    }
+
+    [Fact]
     public async Task SubmitUsageEventsAsync_CallerStopsReadingAfterFirstResult_SendsNoFurtherBatchAndEnds()
     {
         await using var h = await Harness.StartAsync();
