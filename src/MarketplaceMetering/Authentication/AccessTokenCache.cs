@@ -189,10 +189,15 @@ internal sealed class AccessTokenCache : IDisposable
                     : await _credential.GetTokenAsync(RequestContext, timeout.Token).ConfigureAwait(false);
             }
 
-            if (string.IsNullOrEmpty(token.Token))
+            if (string.IsNullOrEmpty(token.Token) || UnsendableCharacter(token.Token) is not null)
             {
+                // A token is sent as one header line. A line break in it would end that line and start a header of the
+                // credential's (or its identity endpoint's) choosing; a control character, a space or a non-ASCII
+                // character is no bearer token either. The token itself is never quoted.
                 throw new MeteringAuthorizationException(
-                    "The credential " + _credentialName + " returned an empty token for the metering service.",
+                    string.IsNullOrEmpty(token.Token)
+                        ? "The credential " + _credentialName + " returned an empty token for the metering service."
+                        : "The credential " + _credentialName + " returned a token for the metering service that cannot be sent in an Authorization header: " + UnsendableCharacter(token.Token) + ". Nothing was sent.",
                     statusCode: null,
                     errorCode: null,
                     requestId: null,
@@ -245,6 +250,34 @@ internal sealed class AccessTokenCache : IDisposable
             completion.TrySetException(failure);
             _ = completion.Task.Exception; // observed here: a background refresh may have no waiter
         }
+    }
+
+    /// <summary>
+    /// What makes <paramref name="token"/> unfit for an <c>Authorization: Bearer</c> header line, or <see langword="null"/>
+    /// when every character is visible ASCII. (RFC 6750's b64token is stricter; visible ASCII is what a header line can
+    /// carry unharmed, and it accepts the odd tokens of test identity providers and the emulator.)
+    /// </summary>
+    internal static string? UnsendableCharacter(string token)
+    {
+        for (var i = 0; i < token.Length; i++)
+        {
+            var c = token[i];
+            if (c is > (char)0x20 and < (char)0x7F)
+            {
+                continue;
+            }
+
+            var what = c switch
+            {
+                '\r' or '\n' => "a line break",
+                ' ' => "a space",
+                < (char)0x20 or (char)0x7F => "a control character",
+                _ => "a character outside ASCII",
+            };
+            return MeteringClientOptions.Format("character {0} of {1} is {2}", i + 1, token.Length, what);
+        }
+
+        return null;
     }
 
     private Exception Translate(Exception e, DateTimeOffset started)

@@ -83,6 +83,43 @@ public class AccessTokenCacheTests
         e.StatusCode.Should().BeNull();
     }
 
+    [Theory]
+    [InlineData("eyJ0.abc\r\nx-ms-evil: injected", "a line break")]
+    [InlineData("eyJ0.abc\nx-ms-evil: injected", "a line break")]
+    [InlineData("eyJ0.abc\rdef", "a line break")]
+    [InlineData("eyJ0.abc\u0000def", "a control character")]
+    [InlineData("eyJ0.abc\tdef", "a control character")]
+    [InlineData("eyJ0.abc\u007Fdef", "a control character")]
+    [InlineData("eyJ0.abc def", "a space")]
+    [InlineData("   ", "a space")]
+    [InlineData("eyJ0.tökén", "a character outside ASCII")]
+    [InlineData("eyJ0.abc\u2028def", "a character outside ASCII")]
+    public async Task GetTokenAsync_TokenThatCannotBeAHeaderValue_ThrowsAuthorizationExceptionWithoutQuotingIt(string token, string what)
+    {
+        var credential = new CountingCredential(token, _clock);
+        using var cache = new AccessTokenCache(credential, _clock, NullLogger.Instance);
+
+        var act = () => cache.GetTokenValueAsync();
+
+        var e = (await act.Should().ThrowAsync<MeteringAuthorizationException>()).Which;
+        e.Message.Should().Contain("cannot be sent in an Authorization header").And.Contain(what).And.Contain(nameof(CountingCredential));
+        e.Message.Should().NotContain("eyJ0").And.NotContain("injected");
+        e.FailureCode.Should().Be("TokenRefused");
+        e.IsRetryable.Should().BeFalse();
+    }
+
+    [Theory]
+    [InlineData("eyJ0eXAiOiJKV1QiLCJhbGciOiJSUzI1NiJ9.eyJhdWQiOiIyMGU5NDBiMyJ9.c2lnbmF0dXJl")]
+    [InlineData("opaque~token+with/b64=")]
+    [InlineData("emulator-token!#$%&'*^`|")]
+    public async Task GetTokenAsync_VisibleAsciiToken_IsAccepted(string token)
+    {
+        var credential = new CountingCredential(token, _clock);
+        using var cache = new AccessTokenCache(credential, _clock, NullLogger.Instance);
+
+        (await cache.GetTokenValueAsync()).Should().Be(token);
+    }
+
     [Fact]
     public async Task GetTokenAsync_EmptyToken_ThrowsAuthorizationException()
     {

@@ -1,6 +1,7 @@
 using System.Net;
 using Azure.Identity;
 using MarketplaceMetering.Emulator;
+using MarketplaceMetering.Testing;
 using Microsoft.Identity.Client;
 
 namespace MarketplaceMetering.Tests.Authentication;
@@ -83,6 +84,43 @@ public class TokenFailureTests
         e.IsRetryable.Should().BeFalse();
         e.Message.Should().Contain("AADSTS7000215");
         credential.Calls.Should().Be(1);
+        h.Emulator.Requests.Should().BeEmpty();
+    }
+
+    [Theory]
+    [InlineData("abc\r\nx-ms-evil: injected")]
+    [InlineData("abc\nx-ms-evil: injected")]
+    [InlineData("abc\u0000def")]
+    [InlineData("tökén")]
+    public async Task SubmitUsageEventAsync_CredentialReturnsTokenThatCannotBeAHeader_NothingIsSentAndTheNextGoodTokenWorks(string bad)
+    {
+        var clock = new TestClock();
+        ScriptedCredential? credential = null;
+        await using var h = await Harness.StartAsync(clock: clock, credential: e => credential = new ScriptedCredential(clock, e.Token).ThenToken(bad));
+
+        var act = () => h.Client.SubmitUsageEventAsync(h.HourAgo());
+
+        var e = (await act.Should().ThrowAsync<MeteringAuthorizationException>()).Which;
+        e.Message.Should().Contain("cannot be sent in an Authorization header").And.NotContain("abc").And.NotContain("injected");
+        h.Emulator.Requests.Should().BeEmpty("a token that would break or extend the header line is never sent");
+        credential!.Calls.Should().Be(1, "a malformed token is not a transient failure");
+
+        h.Clock.Advance(TimeSpan.FromSeconds(31));
+        var result = await h.Client.SubmitUsageEventAsync(h.HourAgo());
+
+        result.Should().BeOfType<UsageEventResult.Accepted>("the malformed token was never cached; the credential is asked again");
+        h.Emulator.Requests.Should().ContainSingle().Which.Headers.Should().NotContainKey("x-ms-evil");
+    }
+
+    [Fact]
+    public async Task SubmitUsageEventsAsync_CredentialReturnsTokenWithLineBreak_EveryEventIsAnErrorAndNothingIsSent()
+    {
+        await using var h = await Harness.StartAsync(credential: _ => new ScriptedCredential(TimeProvider.System, "abc\r\nx-ms-evil: injected"));
+
+        var bulk = await h.Client.SubmitUsageEventsAsync(TestEvents.Distinct(h.Clock, 60));
+
+        bulk.Results.Should().AllBeOfType<UsageEventResult.Error>().And.OnlyContain(r => ((UsageEventResult.Error)r).Code == "TokenRefused");
+        bulk.Summary.Delivered.Should().Be(0);
         h.Emulator.Requests.Should().BeEmpty();
     }
 
