@@ -12,6 +12,8 @@ namespace MarketplaceMetering;
 /// <item>A failed background refresh is not retried by every caller: the next try waits <see cref="RefreshRetryDelay"/>,
 /// and the current token serves until it expires.</item>
 /// <item>Only when no valid token exists do callers wait, all of them for one fetch.</item>
+/// <item>A token is kept at least <see cref="MinimumTokenLifetime"/>, even one that arrives expired by this machine's
+/// clock, so a skewed clock or a credential that sets no expiry cannot turn every call into a token request.</item>
 /// <item>A fetch that fails for a reason that may pass throws <see cref="TokenUnavailableException"/>, which the
 /// pipeline retries; a definite refusal throws <see cref="MeteringAuthorizationException"/>, and is remembered for
 /// <see cref="RefreshRetryDelay"/> so a run of calls does not hammer the identity provider with a refused credential.</item>
@@ -26,6 +28,14 @@ internal sealed class AccessTokenCache : IDisposable
 
     /// <summary>How long after a failed background refresh (or a refusal) the credential is asked again.</summary>
     public static readonly TimeSpan RefreshRetryDelay = TimeSpan.FromSeconds(30);
+
+    /// <summary>
+    /// The least time a token is kept, and the earliest its refresh starts (half of it). A token that comes with less
+    /// life left (already expired by this machine's clock, an expiry the credential never set) or with a refresh hint
+    /// already past would otherwise send one token request per call to the identity provider, which throttles them.
+    /// The service still has the last word: a 401 evicts the token at once.
+    /// </summary>
+    public static readonly TimeSpan MinimumTokenLifetime = TimeSpan.FromSeconds(30);
 
     private static readonly TokenRequestContext RequestContext = new([MeteringClient.Scope]);
 
@@ -208,7 +218,12 @@ internal sealed class AccessTokenCache : IDisposable
             }
 
             _redactor.AddToken(token.Token);
-            var entry = CachedToken.Create(token, _timeProvider.GetUtcNow());
+            var now = _timeProvider.GetUtcNow();
+            var entry = CachedToken.Create(token, now);
+            if (entry.KeptLongerThanSaid)
+            {
+                Log.TokenLifetimeTooShort(_logger, _credentialName, token.ExpiresOn, token.RefreshOn ?? token.ExpiresOn, MinimumTokenLifetime);
+            }
             lock (_gate)
             {
                 _current = entry;
@@ -403,12 +418,24 @@ internal sealed class CachedToken
 
     public DateTimeOffset RefreshAt { get; }
 
+    /// <summary>The token came with too little life left (or a refresh hint already past) and is kept <see cref="AccessTokenCache.MinimumTokenLifetime"/>.</summary>
+    public bool KeptLongerThanSaid { get; private init; }
+
     public static CachedToken Create(AccessToken token, DateTimeOffset now)
     {
+        // Kept at least MinimumTokenLifetime, refreshed no sooner than half of it: a token that arrives (nearly) expired,
+        // or with a refresh hint already past, must not cost a token request per call.
+        var floor = AccessTokenCache.MinimumTokenLifetime;
+        var expiresOn = token.ExpiresOn < now + floor ? now + floor : token.ExpiresOn;
+
         // The credential's own hint wins; otherwise five minutes before expiry, or half-way for a short-lived token.
-        var margin = TimeSpan.FromTicks(Math.Min(AccessTokenCache.RefreshMargin.Ticks, Math.Max(0, (token.ExpiresOn - now).Ticks / 2)));
-        var refreshAt = token.RefreshOn is { } hint && hint < token.ExpiresOn ? hint : token.ExpiresOn - margin;
-        return new CachedToken(token.Token, token.ExpiresOn, refreshAt);
+        var margin = TimeSpan.FromTicks(Math.Min(AccessTokenCache.RefreshMargin.Ticks, (expiresOn - now).Ticks / 2));
+        var refreshAt = token.RefreshOn is { } hint && hint < expiresOn ? hint : expiresOn - margin;
+        var earliest = now + TimeSpan.FromTicks(floor.Ticks / 2);
+        return new CachedToken(token.Token, expiresOn, refreshAt < earliest ? earliest : refreshAt)
+        {
+            KeptLongerThanSaid = expiresOn != token.ExpiresOn || refreshAt < earliest,
+        };
     }
 
     /// <summary>Never the token.</summary>

@@ -32,6 +32,9 @@ internal static partial class Log
     [LoggerMessage(11, LogLevel.Information, "{Method} {Path} answered 401; sending it once more with a fresh token (request {RequestId}).")]
     public static partial void ResendingAfter401(ILogger logger, string method, string path, string requestId);
 
+    [LoggerMessage(12, LogLevel.Warning, "The metering service token from {Credential} expires at {ExpiresOn:o} (refresh hint {RefreshOn:o}), too soon by this machine's clock; it is kept for {Kept} rather than fetched again on every call. Check the machine's clock, or the expiry the credential sets.")]
+    public static partial void TokenLifetimeTooShort(ILogger logger, string credential, DateTimeOffset expiresOn, DateTimeOffset refreshOn, TimeSpan kept);
+
     [LoggerMessage(8, LogLevel.Warning, "A batch of {Count} events failed (HTTP {StatusCode}, request {RequestId}); each event is reported as Error.")]
     public static partial void BatchFailed(ILogger logger, int count, int statusCode, string requestId);
 

@@ -1,3 +1,4 @@
+using Azure.Core;
 using MarketplaceMetering.Testing;
 using Microsoft.Extensions.Logging.Abstractions;
 
@@ -119,6 +120,54 @@ public class TokenRefreshTests
         _clock.Advance(TimeSpan.FromSeconds(1));
         await cache.GetTokenValueAsync();
         await Eventually.HoldsAsync(() => credential.Calls == 2, "half-way through its life the token is refreshed");
+    }
+
+    public static TheoryData<string> TooShortLifetimes => ["expired an hour ago", "expires now", "expires in a second", "no expiry set"];
+
+    [Theory]
+    [MemberData(nameof(TooShortLifetimes))]
+    public async Task GetTokenAsync_TokenArrivesExpiredOrAboutTo_KeptThirtySecondsNotFetchedPerCall(string lifetime)
+    {
+        var credential = new ScriptedCredential(_clock, "too-short-hhhh").Then(_ => Task.FromResult(new AccessToken("too-short-hhhh", lifetime switch
+        {
+            "expired an hour ago" => _clock.GetUtcNow().AddHours(-1),
+            "expires now" => _clock.GetUtcNow(),
+            "expires in a second" => _clock.GetUtcNow().AddSeconds(1),
+            _ => default,
+        })));
+        using var cache = new AccessTokenCache(credential, _clock, NullLogger.Instance);
+
+        for (var i = 0; i < 20; i++)
+        {
+            (await cache.GetTokenValueAsync()).Should().Be("too-short-hhhh");
+        }
+
+        credential.Calls.Should().Be(1, "a token that arrives (nearly) expired is still kept, not fetched again per call");
+        _clock.Advance(AccessTokenCache.MinimumTokenLifetime / 2 - TimeSpan.FromSeconds(1));
+        await cache.GetTokenValueAsync();
+        (credential.Calls == 1 && !cache.IsFetching).Should().BeTrue("no refresh starts before half the kept time");
+
+        _clock.Advance(TimeSpan.FromSeconds(1));
+        var pending = cache.GetTokenValueAsync();
+        pending.IsCompleted.Should().BeTrue("the kept token serves while the refresh runs in the background");
+        await Eventually.HoldsAsync(() => credential.Calls == 2, "half-way through the kept time the token is refreshed");
+    }
+
+    [Fact]
+    public async Task GetTokenAsync_RefreshHintAlreadyPast_NoRefreshPerCall()
+    {
+        var credential = new ScriptedCredential(_clock, "hinted-past-iiii") { Lifetime = TimeSpan.FromHours(1), RefreshAfter = TimeSpan.FromMinutes(-5) };
+        using var cache = new AccessTokenCache(credential, _clock, NullLogger.Instance);
+
+        for (var i = 0; i < 20; i++)
+        {
+            await cache.GetTokenValueAsync();
+        }
+
+        (credential.Calls == 1 && !cache.IsFetching).Should().BeTrue("a refresh hint in the past must not start a refresh on every call");
+        _clock.Advance(AccessTokenCache.MinimumTokenLifetime / 2);
+        await cache.GetTokenValueAsync();
+        await Eventually.HoldsAsync(() => credential.Calls == 2, "the refresh starts once the earliest refresh time has come");
     }
 
     [Fact]

@@ -1,4 +1,7 @@
 using MarketplaceMetering.Emulator;
+using MarketplaceMetering.Testing;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Logging.Testing;
 
 namespace MarketplaceMetering.Tests.Authentication;
 
@@ -22,6 +25,33 @@ public class UnauthorizedTests
         result.Should().BeOfType<UsageEventResult.Accepted>();
         credential!.Calls.Should().Be(2, "the rejected token was evicted and a fresh one fetched");
         h.Emulator.Requests.Select(r => r.Headers["Authorization"]).Should().Equal("Bearer rejected-token-0001", "Bearer " + h.Emulator.Token);
+    }
+
+    [Fact]
+    public async Task SubmitUsageEventAsync_CredentialHandsOutTokensAlreadyExpired_OneTokenRequestForManyCallsAndA401StillEvicts()
+    {
+        // A clock running an hour fast, or a credential that sets no expiry: every token looks expired on arrival.
+        var clock = new TestClock();
+        var logs = new FakeLogCollector();
+        using var factory = FakeLogging.CreateFactory(logs);
+        ScriptedCredential? credential = null;
+        await using var h = await Harness.StartAsync(
+            clock: clock,
+            client: o => o.LoggerFactory = factory,
+            credential: e => credential = new ScriptedCredential(clock, e.Token) { Lifetime = TimeSpan.FromHours(-1) });
+
+        for (var i = 0; i < 10; i++)
+        {
+            (await h.Client.SubmitUsageEventAsync(h.HourAgo(resource: TestEvents.ResourceNumber(i)))).Should().BeOfType<UsageEventResult.Accepted>();
+        }
+
+        credential!.Calls.Should().Be(1, "ten calls, one token request");
+        logs.GetSnapshot().Should().Contain(r => r.Level == LogLevel.Warning && r.Message.Contains("too soon", StringComparison.Ordinal))
+            .And.OnlyContain(r => !r.Message.Contains(h.Emulator.Token, StringComparison.Ordinal));
+
+        h.Emulator.Faults.Enqueue(EmulatorFault.Respond(401, Unauthorized));
+        (await h.Client.SubmitUsageEventAsync(h.HourAgo(resource: TestEvents.ResourceNumber(10)))).Should().BeOfType<UsageEventResult.Accepted>();
+        credential.Calls.Should().Be(2, "the service's 401 still evicts the kept token at once");
     }
 
     [Fact]
