@@ -144,4 +144,25 @@ public class RetryPolicyTests
         RetryPolicy.ReadRetryAfter(ms, clock).Should().Be(TimeSpan.FromMilliseconds(1500));
         RetryPolicy.ReadRetryAfter(none, clock).Should().BeNull();
     }
+
+    [Theory]
+    [InlineData("Retry-After", "-5", null)]
+    [InlineData("Retry-After", "soon", null)]
+    [InlineData("Retry-After", "99999999999999999999", null)]
+    [InlineData("Retry-After", "Thu, 01 Jan 1970 00:00:00 GMT", 0.0)]
+    [InlineData("retry-after-ms", "NaN", null)]
+    [InlineData("retry-after-ms", "Infinity", null)]
+    [InlineData("retry-after-ms", "-1", null)]
+    [InlineData("retry-after-ms", "1e400", null)]
+    [InlineData("retry-after-ms", "1500abc", null)]
+    public void ReadRetryAfter_HostileValue_IsIgnoredOrZeroNeverThrows(string header, string value, double? expectedSeconds)
+    {
+        var clock = new Testing.TestClock(new DateTimeOffset(2026, 11, 20, 10, 0, 0, TimeSpan.Zero));
+        using var response = new HttpResponseMessage(HttpStatusCode.TooManyRequests);
+        response.Headers.TryAddWithoutValidation(header, value);
+
+        var wait = RetryPolicy.ReadRetryAfter(response, clock);
+
+        wait.Should().Be(expectedSeconds is { } seconds ? TimeSpan.FromSeconds(seconds) : null);
+    }
 }
