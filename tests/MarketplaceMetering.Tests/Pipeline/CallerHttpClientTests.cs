@@ -34,7 +34,7 @@ public class CallerHttpClientTests
     {
         await using var h = await Harness.StartAsync();
         h.Emulator.Faults.Enqueue(EmulatorFault.Latency(TimeSpan.FromSeconds(30)));
-        using var http = new HttpClient { Timeout = TimeSpan.FromMilliseconds(300) };
+        using var http = new HttpClient { Timeout = TimeSpan.FromSeconds(2) };
         var options = new MeteringClientOptions { Endpoint = h.Emulator.Endpoint, TimeProvider = h.Clock };
         options.Retry.Delay = TimeSpan.Zero;
         using var client = new MeteringClient(http, h.Emulator.Credential, options);
@@ -50,7 +50,7 @@ public class CallerHttpClientTests
     {
         await using var h = await Harness.StartAsync();
         h.Emulator.Faults.Enqueue(Enumerable.Repeat(EmulatorFault.Latency(TimeSpan.FromSeconds(30)), 2).ToArray());
-        using var http = new HttpClient { Timeout = TimeSpan.FromMilliseconds(300) };
+        using var http = new HttpClient { Timeout = TimeSpan.FromSeconds(2) };
         var options = new MeteringClientOptions { Endpoint = h.Emulator.Endpoint, TimeProvider = h.Clock };
         options.Retry.Delay = TimeSpan.Zero;
         options.Retry.MaxRetries = 1;
