@@ -30,6 +30,17 @@ public sealed class CannedServer : IAsyncDisposable
     /// <summary>What /api/batchUsageEvent answers when the body's first resource is not a bulk batch's.</summary>
     public byte[]? BatchAnswerOverride { get; set; }
 
+    /// <summary>
+    /// While set (during a benchmark's set-up, never while it is measured: parsing would add to every sender's bytes),
+    /// every request body is read and each event in it checked against the workload; what does not match, or a batch
+    /// of more than 25, is answered 400 and listed in <see cref="Mismatches"/>. A canned answer says Accepted whatever
+    /// was sent, so without this a sender that wrote the wrong events would still look accepted.
+    /// </summary>
+    public bool Checking { get; set; }
+
+    /// <summary>What <see cref="Checking"/> found wrong, one line per request.</summary>
+    public List<string> Mismatches { get; } = [];
+
     public static async Task<CannedServer> StartAsync(Workload workload)
     {
         var builder = WebApplication.CreateSlimBuilder();
@@ -38,18 +49,21 @@ public sealed class CannedServer : IAsyncDisposable
         var app = builder.Build();
         CannedServer? server = null;
         var bulkAnswers = workload.BulkAnswers.GetAlternateLookup<ReadOnlySpan<char>>();
+        var expected = new HashSet<string>(new[] { workload.Single }.Concat(workload.Batch).Concat(workload.Bulk).Select(Key), StringComparer.Ordinal);
         app.MapPost("/api/usageEvent", async context =>
         {
-            var (buffer, _) = await ReadAsync(context);
+            var (buffer, length) = await ReadAsync(context);
+            var problem = server!.Checking ? server.Check(buffer.AsSpan(0, length), expected, batch: false) : null;
             ArrayPool<byte>.Shared.Return(buffer);
-            await Write(context, workload.SingleAnswer);
+            await Write(context, problem is null ? workload.SingleAnswer : BadRequest, problem is null ? 200 : 400);
         });
         app.MapPost("/api/batchUsageEvent", async context =>
         {
             var (buffer, length) = await ReadAsync(context);
-            var answer = FindBulkAnswer(buffer.AsSpan(0, length), bulkAnswers) ?? server!.BatchAnswerOverride ?? workload.BatchAnswer;
+            var problem = server!.Checking ? server.Check(buffer.AsSpan(0, length), expected, batch: true) : null;
+            var answer = FindBulkAnswer(buffer.AsSpan(0, length), bulkAnswers) ?? server.BatchAnswerOverride ?? workload.BatchAnswer;
             ArrayPool<byte>.Shared.Return(buffer);
-            await Write(context, answer);
+            await Write(context, problem is null ? answer : BadRequest, problem is null ? 200 : 400);
         });
         await app.StartAsync();
         var address = app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.First();
@@ -85,9 +99,43 @@ public sealed class CannedServer : IAsyncDisposable
         return (buffer, length);
     }
 
-    private static Task Write(HttpContext context, byte[] answer)
+    private static readonly byte[] BadRequest = """{"code":"BadArgument","message":"The benchmark's canned server did not expect these events."}"""u8.ToArray();
+
+    /// <summary>The text an event is compared by: resource, plan, dimension, quantity and start time, as the service reads them.</summary>
+    private static string Key(UsageEvent e) =>
+        string.Join('|', e.ResourceId!.Value.ToString("D"), e.PlanId, e.Dimension, e.Quantity.ToString("G29", System.Globalization.CultureInfo.InvariantCulture), e.EffectiveStartTime.UtcTicks);
+
+    private string? Check(ReadOnlySpan<byte> body, HashSet<string> expected, bool batch)
     {
-        context.Response.StatusCode = 200;
+        string? problem;
+        try
+        {
+            using var document = System.Text.Json.JsonDocument.Parse(body.ToArray());
+            var events = batch ? [.. document.RootElement.GetProperty("request").EnumerateArray()] : new[] { document.RootElement };
+            problem = events.Length is 0 or > 25
+                ? events.Length + " events in one call"
+                : events.Select(e => string.Join('|', e.GetProperty("resourceId").GetGuid().ToString("D"), e.GetProperty("planId").GetString(), e.GetProperty("dimension").GetString(), e.GetProperty("quantity").GetDecimal().ToString("G29", System.Globalization.CultureInfo.InvariantCulture), e.GetProperty("effectiveStartTime").GetDateTimeOffset().UtcTicks))
+                    .FirstOrDefault(key => !expected.Contains(key)) is { } unexpected ? "an event not in the workload: " + unexpected : null;
+        }
+        catch (Exception e) when (e is System.Text.Json.JsonException or KeyNotFoundException or InvalidOperationException or FormatException)
+        {
+            problem = "an unreadable body (" + e.GetType().Name + ": " + e.Message + ")";
+        }
+
+        if (problem is not null)
+        {
+            lock (Mismatches)
+            {
+                Mismatches.Add(problem);
+            }
+        }
+
+        return problem;
+    }
+
+    private static Task Write(HttpContext context, byte[] answer, int status = 200)
+    {
+        context.Response.StatusCode = status;
         context.Response.ContentType = "application/json; charset=utf-8";
         context.Response.ContentLength = answer.Length;
         return context.Response.Body.WriteAsync(answer, 0, answer.Length);

@@ -56,8 +56,12 @@ internal static class Throughput
                     var sender = senders[(k + round - 1) % senders.Count];
                     var f = await MeasureAsync(sender, group.Count);
                     figures[sender] = f;
-                    ok &= f.Accepted == group.Count;
+                    ok &= f.Accepted == group.Count && f.LedgerProblem is null;
                     Console.WriteLine($"{round,-7}{f.Sender,-28}{f.EventsPerSecond,12:N0}{f.BytesPerEvent,12:N0}{f.CpuMicrosecondsPerEvent,14:N1}{f.EmulatorCpuMicrosecondsPerEvent,14:N1}{f.PeakWorkingSet / 1048576.0,14:N1}{f.Accepted,12:N0}");
+                    if (f.LedgerProblem is { } problem)
+                    {
+                        Console.WriteLine($"       {f.Sender}: the emulator's ledger is not what the sender was to send: {problem}");
+                    }
                 }
 
                 foreach (var client in group.Clients)
@@ -133,7 +137,11 @@ internal static class Throughput
 
             // The emulator's CPU covers the warm-up events too, so it is divided by all the events it answered.
             var emulatorCpu = (emulator.TotalProcessorTime - emulatorCpuBefore).TotalMicroseconds / (count + WarmUpCount(count));
-            return JsonSerializer.Deserialize<Figures>(line)! with { EmulatorCpuMicrosecondsPerEvent = emulatorCpu };
+            return JsonSerializer.Deserialize<Figures>(line)! with
+            {
+                EmulatorCpuMicrosecondsPerEvent = emulatorCpu,
+                LedgerProblem = await LedgerProblemAsync(endpoint, count),
+            };
         }
         finally
         {
@@ -200,6 +208,62 @@ internal static class Throughput
             warmedUp == warmUp ? accepted : -1,
             cpu.TotalMicroseconds / count)));
         return 0;
+    }
+
+    /// <summary>
+    /// Checks what the emulator recorded against what the child was to send (read after the measured run): every warm-up
+    /// and measured event once, with its own resource, plan, dimension and quantity, all at one start time. The accepted
+    /// count alone would not see a sender that wrote other events: this emulator takes any plan and dimension.
+    /// </summary>
+    private static async Task<string?> LedgerProblemAsync(Uri endpoint, int count)
+    {
+        using var http = new HttpClient();
+        using var request = new HttpRequestMessage(HttpMethod.Get, new Uri(endpoint, "emulator/ledger"));
+        request.Headers.TryAddWithoutValidation("Authorization", "Bearer " + Token);
+        using var response = await http.SendAsync(request);
+        if (!response.IsSuccessStatusCode)
+        {
+            return "the ledger could not be read (HTTP " + (int)response.StatusCode + ")";
+        }
+
+        using var document = await JsonDocument.ParseAsync(await response.Content.ReadAsStreamAsync());
+        var seen = new bool[count + WarmUpCount(count)];
+        string? start = null;
+        foreach (var entry in document.RootElement.EnumerateArray())
+        {
+            var resource = entry.GetProperty("resourceId").GetGuid();
+            var at = IndexOf(resource);
+            if (at < 0 || at >= seen.Length)
+            {
+                return "an event for resource " + resource + ", which the sender was not to send";
+            }
+
+            if (seen[at])
+            {
+                return "resource " + resource + " recorded twice";
+            }
+
+            seen[at] = true;
+            var time = entry.GetProperty("effectiveStartTime").GetString();
+            start ??= time;
+            if (entry.GetProperty("planId").GetString() != Workload.Plan
+                || entry.GetProperty("dimension").GetString() != Workload.Dimension
+                || entry.GetProperty("quantity").GetDecimal() != 1 + (at % 97)
+                || time != start)
+            {
+                return "resource " + resource + " recorded as " + entry.GetRawText();
+            }
+        }
+
+        var missing = Array.IndexOf(seen, false);
+        return missing < 0 ? null : seen.Count(s => !s) + " events never recorded, the first for resource " + Workload.Resource(missing);
+    }
+
+    /// <summary>i for <see cref="Workload.Resource"/>(i), or -1 for any other id.</summary>
+    private static int IndexOf(Guid resource)
+    {
+        var text = resource.ToString("D");
+        return text.StartsWith("6f1a2b3c-0000-4000-8000-", StringComparison.Ordinal) && int.TryParse(text.AsSpan(24), NumberStyles.None, CultureInfo.InvariantCulture, out var i) && Workload.Resource(i) == resource ? i : -1;
     }
 
     /// <summary>In how many rounds the warm-up events are sent, each followed by a pause for the background compiler.</summary>
@@ -277,6 +341,9 @@ internal static class Throughput
     {
         /// <summary>The emulator process's CPU per event it answered (warm-up included), filled in by the parent.</summary>
         public double EmulatorCpuMicrosecondsPerEvent { get; init; }
+
+        /// <summary>What the emulator recorded that the sender was not to send, or did not record; null when it all matches.</summary>
+        public string? LedgerProblem { get; init; }
     }
 
     private sealed class FixedCredential(Azure.Core.AccessToken token) : Azure.Core.TokenCredential
