@@ -1,5 +1,3 @@
-using System.Diagnostics;
-
 namespace MarketplaceMetering.Tests.Samples;
 
 /// <summary>
@@ -50,36 +48,6 @@ public class SampleProgramTests
         output.Should().Contain("Set ManagedApp:ResourceUri");
     }
 
-    private static async Task<(int ExitCode, string Output)> RunAsync(string sample, params (string Name, string Value)[] environment)
-    {
-        var configuration = AppContext.BaseDirectory.Contains($"{Path.DirectorySeparatorChar}Release{Path.DirectorySeparatorChar}", StringComparison.Ordinal) ? "Release" : "Debug";
-        var directory = Path.Combine(Repository.Root(), "samples", sample, "bin", configuration, "net10.0");
-        var start = new ProcessStartInfo("dotnet", [Path.Combine(directory, sample + ".dll")])
-        {
-            WorkingDirectory = Path.GetTempPath(), // appsettings.json must be found next to the program, not in the working directory
-            RedirectStandardOutput = true,
-            RedirectStandardError = true,
-        };
-        start.Environment["DOTNET_CLI_TELEMETRY_OPTOUT"] = "1";
-        foreach (var (name, value) in environment)
-        {
-            start.Environment[name] = value;
-        }
-
-        using var process = Process.Start(start)!;
-        var stdout = process.StandardOutput.ReadToEndAsync();
-        var stderr = process.StandardError.ReadToEndAsync();
-        using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(90));
-        try
-        {
-            await process.WaitForExitAsync(timeout.Token);
-        }
-        catch (OperationCanceledException)
-        {
-            process.Kill(entireProcessTree: true);
-            throw new TimeoutException(sample + " did not exit within 90 s: " + await stdout + await stderr);
-        }
-
-        return (process.ExitCode, await stdout + await stderr);
-    }
+    private static Task<(int ExitCode, string Output)> RunAsync(string sample, params (string Name, string Value)[] environment) =>
+        ProgramRunner.RunAsync(Path.Combine(ProgramRunner.BuildOutput("samples", sample), sample + ".dll"), [], TimeSpan.FromSeconds(90), environment);
 }

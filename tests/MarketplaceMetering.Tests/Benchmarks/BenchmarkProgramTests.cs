@@ -1,0 +1,49 @@
+using System.Text.RegularExpressions;
+
+namespace MarketplaceMetering.Tests.Benchmarks;
+
+/// <summary>
+/// The commands docs/performance.md gives keep working: every sender of the benchmarks (the client, the minimal sender
+/// that is the baseline, the wire floor) still gets its events accepted, and the throughput program runs end to end
+/// against the emulator in another process. Only correctness is asserted here: the figures of a Debug build on a shared
+/// machine mean nothing, and timing assertions have no place in tests.
+/// </summary>
+public class BenchmarkProgramTests
+{
+    private static readonly string Program = Path.Combine(ProgramRunner.BuildOutput("tests", "MarketplaceMetering.Benchmarks"), "MarketplaceMetering.Benchmarks.dll");
+
+    [Fact]
+    public async Task Verify_EverySender_GetsAllItsEventsAcceptedByTheCannedServer()
+    {
+        var (exitCode, output) = await ProgramRunner.RunAsync(Program, ["verify"], TimeSpan.FromMinutes(3));
+
+        exitCode.Should().Be(0, output);
+        output.Should().Contain("Every sender's events were accepted.");
+    }
+
+    [Fact]
+    public async Task Throughput_SmallRun_EverySenderHasEveryEventAcceptedAndTheMediansArePrinted()
+    {
+        var (exitCode, output) = await ProgramRunner.RunAsync(Program, ["throughput", "3000", "600", "1"], TimeSpan.FromMinutes(4));
+
+        exitCode.Should().Be(0, output);
+        var rows = output.Split('\n').Select(l => l.TrimEnd()).Where(l => Regex.IsMatch(l, @"^1\s{2,}")).ToList();
+        (string Sender, string Accepted)[] expected =
+        [
+            ("minimal sender, batches", "3,000"),
+            ("SubmitUsageEventsAsync", "3,000"),
+            ("SubmitBatchUsageEventAsync", "3,000"),
+            ("minimal sender, single", "600"),
+            ("SubmitUsageEventAsync", "600"),
+        ];
+        foreach (var (sender, accepted) in expected)
+        {
+            rows.Should().ContainSingle(r => Regex.IsMatch(r, @"^1\s{2,}" + Regex.Escape(sender) + @"\s{2,}"), output)
+                .Which.Should().MatchRegex(@"\s" + accepted.Replace(",", @"\D?", StringComparison.Ordinal) + "$", "every event the {0} sent was accepted", sender);
+        }
+
+        output.Should().Contain("bulk: SubmitUsageEventsAsync / minimal sender, events/s by round:")
+            .And.Contain("single: SubmitUsageEventAsync / minimal sender, events/s by round:")
+            .And.Contain("median");
+    }
+}
