@@ -192,6 +192,54 @@ public class BulkSubmissionTests
         await act.Should().ThrowAsync<OperationCanceledException>();
     }
 
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public async Task SubmitUsageEventsAsync_OneEventOfABatchLeavesTheWindowWhileItWaits_TheRestAreSentAndEachResultKeepsItsPlace(bool restFails)
+    {
+        await using var h = await Harness.StartAsync(client: o =>
+        {
+            o.Retry.MaxRetries = 0;
+            o.NetworkTimeout = TimeSpan.FromMinutes(10); // the clock moves 2 minutes while batch A is in flight
+        });
+        var first = TestEvents.Distinct(h.Clock, 25); // batch A
+        var closing = TestEvents.At(h.Clock.GetUtcNow() - TimeSpan.FromHours(24) + TimeSpan.FromSeconds(60), resource: TestEvents.ResourceNumber(100));
+        var others = Enumerable.Range(101, 3).Select(i => TestEvents.HourAgo(h.Clock, resource: TestEvents.ResourceNumber(i))).ToList();
+
+        // Batch B starts with a replay of A's first event, so it waits for A; while it waits, its third event leaves the
+        // service's 24-hour window. The other four are still sent, and every result lands at its own event's position.
+        List<UsageEvent> events = [.. first, first[0], others[0], closing, others[1], others[2]];
+        h.Emulator.Faults.Enqueue(EmulatorFault.Latency(TimeSpan.FromSeconds(2)));
+        if (restFails)
+        {
+            h.Emulator.Faults.Enqueue(EmulatorFault.ServerError(503));
+        }
+
+        var call = h.Client.SubmitUsageEventsAsync(events);
+        await Eventually.HoldsAsync(() => h.Emulator.Requests.Count == 1, "batch A reaches the emulator, which holds its answer");
+        h.Clock.Advance(TimeSpan.FromMinutes(2));
+        var bulk = await call.WaitAsync(TimeSpan.FromSeconds(20));
+
+        bulk.Results.Select(r => r.Event).Should().Equal(events);
+        bulk.Results.Take(25).Should().AllBeOfType<UsageEventResult.Accepted>();
+        bulk.Results[27].Should().BeOfType<UsageEventResult.Expired>().Which.Code.Should().Be("DeadlinePassed");
+        int[] sent = [25, 26, 28, 29];
+        if (restFails)
+        {
+            sent.Select(i => bulk.Results[i]).Should().AllBeOfType<UsageEventResult.Error>().And.OnlyContain(r => ((UsageEventResult.Error)r).Message.Contains("503"));
+        }
+        else
+        {
+            bulk.Results[25].Should().BeOfType<UsageEventResult.Duplicate>().Which.IsReplay.Should().BeTrue();
+            new[] { 26, 28, 29 }.Select(i => bulk.Results[i]).Should().AllBeOfType<UsageEventResult.Accepted>()
+                .And.OnlyContain(r => r.Event.ResourceId != closing.ResourceId);
+        }
+
+        h.Emulator.Requests.Should().HaveCount(2);
+        SentEvents(h.Emulator.Requests[1]).Select(e => e.GetProperty("resourceId").GetGuid())
+            .Should().Equal(sent.Select(i => events[i].ResourceId!.Value), "the event that left its window is not sent; the others are, in order");
+    }
+
     [Fact]
     public async Task SubmitUsageEventsAsync_ListCancelledWhileBatchesAreInFlight_ThrowsAndSendsNoFurtherBatch()
     {
