@@ -220,6 +220,53 @@ public class UsageReconcilerTests
     }
 
     [Fact]
+    public void Reconcile_PlanChangedDuringTheDay_TheMarketplacesRowPerPlanCountsAsOneSummedRow()
+    {
+        // The subscription moved from plan1 to plan2 at noon: the marketplace reports one row per plan for the day.
+        SentUsage[] sent =
+        [
+            new(Agreeing, null, "plan1", "dim1", Day.AddHours(3), 5m, UsageEventStatus.Accepted),
+            new(Agreeing, null, "plan2", "dim1", Day.AddHours(15), 7m, UsageEventStatus.Accepted),
+        ];
+        RecordedUsage[] recorded =
+        [
+            MeteringModelFactory.RecordedUsage(Day, Agreeing, "dim1", 5m, 5m, ReconStatus.Accepted, planId: "plan1", submittedCount: 1),
+            MeteringModelFactory.RecordedUsage(Day, Agreeing, "dim1", 7m, 7m, ReconStatus.Accepted, planId: "plan2", submittedCount: 1),
+        ];
+
+        var report = UsageReconciler.Reconcile(sent, recorded, Day, Day.AddDays(1));
+
+        var row = report.Rows.Should().ContainSingle().Subject;
+        (row.SentQuantity, row.DeliveredQuantity, row.Differences).Should().Be((12m, 12m, UsageDifferences.None));
+        (row.Recorded!.SubmittedQuantity, row.Recorded.ProcessedQuantity, row.Recorded.SubmittedCount, row.Recorded.ReconStatus).Should().Be((12m, (decimal?)12m, (int?)2, ReconStatus.Accepted));
+    }
+
+    [Theory]
+    [InlineData("Rejected", 0, UsageDifferences.Rejected)]
+    [InlineData("Mismatch", 6, UsageDifferences.QuantityMismatch)]
+    [InlineData("Submitted", null, UsageDifferences.StillProcessing)]
+    public void Reconcile_PlanChangedDuringTheDayAndOnePlansRowIsNotAccepted_TheMergedRowShowsIt(string status, int? processed, UsageDifferences expected)
+    {
+        SentUsage[] sent =
+        [
+            new(Agreeing, null, "plan1", "dim1", Day.AddHours(3), 5m, UsageEventStatus.Accepted),
+            new(Agreeing, null, "plan2", "dim1", Day.AddHours(15), 7m, UsageEventStatus.Accepted),
+        ];
+        RecordedUsage[] recorded =
+        [
+            MeteringModelFactory.RecordedUsage(Day, Agreeing, "dim1", 5m, 5m, ReconStatus.Accepted, planId: "plan1"),
+            MeteringModelFactory.RecordedUsage(Day, Agreeing, "dim1", 7m, processed, new ReconStatus(status), planId: "plan2"),
+        ];
+
+        var report = UsageReconciler.Reconcile(sent, recorded, Day, Day.AddDays(1));
+
+        var row = report.Rows.Should().ContainSingle().Subject;
+        row.Differences.Should().HaveFlag(expected);
+        row.Recorded!.ReconStatus.Should().Be(new ReconStatus(status), "the status that needs attention wins over Accepted");
+        row.Recorded.ProcessedQuantity.Should().Be(processed is null ? null : 5m + processed.Value);
+    }
+
+    [Fact]
     public void Reconcile_OutsideTheRange_IsIgnoredOnBothSides()
     {
         var report = UsageReconciler.Reconcile(
