@@ -63,6 +63,28 @@ public class HostileAnswerTests
         batch.Results.Should().AllBeOfType<UsageEventResult.Accepted>();
     }
 
+    [Theory]
+    [InlineData(999)]
+    [InlineData(2.5)]
+    [InlineData(1e12)]
+    public async Task SubmitBatchUsageEventAsync_ItemSaysAcceptedWithAnotherQuantity_ThatEventIsAnErrorNotDelivered(double held)
+    {
+        await using var h = await Harness.StartAsync();
+        var events = TestEvents.Distinct(h.Clock, 3); // quantities 1, 2, 3
+        var answer = BatchAnswer(events);
+        answer["result"]![1]!["quantity"] = held;
+        h.Emulator.Faults.Enqueue(EmulatorFault.Respond(200, answer.ToJsonString()));
+
+        var batch = await h.Client.SubmitBatchUsageEventAsync(events);
+
+        batch.Results[0].Should().BeOfType<UsageEventResult.Accepted>();
+        batch.Results[2].Should().BeOfType<UsageEventResult.Accepted>();
+        var error = batch.Results[1].Should().BeOfType<UsageEventResult.Error>().Subject;
+        (error.Code, error.Target, error.IsDelivered).Should().Be(("QuantityMismatch", "quantity", false));
+        error.Message.Should().Contain("not the 2 sent");
+        UsageEventSummary.Create(batch.Results).Retryable.Should().Equal(events[1]);
+    }
+
     [Fact]
     public async Task SubmitBatchUsageEventAsync_ItemWithNumericResourceId_ThatEventIsMissingOthersAccepted()
     {
