@@ -194,9 +194,10 @@ internal sealed class AccessTokenCache : IDisposable
             AccessToken token;
             using (var timeout = CreateTimeoutSource())
             {
-                token = _credential is IForceRefreshCredential forceable
-                    ? await forceable.GetTokenAsync(RequestContext, force, timeout.Token).ConfigureAwait(false)
-                    : await _credential.GetTokenAsync(RequestContext, timeout.Token).ConfigureAwait(false);
+                var pending = _credential is IForceRefreshCredential forceable
+                    ? forceable.GetTokenAsync(RequestContext, force, timeout.Token)
+                    : _credential.GetTokenAsync(RequestContext, timeout.Token);
+                token = pending.IsCompletedSuccessfully ? pending.Result : await AbandonOnCancelAsync(pending.AsTask(), timeout.Token).ConfigureAwait(false);
             }
 
             if (string.IsNullOrEmpty(token.Token) || UnsendableCharacter(token.Token) is not null)
@@ -351,6 +352,30 @@ internal sealed class AccessTokenCache : IDisposable
         }
 
         return text;
+    }
+
+    /// <summary>
+    /// Waits for the credential, but no longer than <paramref name="cancellationToken"/> allows, even when the credential
+    /// ignores the token it was given (a call blocked inside it, an identity endpoint that never answers): a fetch that
+    /// never ended would otherwise hold every later call, since all of them wait for the one fetch. An abandoned fetch
+    /// that fails later has its exception observed here.
+    /// </summary>
+    private static async Task<AccessToken> AbandonOnCancelAsync(Task<AccessToken> fetch, CancellationToken cancellationToken)
+    {
+        if (!fetch.IsCompleted && cancellationToken.CanBeCanceled)
+        {
+            var cancelled = new TaskCompletionSource<AccessToken>(TaskCreationOptions.RunContinuationsAsynchronously);
+            using (cancellationToken.Register(static s => ((TaskCompletionSource<AccessToken>)s!).TrySetCanceled(), cancelled))
+            {
+                if (await Task.WhenAny(fetch, cancelled.Task).ConfigureAwait(false) != fetch)
+                {
+                    _ = fetch.ContinueWith(static t => _ = t.Exception, CancellationToken.None, TaskContinuationOptions.OnlyOnFaulted | TaskContinuationOptions.ExecuteSynchronously, TaskScheduler.Default);
+                    cancellationToken.ThrowIfCancellationRequested();
+                }
+            }
+        }
+
+        return await fetch.ConfigureAwait(false);
     }
 
     private FetchScope CreateTimeoutSource()

@@ -124,6 +124,33 @@ public class TokenFailureTests
         h.Emulator.Requests.Should().BeEmpty();
     }
 
+    [Theory]
+    [InlineData(true)]
+    [InlineData(false)]
+    public async Task SubmitUsageEventAsync_CredentialHangs_FetchAbandonedAtTheNetworkTimeoutAndTheRetryGetsAToken(bool honoursCancellation)
+    {
+        var clock = new TestClock();
+        ScriptedCredential? credential = null;
+        await using var h = await Harness.StartAsync(
+            clock: clock,
+            client: o => o.NetworkTimeout = TimeSpan.FromSeconds(10),
+            credential: e => credential = new ScriptedCredential(clock, e.Token).Then(async cancellationToken =>
+            {
+                // A fetch that never ends: one that a cancel would end, or one that ignores it (a blocked call inside the credential).
+                await new TaskCompletionSource().Task.WaitAsync(honoursCancellation ? cancellationToken : CancellationToken.None);
+                throw new InvalidOperationException("unreachable");
+            }));
+
+        var call = h.Client.SubmitUsageEventAsync(h.HourAgo());
+        await Eventually.HoldsAsync(() => credential!.Calls == 1, "the first fetch started");
+        await clock.WaitForTimerAsync(d => d == TimeSpan.FromSeconds(10));
+        clock.Advance(TimeSpan.FromSeconds(10));
+
+        (await call.WaitAsync(TimeSpan.FromSeconds(20))).Should().BeOfType<UsageEventResult.Accepted>();
+        credential!.Calls.Should().Be(2, "the hung fetch was abandoned, and the retry asked again");
+        h.Emulator.Requests.Should().ContainSingle();
+    }
+
     [Fact]
     public async Task SubmitUsageEventsAsync_CredentialFailsOnceTransiently_Delivers1000Of1000()
     {
