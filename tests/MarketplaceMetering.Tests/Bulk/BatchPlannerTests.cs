@@ -58,6 +58,22 @@ public class BatchPlannerTests
     }
 
     [Fact]
+    public void Add_TwoKeysEachTwice_TheSecondOfEachFillsTheSameLaterBatchNotANewOne()
+    {
+        // a, a, b, b, c: the second a opens batch 2; the second b finds batch 1 holding b and batch 2 free of it.
+        var a = TestEvents.At(Hour, resource: TestEvents.ResourceNumber(1));
+        var b = TestEvents.At(Hour, resource: TestEvents.ResourceNumber(2));
+        var c = TestEvents.At(Hour, resource: TestEvents.ResourceNumber(3));
+
+        var batches = Plan([a, a, b, b, c]);
+
+        batches.Select(x => x.Indices.ToArray()).Should().BeEquivalentTo(new[] { new long[] { 0, 2, 4 }, new long[] { 1, 3 } }, o => o.WithStrictOrdering());
+        batches[1].DependenciesCompleted().IsCompleted.Should().BeFalse("batch 2 repeats keys of batch 1");
+        batches[0].Complete();
+        batches[1].DependenciesCompleted().IsCompleted.Should().BeTrue();
+    }
+
+    [Fact]
     public void Add_OneKeyOverAndOver_KeepsAtMostTheOpenBatchLimit()
     {
         var planner = new BatchPlanner();
