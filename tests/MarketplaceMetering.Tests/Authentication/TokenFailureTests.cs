@@ -1,4 +1,6 @@
 using System.Net;
+using System.Net.Sockets;
+using Azure;
 using Azure.Identity;
 using MarketplaceMetering.Emulator;
 using MarketplaceMetering.Testing;
@@ -238,6 +240,30 @@ public class TokenFailureTests
         e.Should().NotBeOfType<MeteringAuthorizationException>("an unreachable identity endpoint is not a refusal");
         e.IsRetryable.Should().BeTrue();
         emulator.Requests.Should().BeEmpty();
+    }
+
+    public static TheoryData<string, Exception, bool> Classified => new()
+    {
+        { "identity endpoint 503", new RequestFailedException(503, "Service Unavailable"), true },
+        { "identity endpoint 429", new RequestFailedException(429, "Too Many Requests"), true },
+        { "identity endpoint 408", new RequestFailedException(408, "Request Timeout"), true },
+        { "no response at all", new RequestFailedException(0, "No response"), true },
+        { "identity endpoint 400", new RequestFailedException(400, "Bad Request"), false },
+        { "identity endpoint 401", new RequestFailedException(401, "Unauthorized"), false },
+        { "identity endpoint 403", new RequestFailedException(403, "Forbidden"), false },
+        { "503 wrapped by Azure.Identity", new AuthenticationFailedException("ManagedIdentityCredential authentication failed", new RequestFailedException(503, "busy")), true },
+        { "network failures in an AggregateException", new AggregateException(new HttpRequestException("reset"), new SocketException()), true },
+        { "a network failure and a refusal together", new AggregateException(new HttpRequestException("reset"), new MsalServiceException("invalid_client", "AADSTS7000215", 401)), false },
+        { "MSAL says retryable", new MsalClientException("request_timeout", "timed out") { IsRetryable = true }, true },
+        { "MSAL client error", new MsalClientException("invalid_request", "bad request"), false },
+        { "something unknown", new InvalidOperationException("odd"), false },
+    };
+
+    [Theory]
+    [MemberData(nameof(Classified))]
+    public void IsTransient_IdentityFailures_MayPassOnlyWhenNothingInThemIsARefusal(string what, Exception failure, bool transient)
+    {
+        TokenFailure.IsTransient(failure).Should().Be(transient, what);
     }
 
     private static Exception Transient(string kind) => kind switch
