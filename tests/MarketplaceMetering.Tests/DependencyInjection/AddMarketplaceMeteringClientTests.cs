@@ -106,6 +106,75 @@ public class AddMarketplaceMeteringClientTests
         (await act.Should().ThrowAsync<OptionsValidationException>()).Which.Message.Should().Contain(expected);
     }
 
+    [Theory]
+    [InlineData("wrong password")]
+    [InlineData("no private key")]
+    [InlineData("not a certificate")]
+    public async Task AddMarketplaceMeteringClient_CertificateFileUnusable_HostFailsAtStartNamingTheKeyButNotThePassword(string problem)
+    {
+        const string Password = "pfx-password-value-1234";
+        using var certificate = MeteringCredentialTests.SelfSigned("CN=metering-di-bad");
+        var path = Path.Combine(Path.GetTempPath(), "metering-di-bad-" + Guid.NewGuid() + ".pfx");
+        byte[] bytes = problem switch
+        {
+            "wrong password" => certificate.Export(X509ContentType.Pfx, "another-password"),
+            "no private key" => X509CertificateLoader.LoadCertificate(certificate.Export(X509ContentType.Cert)).Export(X509ContentType.Pfx, Password),
+            _ => "this is not a PKCS #12 file"u8.ToArray(),
+        };
+        await File.WriteAllBytesAsync(path, bytes);
+        try
+        {
+            var builder = Host.CreateApplicationBuilder();
+            builder.Configuration.AddInMemoryCollection(new Dictionary<string, string?>
+            {
+                ["MarketplaceMetering:Credential:Kind"] = "Certificate",
+                ["MarketplaceMetering:Credential:TenantId"] = LoginServer.Tenant,
+                ["MarketplaceMetering:Credential:ClientId"] = LoginServer.Client,
+                ["MarketplaceMetering:Credential:CertificatePath"] = path,
+                ["MarketplaceMetering:Credential:CertificatePassword"] = Password,
+            });
+            builder.Services.AddMarketplaceMeteringClient(builder.Configuration.GetSection("MarketplaceMetering"));
+            using var host = builder.Build();
+
+            var act = () => host.StartAsync();
+
+            var message = (await act.Should().ThrowAsync<OptionsValidationException>()).Which.Message;
+            message.Should().Contain("MarketplaceMetering:Credential:CertificatePath:").And.NotContain(Password);
+            if (problem == "no private key")
+            {
+                message.Should().Contain("no private key");
+            }
+        }
+        finally
+        {
+            File.Delete(path);
+        }
+    }
+
+    [Theory]
+    [InlineData("MarketplaceMetering:Endpoint", "not a uri", "MarketplaceMetering:Endpoint is 'not a uri', not an absolute URI")]
+    [InlineData("MarketplaceMetering:Credential:CertificateStoreLocation", "Moon", "MarketplaceMetering:Credential:CertificateStoreLocation is 'Moon'; it must be CurrentUser or LocalMachine")]
+    [InlineData("MarketplaceMetering:Credential:CertificateStoreLocation", "1", "MarketplaceMetering:Credential:CertificateStoreLocation is '1'")]
+    [InlineData("MarketplaceMetering:Credential:CertificateThumbprint", "0123456789ABCDEF", "CertificatePath or MarketplaceMetering:Credential:CertificateThumbprint is required for a certificate (one of them, not both)")]
+    public async Task AddMarketplaceMeteringClient_BadSetting_HostFailsAtStartNamingTheKeyAndValue(string key, string value, string expected)
+    {
+        var builder = Host.CreateApplicationBuilder();
+        builder.Configuration.AddInMemoryCollection(new Dictionary<string, string?>
+        {
+            ["MarketplaceMetering:Credential:Kind"] = "Certificate",
+            ["MarketplaceMetering:Credential:TenantId"] = LoginServer.Tenant,
+            ["MarketplaceMetering:Credential:ClientId"] = LoginServer.Client,
+            ["MarketplaceMetering:Credential:CertificatePath"] = "/no/such/file.pfx",
+            [key] = value,
+        });
+        builder.Services.AddMarketplaceMeteringClient(builder.Configuration.GetSection("MarketplaceMetering"));
+        using var host = builder.Build();
+
+        var act = () => host.StartAsync();
+
+        (await act.Should().ThrowAsync<OptionsValidationException>()).Which.Message.Should().Contain(expected);
+    }
+
     [Fact]
     public async Task AddMarketplaceMeteringClient_CodeOverloadWithoutCredential_FailsAtStartNamingTheProperty()
     {
