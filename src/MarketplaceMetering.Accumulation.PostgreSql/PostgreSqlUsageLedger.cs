@@ -371,7 +371,9 @@ public sealed partial class PostgreSqlUsageLedger : UsageLedger
                 command.Parameters.AddWithValue("latest", NpgsqlDbType.TimestampTz, latestHour.ToUniversalTime());
                 command.Parameters.AddWithValue("expiredThrough", NpgsqlDbType.TimestampTz, ExpiredThrough(now).ToUniversalTime());
                 command.Parameters.AddWithValue("max", maxEntries);
-                var claimed = await ReadEntriesAsync(command, cancellationToken).ConfigureAwait(false);
+                var unreadable = new List<(long Id, string Problem)>();
+                var claimed = await ReadEntriesAsync(command, cancellationToken, unreadable).ConfigureAwait(false);
+                await FailUnreadableAsync(connection, unreadable, now, cancellationToken).ConfigureAwait(false);
                 return [.. claimed.OrderBy(e => e.Hour).ThenBy(e => e.Id)];
             }
         }
@@ -444,7 +446,9 @@ public sealed partial class PostgreSqlUsageLedger : UsageLedger
             {
                 command.Parameters.AddWithValue("now", NpgsqlDbType.TimestampTz, now.ToUniversalTime());
                 command.Parameters.AddWithValue("expiredThrough", NpgsqlDbType.TimestampTz, ExpiredThrough(now).ToUniversalTime());
-                var expired = await ReadEntriesAsync(command, cancellationToken).ConfigureAwait(false);
+                var unreadable = new List<(long Id, string Problem)>();
+                var expired = await ReadEntriesAsync(command, cancellationToken, unreadable).ConfigureAwait(false);
+                await FailUnreadableAsync(connection, unreadable, now, cancellationToken).ConfigureAwait(false);
                 return [.. expired.OrderBy(e => e.Hour).ThenBy(e => e.Id)];
             }
         }
@@ -542,7 +546,12 @@ public sealed partial class PostgreSqlUsageLedger : UsageLedger
         }
     }
 
-    private static async Task<List<UsageLedgerEntry>> ReadEntriesAsync(NpgsqlCommand command, CancellationToken cancellationToken)
+    /// <summary>
+    /// Reads the rows <paramref name="command"/> returns. A row that cannot be read (a resource that is not a GUID: a row
+    /// edited by hand, say) is collected in <paramref name="unreadable"/> when given, else it throws
+    /// <see cref="InvalidDataException"/> naming the row.
+    /// </summary>
+    private static async Task<List<UsageLedgerEntry>> ReadEntriesAsync(NpgsqlCommand command, CancellationToken cancellationToken, List<(long Id, string Problem)>? unreadable = null)
     {
         var entries = new List<UsageLedgerEntry>();
         var reader = await command.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
@@ -550,11 +559,44 @@ public sealed partial class PostgreSqlUsageLedger : UsageLedger
         {
             while (await reader.ReadAsync(cancellationToken).ConfigureAwait(false))
             {
-                entries.Add(ReadEntry(reader));
+                try
+                {
+                    entries.Add(ReadEntry(reader));
+                }
+                catch (Exception e) when (e is FormatException or OverflowException or InvalidCastException)
+                {
+                    var problem = string.Format(CultureInfo.InvariantCulture, "Ledger row {0} cannot be read ({1}); it was changed outside this library. Correct or delete it: a flush marks such a row Failed and sends nothing for it.", reader.GetInt64(0), e.Message);
+                    if (unreadable is null)
+                    {
+                        throw new InvalidDataException(problem, e);
+                    }
+
+                    unreadable.Add((reader.GetInt64(0), problem));
+                }
             }
         }
 
         return entries;
+    }
+
+    /// <summary>Marks rows that cannot be read Failed, with what is wrong, so that no flush claims them again; then reports them.</summary>
+    private async Task FailUnreadableAsync(NpgsqlConnection connection, List<(long Id, string Problem)> unreadable, DateTimeOffset now, CancellationToken cancellationToken)
+    {
+        foreach (var (id, problem) in unreadable)
+        {
+            var command = new NpgsqlCommand(
+                Sql("UPDATE {0}.usage SET state = 6, detail = @detail, claim_id = NULL, claim_owner = NULL, lease_until = NULL, completed_at = @now, updated_at = @now WHERE id = @id;"),
+                connection);
+            await using (command.ConfigureAwait(false))
+            {
+                command.Parameters.AddWithValue("detail", "InvalidRow: " + problem);
+                command.Parameters.AddWithValue("now", NpgsqlDbType.TimestampTz, now.ToUniversalTime());
+                command.Parameters.AddWithValue("id", id);
+                await command.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
+            }
+
+            ReportUnreadableRow(problem);
+        }
     }
 
     private static UsageLedgerEntry ReadEntry(DbDataReader reader) => new()

@@ -29,6 +29,9 @@ internal static partial class AccumulationLog
     [LoggerMessage(107, LogLevel.Information, "Flushed {Claimed} hours: {Delivered} delivered, {Retrying} to retry, {Conflicts} conflicts, {Failed} refused, {Expired} expired.")]
     public static partial void Flushed(ILogger logger, int claimed, int delivered, int retrying, int conflicts, int failed, int expired);
 
+    [LoggerMessage(110, LogLevel.Error, "{Problem}")]
+    public static partial void UnreadableRow(ILogger logger, string problem);
+
     [LoggerMessage(108, LogLevel.Error, "Flushing usage failed; the next flush tries again.")]
     public static partial void FlushFailed(ILogger logger, Exception exception);
 

@@ -38,6 +38,7 @@ public sealed class UsageFlusher : BackgroundService
     // memory: another instance, or this one after a restart, learns it again from one such claim. Like _warned, touched
     // only inside a flush, under _oneAtATime.
     private readonly Dictionary<long, int> _suspected = [];
+    private int _unreadable;
 
     /// <summary>Initializes a new instance of the <see cref="UsageFlusher"/> class.</summary>
     /// <param name="ledger">The ledger to send from.</param>
@@ -54,6 +55,7 @@ public sealed class UsageFlusher : BackgroundService
         _client = client;
         _options = options;
         _logger = (ILogger?)options.LoggerFactory?.CreateLogger<UsageFlusher>() ?? NullLogger.Instance;
+        _ledger.UnreadableRowFound += OnUnreadableRow;
     }
 
     /// <summary>
@@ -78,6 +80,7 @@ public sealed class UsageFlusher : BackgroundService
     /// <inheritdoc/>
     public override void Dispose()
     {
+        _ledger.UnreadableRowFound -= OnUnreadableRow;
         _oneAtATime.Dispose();
         base.Dispose();
     }
@@ -122,7 +125,19 @@ public sealed class UsageFlusher : BackgroundService
             ReportExpired(entry);
         }
 
-        var nearDeadline = await WarnNearDeadlineAsync(now, cancellationToken).ConfigureAwait(false);
+        int nearDeadline;
+        try
+        {
+            nearDeadline = await WarnNearDeadlineAsync(now, cancellationToken).ConfigureAwait(false);
+        }
+        catch (InvalidDataException)
+        {
+            // A row changed outside the library cannot be read: the claim below marks it Failed (and reports it), and the
+            // rest is sent.
+            nearDeadline = 0;
+        }
+
+        var unreadableBefore = Volatile.Read(ref _unreadable);
 
         int claimed = 0, delivered = 0, retrying = 0, conflicts = 0, failed = 0, expiredBySending = 0;
         while (true)
@@ -186,6 +201,10 @@ public sealed class UsageFlusher : BackgroundService
             }
         }
 
+        // Rows the ledger could not read were claimed and marked Failed there; they count as claimed and failed.
+        var unreadable = Volatile.Read(ref _unreadable) - unreadableBefore;
+        claimed += unreadable;
+        failed += unreadable;
         var result = new UsageFlushResult
         {
             Claimed = claimed,
@@ -383,6 +402,12 @@ public sealed class UsageFlusher : BackgroundService
         UsageEventResult.Unknown unknown => unknown.RawStatus + (unknown.Message is { } message ? ": " + message : string.Empty),
         _ => result.Status.ToString(),
     };
+
+    private void OnUnreadableRow(string problem)
+    {
+        Interlocked.Increment(ref _unreadable);
+        AccumulationLog.UnreadableRow(_logger, problem);
+    }
 
     private async Task<int> WarnNearDeadlineAsync(DateTimeOffset now, CancellationToken cancellationToken)
     {

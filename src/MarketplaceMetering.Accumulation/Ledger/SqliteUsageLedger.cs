@@ -335,8 +335,11 @@ public sealed class SqliteUsageLedger : UsageLedger
         command.Parameters.AddWithValue("$latest", Time(latestHour));
         command.Parameters.AddWithValue("$expiredUpTo", Time(ExpiredThrough(now)));
         command.Parameters.AddWithValue("$max", maxEntries);
-        var claimed = await ReadEntriesAsync(command, cancellationToken).ConfigureAwait(false);
+        var unreadable = new List<(long Id, string Problem)>();
+        var claimed = await ReadEntriesAsync(command, cancellationToken, unreadable).ConfigureAwait(false);
+        await FailUnreadableAsync(connection, transaction, unreadable, now, cancellationToken).ConfigureAwait(false);
         await transaction.CommitAsync(cancellationToken).ConfigureAwait(false);
+        unreadable.ForEach(row => ReportUnreadableRow(row.Problem));
         return [.. claimed.OrderBy(e => e.Hour).ThenBy(e => e.Id)];
     }
 
@@ -389,8 +392,11 @@ public sealed class SqliteUsageLedger : UsageLedger
             "WHERE hour <= $expiredUpTo AND (state = 0 OR (state = 1 AND lease_until <= $now)) RETURNING " + Columns + ";";
         command.Parameters.AddWithValue("$now", Time(now));
         command.Parameters.AddWithValue("$expiredUpTo", Time(ExpiredThrough(now)));
-        var expired = await ReadEntriesAsync(command, cancellationToken).ConfigureAwait(false);
+        var unreadable = new List<(long Id, string Problem)>();
+        var expired = await ReadEntriesAsync(command, cancellationToken, unreadable).ConfigureAwait(false);
+        await FailUnreadableAsync(connection, transaction, unreadable, now, cancellationToken).ConfigureAwait(false);
         await transaction.CommitAsync(cancellationToken).ConfigureAwait(false);
+        unreadable.ForEach(row => ReportUnreadableRow(row.Problem));
         return [.. expired.OrderBy(e => e.Hour).ThenBy(e => e.Id)];
     }
 
@@ -441,16 +447,53 @@ public sealed class SqliteUsageLedger : UsageLedger
         return await command.ExecuteScalarAsync(cancellationToken).ConfigureAwait(false);
     }
 
-    private static async Task<List<UsageLedgerEntry>> ReadEntriesAsync(SqliteCommand command, CancellationToken cancellationToken)
+    /// <summary>
+    /// Reads the rows <paramref name="command"/> returns. A row that cannot be read (a resource that is not a GUID, a
+    /// quantity that is not a number: a row edited by hand, say) is collected in <paramref name="unreadable"/> when
+    /// given, else it throws <see cref="InvalidDataException"/> naming the row.
+    /// </summary>
+    private static async Task<List<UsageLedgerEntry>> ReadEntriesAsync(SqliteCommand command, CancellationToken cancellationToken, List<(long Id, string Problem)>? unreadable = null)
     {
         var entries = new List<UsageLedgerEntry>();
         using var reader = await command.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
         while (await reader.ReadAsync(cancellationToken).ConfigureAwait(false))
         {
-            entries.Add(ReadEntry(reader));
+            try
+            {
+                entries.Add(ReadEntry(reader));
+            }
+            catch (Exception e) when (e is FormatException or OverflowException or InvalidCastException)
+            {
+                var problem = UnreadableRow(reader.GetInt64(0), e);
+                if (unreadable is null)
+                {
+                    throw new InvalidDataException(problem, e);
+                }
+
+                unreadable.Add((reader.GetInt64(0), problem));
+            }
         }
 
         return entries;
+    }
+
+    private static string UnreadableRow(long id, Exception e) =>
+        string.Format(CultureInfo.InvariantCulture, "Ledger row {0} cannot be read ({1}); it was changed outside this library. Correct or delete it: a flush marks such a row Failed and sends nothing for it.", id, e.Message);
+
+    /// <summary>Marks rows that cannot be read Failed, with what is wrong, so that no flush claims them again.</summary>
+    private static async Task FailUnreadableAsync(SqliteConnection connection, SqliteTransaction transaction, List<(long Id, string Problem)> unreadable, DateTimeOffset now, CancellationToken cancellationToken)
+    {
+        foreach (var (id, problem) in unreadable)
+        {
+            using var command = connection.CreateCommand();
+            command.Transaction = transaction;
+            command.CommandText =
+                "UPDATE mm_usage SET state = 6, detail = $detail, claim_id = NULL, claim_owner = NULL, lease_until = NULL, completed_at = $now, updated_at = $now WHERE id = $id;";
+            command.Parameters.AddWithValue("$detail", "InvalidRow: " + problem);
+            command.Parameters.AddWithValue("$now", Time(now));
+            command.Parameters.AddWithValue("$id", id);
+            await command.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
+        }
     }
 
     private static UsageLedgerEntry ReadEntry(DbDataReader reader) => new()

@@ -21,6 +21,17 @@ public abstract class UsageLedger : IAsyncDisposable
     {
     }
 
+    /// <summary>Raised for each row an implementation could not read and marked Failed (the flushers of this ledger log it).</summary>
+    internal event Action<string>? UnreadableRowFound;
+
+    /// <summary>
+    /// Reports a row that cannot be read (changed outside the library, say) and that the implementation has marked
+    /// Failed, so that nothing is sent for it and no flush claims it again. The flushers of this ledger log
+    /// <paramref name="problem"/> as an error and count the row as failed.
+    /// </summary>
+    /// <param name="problem">Which row, and what is wrong with it; never a secret.</param>
+    protected void ReportUnreadableRow(string problem) => UnreadableRowFound?.Invoke(problem);
+
     /// <summary>
     /// Creates the schema, or brings an older one up to date. Safe to call many times, concurrently and from many
     /// instances: the first successful call does the work (<see cref="InitializeCoreAsync"/>), later calls return at once.
