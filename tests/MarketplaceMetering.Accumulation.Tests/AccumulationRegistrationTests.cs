@@ -73,6 +73,39 @@ public sealed class AccumulationRegistrationTests
     }
 
     [Fact]
+    public async Task UsageFlusher_EverySettingOutOfRange_OneArgumentExceptionNamesEachBeforeAnythingRuns()
+    {
+        await using var ledger = new SqliteUsageLedger(Path.Combine(Path.GetTempPath(), "mm-options-" + Guid.NewGuid() + ".db"));
+        using var client = new MeteringClient(Azure.Core.DelegatedTokenCredential.Create((_, _) => new Azure.Core.AccessToken("t", DateTimeOffset.MaxValue)), new MeteringClientOptions { Endpoint = new Uri("http://127.0.0.1:1/") });
+        var options = new UsageAccumulationOptions
+        {
+            Grace = TimeSpan.FromHours(13),
+            DurabilityInterval = TimeSpan.FromMilliseconds(1),
+            FlushInterval = TimeSpan.FromHours(2),
+            LeaseDuration = TimeSpan.Zero,
+            DeadlineWarningMargin = TimeSpan.FromHours(-1),
+            MaxRowsPerClaim = 0,
+            InstanceName = " ",
+            TimeProvider = null!,
+        };
+
+        var flusher = () => new UsageFlusher(ledger, client, options);
+        var recorder = () => new UsageRecorder(ledger, options);
+
+        foreach (var act in new Func<object>[] { flusher, recorder })
+        {
+            var e = act.Should().Throw<ArgumentException>().Which;
+            e.ParamName.Should().Be("options");
+            foreach (var setting in new[] { "Grace", "DurabilityInterval", "FlushInterval", "LeaseDuration", "DeadlineWarningMargin", "MaxRowsPerClaim", "InstanceName", "TimeProvider" })
+            {
+                e.Message.Should().Contain(setting);
+            }
+        }
+
+        File.Exists(ledger.Path).Should().BeFalse("nothing ran: the ledger was not even created");
+    }
+
+    [Fact]
     public async Task Host_PostgreSqlConfiguredWithoutItsPackage_FailsAtStartSayingWhatToCall()
     {
         var builder = Host.CreateApplicationBuilder();
