@@ -2,31 +2,10 @@ using System.Text.Json.Serialization;
 
 namespace MarketplaceMetering.Serialization;
 
-// The service's JSON, as documented and as recorded in production. Fields that hostile or odd answers could send
+// The service's answers, as documented and as recorded in production. Fields that hostile or odd answers could send
 // with surprising content (ids, times, statuses) are read as strings and parsed by ResponseMapper, so one odd
-// value degrades one result instead of failing the whole answer.
-
-/// <summary>One event in a POST body.</summary>
-internal sealed class UsageEventRequestDto
-{
-    public Guid? ResourceId { get; set; }
-
-    public string? ResourceUri { get; set; }
-
-    public decimal Quantity { get; set; }
-
-    public string Dimension { get; set; } = string.Empty;
-
-    public string EffectiveStartTime { get; set; } = string.Empty;
-
-    public string PlanId { get; set; } = string.Empty;
-}
-
-/// <summary>The body of POST /api/batchUsageEvent.</summary>
-internal sealed class BatchUsageEventRequestDto
-{
-    public List<UsageEventRequestDto> Request { get; set; } = [];
-}
+// value degrades one result instead of failing the whole answer. Request bodies have no models here: RequestWriter
+// writes them with a Utf8JsonWriter into a pooled buffer.
 
 /// <summary>The 200 body of POST /api/usageEvent, an item of a batch answer, or an <c>acceptedMessage</c>.</summary>
 internal sealed class UsageEventResponseDto
@@ -105,8 +84,6 @@ internal sealed class AdditionalInfoDto
     PropertyNameCaseInsensitive = true,
     NumberHandling = JsonNumberHandling.AllowReadingFromString,
     MaxDepth = 32)]
-[JsonSerializable(typeof(UsageEventRequestDto))]
-[JsonSerializable(typeof(BatchUsageEventRequestDto))]
 [JsonSerializable(typeof(UsageEventResponseDto))]
 [JsonSerializable(typeof(BatchUsageEventResponseDto))]
 [JsonSerializable(typeof(ErrorDto))]
