@@ -151,23 +151,10 @@ internal sealed class AccessTokenCache : IDisposable
 
     private static async ValueTask<CachedToken> WaitAsync(Task<CachedToken> fetch, CancellationToken cancellationToken)
     {
-        if (!fetch.IsCompleted && cancellationToken.CanBeCanceled)
-        {
-            // Leave the shared fetch running for the other callers; only this caller stops waiting.
-            var cancelled = new TaskCompletionSource<CachedToken>(TaskCreationOptions.RunContinuationsAsynchronously);
-            using (cancellationToken.Register(static s => ((TaskCompletionSource<CachedToken>)s!).TrySetCanceled(), cancelled))
-            {
-                var first = await Task.WhenAny(fetch, cancelled.Task).ConfigureAwait(false);
-                if (first != fetch)
-                {
-                    cancellationToken.ThrowIfCancellationRequested();
-                }
-            }
-        }
-
         try
         {
-            return await fetch.ConfigureAwait(false);
+            // Leave the shared fetch running for the other callers; only this caller stops waiting.
+            return await WaitUnlessCancelledAsync(fetch, cancellationToken).ConfigureAwait(false);
         }
         catch (MeteringAuthorizationException shared)
         {
@@ -197,10 +184,13 @@ internal sealed class AccessTokenCache : IDisposable
                 var pending = _credential is IForceRefreshCredential forceable
                     ? forceable.GetTokenAsync(RequestContext, force, timeout.Token)
                     : _credential.GetTokenAsync(RequestContext, timeout.Token);
-                token = pending.IsCompletedSuccessfully ? pending.Result : await AbandonOnCancelAsync(pending.AsTask(), timeout.Token).ConfigureAwait(false);
+                // No longer than the fetch timeout, even from a credential that ignores the token it was given: a fetch
+                // that never ended would hold every later call, since all of them wait for the one fetch.
+                token = pending.IsCompletedSuccessfully ? pending.Result : await WaitUnlessCancelledAsync(pending.AsTask(), timeout.Token).ConfigureAwait(false);
             }
 
-            if (string.IsNullOrEmpty(token.Token) || UnsendableCharacter(token.Token) is not null)
+            var unsendable = string.IsNullOrEmpty(token.Token) ? null : UnsendableCharacter(token.Token);
+            if (string.IsNullOrEmpty(token.Token) || unsendable is not null)
             {
                 // A token is sent as one header line. A line break in it would end that line and start a header of the
                 // credential's (or its identity endpoint's) choosing; a control character, a space or a non-ASCII
@@ -208,7 +198,7 @@ internal sealed class AccessTokenCache : IDisposable
                 throw new MeteringAuthorizationException(
                     string.IsNullOrEmpty(token.Token)
                         ? "The credential " + _credentialName + " returned an empty token for the metering service."
-                        : "The credential " + _credentialName + " returned a token for the metering service that cannot be sent in an Authorization header: " + UnsendableCharacter(token.Token) + ". Nothing was sent.",
+                        : "The credential " + _credentialName + " returned a token for the metering service that cannot be sent in an Authorization header: " + unsendable + ". Nothing was sent.",
                     statusCode: null,
                     errorCode: null,
                     requestId: null,
@@ -355,27 +345,27 @@ internal sealed class AccessTokenCache : IDisposable
     }
 
     /// <summary>
-    /// Waits for the credential, but no longer than <paramref name="cancellationToken"/> allows, even when the credential
-    /// ignores the token it was given (a call blocked inside it, an identity endpoint that never answers): a fetch that
-    /// never ended would otherwise hold every later call, since all of them wait for the one fetch. An abandoned fetch
-    /// that fails later has its exception observed here.
+    /// The result of <paramref name="task"/>, or <see cref="OperationCanceledException"/> as soon as
+    /// <paramref name="cancellationToken"/> is cancelled, whichever comes first. The task itself is left running: others
+    /// may still wait for it (a shared fetch), or it may not listen to any token (a credential blocked inside). A task
+    /// left behind that fails later has its exception observed here.
     /// </summary>
-    private static async Task<AccessToken> AbandonOnCancelAsync(Task<AccessToken> fetch, CancellationToken cancellationToken)
+    private static async Task<T> WaitUnlessCancelledAsync<T>(Task<T> task, CancellationToken cancellationToken)
     {
-        if (!fetch.IsCompleted && cancellationToken.CanBeCanceled)
+        if (!task.IsCompleted && cancellationToken.CanBeCanceled)
         {
-            var cancelled = new TaskCompletionSource<AccessToken>(TaskCreationOptions.RunContinuationsAsynchronously);
-            using (cancellationToken.Register(static s => ((TaskCompletionSource<AccessToken>)s!).TrySetCanceled(), cancelled))
+            var cancelled = new TaskCompletionSource<T>(TaskCreationOptions.RunContinuationsAsynchronously);
+            using (cancellationToken.Register(static s => ((TaskCompletionSource<T>)s!).TrySetCanceled(), cancelled))
             {
-                if (await Task.WhenAny(fetch, cancelled.Task).ConfigureAwait(false) != fetch)
+                if (await Task.WhenAny(task, cancelled.Task).ConfigureAwait(false) != task)
                 {
-                    _ = fetch.ContinueWith(static t => _ = t.Exception, CancellationToken.None, TaskContinuationOptions.OnlyOnFaulted | TaskContinuationOptions.ExecuteSynchronously, TaskScheduler.Default);
+                    _ = task.ContinueWith(static t => _ = t.Exception, CancellationToken.None, TaskContinuationOptions.OnlyOnFaulted | TaskContinuationOptions.ExecuteSynchronously, TaskScheduler.Default);
                     cancellationToken.ThrowIfCancellationRequested();
                 }
             }
         }
 
-        return await fetch.ConfigureAwait(false);
+        return await task.ConfigureAwait(false);
     }
 
     private FetchScope CreateTimeoutSource()
