@@ -565,7 +565,7 @@ public sealed partial class PostgreSqlUsageLedger : UsageLedger
                 }
                 catch (Exception e) when (e is FormatException or OverflowException or InvalidCastException)
                 {
-                    var problem = string.Format(CultureInfo.InvariantCulture, "Ledger row {0} cannot be read ({1}); it was changed outside this library. Correct or delete it: a flush marks such a row Failed and sends nothing for it.", reader.GetInt64(0), e.Message);
+                    var problem = DescribeUnreadableRow(reader.GetInt64(0), e);
                     if (unreadable is null)
                     {
                         throw new InvalidDataException(problem, e);

@@ -464,7 +464,7 @@ public sealed class SqliteUsageLedger : UsageLedger
             }
             catch (Exception e) when (e is FormatException or OverflowException or InvalidCastException)
             {
-                var problem = UnreadableRow(reader.GetInt64(0), e);
+                var problem = DescribeUnreadableRow(reader.GetInt64(0), e);
                 if (unreadable is null)
                 {
                     throw new InvalidDataException(problem, e);
@@ -476,9 +476,6 @@ public sealed class SqliteUsageLedger : UsageLedger
 
         return entries;
     }
-
-    private static string UnreadableRow(long id, Exception e) =>
-        string.Format(CultureInfo.InvariantCulture, "Ledger row {0} cannot be read ({1}); it was changed outside this library. Correct or delete it: a flush marks such a row Failed and sends nothing for it.", id, e.Message);
 
     /// <summary>Marks rows that cannot be read Failed, with what is wrong, so that no flush claims them again.</summary>
     private static async Task FailUnreadableAsync(SqliteConnection connection, SqliteTransaction transaction, List<(long Id, string Problem)> unreadable, DateTimeOffset now, CancellationToken cancellationToken)

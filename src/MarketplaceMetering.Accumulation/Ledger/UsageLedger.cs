@@ -29,8 +29,26 @@ public abstract class UsageLedger : IAsyncDisposable
     /// Failed, so that nothing is sent for it and no flush claims it again. The flushers of this ledger log
     /// <paramref name="problem"/> as an error and count the row as failed.
     /// </summary>
-    /// <param name="problem">Which row, and what is wrong with it; never a secret.</param>
+    /// <param name="problem">Which row, and what is wrong with it (<see cref="DescribeUnreadableRow"/>); never a secret.</param>
     protected void ReportUnreadableRow(string problem) => UnreadableRowFound?.Invoke(problem);
+
+    /// <summary>
+    /// The words for a row that cannot be read, the same in every ledger: for the row's <c>Detail</c>, for
+    /// <see cref="ReportUnreadableRow"/>, and for the <see cref="InvalidDataException"/> that reading it through
+    /// <see cref="GetEntriesAsync"/> throws.
+    /// </summary>
+    /// <param name="rowId">The row's id.</param>
+    /// <param name="cause">What reading it threw (a parse error).</param>
+    /// <returns>Which row, why it cannot be read, and what to do.</returns>
+    protected static string DescribeUnreadableRow(long rowId, Exception cause)
+    {
+        ArgumentNullException.ThrowIfNull(cause);
+        return string.Format(
+            System.Globalization.CultureInfo.InvariantCulture,
+            "Ledger row {0} cannot be read ({1}); it was changed outside this library. Correct or delete it: a flush marks such a row Failed and sends nothing for it.",
+            rowId,
+            cause.Message);
+    }
 
     /// <summary>
     /// Creates the schema, or brings an older one up to date. Safe to call many times, concurrently and from many
