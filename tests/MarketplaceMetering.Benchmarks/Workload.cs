@@ -107,7 +107,7 @@ public sealed class Workload
     public async Task<int> StreamBulkAsync(MeteringClient client)
     {
         var delivered = 0;
-        await foreach (var result in client.SubmitUsageEventsAsync(new ListStream(Bulk)).ConfigureAwait(false))
+        await foreach (var result in client.SubmitUsageEventsAsync(new BulkSubmission.ListSource(Bulk)).ConfigureAwait(false))
         {
             if (result.IsDelivered)
             {
@@ -116,20 +116,6 @@ public sealed class Workload
         }
 
         return delivered;
-    }
-
-    /// <summary>A list read as a stream whose steps complete at once: no async iterator, nothing allocated per event. Single use.</summary>
-    private sealed class ListStream(IReadOnlyList<UsageEvent> events) : IAsyncEnumerable<UsageEvent>, IAsyncEnumerator<UsageEvent>
-    {
-        private int _index = -1;
-
-        public UsageEvent Current => events[_index];
-
-        public IAsyncEnumerator<UsageEvent> GetAsyncEnumerator(CancellationToken cancellationToken = default) => this;
-
-        public ValueTask<bool> MoveNextAsync() => new(++_index < events.Count);
-
-        public ValueTask DisposeAsync() => default;
     }
 
     private sealed class StaticCredential(string token) : TokenCredential
