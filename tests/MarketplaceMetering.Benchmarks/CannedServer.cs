@@ -102,8 +102,18 @@ public sealed class CannedServer : IAsyncDisposable
     private static readonly byte[] BadRequest = """{"code":"BadArgument","message":"The benchmark's canned server did not expect these events."}"""u8.ToArray();
 
     /// <summary>The text an event is compared by: resource, plan, dimension, quantity and start time, as the service reads them.</summary>
-    private static string Key(UsageEvent e) =>
-        string.Join('|', e.ResourceId!.Value.ToString("D"), e.PlanId, e.Dimension, e.Quantity.ToString("G29", System.Globalization.CultureInfo.InvariantCulture), e.EffectiveStartTime.UtcTicks);
+    private static string Key(UsageEvent e) => Key(e.ResourceId!.Value, e.PlanId, e.Dimension, e.Quantity, e.EffectiveStartTime);
+
+    /// <summary>The same text for an event read from a request body.</summary>
+    private static string Key(System.Text.Json.JsonElement e) => Key(
+        e.GetProperty("resourceId").GetGuid(),
+        e.GetProperty("planId").GetString(),
+        e.GetProperty("dimension").GetString(),
+        e.GetProperty("quantity").GetDecimal(),
+        e.GetProperty("effectiveStartTime").GetDateTimeOffset());
+
+    private static string Key(Guid resource, string? plan, string? dimension, decimal quantity, DateTimeOffset start) =>
+        string.Join('|', resource.ToString("D"), plan, dimension, quantity.ToString("G29", System.Globalization.CultureInfo.InvariantCulture), start.UtcTicks);
 
     private string? Check(ReadOnlySpan<byte> body, HashSet<string> expected, bool batch)
     {
@@ -114,7 +124,7 @@ public sealed class CannedServer : IAsyncDisposable
             var events = batch ? [.. document.RootElement.GetProperty("request").EnumerateArray()] : new[] { document.RootElement };
             problem = events.Length is 0 or > 25
                 ? events.Length + " events in one call"
-                : events.Select(e => string.Join('|', e.GetProperty("resourceId").GetGuid().ToString("D"), e.GetProperty("planId").GetString(), e.GetProperty("dimension").GetString(), e.GetProperty("quantity").GetDecimal().ToString("G29", System.Globalization.CultureInfo.InvariantCulture), e.GetProperty("effectiveStartTime").GetDateTimeOffset().UtcTicks))
+                : events.Select(Key)
                     .FirstOrDefault(key => !expected.Contains(key)) is { } unexpected ? "an event not in the workload: " + unexpected : null;
         }
         catch (Exception e) when (e is System.Text.Json.JsonException or KeyNotFoundException or InvalidOperationException or FormatException)
