@@ -232,7 +232,7 @@ internal static class Throughput
         foreach (var entry in document.RootElement.EnumerateArray())
         {
             var resource = entry.GetProperty("resourceId").GetGuid();
-            var at = IndexOf(resource);
+            var at = Workload.ResourceIndex(resource);
             if (at < 0 || at >= seen.Length)
             {
                 return "an event for resource " + resource + ", which the sender was not to send";
@@ -257,13 +257,6 @@ internal static class Throughput
 
         var missing = Array.IndexOf(seen, false);
         return missing < 0 ? null : seen.Count(s => !s) + " events never recorded, the first for resource " + Workload.Resource(missing);
-    }
-
-    /// <summary>i for <see cref="Workload.Resource"/>(i), or -1 for any other id.</summary>
-    private static int IndexOf(Guid resource)
-    {
-        var text = resource.ToString("D");
-        return text.StartsWith("6f1a2b3c-0000-4000-8000-", StringComparison.Ordinal) && int.TryParse(text.AsSpan(24), NumberStyles.None, CultureInfo.InvariantCulture, out var i) && Workload.Resource(i) == resource ? i : -1;
     }
 
     /// <summary>In how many rounds the warm-up events are sent, each followed by a pause for the background compiler.</summary>

@@ -14,6 +14,8 @@ public sealed class Workload
     public const string Dimension = "emails";
     public const int BulkCount = 10_000;
 
+    private const string ResourcePrefix = "6f1a2b3c-0000-4000-8000-";
+
     private Workload(DateTimeOffset hour)
     {
         Hour = hour;
@@ -63,7 +65,16 @@ public sealed class Workload
         return new Workload(new DateTimeOffset(now.Year, now.Month, now.Day, now.Hour, 0, 0, TimeSpan.Zero));
     }
 
-    public static Guid Resource(int i) => new($"6f1a2b3c-0000-4000-8000-{i:D12}");
+    public static Guid Resource(int i) => new($"{ResourcePrefix}{i:D12}");
+
+    /// <summary>i for <see cref="Resource"/>(i), or -1 for any other id.</summary>
+    public static int ResourceIndex(Guid resource)
+    {
+        var text = resource.ToString("D");
+        return text.StartsWith(ResourcePrefix, StringComparison.Ordinal)
+            && int.TryParse(text.AsSpan(ResourcePrefix.Length), System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out var i)
+            && Resource(i) == resource ? i : -1;
+    }
 
     private static string Time(DateTimeOffset time) => time.UtcDateTime.ToString("yyyy-MM-ddTHH:mm:ssZ", System.Globalization.CultureInfo.InvariantCulture);
 
