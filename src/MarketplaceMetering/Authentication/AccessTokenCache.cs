@@ -114,8 +114,9 @@ internal sealed class AccessTokenCache : IDisposable
 
         if (cached is not null)
         {
-            // A caller with a valid token never pays for the refresh, not even for a credential's synchronous part.
-            _ = Task.Run(() => FetchAsync(mine!, background: true), CancellationToken.None);
+            // A caller with a valid token never pays for the refresh, not even for a credential's synchronous part:
+            // the fetch calls the credential on the thread pool.
+            _ = FetchAsync(mine!, background: true);
             return new ValueTask<CachedToken>(cached);
         }
 
@@ -181,12 +182,14 @@ internal sealed class AccessTokenCache : IDisposable
             AccessToken token;
             using (var timeout = CreateTimeoutSource())
             {
-                var pending = _credential is IForceRefreshCredential forceable
-                    ? forceable.GetTokenAsync(RequestContext, force, timeout.Token)
-                    : _credential.GetTokenAsync(RequestContext, timeout.Token);
+                // The credential is called on the thread pool: one that blocks before it returns its task (sync over
+                // async inside it, a lock, a synchronous read) then holds a pool thread, not the caller's, and cannot
+                // escape the fetch timeout. A fetch happens about once an hour, so the hop costs nothing that matters.
+                var cancellation = timeout.Token;
+                var pending = Task.Run(() => RequestTokenAsync(force, cancellation), CancellationToken.None);
                 // No longer than the fetch timeout, even from a credential that ignores the token it was given: a fetch
                 // that never ended would hold every later call, since all of them wait for the one fetch.
-                token = pending.IsCompletedSuccessfully ? pending.Result : await WaitUnlessCancelledAsync(pending.AsTask(), timeout.Token).ConfigureAwait(false);
+                token = await WaitUnlessCancelledAsync(pending, timeout.Token).ConfigureAwait(false);
             }
 
             var unsendable = string.IsNullOrEmpty(token.Token) ? null : UnsendableCharacter(token.Token);
@@ -343,6 +346,11 @@ internal sealed class AccessTokenCache : IDisposable
 
         return text;
     }
+
+    private Task<AccessToken> RequestTokenAsync(bool force, CancellationToken cancellationToken) =>
+        _credential is IForceRefreshCredential forceable
+            ? forceable.GetTokenAsync(RequestContext, force, cancellationToken).AsTask()
+            : _credential.GetTokenAsync(RequestContext, cancellationToken).AsTask();
 
     /// <summary>
     /// The result of <paramref name="task"/>, or <see cref="OperationCanceledException"/> as soon as

@@ -154,6 +154,44 @@ public class TokenFailureTests
     }
 
     [Fact]
+    public async Task SubmitUsageEventAsync_CredentialBlocksItsCallerSynchronously_CallReturnsAtOnceAndTheFetchIsAbandonedAtTheNetworkTimeout()
+    {
+        // A credential whose GetTokenAsync blocks before it returns a task (sync-over-async inside it, a lock, a
+        // synchronous file or process read) must not hold the caller's thread, nor escape the fetch timeout.
+        var clock = new TestClock();
+        using var blocked = new ManualResetEventSlim();
+        ScriptedCredential? credential = null;
+        await using var h = await Harness.StartAsync(
+            clock: clock,
+            client: o => o.NetworkTimeout = TimeSpan.FromSeconds(10),
+            credential: e => credential = new ScriptedCredential(clock, e.Token).Then(_ =>
+            {
+                blocked.Wait(CancellationToken.None); // deaf to the fetch's cancellation, as a blocked call is
+                throw new InvalidOperationException("released at the end of the test");
+            }));
+
+        try
+        {
+            var started = Task.Factory.StartNew(() => h.Client.SubmitUsageEventAsync(h.HourAgo()), CancellationToken.None, TaskCreationOptions.LongRunning, TaskScheduler.Default);
+            await Eventually.HoldsAsync(() => credential!.Calls == 1, "the first fetch started");
+            await Eventually.HoldsAsync(() => started.IsCompleted, "the call returned its task while the credential was still blocked");
+            var call = await started;
+            call.IsCompleted.Should().BeFalse("no token has arrived yet");
+
+            await clock.WaitForTimerAsync(d => d == TimeSpan.FromSeconds(10));
+            clock.Advance(TimeSpan.FromSeconds(10));
+
+            (await call.WaitAsync(TimeSpan.FromSeconds(20))).Should().BeOfType<UsageEventResult.Accepted>();
+            credential!.Calls.Should().Be(2, "the blocked fetch was abandoned, and the retry asked again");
+            h.Emulator.Requests.Should().ContainSingle();
+        }
+        finally
+        {
+            blocked.Set();
+        }
+    }
+
+    [Fact]
     public async Task SubmitUsageEventsAsync_CredentialFailsOnceTransiently_Delivers1000Of1000()
     {
         ScriptedCredential? credential = null;
