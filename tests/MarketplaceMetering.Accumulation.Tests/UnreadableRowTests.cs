@@ -42,6 +42,23 @@ public class UnreadableRowTests
         }
     }
 
+    [Fact]
+    public async Task FlushAsync_TwoFlushersShareOneLedgerObject_OnlyTheFlushThatFoundTheRowReportsIt()
+    {
+        await using var h = await AccumulationHarness.StartAsync();
+        var other = new UsageFlusher(h.Ledger, h.Client, h.Options);
+        await h.Recorder.RecordAsync(A, "plan", "calls", 3m, h.HourAgo(2));
+        await ExecuteAsync(h, $"UPDATE mm_usage SET quantity = 'abc' WHERE resource = '{A}'");
+
+        var first = await h.Flusher.FlushAsync();
+        var second = await other.FlushAsync();
+
+        (first.Claimed, first.Failed).Should().Be((1, 1));
+        (second.Claimed, second.Failed).Should().Be((0, 0));
+        h.Logs.GetSnapshot().Where(r => r.Message.Contains("cannot be read", StringComparison.Ordinal)).Should()
+            .ContainSingle("the other flusher did not find the row, so it neither logs nor counts it");
+    }
+
     [Theory]
     [InlineData("quantity", "'abc'")]
     [InlineData("resource", "'not-a-guid'")]

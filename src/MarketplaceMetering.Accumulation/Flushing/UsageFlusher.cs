@@ -40,6 +40,10 @@ public sealed class UsageFlusher : BackgroundService
     private readonly Dictionary<long, int> _suspected = [];
     private int _unreadable;
 
+    // The flusher whose flush is running in this async flow. The ledger reports an unreadable row from inside the call
+    // that found it, so when several flushers share one ledger object, only the one whose call it was logs and counts it.
+    private static readonly AsyncLocal<UsageFlusher?> Flushing = new();
+
     /// <summary>Initializes a new instance of the <see cref="UsageFlusher"/> class.</summary>
     /// <param name="ledger">The ledger to send from.</param>
     /// <param name="client">The client that sends.</param>
@@ -69,6 +73,8 @@ public sealed class UsageFlusher : BackgroundService
         await _oneAtATime.WaitAsync(cancellationToken).ConfigureAwait(false);
         try
         {
+            // Set inside this async method, so it flows into the ledger calls below and is gone when it returns.
+            Flushing.Value = this;
             return await FlushCoreAsync(cancellationToken).ConfigureAwait(false);
         }
         finally
@@ -405,6 +411,13 @@ public sealed class UsageFlusher : BackgroundService
 
     private void OnUnreadableRow(string problem)
     {
+        if (Flushing.Value is { } flushing && flushing != this)
+        {
+            // Another flusher's call found it. (A report from outside any flush, e.g. from a custom ledger that hands
+            // its work to a thread of its own, still reaches every flusher: better twice than never.)
+            return;
+        }
+
         Interlocked.Increment(ref _unreadable);
         AccumulationLog.UnreadableRow(_logger, problem);
     }
