@@ -17,7 +17,7 @@ internal abstract record UsageEventOutcome(UsageEventInput Input)
 
     /// <summary>An event for the same resource, dimension and hour was accepted before: <paramref name="Original"/>.</summary>
     /// <param name="Input">The event as sent.</param>
-    /// <param name="AnswerUri">The resource URI to answer the original with.</param>
+    /// <param name="AnswerUri">The resource URI to answer the original with: the one it was accepted with.</param>
     /// <param name="Original">The event accepted first.</param>
     /// <param name="MessageTime">When this duplicate was refused, by the emulator's clock.</param>
     public sealed record Duplicate(UsageEventInput Input, string AnswerUri, LedgerEntry Original, DateTimeOffset MessageTime) : UsageEventOutcome(Input)

@@ -76,9 +76,15 @@ internal sealed class UsageEventRules(ResourceCatalogue catalogue, EmulatorLedge
             effectiveStartTime,
             now);
 
-        return ledger.TryRecord(candidate, out var original)
-            ? new UsageEventOutcome.Accepted(input, candidate, resource.AnswerUri)
-            : new UsageEventOutcome.Duplicate(input, resource.AnswerUri, original, now);
+        if (ledger.TryRecord(candidate, out var original))
+        {
+            return new UsageEventOutcome.Accepted(input, candidate, resource.AnswerUri);
+        }
+
+        // The original is repeated as it was accepted: with its own URI, which may not be this event's (an open
+        // catalogue names an application sent by URI, and then by its resource usage id, in two ways).
+        var originalUri = original.ResourceUri ?? ResourceIdentity.SynthesizeUri(original.ResourceId);
+        return new UsageEventOutcome.Duplicate(input, originalUri, original, now);
     }
 
     private static UsageEventOutcome.Rejected? FindBadArgument(UsageEventInput input)

@@ -292,6 +292,25 @@ public sealed class UsageEventEndpointTests
         second.Json.GetProperty("resourceId").GetGuid().Should().NotBe(first.Json.GetProperty("resourceId").GetGuid());
     }
 
+    [Fact]
+    public async Task PostUsageEvent_AppSentByUriThenByItsResourceId_ConflictRepeatsTheOriginalAnswer()
+    {
+        await using var host = await TestEmulator.StartAsync();
+        var byUri = await host.PostEventAsync(Event(host.Now, resourceUri: AppUri));
+        var resourceId = byUri.Json.GetProperty("resourceId").GetGuid();
+
+        var byId = await host.PostEventAsync(Event(host.Now, resourceId: resourceId));
+        var inBatch = await host.PostBatchAsync(Batch(Event(host.Now, resourceId: resourceId)));
+
+        // acceptedMessage is the event as it was accepted: the application's URI, not one made up for a SaaS subscription.
+        byId.Status.Should().Be(409);
+        var original = byId.Json.GetProperty("additionalInfo").GetProperty("acceptedMessage");
+        original.GetProperty("usageEventId").GetGuid().Should().Be(byUri.Json.GetProperty("usageEventId").GetGuid());
+        original.GetProperty("resourceUri").GetString().Should().Be(AppUri);
+        inBatch.Json.GetProperty("result")[0].GetProperty("error").GetProperty("additionalInfo").GetProperty("acceptedMessage")
+            .GetProperty("resourceUri").GetString().Should().Be(AppUri);
+    }
+
     internal static void AssertServiceError(ApiAnswer answer, string code, string target)
     {
         var json = answer.Json;
