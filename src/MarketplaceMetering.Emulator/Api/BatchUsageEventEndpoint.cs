@@ -13,8 +13,8 @@ internal static class BatchUsageEventEndpoint
     public const string Path = "/api/batchUsageEvent";
     private const string Target = "batchUsageEventRequest";
 
-    public static ApiResponse Handle(EmulatorState state, RequestBody body) =>
-        BodyErrors.WithJson(body, state.MaxRequestBodyBytes, Target, root => Handle(state, root));
+    public static ApiResponse Handle(EmulatorState state, RequestBody body, string? contentType) =>
+        BodyErrors.WithJson(body, contentType, state.MaxRequestBodyBytes, Target, root => Handle(state, root));
 
     private static ApiResponse Handle(EmulatorState state, JsonElement root)
     {

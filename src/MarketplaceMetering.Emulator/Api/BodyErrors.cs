@@ -1,4 +1,5 @@
 using System.Globalization;
+using System.Net.Http.Headers;
 using System.Text.Json;
 using MarketplaceMetering.Emulator.Rules;
 using MarketplaceMetering.Emulator.Wire;
@@ -45,6 +46,36 @@ internal static class BodyErrors
 
         using var document = JsonBody.TryParse(body.Bytes);
         return document is null ? ApiResponse.Error(400, NotJson(target)) : handle(document.RootElement);
+    }
+
+    /// <summary>
+    /// Like <see cref="WithJson(RequestBody, int, string, Func{JsonElement, ApiResponse})"/>, and a body that is not
+    /// sent as JSON (<see cref="IsJson"/>) is a 400 too: the service reads only what is sent as JSON, so a client that
+    /// forgets the header must not get through here.
+    /// </summary>
+    public static ApiResponse WithJson(RequestBody body, string? contentType, int limit, string target, Func<JsonElement, ApiResponse> handle)
+    {
+        if (Check(body, limit, target) is null && !IsJson(contentType))
+        {
+            return ApiResponse.Error(
+                400,
+                ServiceError.WithDetail(EventStatus.BadArgument, "The request body must be sent with Content-Type: application/json.", target));
+        }
+
+        return WithJson(body, limit, target, handle);
+    }
+
+    /// <summary>Whether a Content-Type names JSON: <c>application/json</c>, <c>text/json</c> or <c>application/*+json</c>, with any parameters.</summary>
+    public static bool IsJson(string? contentType)
+    {
+        if (!MediaTypeHeaderValue.TryParse(contentType, out var parsed) || parsed.MediaType is not { } mediaType)
+        {
+            return false;
+        }
+
+        return string.Equals(mediaType, "application/json", StringComparison.OrdinalIgnoreCase)
+            || string.Equals(mediaType, "text/json", StringComparison.OrdinalIgnoreCase)
+            || (mediaType.StartsWith("application/", StringComparison.OrdinalIgnoreCase) && mediaType.EndsWith("+json", StringComparison.OrdinalIgnoreCase));
     }
 
     public static ServiceError NotJson(string target) =>

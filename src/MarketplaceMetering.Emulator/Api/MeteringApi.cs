@@ -142,12 +142,12 @@ internal sealed class MeteringApi(EmulatorState state)
         var path = request.Path.Value?.TrimEnd('/') ?? string.Empty;
         if (string.Equals(path, UsageEventEndpoint.Path, StringComparison.OrdinalIgnoreCase))
         {
-            return HttpMethods.IsPost(request.Method) ? UsageEventEndpoint.Handle(state, body) : MethodNotAllowed("POST");
+            return HttpMethods.IsPost(request.Method) ? UsageEventEndpoint.Handle(state, body, request.ContentType) : MethodNotAllowed("POST");
         }
 
         if (string.Equals(path, BatchUsageEventEndpoint.Path, StringComparison.OrdinalIgnoreCase))
         {
-            return HttpMethods.IsPost(request.Method) ? BatchUsageEventEndpoint.Handle(state, body) : MethodNotAllowed("POST");
+            return HttpMethods.IsPost(request.Method) ? BatchUsageEventEndpoint.Handle(state, body, request.ContentType) : MethodNotAllowed("POST");
         }
 
         if (string.Equals(path, UsageEventsEndpoint.Path, StringComparison.OrdinalIgnoreCase))

@@ -11,8 +11,8 @@ internal static class UsageEventEndpoint
     public const string Path = "/api/usageEvent";
     private const string Target = "usageEventRequest";
 
-    public static ApiResponse Handle(EmulatorState state, RequestBody body) =>
-        BodyErrors.WithJson(body, state.MaxRequestBodyBytes, Target, root => Handle(state, root));
+    public static ApiResponse Handle(EmulatorState state, RequestBody body, string? contentType) =>
+        BodyErrors.WithJson(body, contentType, state.MaxRequestBodyBytes, Target, root => Handle(state, root));
 
     private static ApiResponse Handle(EmulatorState state, JsonElement root)
     {

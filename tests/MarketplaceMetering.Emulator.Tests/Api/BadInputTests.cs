@@ -103,12 +103,14 @@ public sealed class BadInputTests
     {
         await using var host = await TestEmulator.StartAsync();
         using var content = new ByteArrayContent([0x7B, 0x22, 0xC3, 0x28, 0x22, 0x3A, 0x31, 0x7D]);
+        content.Headers.TryAddWithoutValidation("Content-Type", "application/json");
         using var request = new HttpRequestMessage(HttpMethod.Post, TestEmulator.EventPath) { Content = content };
         request.Headers.TryAddWithoutValidation("Authorization", "Bearer " + TestEmulator.Token);
 
         using var response = await host.Http.SendAsync(request);
 
         ((int)response.StatusCode).Should().Be(400);
+        (await ApiAnswer.ReadAsync(response)).Json.GetProperty("message").GetString().Should().Contain("not valid JSON");
         await AssertStillServesAsync(host);
     }
 
@@ -126,6 +128,54 @@ public sealed class BadInputTests
         answer.Status.Should().Be(400);
         answer.Json.GetProperty("code").GetString().Should().Be("BadArgument");
         await AssertStillServesAsync(host);
+    }
+
+    [Theory]
+    [InlineData(TestEmulator.EventPath, "text/plain; charset=utf-8")]
+    [InlineData(TestEmulator.EventPath, "application/x-www-form-urlencoded")]
+    [InlineData(TestEmulator.EventPath, null)]
+    [InlineData(TestEmulator.BatchPath, "text/plain")]
+    [InlineData(TestEmulator.BatchPath, null)]
+    public async Task Post_JsonSentAsAnotherContentType_Returns400AndRecordsNothing(string path, string? contentType)
+    {
+        await using var host = await TestEmulator.StartAsync();
+        var json = path == TestEmulator.BatchPath ? Batch(Event(host.Now)) : Event(host.Now);
+        using var content = new ByteArrayContent(Encoding.UTF8.GetBytes(json));
+        if (contentType is not null)
+        {
+            content.Headers.TryAddWithoutValidation("Content-Type", contentType);
+        }
+
+        using var request = new HttpRequestMessage(HttpMethod.Post, path) { Content = content };
+        request.Headers.TryAddWithoutValidation("Authorization", "Bearer " + TestEmulator.Token);
+
+        using var response = await host.Http.SendAsync(request);
+        var answer = await ApiAnswer.ReadAsync(response);
+
+        // The service reads JSON only from a body sent as JSON; a client that forgets the header must not pass here.
+        answer.Status.Should().Be(400);
+        answer.Json.GetProperty("code").GetString().Should().Be("BadArgument");
+        answer.Json.GetProperty("message").GetString().Should().Contain("application/json");
+        answer.Json.GetProperty("details").GetArrayLength().Should().Be(1);
+        host.Emulator.Ledger.Count.Should().Be(0);
+    }
+
+    [Theory]
+    [InlineData("application/json")]
+    [InlineData("Application/JSON; charset=UTF-8")]
+    [InlineData("text/json")]
+    [InlineData("application/merge-patch+json")]
+    public async Task PostUsageEvent_JsonContentTypes_AreAccepted(string contentType)
+    {
+        await using var host = await TestEmulator.StartAsync();
+        using var content = new ByteArrayContent(Encoding.UTF8.GetBytes(Event(host.Now)));
+        content.Headers.TryAddWithoutValidation("Content-Type", contentType);
+        using var request = new HttpRequestMessage(HttpMethod.Post, TestEmulator.EventPath) { Content = content };
+        request.Headers.TryAddWithoutValidation("Authorization", "Bearer " + TestEmulator.Token);
+
+        using var response = await host.Http.SendAsync(request);
+
+        ((int)response.StatusCode).Should().Be(200);
     }
 
     private static async Task AssertStillServesAsync(TestEmulator host)
