@@ -2,7 +2,10 @@ using MarketplaceMetering.Emulator.Catalogue;
 
 namespace MarketplaceMetering.Emulator.Ledger;
 
-/// <summary>Sums accepted usage per resource, dimension, plan and UTC day, as <c>GET /api/usageEvents</c> reports it.</summary>
+/// <summary>
+/// Sums accepted usage per resource, dimension, plan and UTC day, as <c>GET /api/usageEvents</c> reports it; dimension
+/// and plan compare ignoring case, as the rules compare them.
+/// </summary>
 internal static class UsageReport
 {
     public const string AcceptedReconStatus = "Accepted";
@@ -17,7 +20,8 @@ internal static class UsageReport
             .GroupBy(e => (
                 e.ResourceId,
                 Dimension: e.Dimension.ToUpperInvariant(),
-                e.PlanId,
+                // Plan ids compare ignoring case, as the rules compare them.
+                PlanId: e.PlanId.ToUpperInvariant(),
                 Day: new DateTimeOffset(e.EffectiveStartTime.UtcDateTime.Date, TimeSpan.Zero)));
 
         var rows = new List<UsageReportRow>();
@@ -34,7 +38,7 @@ internal static class UsageReport
                 UsageDate: group.Key.Day,
                 UsageResourceId: first.ResourceId,
                 Dimension: first.Dimension,
-                PlanId: first.PlanId,
+                PlanId: resource?.PlanId ?? first.PlanId,
                 // The service reports empty plan and offer names (as recorded); a catalogue may name them.
                 PlanName: resource?.PlanName ?? string.Empty,
                 OfferId: resource?.OfferId ?? DefaultOfferId,

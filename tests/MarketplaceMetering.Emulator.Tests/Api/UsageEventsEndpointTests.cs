@@ -91,6 +91,26 @@ public sealed class UsageEventsEndpointTests
     }
 
     [Fact]
+    public async Task GetUsageEvents_PlanIdSentInOtherLetterCase_IsOneRowForTheResourceDimensionAndDay()
+    {
+        await using var host = await TestEmulator.StartAsync(options => options.Resources.Add(new EmulatedResource
+        {
+            ResourceId = ResourceA,
+            PlanId = "gold",
+            Dimensions = ["cpu"],
+        }));
+        host.Time.SetUtcNow(Day1.AddHours(11));
+
+        // The catalogue takes the plan id in any case, so both are accepted for the same plan.
+        await Accept(host, Event(Day1.AddHours(8), planId: "GOLD", dimension: "cpu", quantity: "2"));
+        await Accept(host, Event(Day1.AddHours(9), planId: "gold", dimension: "cpu", quantity: "3"));
+        var answer = await host.GetUsageAsync("&usageStartDate=2026-11-20");
+
+        Rows(answer).Should().BeEquivalentTo([new Row("2026-11-20T00:00:00Z", ResourceA, "cpu", 5m, 2)]);
+        answer.Json[0].GetProperty("planId").GetString().Should().Be("gold", "the row names the catalogue's plan");
+    }
+
+    [Fact]
     public async Task SetReconciliation_RowsOfThatResourceDimensionAndDay_ReportedWithTheStatusAndProcessedQuantity()
     {
         await using var host = await SeededAsync();
