@@ -73,30 +73,51 @@ public abstract record EmulatorFault
     /// Answers with exactly this status, body and headers, whatever the request; nothing is recorded. Use it to
     /// script responses the rules never produce: malformed JSON, unknown statuses, 401, an unexpected 200.
     /// </summary>
-    /// <param name="statusCode">The HTTP status, 100 to 599.</param>
-    /// <param name="body">The response body, sent as is.</param>
+    /// <param name="statusCode">The HTTP status, 200 to 599 (a 1xx is not a final answer).</param>
+    /// <param name="body">The response body, sent as is; empty for 204, 205 and 304, which carry none.</param>
     /// <param name="headers">
     /// Headers to send; they replace the defaults of the same name (<c>Content-Type</c> is
-    /// <c>application/json; charset=utf-8</c> unless given).
+    /// <c>application/json; charset=utf-8</c> unless given). Names are HTTP tokens; values are printable ASCII.
     /// </param>
     /// <returns>The fault.</returns>
+    /// <exception cref="ArgumentException">The status, body or a header cannot be sent as an HTTP/1.1 answer.</exception>
     public static EmulatorFault Respond(int statusCode, string body, IReadOnlyDictionary<string, string>? headers = null)
     {
-        ArgumentOutOfRangeException.ThrowIfLessThan(statusCode, 100);
+        ArgumentOutOfRangeException.ThrowIfLessThan(statusCode, 200);
         ArgumentOutOfRangeException.ThrowIfGreaterThan(statusCode, 599);
         ArgumentNullException.ThrowIfNull(body);
+        if (statusCode is 204 or 205 or 304 && body.Length > 0)
+        {
+            throw new ArgumentException($"A {statusCode} answer carries no body.", nameof(body));
+        }
+
         var copy = new Dictionary<string, string>(StringComparer.OrdinalIgnoreCase);
         if (headers is not null)
         {
             foreach (var (name, value) in headers)
             {
                 ArgumentException.ThrowIfNullOrWhiteSpace(name, nameof(headers));
+                if (!name.All(IsTokenCharacter))
+                {
+                    throw new ArgumentException($"The header name \"{name}\" is not an HTTP token.", nameof(headers));
+                }
+
+                if (value is not null && !value.All(c => c == '\t' || c is >= ' ' and <= '~'))
+                {
+                    // A line break would split the header; the server refuses control characters and non-ASCII.
+                    throw new ArgumentException($"The value of header \"{name}\" holds a character other than printable ASCII.", nameof(headers));
+                }
+
                 copy[name] = value ?? string.Empty;
             }
         }
 
         return new RespondFault(statusCode, body, copy);
     }
+
+    /// <summary>A character of an HTTP token (RFC 9110 <c>tchar</c>).</summary>
+    private static bool IsTokenCharacter(char c) =>
+        char.IsAsciiLetterOrDigit(c) || "!#$%&'*+-.^_`|~".Contains(c, StringComparison.Ordinal);
 
     /// <summary>No fault: the request is processed normally.</summary>
     public sealed record NoFault : EmulatorFault

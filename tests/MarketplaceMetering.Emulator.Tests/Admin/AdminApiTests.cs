@@ -125,6 +125,27 @@ public sealed class AdminApiTests
         host.Emulator.Faults.Pending.Should().Be(0);
     }
 
+    [Theory]
+    [InlineData("""[{"kind":"respond","statusCode":200,"body":"{}","headers":{"X-Split":"a\r\nInjected: yes"}}]""")]
+    [InlineData("""[{"kind":"respond","statusCode":200,"body":"{}","headers":{"X-Accent":"caf\u00e9"}}]""")]
+    [InlineData("""[{"kind":"respond","statusCode":200,"body":"{}","headers":{"Bad Name":"x"}}]""")]
+    [InlineData("""[{"kind":"respond","statusCode":101,"body":"{}"}]""")]
+    [InlineData("""[{"kind":"respond","statusCode":103,"body":"{}"}]""")]
+    [InlineData("""[{"kind":"respond","statusCode":205,"body":"{}"}]""")]
+    public async Task PostFaultQueue_RespondThatHttpCannotCarry_Returns400AndTheNextRequestIsServed(string body)
+    {
+        await using var host = await TestEmulator.StartAsync();
+
+        var post = await host.SendAsync(HttpMethod.Post, "emulator/faults/queue", body);
+        var next = await host.PostEventAsync(Event(host.Now));
+
+        // Queued, such a fault could not be sent: the next request got an empty 500 from the web server instead.
+        post.Status.Should().Be(400);
+        post.Json.GetProperty("code").GetString().Should().Be("BadArgument");
+        host.Emulator.Faults.Pending.Should().Be(0);
+        next.Status.Should().Be(200);
+    }
+
     [Fact]
     public async Task DeleteFaults_ClearsTheQueueAndZeroesProbabilities()
     {

@@ -22,6 +22,8 @@ public sealed class EmulatorFaultTests
 
     [Theory]
     [InlineData(99)]
+    [InlineData(100)]
+    [InlineData(199)]
     [InlineData(600)]
     public void Respond_StatusOutOfRange_Throws(int statusCode)
     {
