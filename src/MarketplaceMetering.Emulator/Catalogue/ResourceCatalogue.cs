@@ -3,8 +3,8 @@ using System.Collections.Concurrent;
 namespace MarketplaceMetering.Emulator.Catalogue;
 
 /// <summary>
-/// The resources the emulator accepts usage for. Empty means open: any resource id or URI is accepted, with any
-/// plan and dimension. Statuses can change at run time.
+/// The resources the emulator accepts usage for. Empty means open: any resource id (but the all-zero GUID) or URI is
+/// accepted, with any plan and dimension. Statuses can change at run time.
 /// </summary>
 internal sealed class ResourceCatalogue
 {
@@ -34,6 +34,12 @@ internal sealed class ResourceCatalogue
     {
         if (IsOpen)
         {
+            if (resourceId == Guid.Empty)
+            {
+                // What an id left unset is sent as; no marketplace resource has it.
+                return null;
+            }
+
             var usageId = resourceId ?? ResourceIdentity.DeriveUsageId(resourceUri!);
             return new ResolvedResource(usageId, resourceId is null ? resourceUri : null, null, StatusOf(usageId));
         }

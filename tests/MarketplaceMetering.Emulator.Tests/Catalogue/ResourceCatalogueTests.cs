@@ -154,6 +154,21 @@ public sealed class ResourceCatalogueTests
         answer.Status.Should().Be(200);
     }
 
+    [Fact]
+    public async Task PostUsageEvent_OpenCatalogueAllZeroResourceId_Returns400ResourceNotFound()
+    {
+        await using var host = await TestEmulator.StartAsync();
+
+        // Guid.Empty is what an id left unset serializes as: no marketplace resource has it, so it must not be billed.
+        var single = await host.PostEventAsync(Event(host.Now, resourceId: Guid.Empty));
+        var batch = await host.PostBatchAsync(Batch(Event(host.Now, resourceId: Guid.Empty)));
+
+        single.Status.Should().Be(400);
+        Api.UsageEventEndpointTests.AssertServiceError(single, "ResourceNotFound", "resourceId");
+        batch.Json.GetProperty("result")[0].GetProperty("status").GetString().Should().Be("ResourceNotFound");
+        host.Emulator.Ledger.Count.Should().Be(0);
+    }
+
     private static Task<TestEmulator> StartWithCatalogueAsync() => TestEmulator.StartAsync(options =>
     {
         options.Resources.Add(new EmulatedResource { ResourceId = ResourceA, PlanId = "plan1", Dimensions = ["dim1", "dim2"] });
