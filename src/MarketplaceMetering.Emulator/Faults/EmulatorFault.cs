@@ -1,3 +1,5 @@
+using MarketplaceMetering.Emulator.Wire;
+
 namespace MarketplaceMetering.Emulator;
 
 /// <summary>
@@ -102,7 +104,7 @@ public abstract record EmulatorFault
                     throw new ArgumentException($"The header name \"{name}\" is not an HTTP token.", nameof(headers));
                 }
 
-                if (value is not null && !value.All(c => c == '\t' || c is >= ' ' and <= '~'))
+                if (value is not null && !HeaderText.CanBeSent(value))
                 {
                     // A line break would split the header; the server refuses control characters and non-ASCII.
                     throw new ArgumentException($"The value of header \"{name}\" holds a character other than printable ASCII.", nameof(headers));

@@ -119,6 +119,32 @@ public sealed class MeteringApiTests
         answer.Header("x-ms-correlationid").Should().Be("req-only");
     }
 
+    [Theory]
+    [InlineData("x-ms-requestid")]
+    [InlineData("x-ms-correlationid")]
+    public async Task ApiRoute_RequestIdAnAnswerCannotCarry_AnswersWithAMadeUpIdInsteadOfAnEmpty500(string header)
+    {
+        await using var host = await TestEmulator.StartAsync();
+        // A client that sends its headers as UTF-8 (HttpClient does when told to), with a trace name in the id.
+        using var handler = new SocketsHttpHandler { RequestHeaderEncodingSelector = (_, _) => System.Text.Encoding.UTF8 };
+        using var http = new HttpClient(handler) { BaseAddress = host.Emulator.Endpoint };
+        using var request = new HttpRequestMessage(HttpMethod.Post, TestEmulator.EventPath)
+        {
+            Content = new StringContent(Event(host.Now), System.Text.Encoding.UTF8, "application/json"),
+        };
+        request.Headers.TryAddWithoutValidation("Authorization", "Bearer " + TestEmulator.Token);
+        request.Headers.TryAddWithoutValidation(header, "café-42");
+
+        using var response = await http.SendAsync(request);
+        var answer = await ApiAnswer.ReadAsync(response);
+
+        // The event is recorded either way: answering it with an empty 500 made the client think it failed.
+        answer.Status.Should().Be(200);
+        Guid.TryParse(answer.Header(header), out _).Should().BeTrue("an id the answer cannot carry is treated as not sent");
+        host.Emulator.Ledger.Count.Should().Be(1);
+        host.Emulator.Requests.Single().ResponseStatus.Should().Be(200);
+    }
+
     [Fact]
     public async Task ApiRoute_OnlyCorrelationIdSent_EchoesItWithANewRequestId()
     {
