@@ -56,11 +56,12 @@ public abstract record EmulatorFault
     /// Waits <paramref name="delay"/> of real (wall-clock) time, then processes the request normally. The wait ends
     /// early if the client goes away.
     /// </summary>
-    /// <param name="delay">The added latency; zero or more.</param>
+    /// <param name="delay">The added latency; zero to one day.</param>
     /// <returns>The fault.</returns>
     public static EmulatorFault Latency(TimeSpan delay)
     {
         ArgumentOutOfRangeException.ThrowIfLessThan(delay, TimeSpan.Zero);
+        ArgumentOutOfRangeException.ThrowIfGreaterThan(delay, EmulatorFaultSettings.LongestLatency);
         return new LatencyFault(delay);
     }
 

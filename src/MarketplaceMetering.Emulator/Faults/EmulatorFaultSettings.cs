@@ -53,22 +53,25 @@ public sealed class EmulatorFaultSettings
         set => Write(ref _dropAfterAcceptProbability, CheckProbability(value));
     }
 
-    /// <summary>Gets or sets the least added latency (real time). <value>The default is zero.</value></summary>
+    /// <summary>Gets or sets the least added latency (real time), up to one day. <value>The default is zero.</value></summary>
     public TimeSpan MinLatency
     {
         get => Read(ref _minLatency);
-        set => Write(ref _minLatency, CheckDuration(value));
+        set => Write(ref _minLatency, CheckLatency(value));
     }
 
     /// <summary>
-    /// Gets or sets the most added latency (real time); zero turns added latency off.
+    /// Gets or sets the most added latency (real time), up to one day; zero turns added latency off.
     /// <value>The default is zero.</value>
     /// </summary>
     public TimeSpan MaxLatency
     {
         get => Read(ref _maxLatency);
-        set => Write(ref _maxLatency, CheckDuration(value));
+        set => Write(ref _maxLatency, CheckLatency(value));
     }
+
+    /// <summary>The longest added latency: what the admin API allows, and well within what a timer can wait.</summary>
+    internal static TimeSpan LongestLatency { get; } = TimeSpan.FromDays(1);
 
     internal FaultSettingsSnapshot Snapshot()
     {
@@ -91,8 +94,8 @@ public sealed class EmulatorFaultSettings
         CheckProbability(values.ServerErrorProbability, nameof(ServerErrorProbability));
         CheckProbability(values.DropAfterAcceptProbability, nameof(DropAfterAcceptProbability));
         CheckDuration(values.ThrottleRetryAfter, nameof(ThrottleRetryAfter));
-        CheckDuration(values.MinLatency, nameof(MinLatency));
-        CheckDuration(values.MaxLatency, nameof(MaxLatency));
+        CheckLatency(values.MinLatency, nameof(MinLatency));
+        CheckLatency(values.MaxLatency, nameof(MaxLatency));
         lock (_gate)
         {
             _throttleProbability = values.ThrottleProbability;
@@ -117,6 +120,13 @@ public sealed class EmulatorFaultSettings
     private static TimeSpan CheckDuration(TimeSpan value, [CallerMemberName] string name = "")
     {
         ArgumentOutOfRangeException.ThrowIfLessThan(value, TimeSpan.Zero, name);
+        return value;
+    }
+
+    private static TimeSpan CheckLatency(TimeSpan value, [CallerMemberName] string name = "")
+    {
+        CheckDuration(value, name);
+        ArgumentOutOfRangeException.ThrowIfGreaterThan(value, LongestLatency, name);
         return value;
     }
 

@@ -20,6 +20,20 @@ public sealed class EmulatorFaultTests
         FluentActions.Invoking(() => EmulatorFault.Latency(TimeSpan.FromSeconds(-1))).Should().Throw<ArgumentOutOfRangeException>();
     }
 
+    [Fact]
+    public void Latency_LongerThanADay_Throws()
+    {
+        // Queued, 60 days answered the next request with an empty 500 (a timer cannot wait that long); the admin API
+        // already refuses more than a day.
+        var settings = new EmulatorFaultSettings();
+
+        FluentActions.Invoking(() => EmulatorFault.Latency(TimeSpan.FromDays(1))).Should().NotThrow();
+        FluentActions.Invoking(() => EmulatorFault.Latency(TimeSpan.FromDays(60))).Should().Throw<ArgumentOutOfRangeException>();
+        FluentActions.Invoking(() => settings.MaxLatency = TimeSpan.FromDays(60)).Should().Throw<ArgumentOutOfRangeException>();
+        FluentActions.Invoking(() => settings.MinLatency = TimeSpan.FromDays(1) + TimeSpan.FromTicks(1)).Should().Throw<ArgumentOutOfRangeException>();
+        settings.MaxLatency.Should().Be(TimeSpan.Zero);
+    }
+
     [Theory]
     [InlineData(99)]
     [InlineData(100)]
