@@ -71,7 +71,9 @@ internal static class EmulatorCommand
                     }
                     else
                     {
-                        output.WriteLine($"Try: metering emit --endpoint {emulator.Endpoint} --token {emulator.Token} --resource-id {Guid.Empty} --plan plan1 --dimension dim1 --quantity 1");
+                        // A new resource id each run: the emulator's open catalogue takes any id but Guid.Empty (which
+                        // the client refuses anyway), and the same id tried again in the same hour would be a Duplicate.
+                        output.WriteLine($"Try: metering emit --endpoint {emulator.Endpoint} --token {emulator.Token} --resource-id {Guid.NewGuid()} --plan plan1 --dimension dim1 --quantity 1");
                     }
 
                     output.WriteLine("Press Ctrl+C to stop.");

@@ -44,6 +44,22 @@ public class EmulatorCommandTests
     }
 
     [Fact]
+    public async Task Emulator_Text_TheCommandItSuggestsIsAccepted()
+    {
+        using var stop = new CancellationTokenSource();
+        var output = new LineWriter("Try: metering ");
+        var running = CliRunner.RunAsync(["emulator", "--port", "0", "--token", "try-token"], environment: null, output, cancellationToken: stop.Token);
+
+        var suggestion = (await output.Seen.WaitAsync(TimeSpan.FromSeconds(60))).Trim();
+        var tried = await CliRunner.RunAsync(suggestion["Try: metering ".Length..].Split(' ', StringSplitOptions.RemoveEmptyEntries));
+        stop.Cancel();
+        await running.WaitAsync(TimeSpan.FromSeconds(60));
+
+        tried.ExitCode.Should().Be(0, "the line printed for a new user to try must work: " + suggestion + Environment.NewLine + tried);
+        tried.Out.Should().Contain("Accepted");
+    }
+
+    [Fact]
     public async Task Emulator_Https_ServesTlsWithTheCertificateItPrints()
     {
         using var stop = new CancellationTokenSource();
