@@ -30,7 +30,7 @@ internal static class UsageReport
             var first = group.First();
             var resource = catalogue.Find(first.ResourceId);
             var resourceUri = resource?.ResourceUri ?? first.ResourceUri;
-            var total = group.Sum(e => e.Quantity);
+            var total = SumSaturating(group);
 
             // What the emulator records is accepted and processed in full, unless a test said otherwise (SetReconciliation).
             var (reconStatus, processed) = overrides?.For(first.ResourceId, first.Dimension, group.Key.Day, total) ?? (AcceptedReconStatus, total);
@@ -64,6 +64,27 @@ internal static class UsageReport
             .ThenBy(r => r.Dimension, StringComparer.OrdinalIgnoreCase)
             .ThenBy(r => r.PlanId, StringComparer.Ordinal)
             .ToArray();
+    }
+
+    /// <summary>
+    /// The day's total, or <see cref="decimal.MaxValue"/> when it is larger than a decimal can hold. Each accepted event
+    /// fits (quantities up to decimal.MaxValue are taken), but a day of several such events would overflow; the service
+    /// keeps quantities as doubles and still answers, so the report does too, with the nearest total it can write.
+    /// </summary>
+    private static decimal SumSaturating(IEnumerable<LedgerEntry> entries)
+    {
+        var total = 0m;
+        foreach (var entry in entries)
+        {
+            if (entry.Quantity > decimal.MaxValue - total)
+            {
+                return decimal.MaxValue;
+            }
+
+            total += entry.Quantity;
+        }
+
+        return total;
     }
 
     private static bool Matches(UsageReportRow row, UsageReportQuery query) =>

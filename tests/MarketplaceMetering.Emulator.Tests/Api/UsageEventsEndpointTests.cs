@@ -111,6 +111,24 @@ public sealed class UsageEventsEndpointTests
     }
 
     [Fact]
+    public async Task GetUsageEvents_DayTotalBeyondDecimalRange_AnswersRowsNotA500()
+    {
+        await using var host = await TestEmulator.StartAsync();
+        host.Time.SetUtcNow(Day1.AddHours(11));
+        const string Huge = "50000000000000000000000000000"; // 5e28: accepted alone; two of them overflow decimal.
+        await Accept(host, Event(Day1.AddHours(8), quantity: Huge));
+        await Accept(host, Event(Day1.AddHours(9), quantity: Huge));
+        await Accept(host, Event(Day1.AddHours(9), resourceId: ResourceB, quantity: "1"));
+
+        var answer = await host.GetUsageAsync("&usageStartDate=2026-11-20");
+
+        // Every event was accepted, so the report must answer; the overflow made it a 500 for every resource that day.
+        answer.Status.Should().Be(200);
+        Rows(answer).Should().Contain(r => r.ResourceId == ResourceB && r.Quantity == 1m);
+        Rows(answer).Should().Contain(r => r.ResourceId != ResourceB && r.Quantity == decimal.MaxValue, "the total is the nearest a decimal can write");
+    }
+
+    [Fact]
     public async Task SetReconciliation_RowsOfThatResourceDimensionAndDay_ReportedWithTheStatusAndProcessedQuantity()
     {
         await using var host = await SeededAsync();
