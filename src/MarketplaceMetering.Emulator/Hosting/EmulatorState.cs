@@ -20,7 +20,7 @@ internal sealed class EmulatorState
         Ledger = new EmulatorLedger();
         Reconciliation = new ReconciliationOverrides();
         Faults = new EmulatorFaults(options.Faults, options.Seed);
-        Requests = new RequestLog();
+        Requests = new RequestLog(options.MaxRecordedRequests);
         Rules = new UsageEventRules(Catalogue, Ledger, TimeProvider);
         Shuffler = new BatchResultShuffler(options.ShuffleBatchResults, options.Seed);
         Logger = logger;

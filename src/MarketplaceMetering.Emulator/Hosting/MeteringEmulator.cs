@@ -94,7 +94,8 @@ public sealed class MeteringEmulator : IAsyncDisposable
 
     /// <summary>
     /// Gets a snapshot of every <c>/api</c> request received so far, in arrival order, including any still being
-    /// answered (their <see cref="RecordedRequest.ResponseStatus"/> is <see langword="null"/>).
+    /// answered (their <see cref="RecordedRequest.ResponseStatus"/> is <see langword="null"/>): the latest
+    /// <see cref="MeteringEmulatorOptions.MaxRecordedRequests"/> of them.
     /// </summary>
     public IReadOnlyList<RecordedRequest> Requests => _state.Requests.Snapshot();
 

@@ -66,6 +66,14 @@ public sealed class MeteringEmulatorOptions
     /// </summary>
     public int MaxRequestBodyBytes { get; set; } = 1024 * 1024;
 
+    /// <summary>
+    /// Gets or sets how many of the latest <c>/api</c> requests <see cref="MeteringEmulator.Requests"/> keeps; older ones
+    /// are forgotten, so an emulator left running (a demo, a throughput test) does not grow without limit. 0 keeps none.
+    /// The billing state (<see cref="MeteringEmulator.Ledger"/>) is never trimmed.
+    /// <value>The default is 10,000.</value>
+    /// </summary>
+    public int MaxRecordedRequests { get; set; } = 10_000;
+
     /// <summary>Gets the fault probabilities in force at start; all zero by default. Change them later through <see cref="MeteringEmulator.Faults"/>.</summary>
     public EmulatorFaultSettings Faults { get; } = new();
 

@@ -43,6 +43,11 @@ internal static class MeteringEmulatorOptionsValidator
             yield return string.Create(CultureInfo.InvariantCulture, $"MaxRequestBodyBytes must be more than 0 (was {options.MaxRequestBodyBytes}).");
         }
 
+        if (options.MaxRecordedRequests < 0)
+        {
+            yield return string.Create(CultureInfo.InvariantCulture, $"MaxRecordedRequests must be 0 or more (was {options.MaxRecordedRequests}).");
+        }
+
         foreach (var problem in options.Faults.Snapshot().Problems("Faults."))
         {
             yield return problem;

@@ -212,6 +212,38 @@ public sealed class MeteringApiTests
         host.Emulator.Requests.Should().ContainSingle();
     }
 
+    [Theory]
+    [InlineData(3)]
+    [InlineData(16)]
+    public async Task Requests_MoreThanMaxRecordedRequests_KeepsOnlyTheLatestButBillsEveryOne(int max)
+    {
+        // An emulator left running (a demo, a throughput run) must not keep every request's headers and body forever.
+        await using var host = await TestEmulator.StartAsync(o => o.MaxRecordedRequests = max);
+        var sent = 3 * max;
+        for (var i = 0; i < sent; i++)
+        {
+            (await host.PostEventAsync(Event(host.Now, dimension: "dim" + i))).Status.Should().Be(200);
+        }
+
+        var kept = host.Emulator.Requests;
+
+        kept.Should().HaveCount(max);
+        kept.Select(r => r.Body).Should().Equal(
+            Enumerable.Range(sent - max, max).Select(i => Event(host.Now, dimension: "dim" + i)),
+            "the latest requests are kept, in arrival order");
+        host.Emulator.Ledger.Count.Should().Be(sent, "only the request log is trimmed, never what was billed");
+    }
+
+    [Fact]
+    public async Task Requests_MaxRecordedRequestsZero_KeepsNoneAndStillBills()
+    {
+        await using var host = await TestEmulator.StartAsync(o => o.MaxRecordedRequests = 0);
+        await host.PostEventAsync(Event(host.Now));
+
+        host.Emulator.Requests.Should().BeEmpty();
+        host.Emulator.Ledger.Count.Should().Be(1);
+    }
+
     [Fact]
     public async Task Ledger_Clear_ForgetsEventsSoTheSameHourIsAcceptedAgain()
     {

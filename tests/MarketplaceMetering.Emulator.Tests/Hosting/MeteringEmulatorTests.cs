@@ -54,7 +54,7 @@ public sealed class MeteringEmulatorTests
     [Fact]
     public async Task StartAsync_InvalidOptions_ThrowsOneExceptionListingEveryProblem()
     {
-        var options = new MeteringEmulatorOptions { Port = 70000, Token = "has space", MaxRequestBodyBytes = 0 };
+        var options = new MeteringEmulatorOptions { Port = 70000, Token = "has space", MaxRequestBodyBytes = 0, MaxRecordedRequests = -1 };
         options.Faults.ThrottleProbability = 0.7;
         options.Faults.ServerErrorProbability = 0.7;
         options.Faults.MinLatency = TimeSpan.FromSeconds(2);
@@ -67,7 +67,7 @@ public sealed class MeteringEmulatorTests
         var thrown = await act.Should().ThrowAsync<ArgumentException>();
         thrown.Which.ParamName.Should().Be("options");
         thrown.Which.Message.Should()
-            .Contain("Port").And.Contain("Token").And.Contain("MaxRequestBodyBytes")
+            .Contain("Port").And.Contain("Token").And.Contain("MaxRequestBodyBytes").And.Contain("MaxRecordedRequests must be 0 or more (was -1)")
             .And.Contain("more than 1").And.Contain("MaxLatency")
             .And.Contain("Resources[0].PlanId").And.Contain("Resources[0].Dimensions").And.Contain("Resources[1].ResourceId");
     }
