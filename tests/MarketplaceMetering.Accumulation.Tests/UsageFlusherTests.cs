@@ -324,6 +324,30 @@ public class UsageFlusherTests
     }
 
 
+    [SkippableFact]
+    public async Task FlushAsync_UsageRecordedForAnHourWhoseAnswerWasLost_CarriedForwardNotLostInAConflict()
+    {
+        // The service records the hour but every answer is lost: the flusher cannot know, and the row goes back to open.
+        await using var h = await StartAsync();
+        await h.Recorder.RecordAsync(A, "plan", "calls", 2m, h.HourAgo(1));
+        h.Emulator.Faults.Settings.DropAfterAcceptProbability = 1;
+        (await h.Flusher.FlushAsync()).Retrying.Should().Be(1);
+
+        h.Emulator.Ledger.Entries.Should().ContainSingle().Which.Quantity.Should().Be(2m, "the service holds the hour");
+        (await h.EntriesAsync()).Single().State.Should().Be(UsageLedgerState.Open);
+
+        // Late usage for that hour arrives before the row is sent again.
+        await h.Recorder.RecordAsync(A, "plan", "calls", 3m, h.HourAgo(1).AddMinutes(30));
+        h.Emulator.Faults.Settings.DropAfterAcceptProbability = 0;
+        var resent = await h.Flusher.FlushAsync();
+        h.Clock.Advance(TimeSpan.FromHours(1));
+        await h.Flusher.FlushAsync();
+
+        resent.Conflicts.Should().Be(0, "the hour the service holds is exactly what was sent for it");
+        h.Emulator.Ledger.Entries.Sum(e => e.Quantity).Should().Be(5m, "the late 3 is billed in a later hour, not lost");
+        (await h.EntriesAsync()).Should().NotContain(r => r.State == UsageLedgerState.Conflict);
+    }
+
     /// <summary>Starts the harness over this class's kind of ledger.</summary>
     private protected virtual Task<AccumulationHarness> StartAsync(Action<UsageAccumulationOptions>? configure = null) => AccumulationHarness.StartAsync(configure);
 

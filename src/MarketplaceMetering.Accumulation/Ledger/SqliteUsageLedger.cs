@@ -207,7 +207,7 @@ public sealed class SqliteUsageLedger : UsageLedger
 
         using var find = connection.CreateCommand();
         find.Transaction = transaction;
-        find.CommandText = "SELECT id, state, quantity FROM mm_usage WHERE resource = $resource AND plan_id = $plan AND dimension = $dimension AND hour = $hour;";
+        find.CommandText = "SELECT id, state, quantity, attempts FROM mm_usage WHERE resource = $resource AND plan_id = $plan AND dimension = $dimension AND hour = $hour;";
         var findResource = find.Parameters.Add("$resource", SqliteType.Text);
         var findPlan = find.Parameters.Add("$plan", SqliteType.Text);
         var findDimension = find.Parameters.Add("$dimension", SqliteType.Text);
@@ -268,7 +268,9 @@ public sealed class SqliteUsageLedger : UsageLedger
                     if (await reader.ReadAsync(cancellationToken).ConfigureAwait(false))
                     {
                         id = reader.GetInt64(0);
-                        open = reader.GetInt32(1) == (int)UsageLedgerState.Open;
+                        // Open and never claimed: once a send was tried, the service may hold the hour with the quantity
+                        // sent (an answer lost, a batch failed after others got through), so the row no longer grows.
+                        open = reader.GetInt32(1) == (int)UsageLedgerState.Open && reader.GetInt32(3) == 0;
                         quantity = ParseQuantity(reader.GetString(2));
                     }
                 }
@@ -291,7 +293,7 @@ public sealed class SqliteUsageLedger : UsageLedger
                 }
                 else
                 {
-                    // Taken (claimed, sent, expired): the usage moves to a later hour, the current one when it is later.
+                    // Taken (claimed, sent or tried, expired): the usage moves to a later hour, the current one when it is later.
                     hour = hour < currentHour ? currentHour : hour.AddHours(1);
                     continue;
                 }

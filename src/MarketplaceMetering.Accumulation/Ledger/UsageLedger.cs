@@ -122,9 +122,10 @@ public abstract class UsageLedger : IAsyncDisposable
     }
 
     /// <summary>
-    /// Adds quantities in one transaction. A delta for an hour whose row is no longer <see cref="UsageLedgerState.Open"/>
-    /// goes into the row of the hour <paramref name="now"/> falls in (the first later open hour, if that one is taken
-    /// too), and the move is kept as a <see cref="UsageCarryForward"/>.
+    /// Adds quantities in one transaction. A delta for an hour whose row is no longer <see cref="UsageLedgerState.Open"/>,
+    /// or is open again after a send was tried (the service may hold the hour with the quantity then sent: an answer
+    /// lost, a batch failed), goes into the row of the hour <paramref name="now"/> falls in (the first later open hour,
+    /// if that one is taken too), and the move is kept as a <see cref="UsageCarryForward"/>.
     /// </summary>
     /// <param name="deltas">The quantities.</param>
     /// <param name="now">The current time.</param>
