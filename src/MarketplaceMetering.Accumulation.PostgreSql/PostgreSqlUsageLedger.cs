@@ -286,14 +286,15 @@ public sealed partial class PostgreSqlUsageLedger : UsageLedger
             {
                 // An atomic upsert per delta: adds to the hour's row while it is open and was never claimed, whoever else is
                 // adding to it. When the row exists but is taken (claimed, sent, or tried: the service may hold the hour
-                // with the quantity sent), nothing changes and no id comes back: the delta moves on.
+                // with the quantity sent), or full (its sum would pass decimal.MaxValue, and the row could no longer be
+                // read), nothing changes and no id comes back: the delta moves on.
                 var upsert = new NpgsqlCommand(
                     Sql("""
                         INSERT INTO {0}.usage (resource, resource_is_uri, plan_id, dimension, hour, quantity, state, created_at, updated_at)
                         VALUES (@resource, @isUri, @plan, @dimension, @hour, @quantity, 0, @now, @now)
                         ON CONFLICT (lower(resource), lower(plan_id), lower(dimension), hour)
                         DO UPDATE SET quantity = {0}.usage.quantity + EXCLUDED.quantity, updated_at = EXCLUDED.updated_at
-                        WHERE {0}.usage.state = 0 AND {0}.usage.attempts = 0
+                        WHERE {0}.usage.state = 0 AND {0}.usage.attempts = 0 AND {0}.usage.quantity + EXCLUDED.quantity <= @max
                         RETURNING id;
                         """),
                     connection,
@@ -307,6 +308,7 @@ public sealed partial class PostgreSqlUsageLedger : UsageLedger
                     var hour = upsert.Parameters.Add("hour", NpgsqlDbType.TimestampTz);
                     var quantity = upsert.Parameters.Add("quantity", NpgsqlDbType.Numeric);
                     upsert.Parameters.AddWithValue("now", NpgsqlDbType.TimestampTz, now.ToUniversalTime());
+                    upsert.Parameters.AddWithValue("max", NpgsqlDbType.Numeric, decimal.MaxValue);
 
                     List<UsageCarryForward>? moves = null;
                     var currentHour = HourOf(now);

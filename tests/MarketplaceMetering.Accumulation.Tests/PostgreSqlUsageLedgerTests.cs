@@ -100,6 +100,21 @@ public sealed class PostgreSqlUsageLedgerTests : IAsyncLifetime
     }
 
     [SkippableFact]
+    public async Task Save_SumTheRowCannotHoldAsADecimal_MovedToALaterHourAndReadableNotFailed()
+    {
+        // numeric holds any sum, but the library reads rows as decimal: a row past decimal.MaxValue could not be read.
+        var ledger = PostgresServer.NewLedger(out var schema);
+        _schemas.Add(schema);
+        await using var h = await AccumulationHarness.StartAsync(ledger: ledger);
+        await h.Recorder.RecordAsync(Resource, "plan", "calls", decimal.MaxValue - 1m, h.HourAgo(1));
+        await h.Recorder.RecordAsync(Resource, "plan", "calls", 2m, h.HourAgo(1));
+
+        var rows = await h.EntriesAsync();
+        rows.Select(r => (r.Hour, r.Quantity)).Should().Equal((h.HourAgo(1), decimal.MaxValue - 1m), (h.HourAgo(0), 2m));
+        (await h.Flusher.FlushAsync()).Failed.Should().Be(0);
+    }
+
+    [SkippableFact]
     public void Constructor_MalformedConnectionString_NamesTheProblemButNotThePassword()
     {
         PostgresServer.ConnectionString();

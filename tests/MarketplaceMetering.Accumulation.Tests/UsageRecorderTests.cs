@@ -207,6 +207,25 @@ public sealed class UsageRecorderTests
     }
 
     [Fact]
+    public async Task Save_SumTheLedgersRowCannotHold_MovedToALaterHourAndOtherMetersStillWritten()
+    {
+        await using var h = await AccumulationHarness.StartAsync();
+        var other = Guid.Parse("6e2d0a41-8b3c-4f5e-9d17-2a4c6e8f0b13");
+        await h.Recorder.RecordAsync(Resource, "plan", "calls", decimal.MaxValue - 1m);
+
+        // Each fits in memory; the ledger's row for the hour cannot take the 2 on top of what it holds.
+        h.Recorder.Record(Resource, "plan", "calls", 2m);
+        h.Recorder.Record(other, "plan", "calls", 5m);
+        await h.Recorder.SaveAsync();
+        await h.Recorder.RecordAsync(other, "plan", "calls", 1m);
+
+        var rows = await h.EntriesAsync();
+        rows.Where(r => r.Resource == other).Sum(r => r.Quantity).Should().Be(6m, "one meter's sum must not hold every other meter's usage back");
+        rows.Where(r => r.Resource == Resource).Select(r => (r.Hour, r.Quantity)).Should().Equal((h.HourAgo(0), decimal.MaxValue - 1m), (h.HourAgo(-1), 2m));
+        (await h.Ledger.GetCarryForwardsAsync(h.From, h.To)).Should().ContainSingle().Which.Quantity.Should().Be(2m);
+    }
+
+    [Fact]
     public async Task Record_TimeWithinTheClockSkewAllowance_GoesIntoTheCurrentHour()
     {
         await using var h = await AccumulationHarness.StartAsync();

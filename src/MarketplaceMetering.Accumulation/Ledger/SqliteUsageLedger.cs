@@ -285,15 +285,17 @@ public sealed class SqliteUsageLedger : UsageLedger
                     insertQuantity.Value = FormatQuantity(delta.Quantity);
                     await insert.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
                 }
-                else if (open)
+                else if (open && quantity <= decimal.MaxValue - delta.Quantity)
                 {
                     updateId.Value = id.Value;
-                    updateQuantity.Value = FormatQuantity(checked(quantity + delta.Quantity));
+                    updateQuantity.Value = FormatQuantity(quantity + delta.Quantity);
                     await update.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
                 }
                 else
                 {
-                    // Taken (claimed, sent or tried, expired): the usage moves to a later hour, the current one when it is later.
+                    // Taken (claimed, sent or tried, expired), or full (its sum would pass decimal.MaxValue, and the
+                    // transaction would fail for every other delta in it, again at each save): the usage moves to a
+                    // later hour, the current one when it is later.
                     hour = hour < currentHour ? currentHour : hour.AddHours(1);
                     continue;
                 }
