@@ -47,6 +47,37 @@ public sealed class AccumulationRegistrationTests
     }
 
     [Fact]
+    public async Task Host_SqliteConnectionStringWithAnotherSetting_FailsAtStartNamingItInsteadOfUsingAnotherFile()
+    {
+        var folder = Directory.CreateTempSubdirectory("mm-di-").FullName;
+        var builder = Host.CreateApplicationBuilder();
+        builder.Configuration.AddInMemoryCollection(new Dictionary<string, string?>
+        {
+            ["MarketplaceMetering:Accumulation:ConnectionString"] = "Data Source=" + Path.Combine(folder, "usage.db") + ";Cache=Shared",
+        });
+        builder.Services.AddMarketplaceMeteringAccumulation(builder.Configuration.GetSection("MarketplaceMetering:Accumulation"));
+        using var host = builder.Build();
+
+        var act = () => host.StartAsync();
+
+        (await act.Should().ThrowAsync<OptionsValidationException>()).Which.Message
+            .Should().Contain("MarketplaceMetering:Accumulation:ConnectionString").And.ContainEquivalentOf("cache");
+        Directory.GetFiles(folder).Should().BeEmpty("no ledger file is created under a name made of the connection string");
+        Directory.Delete(folder, recursive: true);
+    }
+
+    [Fact]
+    public async Task SqliteLedger_DataSourceQuoted_OpensThePathWithoutTheQuotes()
+    {
+        var path = Path.Combine(Path.GetTempPath(), "mm di " + Guid.NewGuid().ToString("N"), "usage;1.db");
+        var services = new ServiceCollection();
+        services.AddMarketplaceMeteringAccumulation(_ => { }, ledger => ledger.ConnectionString = "Data Source=\"" + path + "\";");
+        await using var provider = services.BuildServiceProvider();
+
+        provider.GetRequiredKeyedService<UsageLedger>(UsageLedgerKind.Sqlite).Should().BeOfType<SqliteUsageLedger>().Which.Path.Should().Be(path);
+    }
+
+    [Fact]
     public async Task Host_BadConfiguration_FailsAtStartNamingEveryBadKey()
     {
         var builder = Host.CreateApplicationBuilder();

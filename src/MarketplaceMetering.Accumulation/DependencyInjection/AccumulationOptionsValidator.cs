@@ -17,6 +17,11 @@ internal sealed class AccumulationOptionsValidator(AccumulationConfiguration con
             problems.Add(configuration.Key("Ledger") + " is " + ledgerOptions.Ledger + ", but that ledger is not registered: add the MarketplaceMetering.Accumulation.PostgreSql package and call UsePostgreSqlLedger() on the builder AddMarketplaceMeteringAccumulation returns.");
         }
 
+        if (ledgerOptions.Ledger == UsageLedgerKind.Sqlite && ledgerOptions.SqliteProblem is { } sqlite)
+        {
+            problems.Add(configuration.Key("ConnectionString") + " " + sqlite);
+        }
+
         if (ledgerOptions.Ledger == UsageLedgerKind.PostgreSql && string.IsNullOrWhiteSpace(ledgerOptions.ConnectionString))
         {
             problems.Add(configuration.Key("ConnectionString") + " is required for the PostgreSql ledger (an Npgsql connection string).");

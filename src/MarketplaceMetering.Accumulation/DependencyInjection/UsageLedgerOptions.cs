@@ -1,3 +1,6 @@
+using System.Data.Common;
+using System.Globalization;
+
 namespace MarketplaceMetering;
 
 /// <summary>The ledger <c>AddMarketplaceMeteringAccumulation</c> registers (configuration keys <c>Ledger</c>, <c>ConnectionString</c> and <c>Schema</c>).</summary>
@@ -19,13 +22,49 @@ public sealed class UsageLedgerOptions
     internal const string DefaultSqliteFile = "marketplace-metering-usage.db";
 
     /// <summary>The SQLite path: the connection string itself, or its <c>Data Source</c>.</summary>
-    internal string SqlitePath
+    internal string SqlitePath => ReadSqlite(out _);
+
+    /// <summary>What in a SQLite connection string the ledger cannot take, for the start-up validation; <see langword="null"/> when nothing.</summary>
+    internal string? SqliteProblem
     {
         get
         {
-            var text = string.IsNullOrWhiteSpace(ConnectionString) ? DefaultSqliteFile : ConnectionString.Trim();
-            const string prefix = "Data Source=";
-            return text.StartsWith(prefix, StringComparison.OrdinalIgnoreCase) ? text[prefix.Length..].TrimEnd(';').Trim() : text;
+            ReadSqlite(out var problem);
+            return problem;
         }
+    }
+
+    /// <summary>
+    /// The SQLite path. Text starting with <c>Data Source=</c> is read as a connection string (quotes and all), which
+    /// may hold nothing else: the ledger sets its own connection settings, so any other keyword is a
+    /// <paramref name="problem"/> (named, never with its value) rather than part of a file name.
+    /// </summary>
+    private string ReadSqlite(out string? problem)
+    {
+        problem = null;
+        var text = string.IsNullOrWhiteSpace(ConnectionString) ? DefaultSqliteFile : ConnectionString.Trim();
+        if (!text.StartsWith("Data Source=", StringComparison.OrdinalIgnoreCase))
+        {
+            return text;
+        }
+
+        var builder = new DbConnectionStringBuilder();
+        try
+        {
+            builder.ConnectionString = text;
+        }
+        catch (ArgumentException)
+        {
+            problem = "is not a well-formed SQLite connection string; give the file's path, or 'Data Source=path' alone.";
+            return text;
+        }
+
+        var others = builder.Keys.Cast<string>().Where(k => !string.Equals(k, "Data Source", StringComparison.OrdinalIgnoreCase)).ToList();
+        if (others.Count > 0)
+        {
+            problem = "sets '" + string.Join("', '", others) + "' for the SQLite ledger, which sets its own connection settings; give the file's path, or 'Data Source=path' alone.";
+        }
+
+        return Convert.ToString(builder["Data Source"], CultureInfo.InvariantCulture)?.Trim() ?? string.Empty;
     }
 }
