@@ -348,6 +348,32 @@ public class UsageFlusherTests
         (await h.EntriesAsync()).Should().NotContain(r => r.State == UsageLedgerState.Conflict);
     }
 
+    [SkippableFact]
+    public async Task FlushAsync_DuplicateWhoseOriginalNamesAnotherResource_ConflictReconciledUnderItsOwnResource()
+    {
+        // A hostile answer: the item for A is a Duplicate whose "original" is B's event. C's item is an honest replay.
+        await using var h = await StartAsync();
+        var c = Guid.Parse("0e1d2c3b-4a59-4687-9a6b-5c4d3e2f1a0b");
+        var hour = h.HourAgo(1);
+        await h.Recorder.RecordAsync(A, "plan", "calls", 3m, hour);
+        await h.Recorder.RecordAsync(c, "plan", "calls", 2m, hour);
+        string Item(Guid sent, decimal quantity, Guid original, decimal originalQuantity) => $$"""
+            {"status":"Duplicate","messageTime":"{{h.Clock.GetUtcNow():o}}","resourceId":"{{sent}}","quantity":{{quantity}},"dimension":"calls","effectiveStartTime":"{{hour:o}}","planId":"plan",
+             "error":{"code":"Conflict","message":"This usage event already exist.","additionalInfo":{"acceptedMessage":{"usageEventId":"{{Guid.NewGuid()}}","status":"Duplicate","messageTime":"{{h.Clock.GetUtcNow():o}}",
+             "resourceId":"{{original}}","quantity":{{originalQuantity}},"dimension":"calls","effectiveStartTime":"{{hour:o}}","planId":"plan"} } } }
+            """;
+        h.Emulator.Faults.Enqueue(EmulatorFault.Respond(200, "{\"count\":2,\"result\":[" + Item(A, 3m, B, 9m) + "," + Item(c, 2m, c, 2m) + "]}"));
+
+        var result = await h.Flusher.FlushAsync();
+
+        (result.Conflicts, result.Delivered).Should().Be((1, 1));
+        var row = (await h.EntriesAsync()).Single(r => r.Resource == A);
+        row.State.Should().Be(UsageLedgerState.Conflict);
+        row.ResourceUsageId.Should().NotBe(B, "an answer about another resource says nothing of the id A is reported under");
+        var sent = await h.Ledger.GetSentUsageAsync(hour, hour.AddHours(1)).ToListAsync();
+        sent.Single(s => s.ResourceId == A).ReportedResourceId.Should().Be(A);
+    }
+
     /// <summary>Starts the harness over this class's kind of ledger.</summary>
     private protected virtual Task<AccumulationHarness> StartAsync(Action<UsageAccumulationOptions>? configure = null) => AccumulationHarness.StartAsync(configure);
 

@@ -392,7 +392,7 @@ public sealed class UsageFlusher : BackgroundService
                 conflict.Original is { } original
                     ? string.Format(CultureInfo.InvariantCulture, "The service holds quantity {0} (event {1}); {2} was recorded here.", original.Quantity, original.UsageEventId, row.Quantity)
                     : "The service holds an event for this hour; it did not say which.",
-                conflict.Original?.ResourceId),
+                ResourceUsageIdOf(row, conflict.Original)),
             UsageEventResult.Expired expired => new UsageOutcome(row.Id, claim, UsageLedgerState.Expired, null, Describe(expired)),
 
             // Error (a failed call, a 5xx item) and statuses this version does not know: resending is safe, because
@@ -401,6 +401,16 @@ public sealed class UsageFlusher : BackgroundService
             _ => new UsageOutcome(row.Id, claim, UsageLedgerState.Failed, null, Describe(result)),
         };
     }
+
+    /// <summary>
+    /// The id the service recorded the row's resource under, from a conflict's original, when that original is for the
+    /// row's resource (its URI when recorded by URI); <see langword="null"/> otherwise: an answer about another resource
+    /// says nothing of this one's, and reconciliation would report the row under that other resource.
+    /// </summary>
+    private static Guid? ResourceUsageIdOf(UsageLedgerEntry row, AcceptedUsageEvent? original) =>
+        original is null ? null
+        : row.Resource.Uri is { } uri ? (string.Equals(uri, original.ResourceUri, StringComparison.OrdinalIgnoreCase) ? original.ResourceId : null)
+        : original.ResourceId == row.Resource.Id ? original.ResourceId : null;
 
     private static string Describe(UsageEventResult result) => result switch
     {
