@@ -550,8 +550,8 @@ public sealed partial class PostgreSqlUsageLedger : UsageLedger
     }
 
     /// <summary>
-    /// Reads the rows <paramref name="command"/> returns. A row that cannot be read (a resource that is not a GUID: a row
-    /// edited by hand, say) is collected in <paramref name="unreadable"/> when given, else it throws
+    /// Reads the rows <paramref name="command"/> returns. A row that cannot be read (a resource that is not a GUID, or
+    /// marked as a URI that is not an Azure resource id: a row edited by hand, say) is collected in <paramref name="unreadable"/> when given, else it throws
     /// <see cref="InvalidDataException"/> naming the row.
     /// </summary>
     private static async Task<List<UsageLedgerEntry>> ReadEntriesAsync(NpgsqlCommand command, CancellationToken cancellationToken, List<(long Id, string Problem)>? unreadable = null)
@@ -566,8 +566,9 @@ public sealed partial class PostgreSqlUsageLedger : UsageLedger
                 {
                     entries.Add(ReadEntry(reader));
                 }
-                catch (Exception e) when (e is FormatException or OverflowException or InvalidCastException)
+                catch (Exception e) when (e is FormatException or OverflowException or InvalidCastException or ArgumentException)
                 {
+                    // ArgumentException: a resource marked as a URI that is not an Azure resource id (UsageResource.FromUri).
                     var problem = DescribeUnreadableRow(reader.GetInt64(0), e);
                     if (unreadable is null)
                     {

@@ -107,6 +107,39 @@ public class UnreadableRowTests
         }
     }
 
+    [SkippableFact]
+    public async Task FlushAsync_PostgreSqlRowMarkedAsAUriThatIsNotOne_MarkedFailedAndTheOthersAreSent()
+    {
+        // The resource reads as a URI that is not an Azure resource id: not a parse error, an ArgumentException.
+        var ledger = PostgresServer.NewLedger(out var schema);
+        try
+        {
+            await using var h = await AccumulationHarness.StartAsync(ledger: ledger);
+            await h.Recorder.RecordAsync(A, "plan", "calls", 3m, h.HourAgo(2));
+            await h.Recorder.RecordAsync(B, "plan", "calls", 4m, h.HourAgo(2));
+            await using (var connection = new Npgsql.NpgsqlConnection(PostgresServer.ConnectionString()))
+            {
+                await connection.OpenAsync();
+                await using var command = new Npgsql.NpgsqlCommand($"UPDATE {schema}.usage SET resource_is_uri = true WHERE resource = '{A}'", connection);
+                (await command.ExecuteNonQueryAsync()).Should().Be(1);
+            }
+
+            var read = () => h.EntriesAsync();
+            (await read.Should().ThrowAsync<InvalidDataException>()).Which.Message.Should().Contain("cannot be read");
+
+            var first = await h.Flusher.FlushAsync();
+            var second = await h.Flusher.FlushAsync();
+
+            (first.Claimed, first.Delivered, first.Failed).Should().Be((2, 1, 1), "one row changed by hand must not stop every flush");
+            second.Claimed.Should().Be(0);
+            h.Emulator.Ledger.Entries.Should().ContainSingle().Which.ResourceId.Should().Be(B);
+        }
+        finally
+        {
+            await PostgresServer.DropAsync(schema);
+        }
+    }
+
     private static async Task ExecuteAsync(AccumulationHarness h, string sql)
     {
         await using var connection = new SqliteConnection("Data Source=" + h.SqlitePath);
