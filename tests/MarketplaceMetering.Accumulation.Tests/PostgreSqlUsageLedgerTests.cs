@@ -115,6 +115,22 @@ public sealed class PostgreSqlUsageLedgerTests : IAsyncLifetime
     }
 
     [SkippableFact]
+    public async Task Record_DimensionWithANulCharacter_RefusedSoEveryOtherMeterStillSaves()
+    {
+        // PostgreSQL text cannot hold NUL: had it reached a save, that save and every later one would fail, for every meter.
+        var ledger = PostgresServer.NewLedger(out var schema);
+        _schemas.Add(schema);
+        await using var h = await AccumulationHarness.StartAsync(ledger: ledger);
+
+        var act = () => h.Recorder.Record(Resource, "plan", "calls\0", 1m);
+
+        act.Should().Throw<ArgumentException>().Which.ParamName.Should().Be("dimension");
+        h.Recorder.Record(Resource, "plan", "calls", 2m);
+        await h.Recorder.SaveAsync();
+        (await h.EntriesAsync()).Should().ContainSingle().Which.Quantity.Should().Be(2m);
+    }
+
+    [SkippableFact]
     public void Constructor_MalformedConnectionString_NamesTheProblemButNotThePassword()
     {
         PostgresServer.ConnectionString();

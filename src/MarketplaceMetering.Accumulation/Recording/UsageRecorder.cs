@@ -65,7 +65,7 @@ public sealed class UsageRecorder : IAsyncDisposable
     /// <param name="planId">The plan id; not empty.</param>
     /// <param name="dimension">The dimension; not empty.</param>
     /// <returns>The meter.</returns>
-    /// <exception cref="ArgumentException">An argument is empty or names no resource.</exception>
+    /// <exception cref="ArgumentException">An argument is empty, names no resource, or has a control character or half a surrogate pair.</exception>
     public UsageMeter GetMeter(UsageResource resource, string planId, string dimension)
     {
         var key = new MeterKey(resource, planId, dimension);
@@ -81,6 +81,8 @@ public sealed class UsageRecorder : IAsyncDisposable
 
         // The core's rules for plan and dimension, checked once per meter rather than per recorded quantity.
         _ = resource.ToEvent(planId, dimension, 1m, default);
+        CheckName(planId, nameof(planId), "plan id");
+        CheckName(dimension, nameof(dimension), "dimension");
         return _meters.GetOrAdd(key, static (k, recorder) => new UsageMeter(recorder, k.Resource, k.PlanId, k.Dimension), this);
     }
 
@@ -156,6 +158,26 @@ public sealed class UsageRecorder : IAsyncDisposable
         if (quantity <= 0)
         {
             throw new ArgumentOutOfRangeException(nameof(quantity), quantity, string.Format(CultureInfo.InvariantCulture, "The quantity must be greater than zero; it was {0}. Nothing was recorded.", quantity));
+        }
+    }
+
+    /// <summary>
+    /// Refuses a name with a control character (NUL among them) or half a surrogate pair: no service name has one, and
+    /// a ledger cannot keep it as given (PostgreSQL text refuses NUL, which failed every save of every meter; UTF-8
+    /// cannot encode half a pair), so it is refused here, before anything is recorded.
+    /// </summary>
+    internal static void CheckName(string name, string paramName, string what)
+    {
+        for (var i = 0; i < name.Length; i++)
+        {
+            var c = name[i];
+            var broken = char.IsHighSurrogate(c) ? i + 1 == name.Length || !char.IsLowSurrogate(name[++i]) : char.IsLowSurrogate(c);
+            if (broken || char.IsControl(c))
+            {
+                throw new ArgumentException(
+                    string.Format(CultureInfo.InvariantCulture, "The {0} has a control character or half a surrogate pair at position {1}; no usage can be recorded under it. Nothing was recorded.", what, i),
+                    paramName);
+            }
         }
     }
 

@@ -39,11 +39,13 @@ public readonly struct UsageResource : IEquatable<UsageResource>
     /// <summary>Names a managed application by its Azure resource id (<c>/subscriptions/…/providers/Microsoft.Solutions/applications/…</c>).</summary>
     /// <param name="resourceUri">The resource id.</param>
     /// <returns>The resource.</returns>
-    /// <exception cref="ArgumentException"><paramref name="resourceUri"/> is empty or not an Azure resource id.</exception>
+    /// <exception cref="ArgumentException"><paramref name="resourceUri"/> is empty, not an Azure resource id, or has a control character.</exception>
     public static UsageResource FromUri(string resourceUri)
     {
-        // The core's rules, applied once here rather than per recorded quantity.
+        // The core's rules, applied once here rather than per recorded quantity; and none of the characters a ledger
+        // cannot keep.
         _ = UsageEvent.ForResourceUri(resourceUri, "p", "d", 1m, default);
+        UsageRecorder.CheckName(resourceUri, nameof(resourceUri), "resource URI");
         return new UsageResource(null, resourceUri);
     }
 
