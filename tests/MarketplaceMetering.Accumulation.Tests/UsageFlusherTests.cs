@@ -211,6 +211,26 @@ public class UsageFlusherTests
     }
 
     [SkippableFact]
+    public async Task FlushAsync_WarnedRowSentOrExpiredLater_IsForgotten()
+    {
+        await using var h = await StartAsync(o => o.DeadlineWarningMargin = TimeSpan.FromHours(2));
+        await h.Recorder.RecordAsync(A, "plan", "calls", 1m, h.HourAgo(1));
+        await h.Recorder.RecordAsync(B, "plan", "calls", 2m, h.HourAgo(1));
+        h.Emulator.Faults.Settings.ServerErrorProbability = 1;
+        h.Clock.Advance(TimeSpan.FromHours(21));
+        (await h.Flusher.FlushAsync()).NearDeadline.Should().Be(2);
+        h.Flusher.WarnedCount.Should().Be(2);
+
+        // The service comes back: both rows are sent, and leave the window.
+        h.Emulator.Faults.Settings.ServerErrorProbability = 0;
+        (await h.Flusher.FlushAsync()).Delivered.Should().Be(2);
+        await h.Flusher.FlushAsync();
+
+        h.Flusher.WarnedCount.Should().Be(0, "a flusher that runs for months must not remember every row it warned about");
+        h.Logs.GetSnapshot().Where(r => r.Level == LogLevel.Warning && r.Id.Id == 104).Should().HaveCount(2, "each row was warned about once");
+    }
+
+    [SkippableFact]
     public async Task FlushAsync_BatchWhoseEarliestEventReachesItsDeadlineWhileRetrying_OthersArePlannedAgain()
     {
         await using var h = await StartAsync();

@@ -40,6 +40,9 @@ public sealed class UsageFlusher : BackgroundService
     private readonly Dictionary<long, int> _suspected = [];
     private int _unreadable;
 
+    /// <summary>How many rows this flusher remembers having warned about (for tests).</summary>
+    internal int WarnedCount => _warned.Count;
+
     // The flusher whose flush is running in this async flow. The ledger reports an unreadable row from inside the call
     // that found it, so when several flushers share one ledger object, only the one whose call it was logs and counts it.
     private static readonly AsyncLocal<UsageFlusher?> Flushing = new();
@@ -438,6 +441,7 @@ public sealed class UsageFlusher : BackgroundService
         var from = now - AccumulationRules.Window - TimeSpan.FromHours(1);
         var to = now - AccumulationRules.Window + AccumulationRules.SafetyMargin + _options.DeadlineWarningMargin + TimeSpan.FromTicks(1);
         var count = 0;
+        var near = new HashSet<long>();
         foreach (var state in UnsentStates)
         {
             foreach (var entry in await _ledger.GetEntriesAsync(from, to, state, cancellationToken).ConfigureAwait(false))
@@ -448,6 +452,7 @@ public sealed class UsageFlusher : BackgroundService
                 }
 
                 count++;
+                near.Add(entry.Id);
                 if (_warned.Add(entry.Id))
                 {
                     AccumulationTelemetry.DeadlineWarnings.Add(1, new KeyValuePair<string, object?>(AccumulationTelemetry.DimensionTag, entry.Dimension));
@@ -456,6 +461,9 @@ public sealed class UsageFlusher : BackgroundService
             }
         }
 
+        // A row that left the window was sent, failed for good or expired: it cannot come back into it, so forget it. A
+        // flusher that runs for months must not remember every row it ever warned about.
+        _warned.IntersectWith(near);
         return count;
     }
 
