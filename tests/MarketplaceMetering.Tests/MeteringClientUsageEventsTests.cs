@@ -147,6 +147,8 @@ public class MeteringClientUsageEventsTests
         { "null row", "[null]", "row 0 is null, not an object" },
         { "number row", """[42]""", "row 0 is a number" },
         { "dimension is a number", Row("\"dimension\":7"), "row 0's dimension is a number, not text" },
+        { "dimension is half a surrogate pair", Row("\"dimension\":\"dim\\uD800\""), "row 0's dimension is not valid text" },
+        { "plan id is a lone low surrogate", Row("\"planId\":\"\\uDC00plan\""), "row 0's planId is not valid text" },
         { "quantity is text", Row("\"submittedQuantity\":\"five\""), "row 0's submittedQuantity is text, not a number" },
         { "quantity is negative", Row("\"submittedQuantity\":-1"), "row 0's submittedQuantity is not a quantity" },
         { "resource id is null", Row("\"usageResourceId\":null"), "row 0 has no usageResourceId" },

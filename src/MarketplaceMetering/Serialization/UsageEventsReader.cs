@@ -125,7 +125,17 @@ internal static class UsageEventsReader
                 return Fail<string>(field, TolerantReader.Kind(value) + ", not text");
             }
 
-            var text = value.GetString();
+            string? text;
+            try
+            {
+                text = value.GetString();
+            }
+            catch (InvalidOperationException)
+            {
+                // An escaped half of a surrogate pair (\uD800) is valid JSON but no string: System.Text.Json refuses to read it.
+                return Fail<string>(field, "not valid text");
+            }
+
             return required && string.IsNullOrWhiteSpace(text) ? Fail<string>(field, "empty") : text;
         }
 
