@@ -49,8 +49,8 @@ public class UsageReconciler
     /// <param name="endDate">The end of the range (widened to the next midnight UTC, unless it is one).</param>
     /// <param name="cancellationToken">Cancels the call.</param>
     /// <returns>The report.</returns>
-    /// <exception cref="ArgumentException"><paramref name="endDate"/> is not after <paramref name="startDate"/>, or an entry of <paramref name="sent"/> is null or names no resource.</exception>
-    /// <exception cref="MeteringException">The marketplace's records could not be read (see <see cref="MeteringClient.GetUsageEventsAsync"/>).</exception>
+    /// <exception cref="ArgumentException"><paramref name="endDate"/> is not after <paramref name="startDate"/>, an entry of <paramref name="sent"/> is null or names no resource, or the quantities sent for one resource, dimension and day add up to more than a <see cref="decimal"/> holds.</exception>
+    /// <exception cref="MeteringException">The marketplace's records could not be read (see <see cref="MeteringClient.GetUsageEventsAsync"/>), or its quantities for one resource, dimension and day add up to more than a <see cref="decimal"/> holds.</exception>
     public virtual async Task<UsageReconciliationReport> ReconcileAsync(IEnumerable<SentUsage> sent, DateTimeOffset startDate, DateTimeOffset endDate, CancellationToken cancellationToken = default)
     {
         Argument.NotNull(sent);
@@ -58,7 +58,7 @@ public class UsageReconciler
         var sentList = sent.ToList();
         Validate(sentList, nameof(sent));
         var recorded = await Client.GetUsageEventsAsync(new UsageEventQuery(start, end), cancellationToken).ConfigureAwait(false);
-        return Reconcile(sentList, recorded, start, end);
+        return Compare(sentList, recorded, start, end, recordedByService: true);
     }
 
     /// <summary>
@@ -87,7 +87,7 @@ public class UsageReconciler
         }
 
         var recorded = await Client.GetUsageEventsAsync(new UsageEventQuery(start, end), cancellationToken).ConfigureAwait(false);
-        return Reconcile(kept, recorded, start, end);
+        return Compare(kept, recorded, start, end, recordedByService: true);
     }
 
     /// <summary>Compares <paramref name="sent"/> with rows already read from the marketplace, without any I/O.</summary>
@@ -96,7 +96,10 @@ public class UsageReconciler
     /// <param name="startDate">The start of the range (widened to midnight UTC).</param>
     /// <param name="endDate">The end of the range (widened to the next midnight UTC, unless it is one).</param>
     /// <returns>The report.</returns>
-    /// <exception cref="ArgumentException"><paramref name="endDate"/> is not after <paramref name="startDate"/>, or an entry is null or names no resource.</exception>
+    /// <exception cref="ArgumentException">
+    /// <paramref name="endDate"/> is not after <paramref name="startDate"/>, an entry is null or names no resource, or
+    /// the quantities of one resource, dimension and day add up to more than a <see cref="decimal"/> holds.
+    /// </exception>
     public static UsageReconciliationReport Reconcile(IEnumerable<SentUsage> sent, IEnumerable<RecordedUsage> recorded, DateTimeOffset startDate, DateTimeOffset endDate)
     {
         Argument.NotNull(sent);
@@ -104,6 +107,15 @@ public class UsageReconciler
         var (start, end) = Range(startDate, endDate);
         var sentList = sent.ToList();
         Validate(sentList, nameof(sent));
+        return Compare(sentList, recorded, start, end, recordedByService: false);
+    }
+
+    /// <summary>
+    /// The report over whole days; <paramref name="recordedByService"/> says whether <paramref name="recorded"/> is the
+    /// service's answer (a sum it makes impossible is then the service's fault: a <see cref="MeteringException"/>) or the caller's argument.
+    /// </summary>
+    private static UsageReconciliationReport Compare(List<SentUsage> sentList, IEnumerable<RecordedUsage> recorded, DateTimeOffset start, DateTimeOffset end, bool recordedByService)
+    {
 
         var usageIds = sentList
             .Where(s => s.ResourceUri is not null && s.ReportedResourceId is not null)
@@ -134,7 +146,7 @@ public class UsageReconciler
         }
 
         var report = rows
-            .Select(pair => pair.Value.ToRow(pair.Key))
+            .Select(pair => pair.Value.ToRow(pair.Key, recordedByService))
             .OrderBy(r => r.Day)
             .ThenBy(r => r.ResourceId?.ToString("D") ?? r.ResourceUri, StringComparer.OrdinalIgnoreCase)
             .ThenBy(r => r.Dimension, StringComparer.OrdinalIgnoreCase)
@@ -249,7 +261,7 @@ public class UsageReconciler
             _planId ??= row.PlanId;
         }
 
-        public UsageReconciliationRow ToRow(RowKey key)
+        public UsageReconciliationRow ToRow(RowKey key, bool recordedByService)
         {
             decimal sent = 0, delivered = 0;
             int deliveredHours = 0, rejected = 0, undelivered = 0;
@@ -257,13 +269,13 @@ public class UsageReconciler
             {
                 if (events.FirstOrDefault(e => e.IsDelivered) is { } held)
                 {
-                    sent += held.Quantity;
+                    sent = Sum(sent, held.Quantity, key);
                     delivered += held.Quantity;
                     deliveredHours++;
                     continue;
                 }
 
-                sent += events[0].Quantity;
+                sent = Sum(sent, events[0].Quantity, key);
                 if (events[events.Count - 1].IsRejected)
                 {
                     rejected++;
@@ -274,7 +286,18 @@ public class UsageReconciler
                 }
             }
 
-            var recorded = Merge(_recorded);
+            RecordedUsage? recorded;
+            try
+            {
+                recorded = Merge(_recorded);
+            }
+            catch (OverflowException)
+            {
+                throw recordedByService
+                    ? new MeteringException(Overflow("The marketplace's answer to GET /api/usageEvents cannot be compared: its quantities of", key))
+                    : TooLarge("The recorded quantities of", key, "recorded");
+            }
+
             var differences = UsageDifferences.None;
             if (recorded is null)
             {
@@ -323,6 +346,30 @@ public class UsageReconciler
 
             return new UsageReconciliationRow(key.ResourceId, key.ResourceUri, recorded?.Dimension ?? key.Dimension, key.Day, _planId, sent, delivered, rejected, undelivered, recorded, differences);
         }
+
+        /// <summary>The sent quantities of a row so far plus one more; a sum a <see cref="decimal"/> cannot hold is an <see cref="ArgumentException"/> naming the row, not an <see cref="OverflowException"/>.</summary>
+        private static decimal Sum(decimal sum, decimal quantity, RowKey key)
+        {
+            try
+            {
+                return sum + quantity;
+            }
+            catch (OverflowException)
+            {
+                throw TooLarge("The sent quantities of", key, "sent");
+            }
+        }
+
+        private static ArgumentException TooLarge(string what, RowKey key, string paramName) => new(Overflow(what, key), paramName);
+
+        private static string Overflow(string what, RowKey key) => string.Format(
+            CultureInfo.InvariantCulture,
+            "{0} resource {1}, dimension '{2}', on {3:yyyy-MM-dd} add up to more than a quantity can hold ({4}).",
+            what,
+            key.ResourceId?.ToString("D") ?? key.ResourceUri,
+            key.Dimension,
+            key.Day,
+            decimal.MaxValue);
 
         /// <summary>The marketplace's rows for one resource, dimension and day (one per plan) as one: quantities summed, the most telling status kept.</summary>
         private static RecordedUsage? Merge(List<RecordedUsage> rows)

@@ -76,6 +76,21 @@ public class ReconcileCommandTests
     }
 
     [Fact]
+    public async Task Reconcile_SentQuantitiesOfADayAddUpPastDecimalMaxValue_ExitsTwoNamingTheRow()
+    {
+        await using var scope = await EmulatorScope.StartAsync();
+        var day = new DateTimeOffset(EmulatorScope.Now.UtcDateTime.Date, TimeSpan.Zero).AddDays(-1);
+        var at = (int hour) => day.AddHours(hour).ToString("yyyy-MM-dd'T'HH:mm:ss'Z'", CultureInfo.InvariantCulture);
+        var sent = scope.File("sent.csv", $"{Header}\n{EmulatorScope.Resource(0)},plan1,dim1,50000000000000000000000000000,{at(1)},Accepted\n{EmulatorScope.Resource(0)},plan1,dim1,50000000000000000000000000000,{at(2)},Accepted\n");
+
+        var run = await CliRunner.RunAsync(scope.Args("reconcile", "--sent", sent, "--from", From));
+
+        run.ExitCode.Should().Be(2, run.ToString());
+        run.ErrorLines.Should().ContainSingle().Which.Should()
+            .Contain("add up to more than a quantity can hold").And.Contain(EmulatorScope.Resource(0).ToString()).And.NotContain("OverflowException");
+    }
+
+    [Fact]
     public async Task Reconcile_NoSource_ExitsTwo()
     {
         var run = await CliRunner.RunAsync("reconcile", "--from", "2026-11-19", "--token", "t");

@@ -1,5 +1,8 @@
 using System.Globalization;
 using MarketplaceMetering.Emulator;
+using MarketplaceMetering.Testing;
+using WireMock.RequestBuilders;
+using WireMock.ResponseBuilders;
 
 namespace MarketplaceMetering.Tests.Reconciliation;
 
@@ -306,6 +309,57 @@ public class UsageReconcilerTests
         var act = () => UsageReconciler.Reconcile([Sent(Agreeing, 1m), new SentUsage(null, null, "p", "d", Day, 1m, UsageEventStatus.Accepted)], [], Day, Day.AddDays(1));
 
         act.Should().Throw<ArgumentException>().WithMessage("sent[1] names no resource*");
+    }
+
+    [Fact]
+    public void Reconcile_SentQuantitiesOfADayAddUpPastDecimalMaxValue_ThrowsArgumentExceptionNamingTheRow()
+    {
+        SentUsage[] sent = [Sent(Agreeing, 5e28m, at: Day.AddHours(1)), Sent(Agreeing, 5e28m, at: Day.AddHours(2))];
+
+        var act = () => UsageReconciler.Reconcile(sent, [], Day, Day.AddDays(1));
+
+        var thrown = act.Should().ThrowExactly<ArgumentException>().Which;
+        thrown.ParamName.Should().Be("sent");
+        thrown.Message.Should().Contain(Agreeing.ToString("D")).And.Contain("'" + TestEvents.Dimension + "'").And.Contain("2026-11-19");
+    }
+
+    [Fact]
+    public void Reconcile_RecordedRowsOfADayAddUpPastDecimalMaxValue_ThrowsArgumentExceptionNamingTheRow()
+    {
+        // One row per plan (the plan changed during the day), each within a decimal; their sum is not.
+        RecordedUsage[] recorded =
+        [
+            MeteringModelFactory.RecordedUsage(Day, Agreeing, "dim1", 5e28m, planId: "plan1"),
+            MeteringModelFactory.RecordedUsage(Day, Agreeing, "dim1", 5e28m, planId: "plan2"),
+        ];
+
+        var act = () => UsageReconciler.Reconcile([], recorded, Day, Day.AddDays(1));
+
+        var thrown = act.Should().ThrowExactly<ArgumentException>().Which;
+        thrown.ParamName.Should().Be("recorded");
+        thrown.Message.Should().Contain(Agreeing.ToString("D")).And.Contain("2026-11-19");
+    }
+
+    [Fact]
+    public async Task ReconcileAsync_MarketplaceRowsOfADayAddUpPastDecimalMaxValue_ThrowsMeteringExceptionNotOverflowException()
+    {
+        // A hostile or broken answer: every row is a valid quantity, but two rows of one resource, dimension and day
+        // (one per plan) cannot be summed.
+        const string Row = """{"usageDate":"2026-11-19T00:00:00Z","usageResourceId":"00000000-0000-4000-8000-00000000000a","dimension":"dim1","planId":"PLAN","reconStatus":"Accepted","submittedQuantity":5e28}""";
+        using var server = WireMockLoopback.Start();
+        server.Given(Request.Create().WithPath("/api/usageEvents").UsingGet())
+            .RespondWith(Response.Create().WithStatusCode(200).WithHeader("Content-Type", "application/json")
+                .WithBody("[" + Row.Replace("PLAN", "plan1", StringComparison.Ordinal) + "," + Row.Replace("PLAN", "plan2", StringComparison.Ordinal) + "]"));
+        var clock = new TestClock();
+        var options = new MeteringClientOptions { Endpoint = new Uri(server.Url!), TimeProvider = clock };
+        options.Retry.MaxRetries = 0;
+        using var client = new MeteringClient(new ScriptedCredential(clock), options);
+
+        var act = () => new UsageReconciler(client).ReconcileAsync([Sent(Agreeing, 5m)], Day, Day.AddDays(1));
+
+        var thrown = (await act.Should().ThrowExactlyAsync<MeteringException>()).Which;
+        thrown.Message.Should().Contain("GET /api/usageEvents").And.Contain(Agreeing.ToString("D")).And.Contain("2026-11-19");
+        thrown.IsRetryable.Should().BeFalse();
     }
 
     [Fact]
