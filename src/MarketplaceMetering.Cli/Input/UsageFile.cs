@@ -303,6 +303,8 @@ internal sealed class UsageFile
                         continue;
                     }
 
+                    // Names compare case-insensitively, as CSV columns do: "Quantity" is the quantity.
+                    var isQuantity = string.Equals(property.Name, "quantity", StringComparison.OrdinalIgnoreCase);
                     switch (property.Value.ValueKind)
                     {
                         case JsonValueKind.Null:
@@ -310,11 +312,11 @@ internal sealed class UsageFile
                         case JsonValueKind.String:
                             values[property.Name] = property.Value.GetString()!;
                             break;
-                        case JsonValueKind.Number when property.NameEquals("quantity"):
+                        case JsonValueKind.Number when isQuantity:
                             values[property.Name] = property.Value.GetRawText();
                             break;
                         default:
-                            Problem(number, $"{property.Name} is {property.Value.ValueKind.ToString().ToLowerInvariant()}, not {(property.NameEquals("quantity") ? "a number" : "text")}");
+                            Problem(number, $"{property.Name} is {property.Value.ValueKind.ToString().ToLowerInvariant()}, not {(isQuantity ? "a number" : "text")}");
                             ok = false;
                             break;
                     }

@@ -56,6 +56,19 @@ public class BatchCommandTests
     }
 
     [Fact]
+    public async Task Batch_JsonLinesWithPropertyNamesInAnotherCase_ReadsTheQuantityNumberAsCsvColumnsAre()
+    {
+        // Names are case-insensitive (docs/cli.md), so "Quantity": 2.5 is the quantity, whatever the JSON type's check says.
+        await using var scope = await EmulatorScope.StartAsync();
+        var line = $$"""{"ResourceId":"{{EmulatorScope.Resource(0)}}","PlanId":"plan1","Dimension":"dim1","Quantity":2.5,"EffectiveStartTime":"{{Hour}}"}""";
+
+        var run = await CliRunner.RunAsync(scope.Args("batch", scope.File("events.jsonl", line + "\n")));
+
+        run.ExitCode.Should().Be(0, run.ToString());
+        scope.Emulator.Ledger.Entries.Should().ContainSingle().Which.Quantity.Should().Be(2.5m);
+    }
+
+    [Fact]
     public async Task Batch_Redirected_DrawsNoProgressBar()
     {
         await using var scope = await EmulatorScope.StartAsync();
