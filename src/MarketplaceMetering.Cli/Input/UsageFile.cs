@@ -293,12 +293,21 @@ internal sealed class UsageFile
                 }
 
                 var values = new Dictionary<string, string>(StringComparer.OrdinalIgnoreCase);
+                var seen = new HashSet<string>(StringComparer.OrdinalIgnoreCase);
                 var ok = true;
                 foreach (var property in document.RootElement.EnumerateObject())
                 {
                     if (!known.Contains(property.Name, StringComparer.OrdinalIgnoreCase))
                     {
                         Problem(number, $"unknown property '{property.Name}'; the properties are {string.Join(", ", known)}");
+                        ok = false;
+                        continue;
+                    }
+
+                    // JSON allows a name twice and the last would silently win; as with a CSV column given twice, say so.
+                    if (!seen.Add(property.Name))
+                    {
+                        Problem(number, $"property '{property.Name}' appears twice");
                         ok = false;
                         continue;
                     }
@@ -310,7 +319,16 @@ internal sealed class UsageFile
                         case JsonValueKind.Null:
                             break;
                         case JsonValueKind.String:
-                            values[property.Name] = property.Value.GetString()!;
+                            if (Text(property.Value) is { } value)
+                            {
+                                values[property.Name] = value;
+                            }
+                            else
+                            {
+                                Problem(number, $"{property.Name} is not valid text (half a surrogate pair)");
+                                ok = false;
+                            }
+
                             break;
                         case JsonValueKind.Number when isQuantity:
                             values[property.Name] = property.Value.GetRawText();
@@ -332,6 +350,19 @@ internal sealed class UsageFile
         if (!any)
         {
             throw new CliException($"{_path}: the file is empty; nothing was sent.");
+        }
+    }
+
+    /// <summary>A JSON string's text; <see langword="null"/> for an escaped half of a surrogate pair (<c>\uD800</c>), valid JSON that is no string.</summary>
+    private static string? Text(JsonElement value)
+    {
+        try
+        {
+            return value.GetString();
+        }
+        catch (InvalidOperationException)
+        {
+            return null;
         }
     }
 

@@ -171,6 +171,8 @@ public class BatchCommandTests
         { "unknown property", "{\"resourceId\":\"6f1a2b3c-0000-4000-8000-000000000001\",\"quantitiy\":1}", ":1: unknown property 'quantitiy'" },
         { "quantity is text", "{\"resourceId\":\"6f1a2b3c-0000-4000-8000-000000000001\",\"planId\":\"p\",\"dimension\":\"d\",\"quantity\":\"lots\",\"effectiveStartTime\":\"2026-11-20T10:00:00Z\"}", ":1: quantity 'lots' is not a number" },
         { "dimension is a number", "{\"resourceId\":\"6f1a2b3c-0000-4000-8000-000000000001\",\"planId\":\"p\",\"dimension\":3,\"quantity\":1,\"effectiveStartTime\":\"2026-11-20T10:00:00Z\"}", ":1: dimension is number, not text" },
+        { "quantity twice", "{\"resourceId\":\"6f1a2b3c-0000-4000-8000-000000000001\",\"planId\":\"p\",\"dimension\":\"d\",\"quantity\":1,\"effectiveStartTime\":\"2026-11-20T10:00:00Z\",\"Quantity\":1000}", ":1: property 'Quantity' appears twice" },
+        { "half a surrogate pair", "{\"resourceId\":\"6f1a2b3c-0000-4000-8000-000000000001\",\"planId\":\"p\",\"dimension\":\"d\\uD800\",\"quantity\":1,\"effectiveStartTime\":\"2026-11-20T10:00:00Z\"}", ":1: dimension is not valid text" },
     };
 
     [Theory]
