@@ -16,6 +16,24 @@ internal static class Messages
         return OneLine(message);
     }
 
-    /// <summary>The text on one line.</summary>
-    public static string OneLine(string text) => text.Replace("\r\n", " ", StringComparison.Ordinal).Replace('\n', ' ').Replace('\r', ' ');
+    /// <summary>
+    /// The text on one line, with nothing a terminal would obey: every control character (line breaks, ESC, BEL) becomes
+    /// a space. Text from the service and from input files passes through here before it reaches the console.
+    /// </summary>
+    public static string OneLine(string text)
+    {
+        text = text.Replace("\r\n", " ", StringComparison.Ordinal);
+        if (!text.Any(char.IsControl))
+        {
+            return text;
+        }
+
+        return string.Create(text.Length, text, static (span, source) =>
+        {
+            for (var i = 0; i < source.Length; i++)
+            {
+                span[i] = char.IsControl(source[i]) ? ' ' : source[i];
+            }
+        });
+    }
 }

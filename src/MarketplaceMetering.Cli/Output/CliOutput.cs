@@ -56,7 +56,7 @@ internal sealed class CliOutput
         _context.Out.WriteLine(JsonSerializer.Serialize(value, JsonOptions));
     }
 
-    public void WriteLine(string text) => Console.WriteLine(text);
+    public void WriteLine(string text) => Console.WriteLine(Messages.OneLine(text));
 
     /// <summary>A table whose cells are plain text (never parsed as markup: values come from files and the service).</summary>
     public static Table Table(params string[] columns)
@@ -70,11 +70,12 @@ internal sealed class CliOutput
         return table;
     }
 
+    /// <summary>Adds a row of plain-text cells, each on one line with its control characters (ESC, line breaks) shown as spaces.</summary>
     public static void AddRow(Table table, params string?[] cells) =>
-        table.AddRow(cells.Select(c => (IRenderable)new Text(c ?? string.Empty)).ToArray());
+        table.AddRow(cells.Select(c => (IRenderable)new Text(Messages.OneLine(c ?? string.Empty))).ToArray());
 
-    /// <summary>A status in green when all is well, in red when not (plain when colours are off).</summary>
-    public static IRenderable Status(string text, bool good) => new Text(text, new Style(good ? Color.Green : Color.Red));
+    /// <summary>A status in green when all is well, in red when not (plain when colours are off); the text is a service's status, so it is made one line too.</summary>
+    public static IRenderable Status(string text, bool good) => new Text(Messages.OneLine(text), new Style(good ? Color.Green : Color.Red));
 
     public static string Number(decimal value) => value.ToString(CultureInfo.InvariantCulture);
 
