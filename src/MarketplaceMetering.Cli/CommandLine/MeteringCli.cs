@@ -14,9 +14,16 @@ internal static class MeteringCli
         var parse = root.Parse(args);
         if (parse.Errors.Count > 0)
         {
+            var hidden = UnknownOptionValues(args, parse.UnmatchedTokens);
             foreach (var error in parse.Errors)
             {
-                await context.Error.WriteLineAsync("error: " + Messages.OneLine(error.Message)).ConfigureAwait(false);
+                var message = error.Message;
+                foreach (var (token, shown) in hidden)
+                {
+                    message = message.Replace("'" + token + "'", "'" + shown + "'", StringComparison.Ordinal);
+                }
+
+                await context.Error.WriteLineAsync("error: " + Messages.OneLine(message)).ConfigureAwait(false);
             }
 
             var command = parse.CommandResult.Command;
@@ -34,6 +41,37 @@ internal static class MeteringCli
             ProcessTerminationTimeout = context.HandleSignals ? TimeSpan.FromSeconds(30) : null,
         };
         return await parse.InvokeAsync(configuration, cancellationToken).ConfigureAwait(false);
+    }
+
+    /// <summary>
+    /// The values given to options the parser does not know (<c>--client-secrt VALUE</c>, <c>--tokn=VALUE</c>): a
+    /// misspelled --client-secret, --token or --certificate-password carries a secret, so an error names the option and
+    /// shows its value as <c>***</c>.
+    /// </summary>
+    private static List<(string Token, string Shown)> UnknownOptionValues(string[] args, IReadOnlyList<string> unmatched)
+    {
+        var hidden = new List<(string Token, string Shown)>();
+        for (var i = 0; i < args.Length; i++)
+        {
+            var arg = args[i];
+            if (!arg.StartsWith('-') || !unmatched.Contains(arg, StringComparer.Ordinal))
+            {
+                continue;
+            }
+
+            var separator = arg.IndexOfAny(['=', ':']);
+            if (separator > 0)
+            {
+                hidden.Add((arg, arg[..(separator + 1)] + "***"));
+                hidden.Add((arg[(separator + 1)..], "***"));
+            }
+            else if (i + 1 < args.Length && unmatched.Contains(args[i + 1], StringComparer.Ordinal))
+            {
+                hidden.Add((args[i + 1], "***"));
+            }
+        }
+
+        return hidden;
     }
 
     public static RootCommand Build(CliContext context)

@@ -158,6 +158,28 @@ public class EmitCommandTests
     }
 
     [Theory]
+    [InlineData("--client-secrt", "s3cr3t-value")]
+    [InlineData("--tokn", "s3cr3t-token")]
+    [InlineData("--certificate-pasword", "s3cr3t-password")]
+    public async Task Emit_MisspelledSecretOption_ExitsTwoNamingTheOptionWithoutEchoingItsValue(string option, string secret)
+    {
+        var run = await CliRunner.RunAsync([.. Event(), option, secret]);
+
+        run.ExitCode.Should().Be(2, run.ToString());
+        run.Error.Should().Contain(option).And.NotContain(secret);
+        run.ErrorLines.Should().OnlyContain(l => l.StartsWith("error: ", StringComparison.Ordinal) || l.StartsWith("Run ", StringComparison.Ordinal));
+    }
+
+    [Fact]
+    public async Task Emit_MisspelledSecretOptionWithEquals_ExitsTwoWithoutEchoingItsValue()
+    {
+        var run = await CliRunner.RunAsync([.. Event(), "--client-secrt=s3cr3t-value"]);
+
+        run.ExitCode.Should().Be(2, run.ToString());
+        run.Error.Should().Contain("--client-secrt").And.NotContain("s3cr3t-value");
+    }
+
+    [Theory]
     [InlineData(false, null, true)]
     [InlineData(false, "1", false)]
     [InlineData(true, null, false)]
