@@ -3,10 +3,18 @@ namespace MarketplaceMetering.Cli.CommandLine;
 /// <summary>Helpers for one-line messages.</summary>
 internal static class Messages
 {
-    /// <summary>An <see cref="ArgumentException"/>'s message without the " (Parameter 'x')" the runtime appends.</summary>
+    /// <summary>
+    /// An <see cref="ArgumentException"/>'s message without the " (Parameter 'x')" the runtime appends, nor the line
+    /// "Actual value was …" an <see cref="ArgumentOutOfRangeException"/> adds after it (in the current culture: "0,0").
+    /// </summary>
     public static string WithoutParameter(ArgumentException exception)
     {
         var message = exception.Message;
+        if (exception is ArgumentOutOfRangeException { ActualValue: not null } && message.IndexOf('\n', StringComparison.Ordinal) is > 0 and var end)
+        {
+            message = message[..end].TrimEnd('\r');
+        }
+
         var suffix = exception.ParamName is { } name ? $" (Parameter '{name}')" : null;
         if (suffix is not null && message.EndsWith(suffix, StringComparison.Ordinal))
         {

@@ -137,6 +137,28 @@ public class EmitCommandTests
         scope.Emulator.Requests.Should().BeEmpty(what);
     }
 
+    [Theory]
+    [InlineData("de-DE")]
+    [InlineData("tr-TR")]
+    public async Task Emit_ZeroQuantityUnderAnotherCulture_SaysWhatIsWrongOnceWithADot(string culture)
+    {
+        // The runtime appends "(Parameter 'quantity')" and "Actual value was 0,0." (in the current culture) to an
+        // ArgumentOutOfRangeException's message: neither belongs in a one-line error of a tool that insists on dots.
+        var before = (CultureInfo.CurrentCulture, CultureInfo.CurrentUICulture);
+        CultureInfo.CurrentCulture = CultureInfo.CurrentUICulture = CultureInfo.GetCultureInfo(culture);
+        try
+        {
+            var run = await CliRunner.RunAsync([.. Event("0.0"), "--token", "t"]);
+
+            run.ExitCode.Should().Be(2, run.ToString());
+            run.ErrorLines.Should().Equal("error: The quantity must be greater than zero; it was 0.0.");
+        }
+        finally
+        {
+            (CultureInfo.CurrentCulture, CultureInfo.CurrentUICulture) = before;
+        }
+    }
+
     [Fact]
     public async Task Emit_NoCredential_ExitsTwoListingTheWaysToGiveOne()
     {
