@@ -183,6 +183,13 @@ public class UsageReconciler
         var end = Day(endDate);
         if (end < endDate.ToUniversalTime())
         {
+            if (end.UtcDateTime.Date == DateTime.MaxValue.Date)
+            {
+                throw new ArgumentOutOfRangeException(
+                    nameof(endDate),
+                    string.Format(CultureInfo.InvariantCulture, "endDate ({0:o}) is after the last midnight a date can hold, so the range cannot be widened to the next one; end it at 9999-12-31T00:00:00Z at the latest.", endDate.ToUniversalTime()));
+            }
+
             end = end.AddDays(1);
         }
 

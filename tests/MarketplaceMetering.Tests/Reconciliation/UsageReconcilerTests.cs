@@ -304,6 +304,17 @@ public class UsageReconcilerTests
     }
 
     [Fact]
+    public void Reconcile_EndAfterTheLastRepresentableMidnight_ThrowsArgumentExceptionNamingEndDate()
+    {
+        // "--to 9999-12-31T12:00:00Z": the range widens to the next midnight, which a DateTimeOffset cannot hold.
+        var act = () => UsageReconciler.Reconcile([], [], Day, new DateTimeOffset(9999, 12, 31, 12, 0, 0, TimeSpan.Zero));
+
+        var thrown = act.Should().Throw<ArgumentException>().Which;
+        thrown.ParamName.Should().Be("endDate");
+        thrown.Message.Should().Contain("endDate").And.Contain("9999-12-31");
+    }
+
+    [Fact]
     public void Reconcile_EntryWithoutResource_ThrowsArgumentExceptionNamingItsIndex()
     {
         var act = () => UsageReconciler.Reconcile([Sent(Agreeing, 1m), new SentUsage(null, null, "p", "d", Day, 1m, UsageEventStatus.Accepted)], [], Day, Day.AddDays(1));
