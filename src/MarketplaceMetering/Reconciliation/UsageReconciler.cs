@@ -15,7 +15,8 @@ namespace MarketplaceMetering;
 /// <para>
 /// The marketplace keeps one event per resource, dimension and hour, so the sent side is read the same way: of several
 /// events for one hour (retries, Duplicates), the first delivered one counts, or, when none was delivered, the last
-/// one decides whether the hour was rejected or is still undelivered. Quantities are compared with a relative
+/// one decides whether the hour was rejected or is still undelivered. A later Duplicate of a delivered hour with
+/// another quantity is a conflict (its usage was not billed) and flags the row <see cref="UsageDifferences.QuantityMismatch"/>. Quantities are compared with a relative
 /// tolerance of 10⁻⁹, since the marketplace sums IEEE doubles.
 /// </para>
 /// <para>
@@ -272,6 +273,7 @@ public class UsageReconciler
         {
             decimal sent = 0, delivered = 0;
             int deliveredHours = 0, rejected = 0, undelivered = 0;
+            var conflict = false;
             foreach (var events in _hours.Values)
             {
                 if (events.FirstOrDefault(e => e.IsDelivered) is { } held)
@@ -279,6 +281,9 @@ public class UsageReconciler
                     sent = Sum(sent, held.Quantity, key);
                     delivered += held.Quantity;
                     deliveredHours++;
+
+                    // A later Duplicate of the hour with another quantity is a conflict, not a replay: its usage was not billed.
+                    conflict |= events.Any(e => e.Status == UsageEventStatus.Duplicate && !ReferenceEquals(e, held) && !Same(e.Quantity, held.Quantity));
                     continue;
                 }
 
@@ -339,6 +344,11 @@ public class UsageReconciler
                 {
                     differences |= UsageDifferences.StillProcessing;
                 }
+            }
+
+            if (conflict)
+            {
+                differences |= UsageDifferences.QuantityMismatch;
             }
 
             if (rejected > 0)

@@ -223,6 +223,20 @@ public class UsageReconcilerTests
     }
 
     [Fact]
+    public void Reconcile_HourAcceptedThenAConflictingDuplicateWithAnotherQuantity_FlagsQuantityMismatch()
+    {
+        // 03:00 was accepted with 5; a second event for the same hour with 7 came back Duplicate (a conflict: the first
+        // write of the hour won). Those 7 were not billed: docs/reconciliation.md says a conflicting Duplicate is a
+        // QuantityMismatch, and it must not vanish because an earlier event of its hour was delivered.
+        var accepted = Sent(Agreeing, 5m, UsageEventStatus.Accepted, Day.AddHours(3));
+        var conflict = Sent(Agreeing, 7m, UsageEventStatus.Duplicate, Day.AddHours(3).AddMinutes(30));
+
+        var report = UsageReconciler.Reconcile([accepted, conflict], [MeteringModelFactory.RecordedUsage(Day, Agreeing, "dim1", 5m, 5m, ReconStatus.Accepted)], Day, Day.AddDays(1));
+
+        report.Rows.Should().ContainSingle().Which.Differences.Should().HaveFlag(UsageDifferences.QuantityMismatch);
+    }
+
+    [Fact]
     public void Reconcile_PlanChangedDuringTheDay_TheMarketplacesRowPerPlanCountsAsOneSummedRow()
     {
         // The subscription moved from plan1 to plan2 at noon: the marketplace reports one row per plan for the day.
