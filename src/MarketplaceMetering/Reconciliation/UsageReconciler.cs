@@ -16,8 +16,9 @@ namespace MarketplaceMetering;
 /// The marketplace keeps one event per resource, dimension and hour, so the sent side is read the same way: of several
 /// events for one hour (retries, Duplicates), the first delivered one counts, or, when none was delivered, the last
 /// one decides whether the hour was rejected or is still undelivered. A later Duplicate of a delivered hour with
-/// another quantity is a conflict (its usage was not billed) and flags the row <see cref="UsageDifferences.QuantityMismatch"/>. Quantities are compared with a relative
-/// tolerance of 10⁻⁹, since the marketplace sums IEEE doubles.
+/// another quantity is a conflict (its usage was not billed) and flags the row
+/// <see cref="UsageDifferences.QuantityMismatch"/>. Quantities are compared with a relative tolerance of 10⁻⁹, since
+/// the marketplace sums IEEE doubles.
 /// </para>
 /// <para>
 /// Managed applications: the marketplace reports usage under the resource usage id, not the resource URI sent. Give
