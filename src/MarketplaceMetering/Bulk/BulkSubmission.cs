@@ -87,6 +87,12 @@ internal sealed class BulkSubmission
         long nextToYield = 0;
         long count = 0;
 
+        // Results are yielded in input order, so later ones wait here while an earlier batch lags (a retry, a slow
+        // answer). With this many waiting, nothing more is read or sent until batches come back and the head of the
+        // line can be yielded: a stream of any length keeps a bounded number of results. A list needs no such stop,
+        // since its results are filed in place.
+        var maxWaiting = into is null ? _maxConcurrency * UsageEventValidator.MaxBatchSize : int.MaxValue;
+
         try
         {
             // One pass per event, and a last one at the end of the input that flushes the open batches.
@@ -96,6 +102,18 @@ internal sealed class BulkSubmission
                 var more = true;
                 while (more)
                 {
+                    while (waiting.Count >= maxWaiting && inFlight > 0)
+                    {
+                        var back = await done.Reader.ReadAsync(CancellationToken.None).ConfigureAwait(false);
+                        inFlight--;
+                        Collect(back, planner, into, waiting);
+                        while (waiting.TryGetValue(nextToYield, out var result))
+                        {
+                            waiting.Remove(nextToYield++);
+                            yield return result;
+                        }
+                    }
+
                     more = await source.MoveNextAsync();
                     if (!more)
                     {
@@ -117,6 +135,18 @@ internal sealed class BulkSubmission
 
                     foreach (var batch in ready)
                     {
+                        while (waiting.Count >= maxWaiting && inFlight > 0)
+                        {
+                            var back = await done.Reader.ReadAsync(CancellationToken.None).ConfigureAwait(false);
+                            inFlight--;
+                            Collect(back, planner, into, waiting);
+                            while (waiting.TryGetValue(nextToYield, out var result))
+                            {
+                                waiting.Remove(nextToYield++);
+                                yield return result;
+                            }
+                        }
+
                         PlannedBatch? finished = null;
                         if (inFlight >= _maxConcurrency)
                         {

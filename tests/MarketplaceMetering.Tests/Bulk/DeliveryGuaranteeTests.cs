@@ -183,6 +183,45 @@ public class DeliveryGuaranteeTests(ITestOutputHelper output)
         output.WriteLine($"heap before {before / 1024} KiB, midway {midway / 1024} KiB; peaks: in flight {submission.PeakInFlight}, waiting {submission.PeakWaitingResults}, keys {submission.PeakTrackedKeys}");
     }
 
+    [Fact]
+    public async Task Stream_OneBatchLagsWhileTheOthersAreAnswered_StopsSendingUntilItIsBackSoWaitingResultsStayBounded()
+    {
+        // Results are yielded in input order, so those of later batches wait for a batch that lags (a retry, a slow
+        // answer). Sending must stop while it lags, or a long stream keeps every later result in memory.
+        const int Count = 2_000;
+        var clock = new TestClock();
+        var handler = new HoldingHandler(holdRequest: 1);
+        using var http = new HttpClient(handler);
+        using var client = new MeteringClient(http, new CountingCredential("tok", clock), new MeteringClientOptions
+        {
+            Endpoint = new Uri("https://metering.test/"),
+            TimeProvider = clock,
+            MaxConcurrency = 4,
+        });
+        var submission = client.CreateBulkSubmission();
+        var delivered = 0;
+        var run = Task.Run(async () =>
+        {
+            await foreach (var result in submission.RunAsync(Events(clock, Count)))
+            {
+                delivered += result is UsageEventResult.Accepted ? 1 : 0;
+            }
+        });
+
+        await Eventually.HoldsAsync(() => handler.Held, "the second batch is held");
+        var sentWhileHeld = await handler.QuietAsync();
+        handler.Release();
+        await run.WaitAsync(TimeSpan.FromSeconds(60));
+
+        var bound = (4 + BatchPlanner.MaxOpenBatches) * UsageEventValidator.MaxBatchSize;
+        // Sending stops once the results of a few batches wait (at most the bound's worth, plus the batches then in
+        // flight), not after the whole input (80 batches).
+        sentWhileHeld.Should().BeLessThanOrEqualTo((bound / UsageEventValidator.MaxBatchSize) + 4);
+        submission.PeakWaitingResults.Should().BeLessThanOrEqualTo(bound);
+        submission.PeakInFlight.Should().BeLessThanOrEqualTo(4);
+        delivered.Should().Be(Count);
+    }
+
     private static async IAsyncEnumerable<UsageEvent> Events(TimeProvider clock, int count)
     {
         var hour = clock.GetUtcNow().AddHours(-2);
@@ -217,7 +256,42 @@ public class DeliveryGuaranteeTests(ITestOutputHelper output)
     private static DateTimeOffset Hour(DateTimeOffset t) => UsageEventKey.HourOf(t);
 
     /// <summary>An in-memory service that accepts every event of a batch: the transport under a memory test, not a behaviour under test.</summary>
-    private sealed class AcceptingHandler : HttpMessageHandler
+    /// <summary>Accepts everything at once, except one request, held until <see cref="Release"/>.</summary>
+    private sealed class HoldingHandler(int holdRequest) : AcceptingHandler
+    {
+        private readonly TaskCompletionSource _release = new(TaskCreationOptions.RunContinuationsAsynchronously);
+        private int _requests;
+
+        public bool Held => Volatile.Read(ref _requests) > holdRequest;
+
+        public void Release() => _release.TrySetResult();
+
+        /// <summary>Waits until no request has come for a while (at most 20 s); returns how many came after the held one.</summary>
+        public async Task<int> QuietAsync()
+        {
+            var seen = -1;
+            var deadline = Environment.TickCount64 + 20_000;
+            while (Volatile.Read(ref _requests) != seen && Environment.TickCount64 < deadline)
+            {
+                seen = Volatile.Read(ref _requests);
+                await Task.Delay(300);
+            }
+
+            return seen - holdRequest - 1;
+        }
+
+        protected override async Task<HttpResponseMessage> SendAsync(HttpRequestMessage request, CancellationToken cancellationToken)
+        {
+            if (Interlocked.Increment(ref _requests) - 1 == holdRequest)
+            {
+                await _release.Task.WaitAsync(cancellationToken);
+            }
+
+            return await base.SendAsync(request, cancellationToken);
+        }
+    }
+
+    private class AcceptingHandler : HttpMessageHandler
     {
         protected override async Task<HttpResponseMessage> SendAsync(HttpRequestMessage request, CancellationToken cancellationToken)
         {
