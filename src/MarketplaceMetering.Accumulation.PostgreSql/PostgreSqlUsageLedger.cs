@@ -287,11 +287,19 @@ public sealed partial class PostgreSqlUsageLedger : UsageLedger
                 // An atomic upsert per delta: adds to the hour's row while it is open and was never claimed, whoever else is
                 // adding to it. When the row exists but is taken (claimed, sent, or tried: the service may hold the hour
                 // with the quantity sent), or full (its sum would pass decimal.MaxValue, and the row could no longer be
-                // read), nothing changes and no id comes back: the delta moves on.
+                // read), nothing changes and no id comes back: the delta moves on. So it does when another plan has a row
+                // for the resource, dimension and hour (the plan changed during it): the service keeps one event for them
+                // whatever the plan, and would answer this plan's as a Duplicate of the other's, never billed. (Two
+                // instances recording two plans of one resource, dimension and hour at the same instant can still
+                // both insert; the second sent is then reported as a conflict.)
                 var upsert = new NpgsqlCommand(
                     Sql("""
                         INSERT INTO {0}.usage (resource, resource_is_uri, plan_id, dimension, hour, quantity, state, created_at, updated_at)
-                        VALUES (@resource, @isUri, @plan, @dimension, @hour, @quantity, 0, @now, @now)
+                        SELECT @resource, @isUri, @plan, @dimension, @hour, @quantity, 0, @now, @now
+                        WHERE NOT EXISTS (
+                            SELECT 1 FROM {0}.usage o
+                            WHERE lower(o.resource) = lower(@resource) AND lower(o.dimension) = lower(@dimension) AND o.hour = @hour
+                              AND lower(o.plan_id) <> lower(@plan))
                         ON CONFLICT (lower(resource), lower(plan_id), lower(dimension), hour)
                         DO UPDATE SET quantity = {0}.usage.quantity + EXCLUDED.quantity, updated_at = EXCLUDED.updated_at
                         WHERE {0}.usage.state = 0 AND {0}.usage.attempts = 0 AND {0}.usage.quantity + EXCLUDED.quantity <= @max

@@ -394,6 +394,23 @@ public class UsageFlusherTests
         sent.Single(s => s.ResourceId == A).ReportedResourceId.Should().Be(A);
     }
 
+    [SkippableFact]
+    public async Task FlushAsync_OneResourceDimensionAndHourUnderTwoPlans_BothBilledNotOneLostAsAConflict()
+    {
+        // A subscription changes plan mid-hour. The ledger keeps a row per plan, but the service keeps one event per
+        // resource, dimension and hour whatever the plan: the second row sent comes back as a Duplicate of the first.
+        await using var h = await StartAsync();
+        await h.Recorder.RecordAsync(A, "silver", "calls", 3m, h.HourAgo(2));
+        await h.Recorder.RecordAsync(A, "gold", "calls", 4m, h.HourAgo(2).AddMinutes(40));
+
+        var result = await h.Flusher.FlushAsync();
+        h.Clock.Advance(TimeSpan.FromHours(2));
+        await h.Flusher.FlushAsync();
+
+        result.Conflicts.Should().Be(0, "neither plan's usage was billed by another event");
+        h.Emulator.Ledger.Entries.Sum(e => e.Quantity).Should().Be(7m, "the gold usage goes into a later hour rather than being lost");
+    }
+
     /// <summary>Starts the harness over this class's kind of ledger.</summary>
     private protected virtual Task<AccumulationHarness> StartAsync(Action<UsageAccumulationOptions>? configure = null) => AccumulationHarness.StartAsync(configure);
 

@@ -207,7 +207,8 @@ public sealed class SqliteUsageLedger : UsageLedger
 
         using var find = connection.CreateCommand();
         find.Transaction = transaction;
-        find.CommandText = "SELECT id, state, quantity, attempts FROM mm_usage WHERE resource = $resource AND plan_id = $plan AND dimension = $dimension AND hour = $hour;";
+        // Every plan's row of the resource, dimension and hour: the service keeps one event for them whatever the plan.
+        find.CommandText = "SELECT id, state, quantity, attempts, plan_id = $plan FROM mm_usage WHERE resource = $resource AND dimension = $dimension AND hour = $hour;";
         var findResource = find.Parameters.Add("$resource", SqliteType.Text);
         var findPlan = find.Parameters.Add("$plan", SqliteType.Text);
         var findDimension = find.Parameters.Add("$dimension", SqliteType.Text);
@@ -262,17 +263,33 @@ public sealed class SqliteUsageLedger : UsageLedger
                 findHour.Value = Time(hour);
                 long? id = null;
                 var open = false;
+                var otherPlan = false;
                 var quantity = 0m;
                 using (var reader = await find.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false))
                 {
-                    if (await reader.ReadAsync(cancellationToken).ConfigureAwait(false))
+                    while (await reader.ReadAsync(cancellationToken).ConfigureAwait(false))
                     {
+                        if (reader.GetInt32(4) == 0)
+                        {
+                            // Another plan has the hour (the plan changed during it): the service would answer this
+                            // plan's event as a Duplicate of that one, and the usage would never be billed.
+                            otherPlan = true;
+                            continue;
+                        }
+
                         id = reader.GetInt64(0);
                         // Open and never claimed: once a send was tried, the service may hold the hour with the quantity
                         // sent (an answer lost, a batch failed after others got through), so the row no longer grows.
                         open = reader.GetInt32(1) == (int)UsageLedgerState.Open && reader.GetInt32(3) == 0;
                         quantity = ParseQuantity(reader.GetString(2));
                     }
+                }
+
+                if (otherPlan)
+                {
+                    // Taken by another plan: the usage moves to a later hour, as below.
+                    hour = hour < currentHour ? currentHour : hour.AddHours(1);
+                    continue;
                 }
 
                 if (id is null)
