@@ -45,6 +45,25 @@ public sealed class SqliteUsageLedgerTests
         return await command.ExecuteScalarAsync();
     }
 
+    [SkippableFact]
+    public async Task RecordAsync_LedgerFileDeletedWhileRunning_FailsNamingThePathInsteadOfCommittingToTheDeletedFile()
+    {
+        // Linux and macOS let a file that is open be deleted (Windows refuses); a cleanup job or a volume swap can do it.
+        Skip.If(OperatingSystem.IsWindows(), "an open file cannot be deleted on Windows");
+        await using var h = await AccumulationHarness.StartAsync();
+        var resource = Guid.Parse("2c4e6a8b-1d3f-4a5b-9c7d-8e0f1a2b3c4d");
+        await h.Recorder.RecordAsync(resource, "plan", "calls", 1m);
+        foreach (var file in Directory.GetFiles(h.Folder))
+        {
+            File.Delete(file);
+        }
+
+        var act = () => h.Recorder.RecordAsync(resource, "plan", "calls", 2m);
+
+        // RecordAsync promises that what it returned for is durable: a commit into a file no path reaches is not.
+        (await act.Should().ThrowAsync<InvalidOperationException>()).Which.Message.Should().Contain(h.SqlitePath);
+    }
+
     [Fact]
     public async Task InitializeAsync_ManyCallersAtOnce_TheWorkRunsOnce()
     {

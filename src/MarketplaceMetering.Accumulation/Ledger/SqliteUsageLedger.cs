@@ -424,6 +424,15 @@ public sealed class SqliteUsageLedger : UsageLedger
     private async Task<SqliteConnection> OpenAsync(CancellationToken cancellationToken)
     {
         await InitializeAsync(cancellationToken).ConfigureAwait(false);
+        if (!File.Exists(Path))
+        {
+            // Deleted or moved while in use (a clean-up job, a volume swapped). A pooled connection would still commit into
+            // the unlinked file, which no path reaches (usage reported durable, gone at the next start), and a new one
+            // would make an empty file without the schema. Nothing is written until the file is back, or the app restarts
+            // and a new ledger is made.
+            throw new InvalidOperationException(string.Format(CultureInfo.InvariantCulture, "The usage ledger '{0}' no longer exists: it was deleted or moved while in use. Nothing more is written to it; restore the file, or restart to begin a new ledger (usage recorded since the file went may be lost).", Path));
+        }
+
         return await OpenCoreAsync(cancellationToken).ConfigureAwait(false);
     }
 
