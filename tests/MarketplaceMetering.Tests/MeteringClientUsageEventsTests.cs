@@ -230,6 +230,23 @@ public class MeteringClientUsageEventsTests
         (await act.Should().ThrowAsync<MeteringAuthorizationException>()).Which.StatusCode.Should().Be(403);
     }
 
+    [Theory]
+    [InlineData(403)]
+    [InlineData(400)]
+    public async Task GetUsageEventsAsync_ServiceMessageWithTerminalEscapes_ExceptionMessageHasNoControlCharacter(int status)
+    {
+        // A message is quoted into the exception, which lands in logs and on consoles: an ESC sequence would clear a
+        // screen or retitle a terminal, a NUL or BEL would reach the log as it came.
+        using var server = Canned(status, """{"message":"Denied\u001b]0;pwned\u0007\u001b[2J\u0000 \r\nforged line","code":"Forbidden\u001b[31m"}""");
+        using var client = ClientFor(server);
+
+        var act = () => client.GetUsageEventsAsync(new UsageEventQuery(TestClock.DefaultStart));
+
+        var thrown = (await act.Should().ThrowAsync<MeteringException>()).Which;
+        thrown.Message.Should().Contain("Denied").And.Contain("forged line");
+        thrown.Message.Where(char.IsControl).Should().BeEmpty();
+    }
+
     [Fact]
     public async Task GetUsageEventsAsync_ServerErrorThenRows_RetriesTheGet()
     {

@@ -438,6 +438,15 @@ internal static class ResponseMapper
     private static string Quote(string text, SecretRedactor redactor)
     {
         text = redactor.Redact(text);
-        return "'" + (text.Length > 200 ? text.Remove(200) + "…" : text).Replace('\r', ' ').Replace('\n', ' ') + "'";
+        text = text.Length > 200 ? text.Remove(200) + "…" : text;
+        // No control character reaches a message, a log or a console from the service: a line break would forge a log
+        // line, an ESC sequence would act on the terminal that shows it (as WireFormat.Excerpt does for bodies).
+        var quoted = new System.Text.StringBuilder(text.Length + 2).Append('\'');
+        foreach (var c in text)
+        {
+            quoted.Append(char.IsControl(c) ? ' ' : c);
+        }
+
+        return quoted.Append('\'').ToString();
     }
 }
