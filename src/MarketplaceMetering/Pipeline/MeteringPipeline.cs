@@ -20,6 +20,9 @@ internal sealed class MeteringPipeline : IDisposable
     /// <summary>The largest answer read; the service's answers are a few kilobytes.</summary>
     public const int MaxResponseBytes = 1024 * 1024;
 
+    /// <summary>The longest service request or correlation id kept whole; the service's are GUIDs (36 characters).</summary>
+    private const int MaxServiceIdLength = 100;
+
     private static readonly ResiliencePropertyKey<MeteringRequest> RequestKey = new("MarketplaceMetering.Request");
     private static readonly string UserAgent = BuildUserAgent();
 
@@ -233,7 +236,7 @@ internal sealed class MeteringPipeline : IDisposable
                 }
 
                 status = (int)response.StatusCode;
-                serviceRequestId = Header(response, "x-ms-requestid");
+                serviceRequestId = ServiceId(response, "x-ms-requestid");
                 if (status is >= 300 and < 400)
                 {
                     Log.Received(_logger, request.Method.Method, request.Path, status.Value, (long)_timeProvider.GetElapsedTime(started).TotalMilliseconds, request.RequestId);
@@ -247,7 +250,7 @@ internal sealed class MeteringPipeline : IDisposable
                     status >= 300 ? response.ReasonPhrase : null, // only error messages quote it
                     buffer is null ? default : buffer.AsMemory(0, length),
                     serviceRequestId ?? request.RequestId,
-                    Header(response, "x-ms-correlationid") ?? request.CorrelationId,
+                    ServiceId(response, "x-ms-correlationid") ?? request.CorrelationId,
                     RetryPolicy.IsTransientStatus(status.Value) ? RetryPolicy.ReadRetryAfter(response, _timeProvider) : null, // only a retry reads it
                     _redactor,
                     _timeProvider.GetUtcNow(),
@@ -449,6 +452,33 @@ internal sealed class MeteringPipeline : IDisposable
                 _ => "NoAnswer",
             },
         };
+    }
+
+    /// <summary>
+    /// An id the service answers in a header, made safe to carry into results, messages, logs and spans: the header is
+    /// the service's text like its body, so a token it echoes is masked, a control character (a terminal escape) is made
+    /// a space, and a value longer than any id is cut (masked first, so that a cut secret cannot slip past its mask).
+    /// </summary>
+    private string? ServiceId(HttpResponseMessage response, string name)
+    {
+        if (Header(response, name) is not { } value)
+        {
+            return null;
+        }
+
+        value = _redactor.Redact(value);
+        var id = new System.Text.StringBuilder(Math.Min(value.Length, MaxServiceIdLength + 1));
+        foreach (var c in value)
+        {
+            if (id.Length == MaxServiceIdLength)
+            {
+                return id.Append('…').ToString();
+            }
+
+            id.Append(char.IsControl(c) ? ' ' : c);
+        }
+
+        return id.ToString();
     }
 
     private static string? Header(HttpResponseMessage response, string name)
