@@ -131,8 +131,9 @@ internal static class FastReader
                     items[count++] = item;
                 }
             }
-            else if (!reader.Read() || !reader.TrySkip())
+            else if (IsNamed(ref reader, ResultName) || !reader.Read() || !reader.TrySkip())
             {
+                // "result" in another case is read by the slow path (case-insensitive, the last one given): give up.
                 return null;
             }
         }
@@ -230,6 +231,7 @@ internal static class FastReader
     private static bool TryReadItem(ref Utf8JsonReader reader, out Item item)
     {
         item = default;
+        var seen = 0;
         while (reader.Read())
         {
             if (reader.TokenType == JsonTokenType.EndObject)
@@ -240,6 +242,19 @@ internal static class FastReader
             if (reader.TokenType != JsonTokenType.PropertyName)
             {
                 return false;
+            }
+
+            // A member given twice is read by the slow path as its last value (a later "error": null drops a
+            // Duplicate's original): give up rather than answer from a value the slow path overwrites.
+            var known = KnownIndex(ref reader);
+            if (known >= 0)
+            {
+                if ((seen & (1 << known)) != 0)
+                {
+                    return false;
+                }
+
+                seen |= 1 << known;
             }
 
             if (reader.ValueTextEquals("status"u8))
@@ -337,11 +352,23 @@ internal static class FastReader
             return false;
         }
 
+        if (item.HasError)
+        {
+            return false; // a second "error": the slow path reads the last one
+        }
+
         item.HasError = true;
+        var sawAdditionalInfo = false;
         while (reader.Read() && reader.TokenType == JsonTokenType.PropertyName)
         {
             if (reader.ValueTextEquals("additionalInfo"u8))
             {
+                if (sawAdditionalInfo)
+                {
+                    return false; // given twice: the slow path reads the last one
+                }
+
+                sawAdditionalInfo = true;
                 if (!reader.Read())
                 {
                     return false;
@@ -361,7 +388,7 @@ internal static class FastReader
                 {
                     if (reader.ValueTextEquals("acceptedMessage"u8))
                     {
-                        if (!reader.Read() || reader.TokenType != JsonTokenType.StartObject || !TryReadOriginal(ref reader, out var original))
+                        if (item.Original is not null || !reader.Read() || reader.TokenType != JsonTokenType.StartObject || !TryReadOriginal(ref reader, out var original))
                         {
                             return false;
                         }
@@ -563,6 +590,7 @@ internal static class FastReader
         return false;
     }
 
+    private const string ResultName = "result";
     private const string AcceptedMessageName = "acceptedMessage";
     private const string AdditionalInfoName = "additionalInfo";
     private const string DetailsName = "details";
@@ -586,6 +614,28 @@ internal static class FastReader
 
     private static readonly string[] KnownNames =
         ["status", "usageEventId", "messageTime", "resourceId", "resourceUri", "quantity", "dimension", "planId", "effectiveStartTime", "error"];
+
+    /// <summary>The index in <see cref="KnownNames"/> of the property name the reader is on (exact case), or -1.</summary>
+    private static int KnownIndex(ref Utf8JsonReader reader)
+    {
+        if (reader.ValueIsEscaped || reader.HasValueSequence)
+        {
+            return -1;
+        }
+
+        var name = reader.ValueSpan;
+        for (var i = 0; i < KnownNames.Length; i++)
+        {
+            if (name.Length == KnownNames[i].Length && name.SequenceEqual(KnownNamesUtf8[i]))
+            {
+                return i;
+            }
+        }
+
+        return -1;
+    }
+
+    private static readonly byte[][] KnownNamesUtf8 = KnownNames.Select(n => Encoding.UTF8.GetBytes(n)).ToArray();
 
     private static bool SameSlot(ReadOnlySpan<byte> body, UsageEvent sent, in Item item)
     {

@@ -134,6 +134,39 @@ public class FastReaderTests
         }
     }
 
+    /// <summary>
+    /// A name given twice (or twice in two cases) is read by the slow path as its last value, case-insensitively: the
+    /// fast reader must not answer from a value the slow path overwrites.
+    /// </summary>
+    [Theory]
+    [InlineData("result named again in another case, as null", "top", ",\"Result\":null")]
+    [InlineData("result named again in another case, empty", "top", ",\"RESULT\":[]")]
+    [InlineData("a Duplicate's error given again as null", "item", ",\"error\":null")]
+    [InlineData("a Duplicate's error given again without its original", "item", ",\"error\":{\"code\":\"Conflict\"}")]
+    [InlineData("a Duplicate's additionalInfo given again as null", "info", ",\"additionalInfo\":null")]
+    public void TryReadBatch_NameGivenTwice_FastReaderDeclinesOrAgreesWithTheSlowPath(string name, string where, string again)
+    {
+        var sent = Events();
+        var answer = Answers(sent)[1].Answer.ToJsonString();
+        answer = where switch
+        {
+            "top" => answer.Insert(answer.Length - 1, again),
+            "item" => answer.Replace("\"code\":\"Conflict\"}", "\"code\":\"Conflict\"}" + again, StringComparison.Ordinal),
+            _ => answer.Replace("\"message\":\"This usage event already exist.\"", "\"message\":\"This usage event already exist.\"" + again, StringComparison.Ordinal),
+        };
+        answer.Should().Contain(again, "the answer was built as the test means");
+
+        var fast = FastReader.TryReadBatch(sent, Raw(answer));
+
+        if (fast is not null)
+        {
+            IReadOnlyList<UsageEventResult>? slow = null;
+            var act = () => slow = Slow(sent, answer);
+            act.Should().NotThrow(name + ": the fast reader answered, so the slow path must read the answer too");
+            fast.Should().Equal(slow, name);
+        }
+    }
+
     [Fact]
     public void TryReadSingle_EchoOfAnotherEvent_DeclinesSoTheSlowPathCanRefuseIt()
     {
