@@ -21,15 +21,16 @@ internal static class EndpointRules
             return "must be an absolute URI such as " + MeteringClientOptions.DefaultEndpoint + "; it is '" + endpoint.OriginalString + "'.";
         }
 
+        // User information first: every later message quotes a part of the address that would include it (a password).
+        if (endpoint.UserInfo.Length > 0)
+        {
+            return "must not carry user information ('user:password@'); the client authenticates with its credential. Its host is '" + endpoint.Host + "'.";
+        }
+
         if (endpoint.Query.Length > 0 || endpoint.Fragment.Length > 0)
         {
             return "must be the service root, without a query or fragment (the client adds '/api/…?api-version=…'); '"
                 + endpoint.GetLeftPart(UriPartial.Path) + "' is followed by a " + (endpoint.Query.Length > 0 ? "query" : "fragment") + ".";
-        }
-
-        if (endpoint.UserInfo.Length > 0)
-        {
-            return "must not carry user information ('user:password@'); the client authenticates with its credential. Its host is '" + endpoint.Host + "'.";
         }
 
         if (endpoint.Scheme == Uri.UriSchemeHttps)

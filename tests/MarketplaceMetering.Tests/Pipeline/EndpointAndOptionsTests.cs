@@ -36,6 +36,21 @@ public class EndpointAndOptionsTests
         act.Should().Throw<ArgumentException>().Which.Message.Should().Contain("https").And.Contain("loopback");
     }
 
+    [Theory]
+    [InlineData("https://meter:S3cr3t-Passw0rd@marketplaceapi.microsoft.com/?tenant=1")]
+    [InlineData("https://meter:S3cr3t-Passw0rd@marketplaceapi.microsoft.com/#top")]
+    [InlineData("http://meter:S3cr3t-Passw0rd@example.test/")]
+    public void Constructor_EndpointWithPasswordAndAnotherProblem_MessageNamesTheUserInformationWithoutThePassword(string endpoint)
+    {
+        var options = new MeteringClientOptions { Endpoint = new Uri(endpoint) };
+
+        var act = () => new MeteringClient(Credential, options);
+
+        var message = act.Should().Throw<ArgumentException>().Which.Message;
+        message.Should().Contain("Endpoint").And.Contain("user information");
+        message.Should().NotContain("S3cr3t-Passw0rd");
+    }
+
     [Fact]
     public void Constructor_CallerHttpClientWithPlainHttpToRealHost_ThrowsToo()
     {
