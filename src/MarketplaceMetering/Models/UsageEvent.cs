@@ -60,7 +60,7 @@ public sealed record UsageEvent
     /// <param name="dimension">The custom meter dimension. Must not be empty.</param>
     /// <param name="quantity">The units consumed in the hour. Must be greater than zero.</param>
     /// <param name="effectiveStartTime">When the usage happened; any offset, converted to UTC.</param>
-    /// <exception cref="ArgumentException">An argument is empty, or <paramref name="resourceId"/> is <see cref="Guid.Empty"/>.</exception>
+    /// <exception cref="ArgumentException">An argument is empty or holds a lone UTF-16 surrogate, or <paramref name="resourceId"/> is <see cref="Guid.Empty"/>.</exception>
     /// <exception cref="ArgumentOutOfRangeException"><paramref name="quantity"/> is zero or negative.</exception>
     public static UsageEvent ForResourceId(Guid resourceId, string planId, string dimension, decimal quantity, DateTimeOffset effectiveStartTime)
     {
@@ -81,7 +81,7 @@ public sealed record UsageEvent
     /// <param name="dimension">The custom meter dimension. Must not be empty.</param>
     /// <param name="quantity">The units consumed in the hour. Must be greater than zero.</param>
     /// <param name="effectiveStartTime">When the usage happened; any offset, converted to UTC.</param>
-    /// <exception cref="ArgumentException">An argument is empty, or <paramref name="resourceUri"/> is not an Azure resource id.</exception>
+    /// <exception cref="ArgumentException">An argument is empty or holds a lone UTF-16 surrogate, or <paramref name="resourceUri"/> is not an Azure resource id.</exception>
     /// <exception cref="ArgumentOutOfRangeException"><paramref name="quantity"/> is zero or negative.</exception>
     public static UsageEvent ForResourceUri(string resourceUri, string planId, string dimension, decimal quantity, DateTimeOffset effectiveStartTime)
     {
@@ -96,6 +96,8 @@ public sealed record UsageEvent
                 "The resource URI must be an Azure resource id such as '/subscriptions/{subscription}/resourceGroups/{group}/providers/Microsoft.Solutions/applications/{name}'.",
                 nameof(resourceUri));
         }
+
+        ThrowIfLoneSurrogate(resourceUri, nameof(resourceUri), "resource URI");
 
         return Create(null, resourceUri, planId, dimension, quantity, effectiveStartTime);
     }
@@ -135,6 +137,9 @@ public sealed record UsageEvent
             throw new ArgumentException("The dimension must not be empty.", nameof(dimension));
         }
 
+        ThrowIfLoneSurrogate(planId, nameof(planId), "plan id");
+        ThrowIfLoneSurrogate(dimension, nameof(dimension), "dimension");
+
         if (quantity <= 0)
         {
             throw new ArgumentOutOfRangeException(
@@ -144,6 +149,27 @@ public sealed record UsageEvent
         }
 
         return new UsageEvent(resourceId, resourceUri, planId, dimension, quantity, effectiveStartTime);
+    }
+
+    /// <summary>
+    /// JSON cannot carry a lone UTF-16 surrogate: the writer would send U+FFFD in its place, so the service would record
+    /// (and bill) other text than the event's, and its answer would never match the event.
+    /// </summary>
+    private static void ThrowIfLoneSurrogate(string value, string paramName, string what)
+    {
+        for (var i = 0; i < value.Length; i++)
+        {
+            if (char.IsHighSurrogate(value[i]) && i + 1 < value.Length && char.IsLowSurrogate(value[i + 1]))
+            {
+                i++;
+            }
+            else if (char.IsSurrogate(value[i]))
+            {
+                throw new ArgumentException(
+                    string.Format(CultureInfo.InvariantCulture, "The {0} holds a lone UTF-16 surrogate (U+{1:X4} at index {2}), which JSON cannot carry: the service would record other text than this.", what, (int)value[i], i),
+                    paramName);
+            }
+        }
     }
 
     private static bool ContainsWhiteSpace(string value)

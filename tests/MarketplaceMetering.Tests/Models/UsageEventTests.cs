@@ -106,6 +106,38 @@ public class UsageEventTests
         act.Should().Throw<ArgumentException>().Which.ParamName.Should().Be("dimension");
     }
 
+    /// <summary>
+    /// JSON cannot carry a lone UTF-16 surrogate: the writer sends U+FFFD in its place, so the service records (and bills)
+    /// another dimension or plan than the event's, and its echo never matches the event (an error, "sending it again
+    /// is safe", and then a conflict). Refused when the event is made, naming the argument.
+    /// </summary>
+    [Theory]
+    [InlineData("planId", 0xD800, "")]
+    [InlineData("dimension", 0xDC00, "x")]
+    [InlineData("dimension", 0xDBFF, "")]
+    [InlineData("resourceUri", 0xD83D, "")]
+    public void ForResourceUri_TextWithALoneSurrogate_ThrowsNamingTheArgument(string param, int surrogate, string after)
+    {
+        // Built here: an attribute argument cannot hold a lone surrogate (metadata stores it as U+FFFD).
+        var lone = (char)surrogate + after;
+        var act = () => UsageEvent.ForResourceUri(
+            param == "resourceUri" ? Uri + lone : Uri,
+            param == "planId" ? "plan" + lone : "plan1",
+            param == "dimension" ? "dim" + lone : "dim1",
+            1m,
+            Time);
+
+        act.Should().Throw<ArgumentException>().Which.ParamName.Should().Be(param);
+    }
+
+    [Fact]
+    public void ForResourceId_TextWithSurrogatePairs_IsAccepted()
+    {
+        var e = UsageEvent.ForResourceId(TestEvents.Resource, "plan-\U0001F600", "dim-\U0001F4A1", 1m, Time);
+
+        e.Dimension.Should().Be("dim-\U0001F4A1");
+    }
+
     [Fact]
     public void Hour_IsTheUtcCalendarHour()
     {
