@@ -58,5 +58,7 @@ internal readonly struct UsageEventKey : IEquatable<UsageEventKey>
         }
     }
 
-    public override string ToString() => $"{ResourceUri ?? ResourceId.ToString("D")} / {Dimension} / {Hour:yyyy-MM-ddTHH}:00Z";
+    // The hour in the invariant (Gregorian) form the wire uses: the thread's culture could write it in another calendar.
+    public override string ToString() =>
+        (ResourceUri ?? ResourceId.ToString("D")) + " / " + Dimension + " / " + Hour.ToString("yyyy-MM-dd'T'HH", System.Globalization.CultureInfo.InvariantCulture) + ":00Z";
 }

@@ -72,6 +72,27 @@ public class UsageEventValidatorTests
         act.Should().NotThrow();
     }
 
+    [Theory]
+    [InlineData("th-TH")]
+    [InlineData("ar-SA")]
+    [InlineData("fi-FI")]
+    public void ValidateBatch_SameHourUnderAnotherCulture_MessageNamesTheUtcHourAsTheWireWritesIt(string culture)
+    {
+        var events = new[] { TestEvents.At(Now.AddHours(-2).AddMinutes(5)), TestEvents.At(Now.AddHours(-2).AddMinutes(30), quantity: 9m) };
+        var previous = System.Globalization.CultureInfo.CurrentCulture;
+        System.Globalization.CultureInfo.CurrentCulture = System.Globalization.CultureInfo.GetCultureInfo(culture);
+        try
+        {
+            var act = () => UsageEventValidator.ValidateBatch(events, Now, "usageEvents");
+
+            act.Should().Throw<ArgumentException>().WithMessage("*/ 2026-11-20T08:00Z*", "the hour is named in the Gregorian, invariant form the wire uses, whatever the thread's culture");
+        }
+        finally
+        {
+            System.Globalization.CultureInfo.CurrentCulture = previous;
+        }
+    }
+
     [Fact]
     public void ValidateBatch_SameResourceDimensionAndHour_ThrowsNamingBothIndices()
     {
