@@ -1,3 +1,4 @@
+using MarketplaceMetering.Testing;
 using MarketplaceMetering.Tests;
 
 namespace MarketplaceMetering.Accumulation.Tests;
@@ -149,6 +150,40 @@ public sealed class UsageRecorderTests
         (await h.EntriesAsync()).Single().Quantity.Should().Be(5m);
     }
 
+    [Fact]
+    public async Task Record_DurabilityIntervalPassesWhileRecordAsyncCallersKeepComing_WrittenWithTheNextTransaction()
+    {
+        // A steady stream of RecordAsync callers: each transaction finds the next caller already waiting.
+        var ledger = new HookedLedger(Path.Combine(Path.GetTempPath(), "mm-steady-" + Guid.NewGuid().ToString("N") + ".db"));
+        await using var h = await AccumulationHarness.StartAsync(o => o.DurabilityInterval = TimeSpan.FromSeconds(1), ledger: ledger);
+        await h.Clock.WaitForTimerAsync(d => d == TimeSpan.FromSeconds(1));
+        var callers = new System.Collections.Concurrent.ConcurrentQueue<Task>();
+        var gate = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        ledger.OnAdd = async call =>
+        {
+            if (call < 20)
+            {
+                callers.Enqueue(h.Recorder.RecordAsync(Resource, "plan", "exports", 1m));
+            }
+
+            if (call == 0)
+            {
+                await gate.Task;
+            }
+        };
+
+        var first = h.Recorder.RecordAsync(Resource, "plan", "exports", 1m);
+        await Eventually.HoldsAsync(() => ledger.Calls.Count == 1, "the first caller's transaction has begun");
+        h.Recorder.Record(Resource, "plan", "calls", 5m);
+        h.Clock.Advance(TimeSpan.FromSeconds(1)); // the durability interval passes during that transaction
+        gate.SetResult();
+        await first;
+        await Eventually.HoldsAsync(() => callers.Count == 20 && callers.All(c => c.IsCompleted), "the callers are committed");
+
+        var written = ledger.Calls.FindIndex(deltas => deltas.Any(d => d.Dimension == "calls"));
+        written.Should().Be(1, "Record's usage goes with the first transaction after its durability interval passed, however busy RecordAsync keeps the writer");
+    }
+
     public static TheoryData<string, Action<UsageRecorder, DateTimeOffset>> BadInputs => new()
     {
         { "quantity", (r, now) => r.Record(Resource, "plan", "calls", 0m) },
@@ -294,5 +329,42 @@ public sealed class UsageRecorderTests
         var act = () => recorder.RecordAsync(Resource, "plan", "calls", 1m);
 
         (await act.Should().ThrowAsync<InvalidOperationException>()).Which.Message.Should().Contain(path);
+    }
+
+    /// <summary>A SQLite ledger that notes each write transaction's deltas and lets a test act inside it.</summary>
+    private sealed class HookedLedger(string path) : DelegatingUsageLedger(path)
+    {
+        private readonly Lock _lock = new();
+        private readonly List<UsageDelta[]> _calls = [];
+
+        public Func<int, Task>? OnAdd { get; set; }
+
+        public List<UsageDelta[]> Calls
+        {
+            get
+            {
+                lock (_lock)
+                {
+                    return [.. _calls];
+                }
+            }
+        }
+
+        protected internal override async Task<IReadOnlyList<UsageCarryForward>> AddAsync(IReadOnlyList<UsageDelta> deltas, DateTimeOffset now, CancellationToken cancellationToken)
+        {
+            int call;
+            lock (_lock)
+            {
+                call = _calls.Count;
+                _calls.Add([.. deltas]);
+            }
+
+            if (OnAdd is { } hook)
+            {
+                await hook(call);
+            }
+
+            return await base.AddAsync(deltas, now, cancellationToken);
+        }
     }
 }

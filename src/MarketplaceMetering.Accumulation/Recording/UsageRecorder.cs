@@ -244,8 +244,12 @@ public sealed class UsageRecorder : IAsyncDisposable
             // One outstanding wait of each kind at a time: the next commit, or the end of the durability interval.
             interval ??= Task.Delay(_durabilityInterval, Clock, CancellationToken.None);
             readable ??= reader.WaitToReadAsync().AsTask();
-            var woke = await Task.WhenAny(readable, interval).ConfigureAwait(false);
-            var save = woke == interval;
+            await Task.WhenAny(readable, interval).ConfigureAwait(false);
+
+            // Whichever woke the loop: an interval that has passed is served now. (WhenAny names the first completed task
+            // in argument order, so under a steady stream of RecordAsync callers "woke by the interval" was never true,
+            // and Record's usage stayed only in memory for as long as the stream lasted.)
+            var save = interval.IsCompleted;
             if (save)
             {
                 // A second source for the current hour, should the boundary timer be late or the wall clock have jumped.
