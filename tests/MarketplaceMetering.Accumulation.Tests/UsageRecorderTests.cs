@@ -184,6 +184,22 @@ public sealed class UsageRecorderTests
         written.Should().Be(1, "Record's usage goes with the first transaction after its durability interval passed, however busy RecordAsync keeps the writer");
     }
 
+    [Fact]
+    public async Task RecordAsync_TokenAlreadyCancelled_ThrowsAndRecordsNothing()
+    {
+        await using var h = await AccumulationHarness.StartAsync();
+        using var cancelled = new CancellationTokenSource();
+        await cancelled.CancelAsync();
+
+        var act = () => h.Recorder.RecordAsync(Resource, "plan", "calls", 3m, cancellationToken: cancelled.Token);
+        await act.Should().ThrowAsync<OperationCanceledException>();
+        var meter = () => h.Recorder.GetMeter(Resource, "plan", "calls").AddAsync(4m, cancellationToken: cancelled.Token);
+        await meter.Should().ThrowAsync<OperationCanceledException>();
+        await h.Recorder.SaveAsync();
+
+        (await h.EntriesAsync()).Should().BeEmpty("a caller told its call was cancelled before it began may record it again: nothing was recorded");
+    }
+
     public static TheoryData<string, Action<UsageRecorder, DateTimeOffset>> BadInputs => new()
     {
         { "quantity", (r, now) => r.Record(Resource, "plan", "calls", 0m) },

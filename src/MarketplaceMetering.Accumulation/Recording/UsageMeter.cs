@@ -95,7 +95,7 @@ public sealed class UsageMeter
     /// <summary>Adds usage and completes once it is durable in the ledger (concurrent callers share one transaction).</summary>
     /// <param name="quantity">The units consumed; greater than zero.</param>
     /// <param name="at">When it happened, or <see langword="null"/> for now.</param>
-    /// <param name="cancellationToken">Stops waiting; the usage may still be recorded, as with any database commit.</param>
+    /// <param name="cancellationToken">Stops waiting; the usage may still be recorded, as with any database commit. Already cancelled: nothing is recorded.</param>
     /// <returns>A task that completes when the usage is committed.</returns>
     /// <exception cref="ArgumentOutOfRangeException">The quantity or the time is out of range.</exception>
     public Task AddAsync(decimal quantity, DateTimeOffset? at = null, CancellationToken cancellationToken = default)
@@ -103,6 +103,12 @@ public sealed class UsageMeter
         UsageRecorder.CheckQuantity(quantity);
         _recorder.ThrowIfDisposed();
         var hour = at is { } time ? _recorder.HourFor(time) : AccumulationRules.HourOf(_recorder.Clock.GetUtcNow());
+        if (cancellationToken.IsCancellationRequested)
+        {
+            // Cancelled before it began: nothing is queued, so a caller that records it again counts it once.
+            return Task.FromCanceled(cancellationToken);
+        }
+
         return _recorder.CommitAsync(new UsageDelta(Resource, PlanId, Dimension, hour, quantity), cancellationToken);
     }
 

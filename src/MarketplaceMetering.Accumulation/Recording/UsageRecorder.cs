@@ -114,7 +114,7 @@ public sealed class UsageRecorder : IAsyncDisposable
     /// <param name="dimension">The dimension; not empty.</param>
     /// <param name="quantity">The units consumed; greater than zero.</param>
     /// <param name="at">When it happened, or <see langword="null"/> for now.</param>
-    /// <param name="cancellationToken">Stops waiting; the usage may still be recorded, as with any database commit.</param>
+    /// <param name="cancellationToken">Stops waiting; the usage may still be recorded, as with any database commit. Already cancelled: nothing is recorded.</param>
     /// <returns>A task that completes when the usage is durable; it fails with the ledger's error if the commit fails (the usage is then not recorded).</returns>
     /// <exception cref="ArgumentException">An argument is out of range; the exception names it, and nothing is recorded.</exception>
     public Task RecordAsync(UsageResource resource, string planId, string dimension, decimal quantity, DateTimeOffset? at = null, CancellationToken cancellationToken = default)
