@@ -200,6 +200,41 @@ public sealed class UsageRecorderTests
         (await h.EntriesAsync()).Should().BeEmpty("a caller told its call was cancelled before it began may record it again: nothing was recorded");
     }
 
+    [Fact]
+    public async Task DisposeAsync_WhileAddsRace_EveryAddThatReturnedIsWritten()
+    {
+        for (var round = 0; round < 10; round++)
+        {
+            await using var h = await AccumulationHarness.StartAsync(o => o.DurabilityInterval = TimeSpan.FromHours(1));
+            var meter = h.Recorder.GetMeter(Resource, "plan", "calls");
+            using var started = new CountdownEvent(8);
+            var adders = Enumerable.Range(0, 8).Select(_ => Task.Run(() =>
+            {
+                started.Signal();
+                long added = 0;
+                try
+                {
+                    while (true)
+                    {
+                        meter.Add(1m);
+                        added++;
+                    }
+                }
+                catch (ObjectDisposedException)
+                {
+                    return added;
+                }
+            })).ToArray();
+            started.Wait();
+            await Task.Delay(5);
+
+            await h.Recorder.DisposeAsync();
+            var returned = (await Task.WhenAll(adders)).Sum();
+
+            (await h.EntriesAsync()).Sum(e => e.Quantity).Should().Be(returned, "round {0}: every Add that returned was written on dispose", round);
+        }
+    }
+
     public static TheoryData<string, Action<UsageRecorder, DateTimeOffset>> BadInputs => new()
     {
         { "quantity", (r, now) => r.Record(Resource, "plan", "calls", 0m) },

@@ -22,6 +22,10 @@ public sealed class UsageMeter
     // Fast adds are allowed while the decimal sum is below 2^95: with at most 2^62 + 2^32 units on top, no sum can overflow.
     private static readonly decimal FastSumLimit = (decimal)Math.Pow(2, 95);
 
+    // The count a closed meter holds (see Close): far below zero, so every fast add that lands after the close sees a
+    // negative count and fails, while every add that landed before it was taken by the close.
+    private const long ClosedUnits = long.MinValue / 2;
+
     private readonly Lock _lock = new();
     private readonly UsageRecorder _recorder;
     private long _hourTicks;
@@ -29,6 +33,7 @@ public sealed class UsageMeter
     private decimal _pending;
     private Dictionary<long, decimal>? _otherHours;
     private int _dirty;
+    private bool _closed;
     private volatile bool _fastAllowed = true;
 
     internal UsageMeter(UsageRecorder recorder, UsageResource resource, string planId, string dimension)
@@ -63,11 +68,18 @@ public sealed class UsageMeter
         if ((bits[1] | bits[2] | bits[3]) == 0 && bits[0] != 0 && hour == Volatile.Read(ref _hourTicks) && _fastAllowed)
         {
             _recorder.ThrowIfDisposed();
-            if (Interlocked.Add(ref _units, (uint)bits[0]) > FoldThreshold)
+            var units = Interlocked.Add(ref _units, (uint)bits[0]);
+            // Negative: the recorder closed the meter between the check above and the addition; not taken, so not recorded.
+            ObjectDisposedException.ThrowIf(units < 0, _recorder);
+
+            if (units > FoldThreshold)
             {
                 lock (_lock)
                 {
-                    SetPending(Sum(_pending, Interlocked.Exchange(ref _units, 0)));
+                    if (!_closed)
+                    {
+                        SetPending(Sum(_pending, Interlocked.Exchange(ref _units, 0)));
+                    }
                 }
             }
 
@@ -120,6 +132,7 @@ public sealed class UsageMeter
     {
         lock (_lock)
         {
+            ObjectDisposedException.ThrowIf(_closed, _recorder);
             if (hourTicks == _hourTicks)
             {
                 SetPending(Sum(_pending, quantity));
@@ -164,14 +177,24 @@ public sealed class UsageMeter
         }
     }
 
-    /// <summary>Moves the pending sums into <paramref name="deltas"/> and zeroes them.</summary>
-    internal void TakePending(List<UsageDelta> deltas)
+    /// <summary>
+    /// Moves the pending sums into <paramref name="deltas"/> and zeroes them; with <paramref name="close"/> (the recorder's
+    /// last write), also closes the meter in the same step, so that each add either lands before it and is taken here,
+    /// or after it and throws <see cref="ObjectDisposedException"/>: none returns without being written.
+    /// </summary>
+    internal void TakePending(List<UsageDelta> deltas, bool close = false)
     {
         lock (_lock)
         {
+            if (_closed)
+            {
+                return;
+            }
+
             // Cleared before the units are taken: an add that lands after the exchange then sees the meter clean and queues it again.
             Interlocked.Exchange(ref _dirty, 0);
-            var current = Sum(_pending, Interlocked.Exchange(ref _units, 0));
+            var current = Sum(_pending, Interlocked.Exchange(ref _units, close ? ClosedUnits : 0));
+            _closed = close;
             if (current != 0)
             {
                 deltas.Add(new UsageDelta(Resource, PlanId, Dimension, new DateTimeOffset(_hourTicks, TimeSpan.Zero), current));

@@ -291,9 +291,23 @@ public sealed class UsageRecorder : IAsyncDisposable
 
             if (save)
             {
-                while (_dirty.TryDequeue(out var meter))
+                if (open)
                 {
-                    meter.TakePending(saved);
+                    while (_dirty.TryDequeue(out var meter))
+                    {
+                        meter.TakePending(saved);
+                    }
+                }
+                else
+                {
+                    // The last write: every meter, dirty or not (an add racing the dispose may not have queued its meter
+                    // yet), is drained and closed at once, so no add returns after its usage could still be written.
+                    foreach (var meter in _meters.Values)
+                    {
+                        meter.TakePending(saved, close: true);
+                    }
+
+                    _dirty.Clear();
                 }
 
                 deltas.AddRange(saved);
@@ -319,9 +333,12 @@ public sealed class UsageRecorder : IAsyncDisposable
             {
                 // Nothing is lost: the awaiting callers learn it failed, and in-memory sums go back for the next write.
                 AccumulationLog.CommitFailed(_logger, deltas.Count, e);
-                foreach (var delta in saved)
+                if (open)
                 {
-                    _meters.GetValueOrDefault(new MeterKey(delta.Resource, delta.PlanId, delta.Dimension))?.Restore(delta);
+                    foreach (var delta in saved)
+                    {
+                        _meters.GetValueOrDefault(new MeterKey(delta.Resource, delta.PlanId, delta.Dimension))?.Restore(delta);
+                    }
                 }
 
                 CompleteAll(batch, e);
