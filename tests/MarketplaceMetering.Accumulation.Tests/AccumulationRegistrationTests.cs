@@ -67,6 +67,25 @@ public sealed class AccumulationRegistrationTests
     }
 
     [Fact]
+    public async Task Host_PostgreSqlConnectionStringWithoutTheLedgerKey_FailsAtStartWithoutThePasswordInsteadOfMakingAFileOfIt()
+    {
+        var builder = Host.CreateApplicationBuilder();
+        builder.Configuration.AddInMemoryCollection(new Dictionary<string, string?>
+        {
+            // "Ledger": "PostgreSql" forgotten: the default is SQLite, and a SQLite connection string is a file's path, so
+            // the ledger would be a file in the working directory named after the password.
+            ["MarketplaceMetering:Accumulation:ConnectionString"] = "Host=db.internal;Username=metering;Password=hunter2;Database=usage",
+        });
+        builder.Services.AddMarketplaceMeteringAccumulation(builder.Configuration.GetSection("MarketplaceMetering:Accumulation"));
+        using var host = builder.Build();
+
+        var act = () => host.StartAsync();
+
+        var message = (await act.Should().ThrowAsync<OptionsValidationException>()).Which.Message;
+        message.Should().Contain("MarketplaceMetering:Accumulation:ConnectionString").And.ContainEquivalentOf("PostgreSql").And.NotContain("hunter2");
+    }
+
+    [Fact]
     public async Task SqliteLedger_DataSourceQuoted_OpensThePathWithoutTheQuotes()
     {
         var path = Path.Combine(Path.GetTempPath(), "mm di " + Guid.NewGuid().ToString("N"), "usage;1.db");

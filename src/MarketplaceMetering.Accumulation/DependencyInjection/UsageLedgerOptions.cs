@@ -45,6 +45,13 @@ public sealed class UsageLedgerOptions
         var text = string.IsNullOrWhiteSpace(ConnectionString) ? DefaultSqliteFile : ConnectionString.Trim();
         if (!text.StartsWith("Data Source=", StringComparison.OrdinalIgnoreCase))
         {
+            if (ServerKeywords(text) is { Count: > 0 } keywords)
+            {
+                // A server's connection string (Ledger left at its default): as a path it would make a file named after
+                // it, password and all, and every error naming the path would show the password.
+                problem = "sets '" + string.Join("', '", keywords) + "', as a PostgreSQL connection string does, but the ledger is SQLite, whose connection string is a file's path: set Ledger to PostgreSql, or give the SQLite file's path.";
+            }
+
             return text;
         }
 
@@ -66,5 +73,22 @@ public sealed class UsageLedgerOptions
         }
 
         return Convert.ToString(builder["Data Source"], CultureInfo.InvariantCulture)?.Trim() ?? string.Empty;
+    }
+
+    /// <summary>The keywords of a server's connection string (host, password, …) that <paramref name="text"/> sets, if it reads as one; names only, never values.</summary>
+    private static List<string> ServerKeywords(string text)
+    {
+        var builder = new DbConnectionStringBuilder();
+        try
+        {
+            builder.ConnectionString = text;
+        }
+        catch (ArgumentException)
+        {
+            return []; // not keyword=value pairs: a path
+        }
+
+        string[] server = ["host", "server", "port", "username", "user id", "userid", "user", "password", "pwd", "database"];
+        return builder.Keys.Cast<string>().Where(k => server.Contains(k.Trim(), StringComparer.OrdinalIgnoreCase)).ToList();
     }
 }
