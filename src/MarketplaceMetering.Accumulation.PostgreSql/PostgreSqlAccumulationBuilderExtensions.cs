@@ -23,6 +23,8 @@ public static class PostgreSqlAccumulationBuilderExtensions
             var options = provider.GetRequiredService<IOptions<UsageLedgerOptions>>().Value;
             return new PostgreSqlUsageLedger(options.ConnectionString!, options.Schema);
         });
+        builder.Services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<UsageAccumulationOptions>, PostgreSqlLedgerOptionsValidator>(
+            provider => new PostgreSqlLedgerOptionsValidator(provider.GetRequiredService<IOptions<UsageLedgerOptions>>(), builder.ConfigurationPath)));
         if (useIt)
         {
             builder.Services.PostConfigure<UsageLedgerOptions>(options => options.Ledger = UsageLedgerKind.PostgreSql);

@@ -633,6 +633,9 @@ public sealed partial class PostgreSqlUsageLedger : UsageLedger
 
     private static UsageResource ResourceOf(string text, bool isUri) => isUri ? UsageResource.FromUri(text) : UsageResource.FromId(Guid.Parse(text));
 
+    /// <summary>Whether <paramref name="schema"/> is a name the ledger accepts (for the start-up validation).</summary>
+    internal static bool IsSchemaName(string? schema) => schema is not null && Identifier().IsMatch(schema);
+
     [GeneratedRegex("^[a-z_][a-z0-9_]{0,62}$")]
     private static partial Regex Identifier();
 }

@@ -170,6 +170,28 @@ public sealed class AccumulationRegistrationTests
             .And.Contain("Accumulation:ConnectionString is required");
     }
 
+    [Fact]
+    public async Task Host_PostgreSqlBadSchemaAndMalformedConnectionString_FailsAtStartNamingBothKeysWithoutThePassword()
+    {
+        await using var emulator = await MeteringEmulator.StartAsync();
+        var builder = Host.CreateApplicationBuilder();
+        builder.Configuration.AddInMemoryCollection(new Dictionary<string, string?>
+        {
+            ["Accumulation:Ledger"] = "PostgreSql",
+            ["Accumulation:ConnectionString"] = "Host=db.internal;Username=metering;Password=hunter2;Prot=5432",
+            ["Accumulation:Schema"] = "Usage-Ledger",
+        });
+        builder.Services.AddSingleton(emulator.Credential);
+        builder.Services.AddMarketplaceMeteringClient(o => o.Endpoint = emulator.Endpoint);
+        builder.Services.AddMarketplaceMeteringAccumulation(builder.Configuration.GetSection("Accumulation")).UsePostgreSqlLedger();
+        using var host = builder.Build();
+
+        var act = () => host.StartAsync();
+
+        var message = (await act.Should().ThrowAsync<OptionsValidationException>()).Which.Message;
+        message.Should().Contain("Accumulation:ConnectionString").And.Contain("Accumulation:Schema").And.NotContain("hunter2");
+    }
+
     [SkippableFact]
     public async Task Host_UsePostgreSqlLedger_RecorderWritesToPostgreSql()
     {
