@@ -1,4 +1,5 @@
 using MarketplaceMetering.Testing;
+using Microsoft.Extensions.Logging;
 using MarketplaceMetering.Tests;
 
 namespace MarketplaceMetering.Accumulation.Tests;
@@ -235,6 +236,22 @@ public sealed class UsageRecorderTests
         }
     }
 
+    [Fact]
+    public async Task Save_LoggingTheCarryForwardThrows_UsageWrittenOnce()
+    {
+        // A logging provider that fails once (a full disk under a file logger, say) after the commit has succeeded.
+        using var loggerFactory = Microsoft.Extensions.Logging.LoggerFactory.Create(b => b.AddProvider(new ThrowingLoggerProvider(eventId: 102)));
+        await using var h = await AccumulationHarness.StartAsync(o => (o.LoggerFactory, o.DurabilityInterval) = (loggerFactory, TimeSpan.FromHours(1)));
+        await h.Recorder.RecordAsync(Resource, "plan", "calls", 5m, h.HourAgo(1));
+        await h.Flusher.FlushAsync();
+
+        h.Recorder.Record(Resource, "plan", "calls", 2m, h.HourAgo(1).AddMinutes(30)); // carried forward: the hour was sent
+        await h.Recorder.SaveAsync();
+        await h.Recorder.SaveAsync();
+
+        (await h.EntriesAsync()).Single(e => e.Hour == h.HourAgo(0)).Quantity.Should().Be(2m, "the committed usage is not put back to be written again");
+    }
+
     public static TheoryData<string, Action<UsageRecorder, DateTimeOffset>> BadInputs => new()
     {
         { "quantity", (r, now) => r.Record(Resource, "plan", "calls", 0m) },
@@ -416,6 +433,31 @@ public sealed class UsageRecorderTests
             }
 
             return await base.AddAsync(deltas, now, cancellationToken);
+        }
+    }
+
+    /// <summary>Throws from the first log entry with the given event id, as a failing logging provider does.</summary>
+    private sealed class ThrowingLoggerProvider(int eventId) : Microsoft.Extensions.Logging.ILoggerProvider, Microsoft.Extensions.Logging.ILogger
+    {
+        private int _thrown;
+
+        public Microsoft.Extensions.Logging.ILogger CreateLogger(string categoryName) => this;
+
+        public IDisposable? BeginScope<TState>(TState state)
+            where TState : notnull => null;
+
+        public bool IsEnabled(Microsoft.Extensions.Logging.LogLevel logLevel) => true;
+
+        public void Log<TState>(Microsoft.Extensions.Logging.LogLevel logLevel, Microsoft.Extensions.Logging.EventId id, TState state, Exception? exception, Func<TState, Exception?, string> formatter)
+        {
+            if (id.Id == eventId && Interlocked.Exchange(ref _thrown, 1) == 0)
+            {
+                throw new IOException("log file: disk full (simulated)");
+            }
+        }
+
+        public void Dispose()
+        {
         }
     }
 }

@@ -319,20 +319,14 @@ public sealed class UsageRecorder : IAsyncDisposable
                 continue;
             }
 
+            IReadOnlyList<UsageCarryForward> moves;
             try
             {
-                var moves = await Ledger.AddAsync(deltas, Clock.GetUtcNow(), CancellationToken.None).ConfigureAwait(false);
-                CompleteAll(batch, null);
-                foreach (var move in moves)
-                {
-                    AccumulationLog.CarriedForward(_logger, move.Resource.ToString(), move.Dimension, move.FromHour, move.IntoHour, move.Quantity);
-                    AccumulationTelemetry.CarriedForward.Add(1, new KeyValuePair<string, object?>(AccumulationTelemetry.DimensionTag, move.Dimension));
-                }
+                moves = await Ledger.AddAsync(deltas, Clock.GetUtcNow(), CancellationToken.None).ConfigureAwait(false);
             }
             catch (Exception e)
             {
                 // Nothing is lost: the awaiting callers learn it failed, and in-memory sums go back for the next write.
-                AccumulationLog.CommitFailed(_logger, deltas.Count, e);
                 if (open)
                 {
                     foreach (var delta in saved)
@@ -342,11 +336,42 @@ public sealed class UsageRecorder : IAsyncDisposable
                 }
 
                 CompleteAll(batch, e);
-                if (!open)
+                Report(() =>
                 {
-                    AccumulationLog.LostOnDispose(_logger, saved.Count);
-                }
+                    AccumulationLog.CommitFailed(_logger, deltas.Count, e);
+                    if (!open)
+                    {
+                        AccumulationLog.LostOnDispose(_logger, saved.Count);
+                    }
+                });
+                continue;
             }
+
+            // Committed. Only reported from here on: a logger or metric listener that throws must neither put the sums
+            // back (they would be written, and billed, twice) nor stop the writer.
+            CompleteAll(batch, null);
+            Report(() =>
+            {
+                foreach (var move in moves)
+                {
+                    AccumulationLog.CarriedForward(_logger, move.Resource.ToString(), move.Dimension, move.FromHour, move.IntoHour, move.Quantity);
+                    AccumulationTelemetry.CarriedForward.Add(1, new KeyValuePair<string, object?>(AccumulationTelemetry.DimensionTag, move.Dimension));
+                }
+            });
+        }
+    }
+
+    /// <summary>Logs and counts, ignoring a failure of the app's logging or metrics: what was reported on has happened either way.</summary>
+    [System.Diagnostics.CodeAnalysis.SuppressMessage("Design", "CA1031:Do not catch general exception types", Justification = "A failing logging provider or metric listener is not the recorder's failure.")]
+    private static void Report(Action report)
+    {
+        try
+        {
+            report();
+        }
+        catch (Exception)
+        {
+            // Nothing better to do: the log is what failed.
         }
     }
 
