@@ -18,6 +18,24 @@ public sealed class PostgreSqlUsageLedgerTests : IAsyncLifetime
     }
 
     [SkippableFact]
+    public async Task Record_DimensionTooLongForTheLedgersIndex_RefusedAtOnceAndOtherUsageStillWritten()
+    {
+        var ledger = PostgresServer.NewLedger(out var schema);
+        _schemas.Add(schema);
+        await using var _ = ledger;
+        await using var recorder = new UsageRecorder(ledger, new UsageAccumulationOptions { DurabilityInterval = TimeSpan.FromHours(1) });
+        var random = new Random(3);
+        var longDimension = new string(Enumerable.Range(0, 4000).Select(_ => (char)random.Next('a', 'z' + 1)).ToArray());
+
+        recorder.Record(Resource, "plan", "calls", 1m);
+        var act = () => recorder.Record(Resource, "plan", longDimension, 1m);
+
+        act.Should().Throw<ArgumentException>().Which.ParamName.Should().Be("dimension");
+        await recorder.SaveAsync();
+        (await ledger.GetEntriesAsync(DateTimeOffset.UnixEpoch, DateTimeOffset.MaxValue)).Should().ContainSingle().Which.Quantity.Should().Be(1m);
+    }
+
+    [SkippableFact]
     public async Task InitializeAsync_EightInstancesAtOnce_OneSchemaAtTheCurrentVersion()
     {
         var schema = NewSchema();

@@ -1,5 +1,6 @@
 using System.Collections.Concurrent;
 using System.Globalization;
+using System.Text;
 using System.Threading.Channels;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Abstractions;
@@ -65,7 +66,7 @@ public sealed class UsageRecorder : IAsyncDisposable
     /// <param name="planId">The plan id; not empty.</param>
     /// <param name="dimension">The dimension; not empty.</param>
     /// <returns>The meter.</returns>
-    /// <exception cref="ArgumentException">An argument is empty, names no resource, or has a control character or half a surrogate pair.</exception>
+    /// <exception cref="ArgumentException">An argument is empty, names no resource, has a control character or half a surrogate pair, or is longer than 256 bytes (UTF-8).</exception>
     public UsageMeter GetMeter(UsageResource resource, string planId, string dimension)
     {
         var key = new MeterKey(resource, planId, dimension);
@@ -81,8 +82,8 @@ public sealed class UsageRecorder : IAsyncDisposable
 
         // The core's rules for plan and dimension, checked once per meter rather than per recorded quantity.
         _ = resource.ToEvent(planId, dimension, 1m, default);
-        CheckName(planId, nameof(planId), "plan id");
-        CheckName(dimension, nameof(dimension), "dimension");
+        CheckName(planId, nameof(planId), "plan id", MaxNameBytes);
+        CheckName(dimension, nameof(dimension), "dimension", MaxNameBytes);
         return _meters.GetOrAdd(key, static (k, recorder) => new UsageMeter(recorder, k.Resource, k.PlanId, k.Dimension), this);
     }
 
@@ -161,13 +162,28 @@ public sealed class UsageRecorder : IAsyncDisposable
         }
     }
 
+    /// <summary>The longest plan id or dimension, in UTF-8 bytes (the service's are far shorter).</summary>
+    internal const int MaxNameBytes = 256;
+
+    /// <summary>The longest resource URI, in UTF-8 bytes (a managed application's resource id is about 250).</summary>
+    internal const int MaxResourceUriBytes = 1024;
+
     /// <summary>
     /// Refuses a name with a control character (NUL among them) or half a surrogate pair: no service name has one, and
     /// a ledger cannot keep it as given (PostgreSQL text refuses NUL, which failed every save of every meter; UTF-8
-    /// cannot encode half a pair), so it is refused here, before anything is recorded.
+    /// cannot encode half a pair), so it is refused here, before anything is recorded. So is a name longer than
+    /// <paramref name="maxBytes"/>: PostgreSQL cannot index a row whose resource, plan and dimension pass about 2.7 kB,
+    /// and such a row failed every save of every meter in the same way.
     /// </summary>
-    internal static void CheckName(string name, string paramName, string what)
+    internal static void CheckName(string name, string paramName, string what, int maxBytes)
     {
+        if (Encoding.UTF8.GetMaxByteCount(name.Length) > maxBytes && Encoding.UTF8.GetByteCount(name) > maxBytes)
+        {
+            throw new ArgumentException(
+                string.Format(CultureInfo.InvariantCulture, "The {0} is {1} characters long; at most {2} bytes (UTF-8) can be recorded. Nothing was recorded.", what, name.Length, maxBytes),
+                paramName);
+        }
+
         for (var i = 0; i < name.Length; i++)
         {
             var c = name[i];

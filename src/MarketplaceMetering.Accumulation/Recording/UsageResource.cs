@@ -39,13 +39,13 @@ public readonly struct UsageResource : IEquatable<UsageResource>
     /// <summary>Names a managed application by its Azure resource id (<c>/subscriptions/…/providers/Microsoft.Solutions/applications/…</c>).</summary>
     /// <param name="resourceUri">The resource id.</param>
     /// <returns>The resource.</returns>
-    /// <exception cref="ArgumentException"><paramref name="resourceUri"/> is empty, not an Azure resource id, or has a control character.</exception>
+    /// <exception cref="ArgumentException"><paramref name="resourceUri"/> is empty, not an Azure resource id, has a control character, or is longer than 1024 bytes (UTF-8).</exception>
     public static UsageResource FromUri(string resourceUri)
     {
         // The core's rules, applied once here rather than per recorded quantity; and none of the characters a ledger
         // cannot keep.
         _ = UsageEvent.ForResourceUri(resourceUri, "p", "d", 1m, default);
-        UsageRecorder.CheckName(resourceUri, nameof(resourceUri), "resource URI");
+        UsageRecorder.CheckName(resourceUri, nameof(resourceUri), "resource URI", UsageRecorder.MaxResourceUriBytes);
         return new UsageResource(null, resourceUri);
     }
 
