@@ -8,7 +8,8 @@ namespace MarketplaceMetering.Cli.Input;
 
 /// <summary>
 /// Opens the ledger named by <c>--ledger</c> for reading: a PostgreSQL ledger when the value is an Npgsql connection
-/// string (it has <c>Host=</c>), else a SQLite file. Checks first that it is a ledger, so that a wrong value is one clear
+/// string (it sets <c>Host=</c>, or another of its keywords such as <c>Password=</c>, the host then coming from
+/// PGHOST), else a SQLite file. Checks first that it is a ledger, so that a wrong value is one clear
 /// line and never a new empty database or schema (the ledgers create their schema on first use).
 /// </summary>
 internal static partial class LedgerSource
@@ -19,7 +20,11 @@ internal static partial class LedgerSource
     /// <summary>The PostgreSQL ledger's main table, inside its schema (see PostgreSqlUsageLedger's schema).</summary>
     private const string PostgreSqlTable = "usage";
 
-    /// <summary>Whether <paramref name="value"/> is an Npgsql connection string: it sets Host (or its synonym Server).</summary>
+    /// <summary>
+    /// Whether <paramref name="value"/> is an Npgsql connection string: it sets Host (or Server), or a keyword no file
+    /// path starts a segment with (a user, a password, a database, a port). Such a value is never echoed as a path: it
+    /// may hold a password.
+    /// </summary>
     public static bool IsPostgreSql(string value) => HostKeyword().IsMatch(value);
 
     public static async Task<UsageLedger> OpenAsync(string value, string? schema, CancellationToken cancellationToken)
@@ -79,6 +84,11 @@ internal static partial class LedgerSource
             throw new CliException("--ledger is not a valid PostgreSQL connection string: " + e.Message);
         }
 
+        if (string.IsNullOrWhiteSpace(builder.Host) && string.IsNullOrWhiteSpace(Environment.GetEnvironmentVariable("PGHOST")))
+        {
+            throw new CliException("--ledger is a PostgreSQL connection string without Host=, and PGHOST is not set: give the server as Host=… (the value is not shown, as it may hold a password).");
+        }
+
         var where = Describe(builder);
         PostgreSqlUsageLedger ledger;
         try
@@ -120,7 +130,7 @@ internal static partial class LedgerSource
         return ledger;
     }
 
-    [GeneratedRegex(@"(?:^|;)\s*(?:host|server)\s*=", RegexOptions.IgnoreCase | RegexOptions.CultureInvariant)]
+    [GeneratedRegex(@"(?:^|;)\s*(?:host|server|port|database|username|user\s+id|uid|user|password|pwd)\s*=", RegexOptions.IgnoreCase | RegexOptions.CultureInvariant)]
     private static partial Regex HostKeyword();
 
     /// <summary>Where the ledger is, for messages: host, port, database and user, never the password.</summary>

@@ -87,6 +87,24 @@ public class ReconcileLedgerCommandTests
     }
 
     [Theory]
+    [InlineData("Username=metering;Password=hunter2-secret;Database=ledger")]
+    [InlineData("User ID=metering; Password = hunter2-secret")]
+    [InlineData("Database=ledger;Pwd=hunter2-secret")]
+    public async Task Reconcile_LedgerConnectionStringWithoutHost_ReadAsPostgreSqlAndThePasswordIsNeverShown(string connectionString)
+    {
+        // Npgsql takes the host from PGHOST when the string has none: such a value is a connection string, not a file
+        // path, and the "no such file" line used to echo it, password and all.
+        await using var scope = await EmulatorScope.StartAsync();
+
+        var run = await CliRunner.RunAsync(scope.Args("reconcile", "--ledger", connectionString, "--from", From, "--to", To));
+
+        run.ExitCode.Should().Be(2, run.ToString());
+        run.ToString().Should().NotContain("hunter2-secret").And.NotContain("no such file");
+        run.ErrorLines.Should().ContainSingle().Which.Should().Contain("without Host=");
+        scope.Emulator.Requests.Should().BeEmpty();
+    }
+
+    [Theory]
     [InlineData("not a database at all, just text", "cannot be read as a SQLite ledger")]
     [InlineData(null, "not a usage ledger")]
     public async Task Reconcile_LedgerFileIsNotALedger_ExitsTwoAndLeavesTheFileAsItWas(string? content, string expected)
