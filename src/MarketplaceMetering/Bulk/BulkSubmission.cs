@@ -95,13 +95,17 @@ internal sealed class BulkSubmission
 
         try
         {
-            // One pass per event, and a last one at the end of the input that flushes the open batches.
+            // One step at a time: send the next planned batch, or, when all are sent, read the next event (and at the end
+            // of the input flush the open batches, sent by the steps that follow).
             var source = usageEvents.WithCancellation(cancellationToken).ConfigureAwait(false).GetAsyncEnumerator();
             try
             {
                 var more = true;
-                while (more)
+                var sent = 0;
+                while (true)
                 {
+                    // Both steps can add to the waiting results (a batch collected to free its slot, an event not sent):
+                    // neither is taken while too many wait for a batch still out.
                     while (waiting.Count >= maxWaiting && inFlight > 0)
                     {
                         var back = await done.Reader.ReadAsync(CancellationToken.None).ConfigureAwait(false);
@@ -114,39 +118,9 @@ internal sealed class BulkSubmission
                         }
                     }
 
-                    more = await source.MoveNextAsync();
-                    if (!more)
+                    if (sent < ready.Count)
                     {
-                        planner.Flush(ready);
-                    }
-                    else if (source.Current is not { } usageEvent)
-                    {
-                        throw new ArgumentException(MeteringClientOptions.Format("usageEvents[{0}] is null.", count), nameof(usageEvents));
-                    }
-                    else if (UsageEventValidator.CheckWindow(usageEvent, _clock.GetUtcNow(), out var inFuture) is { } problem)
-                    {
-                        File(count++, NotSent(usageEvent, problem, inFuture), into, waiting);
-                    }
-                    else
-                    {
-                        planner.Add(new IndexedEvent(count++, usageEvent), ready);
-                        PeakTrackedKeys = Math.Max(PeakTrackedKeys, planner.TrackedKeys);
-                    }
-
-                    foreach (var batch in ready)
-                    {
-                        while (waiting.Count >= maxWaiting && inFlight > 0)
-                        {
-                            var back = await done.Reader.ReadAsync(CancellationToken.None).ConfigureAwait(false);
-                            inFlight--;
-                            Collect(back, planner, into, waiting);
-                            while (waiting.TryGetValue(nextToYield, out var result))
-                            {
-                                waiting.Remove(nextToYield++);
-                                yield return result;
-                            }
-                        }
-
+                        var batch = ready[sent++];
                         PlannedBatch? finished = null;
                         if (inFlight >= _maxConcurrency)
                         {
@@ -168,14 +142,41 @@ internal sealed class BulkSubmission
                                 yield return result;
                             }
                         }
+
+                        continue;
                     }
 
                     ready.Clear();
+                    sent = 0;
                     PeakWaitingResults = Math.Max(PeakWaitingResults, waiting.Count);
                     while (waiting.TryGetValue(nextToYield, out var result))
                     {
                         waiting.Remove(nextToYield++);
                         yield return result;
+                    }
+
+                    if (!more)
+                    {
+                        break;
+                    }
+
+                    more = await source.MoveNextAsync();
+                    if (!more)
+                    {
+                        planner.Flush(ready);
+                    }
+                    else if (source.Current is not { } usageEvent)
+                    {
+                        throw new ArgumentException(MeteringClientOptions.Format("usageEvents[{0}] is null.", count), nameof(usageEvents));
+                    }
+                    else if (UsageEventValidator.CheckWindow(usageEvent, _clock.GetUtcNow(), out var inFuture) is { } problem)
+                    {
+                        File(count++, NotSent(usageEvent, problem, inFuture), into, waiting);
+                    }
+                    else
+                    {
+                        planner.Add(new IndexedEvent(count++, usageEvent), ready);
+                        PeakTrackedKeys = Math.Max(PeakTrackedKeys, planner.TrackedKeys);
                     }
                 }
             }
