@@ -113,6 +113,47 @@ public class UsageFlusherTests
         (await h.EntriesAsync()).Single().State.Should().Be(UsageLedgerState.Submitting);
     }
 
+    [SkippableTheory]
+    [InlineData(2)] // the other instance takes both rows
+    [InlineData(1)] // it takes one; the outcome of the other is still this instance's to record
+    public async Task FlushAsync_LeaseEndsWhileSendingAndAnotherInstanceTakesRows_CountsOnlyTheRowsItRecorded(int takenByOther)
+    {
+        await using var h = await StartAsync(o => o.LeaseDuration = TimeSpan.FromMinutes(5));
+        await h.Recorder.RecordAsync(A, "plan", "calls", 8m, h.HourAgo(2));
+        await h.Recorder.RecordAsync(B, "plan", "calls", 1m, h.HourAgo(2));
+        await using var otherLedger = OpenAgain(h);
+        var otherDelivered = 0;
+
+        // This instance's send is held up past its lease. Meanwhile another instance claims rows, sends them and records
+        // them delivered; then this send goes through (a replay of what the other sent), and its outcomes find those
+        // rows no longer its own. The slow client keeps its own clock, so moving the ledger's clock does not time it out.
+        var clientOptions = new MeteringClientOptions { Endpoint = h.Emulator.Endpoint, TimeProvider = new MarketplaceMetering.Testing.TestClock(h.Clock.GetUtcNow()) };
+        var slow = new BeforeFirstSend(async () =>
+        {
+            h.Clock.Advance(TimeSpan.FromMinutes(6));
+            var now = h.Clock.GetUtcNow();
+            var taken = await otherLedger.ClaimAsync("other", now - TimeSpan.FromHours(1), now, now + TimeSpan.FromMinutes(5), takenByOther, CancellationToken.None);
+            foreach (var row in taken)
+            {
+                var sent = (UsageEventResult.Accepted)await h.Client.SubmitUsageEventAsync(UsageEvent.ForResourceId(row.Resource == A ? A : B, row.PlanId, row.Dimension, row.Quantity, row.Hour));
+                otherDelivered += await otherLedger.CompleteAsync([new UsageOutcome(row.Id, row.ClaimId!.Value, UsageLedgerState.Accepted, sent.UsageEventId, null)], now, CancellationToken.None);
+            }
+        });
+        using var client = new MeteringClient(new HttpClient(slow), h.Emulator.Credential, clientOptions);
+        using var flusher = new UsageFlusher(h.Ledger, client, h.Options);
+
+        var result = await flusher.FlushAsync();
+
+        otherDelivered.Should().Be(takenByOther);
+        result.Claimed.Should().Be(2);
+        result.Superseded.Should().Be(takenByOther);
+        result.Delivered.Should().Be(2 - takenByOther, "a row whose outcome another instance recorded is counted by that instance only");
+        (result.Delivered + otherDelivered).Should().Be(2, "each row is counted as delivered once");
+        (await h.EntriesAsync()).Should().OnlyContain(r => r.IsDelivered);
+        h.Emulator.Ledger.Entries.Should().HaveCount(2, "each hour billed once");
+        h.Logs.GetSnapshot().Should().Contain(r => r.Level == LogLevel.Warning && r.Id.Id == 111 && r.Message.Contains(takenByOther + " hours", StringComparison.Ordinal));
+    }
+
     [SkippableFact]
     public async Task FlushAsync_ServiceHoldsTheHourWithAnotherQuantity_RecordsAConflictAndReportsIt()
     {
@@ -423,6 +464,22 @@ public class UsageFlusherTests
     {
         using var body = System.Text.Json.JsonDocument.Parse(json);
         return body.RootElement.TryGetProperty("request", out var batch) ? batch.GetArrayLength() : 1;
+    }
+
+    /// <summary>Runs <paramref name="before"/> once, before the first call goes to the service.</summary>
+    private sealed class BeforeFirstSend(Func<Task> before) : DelegatingHandler(new SocketsHttpHandler())
+    {
+        private int _calls;
+
+        protected override async Task<HttpResponseMessage> SendAsync(HttpRequestMessage request, CancellationToken cancellationToken)
+        {
+            if (Interlocked.Increment(ref _calls) == 1)
+            {
+                await before();
+            }
+
+            return await base.SendAsync(request, cancellationToken);
+        }
     }
 
     /// <summary>Answers 500, without asking the service, to every call whose body names <paramref name="resource"/>.</summary>

@@ -37,4 +37,10 @@ internal static partial class AccumulationLog
 
     [LoggerMessage(109, LogLevel.Warning, "Sending {Count} hours did not complete ({Reason}); they go back to the ledger as open and are sent again.")]
     public static partial void Released(ILogger logger, int count, string reason);
+
+    [LoggerMessage(111, LogLevel.Warning, "The outcome of sending {Count} hours was not recorded: this instance's claim on them ended (LeaseDuration {LeaseDuration}) before the send finished, and another instance took them. That instance records and reports them; raise LeaseDuration if sends take this long.")]
+    public static partial void Superseded(ILogger logger, int count, TimeSpan leaseDuration);
+
+    [LoggerMessage(112, LogLevel.Warning, "The outcome of sending {Count} hours was not recorded: another instance took them while this instance's claim on them had not ended by its own clock. The instances' clocks differ; this flush's counts may include those hours.")]
+    public static partial void SupersededEarly(ILogger logger, int count);
 }

@@ -23,4 +23,10 @@ public sealed record UsageFlushResult
 
     /// <summary>Gets the unsent rows within the warning margin of their deadline when the flush began.</summary>
     public int NearDeadline { get; init; }
+
+    /// <summary>
+    /// Gets the rows claimed and sent whose outcome this flush did not record: its claim's lease ended before the send
+    /// finished, and another instance claimed them. That instance records and counts them; they are in no other count here.
+    /// </summary>
+    public int Superseded { get; init; }
 }

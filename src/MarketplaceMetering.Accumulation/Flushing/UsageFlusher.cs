@@ -148,12 +148,13 @@ public sealed class UsageFlusher : BackgroundService
 
         var unreadableBefore = Volatile.Read(ref _unreadable);
 
-        int claimed = 0, delivered = 0, retrying = 0, conflicts = 0, failed = 0, expiredBySending = 0;
+        int claimed = 0, delivered = 0, retrying = 0, conflicts = 0, failed = 0, expiredBySending = 0, superseded = 0;
         while (true)
         {
             now = clock.GetUtcNow();
             var latestHour = now - _options.Grace - TimeSpan.FromHours(1);
-            var rows = await _ledger.ClaimAsync(_options.InstanceName, latestHour, now, now + _options.LeaseDuration, _options.MaxRowsPerClaim, cancellationToken).ConfigureAwait(false);
+            var leaseUntil = now + _options.LeaseDuration;
+            var rows = await _ledger.ClaimAsync(_options.InstanceName, latestHour, now, leaseUntil, _options.MaxRowsPerClaim, cancellationToken).ConfigureAwait(false);
             if (rows.Count == 0)
             {
                 break;
@@ -161,12 +162,21 @@ public sealed class UsageFlusher : BackgroundService
 
             claimed += rows.Count;
             var outcomes = await SendAsync(rows, cancellationToken).ConfigureAwait(false);
-            await _ledger.CompleteAsync(outcomes, clock.GetUtcNow(), CancellationToken.None).ConfigureAwait(false);
+            var recorded = await RecordOutcomesAsync(outcomes, leaseUntil).ConfigureAwait(false);
 
             var roundRetrying = 0;
+            var roundSuperseded = 0;
             for (var i = 0; i < rows.Count; i++)
             {
                 var (row, outcome) = (rows[i], outcomes[i]);
+                if (recorded is not null && !recorded[i])
+                {
+                    // Another instance claimed the row after this claim's lease ended; what it records is what counts,
+                    // and it reports the row itself.
+                    roundSuperseded++;
+                    continue;
+                }
+
                 AccumulationTelemetry.Outcomes.Add(1, new KeyValuePair<string, object?>(AccumulationTelemetry.StateTag, StateName(outcome.State)));
                 switch (outcome.State)
                 {
@@ -193,6 +203,12 @@ public sealed class UsageFlusher : BackgroundService
             }
 
             retrying += roundRetrying;
+            superseded += roundSuperseded;
+            if (roundSuperseded > 0)
+            {
+                AccumulationLog.Superseded(_logger, roundSuperseded, _options.LeaseDuration);
+            }
+
             Suspect(rows, outcomes, partial: roundRetrying > 0 && roundRetrying < rows.Count);
             if (roundRetrying > 0)
             {
@@ -223,6 +239,7 @@ public sealed class UsageFlusher : BackgroundService
             Failed = failed,
             Expired = expired.Count + expiredBySending,
             NearDeadline = nearDeadline,
+            Superseded = superseded,
         };
         if (claimed > 0 || result.Expired > 0)
         {
@@ -230,6 +247,38 @@ public sealed class UsageFlusher : BackgroundService
         }
 
         return result;
+    }
+
+    /// <summary>
+    /// Records the outcomes of one claim. While the claim's lease lasts they are all still this instance's, and go in one
+    /// transaction. Once it has ended, another instance may have claimed some of the rows, and the ledger ignores an
+    /// outcome whose claim is no longer the row's; the outcomes then go one at a time, so that the flush counts only the
+    /// rows whose outcome it recorded. (The ledger's <c>CompleteAsync</c> says how many rows changed, not which.)
+    /// </summary>
+    /// <returns><see langword="null"/> when every outcome was recorded; otherwise, per outcome, whether it was.</returns>
+    private async Task<bool[]?> RecordOutcomesAsync(UsageOutcome[] outcomes, DateTimeOffset leaseUntil)
+    {
+        var clock = _options.TimeProvider;
+        if (clock.GetUtcNow() < leaseUntil)
+        {
+            var changed = await _ledger.CompleteAsync(outcomes, clock.GetUtcNow(), CancellationToken.None).ConfigureAwait(false);
+            if (changed < outcomes.Length)
+            {
+                // Another instance took rows whose lease had not ended by this instance's clock: the instances' clocks
+                // differ. Which rows cannot be told here, so the counts of this flush may include them.
+                AccumulationLog.SupersededEarly(_logger, outcomes.Length - changed);
+            }
+
+            return null;
+        }
+
+        var recorded = new bool[outcomes.Length];
+        for (var i = 0; i < outcomes.Length; i++)
+        {
+            recorded[i] = await _ledger.CompleteAsync([outcomes[i]], clock.GetUtcNow(), CancellationToken.None).ConfigureAwait(false) > 0;
+        }
+
+        return recorded;
     }
 
     private async Task<UsageOutcome[]> SendAsync(IReadOnlyList<UsageLedgerEntry> rows, CancellationToken cancellationToken)
