@@ -155,6 +155,30 @@ public class UsageFlusherTests
     }
 
     [SkippableFact]
+    public async Task FlushAsync_AnotherInstanceWhoseClockIsAheadTakesRowsDuringTheLease_WarnsThatTheClocksDiffer()
+    {
+        await using var h = await StartAsync(o => o.LeaseDuration = TimeSpan.FromMinutes(5));
+        await h.Recorder.RecordAsync(A, "plan", "calls", 8m, h.HourAgo(2));
+        await using var otherLedger = OpenAgain(h);
+
+        // By this instance's clock its lease has not ended; the other instance's clock is 6 minutes ahead, so by its own
+        // it has, and it takes the row. This instance cannot tell which of its outcomes were ignored, and says so.
+        var clientOptions = new MeteringClientOptions { Endpoint = h.Emulator.Endpoint, TimeProvider = h.Clock };
+        var slow = new BeforeFirstSend(async () =>
+        {
+            var ahead = h.Clock.GetUtcNow() + TimeSpan.FromMinutes(6);
+            (await otherLedger.ClaimAsync("other", ahead - TimeSpan.FromHours(1), ahead, ahead + TimeSpan.FromMinutes(5), 10, CancellationToken.None)).Should().ContainSingle();
+        });
+        using var client = new MeteringClient(new HttpClient(slow), h.Emulator.Credential, clientOptions);
+        using var flusher = new UsageFlusher(h.Ledger, client, h.Options);
+
+        await flusher.FlushAsync();
+
+        h.Logs.GetSnapshot().Should().Contain(r => r.Level == LogLevel.Warning && r.Id.Id == 112 && r.Message.Contains("1 hours", StringComparison.Ordinal));
+        (await h.EntriesAsync()).Single().State.Should().Be(UsageLedgerState.Submitting, "the row is the other instance's now");
+    }
+
+    [SkippableFact]
     public async Task FlushAsync_ServiceHoldsTheHourWithAnotherQuantity_RecordsAConflictAndReportsIt()
     {
         await using var h = await StartAsync();
