@@ -126,10 +126,17 @@ public abstract record UsageEventResult
         /// <summary>The error code, such as <c>BadArgument</c>.</summary>
         public string? Code { get; }
 
-        /// <summary>The explanation from the service (or from the client, for a failure to deliver).</summary>
+        /// <summary>
+        /// The explanation from the service (or from the client, for a failure to deliver). When the service names the
+        /// field only in the error's <c>details</c>, under a generic "One or more errors have occurred." (as its documented
+        /// 400 does), this is the details' messages.
+        /// </summary>
         public string Message { get; }
 
-        /// <summary>The field the error is about, such as <c>effectiveStartTime</c>.</summary>
+        /// <summary>
+        /// The field the error is about, such as <c>effectiveStartTime</c>: the first detail's when the top level of the
+        /// service's error names none of the details' fields (such as <c>usageEventRequest</c>).
+        /// </summary>
         public string? Target { get; }
 
         /// <summary>The error's <c>details</c> list.</summary>

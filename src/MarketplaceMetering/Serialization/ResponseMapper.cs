@@ -11,6 +11,9 @@ internal static class ResponseMapper
 {
     private const string EffectiveStartTimeField = "effectiveStartTime";
 
+    /// <summary>The top-level message of the documented 400, which says nothing about the field (its details do).</summary>
+    private const string GenericMessage = "One or more errors have occurred.";
+
     /// <summary>
     /// The service answers "expired or in future" for both ends of its 24-hour window. An event younger than this by the
     /// client's clock cannot have expired (clocks disagree by minutes, not half a day): the service's clock is behind,
@@ -162,7 +165,7 @@ internal static class ResponseMapper
         var error = response.BodyTruncated ? null : WireFormat.Read(response.Body, MeteringJsonContext.Default.ErrorDto, out _);
         var redactor = response.Redactor;
         var serviceSays = error?.Message is { Length: > 0 } said
-            ? " The service said: " + Quote(said, redactor) + (error.Code is { Length: > 0 } code ? " (" + Quote(code, redactor) + ")." : ".")
+            ? " The service said: " + Quote(said, redactor) + (error.Code is { Length: > 0 } code ? " (" + Quote(code, redactor) + ")." : ".") + DetailsSaid(error, redactor)
             : " Body: " + WireFormat.Excerpt(response.Body, redactor, response.BodyTruncated);
 
         if (response.StatusCode is 401 or 403)
@@ -198,6 +201,21 @@ internal static class ResponseMapper
             response.RequestId,
             response.CorrelationId,
             retryable);
+    }
+
+    /// <summary>
+    /// The details of an error, as <c> Details: 'target': 'message'; …</c> (the first few): the documented 400 names what
+    /// was wrong only there, under a top-level "One or more errors have occurred.".
+    /// </summary>
+    private static string DetailsSaid(ErrorDto error, SecretRedactor redactor)
+    {
+        const int MaxDetails = 5;
+        var said = error.Details?
+            .Where(d => d is not null && (!string.IsNullOrWhiteSpace(d.Message) || !string.IsNullOrWhiteSpace(d.Target)))
+            .Take(MaxDetails)
+            .Select(d => (string.IsNullOrWhiteSpace(d!.Target) ? string.Empty : Quote(d.Target!, redactor) + ": ") + Quote(d.Message ?? string.Empty, redactor))
+            .ToList();
+        return said is { Count: > 0 } ? " Details: " + string.Join("; ", said) + "." : string.Empty;
     }
 
     private static MeteringException Malformed(RawResponse response, string operation, string problem) => NotRetryable(
@@ -326,7 +344,9 @@ internal static class ResponseMapper
     {
         var redactor = response.Redactor;
         var details = Details(error, redactor);
-        var (code, message, target, requestId, correlationId) = (redactor.RedactOrNull(error.Code), redactor.RedactOrNull(error.Message), redactor.RedactOrNull(error.Target), response.RequestId, response.CorrelationId);
+        var (message, target) = SpecificError(error);
+        (message, target) = (redactor.RedactOrNull(message), redactor.RedactOrNull(target));
+        var (code, requestId, correlationId) = (redactor.RedactOrNull(error.Code), response.RequestId, response.CorrelationId);
         if (status == UsageEventStatus.Expired && response.ReceivedAt is { } now && now - sent.EffectiveStartTime < ExpiryPlausibleAfter)
         {
             return new UsageEventResult.Error(
@@ -354,6 +374,29 @@ internal static class ResponseMapper
             UsageEventStatus.Error => new UsageEventResult.Error(sent, code, message, target, details, requestId, correlationId),
             _ => new UsageEventResult.BadArgument(sent, code, message, target, details, requestId, correlationId),
         };
+    }
+
+    /// <summary>
+    /// The message and target that say what was wrong. The documented 400 names the field only in its details
+    /// (<c>{"code": "BadArgument", "message": "One or more errors have occurred.", "target": "usageEventRequest",
+    /// "details": [{"code", "message": "The resourceId is required.", "target": "ResourceId"}]}</c>): when the top level
+    /// names none of the details' fields, the details' messages are the message (after the top level's own, unless that is
+    /// the generic one) and the first detail's field is the target. Otherwise the top level says it already.
+    /// </summary>
+    private static (string? Message, string? Target) SpecificError(ErrorDto error)
+    {
+        var details = error.Details?.Where(d => d is not null && !string.IsNullOrWhiteSpace(d.Message)).Select(d => d!).ToList() ?? [];
+        if (details.Count == 0 || details.Any(d => string.Equals(d.Target, error.Target, StringComparison.OrdinalIgnoreCase)))
+        {
+            return (error.Message, error.Target);
+        }
+
+        var said = string.Join(" ", details.Select(d => d.Message!.Trim()));
+        var top = error.Message?.Trim();
+        var message = string.IsNullOrEmpty(top) || string.Equals(top, GenericMessage, StringComparison.OrdinalIgnoreCase)
+            ? said
+            : top + " " + said;
+        return (message, details.FirstOrDefault(d => !string.IsNullOrWhiteSpace(d.Target))?.Target ?? error.Target);
     }
 
     /// <summary>

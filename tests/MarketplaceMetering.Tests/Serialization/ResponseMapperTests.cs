@@ -128,9 +128,65 @@ public class ResponseMapperTests
 
         var failure = result.Should().BeOfType<UsageEventResult.InvalidDimension>().Subject;
         failure.Code.Should().Be("BadArgument");
-        failure.Message.Should().Be("One or more errors have occurred.");
-        failure.Target.Should().Be("usageEventRequest");
+        failure.Message.Should().Be("dim1 is not on plan1");
+        failure.Target.Should().Be("dimension");
         failure.Details.Should().ContainSingle().Which.Should().Be(new MeteringErrorDetail("InvalidDimension", "dim1 is not on plan1", "dimension"));
+    }
+
+    [Fact]
+    public void MapSingle_Documented400MissingResourceId_BadArgumentNamesTheDetailsFieldAndMessage()
+    {
+        var result = ResponseMapper.MapSingle(Sent, Raw(400, """
+            {"message":"One or more errors have occurred.","target":"usageEventRequest",
+             "details":[{"message":"The resourceId is required.","target":"ResourceId","code":"BadArgument"}],"code":"BadArgument"}
+            """), Op);
+
+        var bad = result.Should().BeOfType<UsageEventResult.BadArgument>().Subject;
+        bad.Code.Should().Be("BadArgument");
+        bad.Message.Should().Be("The resourceId is required.");
+        bad.Target.Should().Be("ResourceId");
+        bad.Details.Should().Equal(new MeteringErrorDetail("BadArgument", "The resourceId is required.", "ResourceId"));
+    }
+
+    [Fact]
+    public void MapSingle_400EnvelopeWithOwnMessageAndTwoDetails_KeepsTheTopMessageThenEachDetail()
+    {
+        var result = ResponseMapper.MapSingle(Sent, Raw(400, """
+            {"code":"BadArgument","message":"The event was refused.","target":"usageEventRequest",
+             "details":[{"code":"BadArgument","message":"The planId is required.","target":"PlanId"},{"code":"BadArgument","message":"The dimension is required.","target":"Dimension"}]}
+            """), Op);
+
+        var bad = result.Should().BeOfType<UsageEventResult.BadArgument>().Subject;
+        bad.Message.Should().Be("The event was refused. The planId is required. The dimension is required.");
+        bad.Target.Should().Be("PlanId");
+        bad.Details.Should().HaveCount(2);
+    }
+
+    [Fact]
+    public void MapSingle_Documented400AboutEffectiveStartTime_ExpiredNamesTheFieldAndTheDetailsMessage()
+    {
+        var expired = ResponseMapper.MapSingle(Sent, Raw(400, """
+            {"code":"BadArgument","message":"One or more errors have occurred.","target":"usageEventRequest",
+             "details":[{"code":"BadArgument","message":"The usageEvent.effectiveStartTime has expired or is in future.","target":"effectiveStartTime"}]}
+            """), Op).Should().BeOfType<UsageEventResult.Expired>().Subject;
+
+        expired.Message.Should().Be("The usageEvent.effectiveStartTime has expired or is in future.");
+        expired.Target.Should().Be("effectiveStartTime");
+    }
+
+    [Fact]
+    public void MapBatch_Documented400_ThrowsNamingEachDetailsFieldAndMessage()
+    {
+        var act = () => ResponseMapper.MapBatch([Sent], Raw(400, """
+            {"code":"BadArgument","message":"One or more errors have occurred.","target":"usageEventRequest",
+             "details":[{"code":"BadArgument","message":"A batch holds 1 to 25 usage events; this one holds 26.","target":"request"}]}
+            """), "POST /api/batchUsageEvent", NullLogger.Instance);
+
+        var e = act.Should().Throw<MeteringException>().Which;
+        e.StatusCode.Should().Be(400);
+        e.ErrorCode.Should().Be("BadArgument");
+        e.Message.Should().Contain("One or more errors have occurred.")
+            .And.Contain("'request': 'A batch holds 1 to 25 usage events; this one holds 26.'");
     }
 
     [Fact]
