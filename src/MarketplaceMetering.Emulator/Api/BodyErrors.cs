@@ -6,63 +6,57 @@ using MarketplaceMetering.Emulator.Wire;
 
 namespace MarketplaceMetering.Emulator.Api;
 
-/// <summary>The 400s for a body that cannot be used at all.</summary>
+/// <summary>
+/// The 400s for a body that cannot be used at all. The metering API's have the documented envelope
+/// (<see cref="ServiceError.BadRequest"/>); the emulator's own admin API names the problem at the top
+/// (<see cref="ServiceError.WithDetail"/>).
+/// </summary>
 internal static class BodyErrors
 {
-    /// <summary>The error for a body that is missing, too large, unreadable or not JSON; <see langword="null"/> when it is usable.</summary>
-    public static ServiceError? Check(RequestBody body, int limit, string target)
+    /// <summary>
+    /// The error for a body that is missing, too large or unreadable; <see langword="null"/> when it is usable.
+    /// <paramref name="refuse"/> makes the error from a message and <paramref name="target"/>.
+    /// </summary>
+    public static ServiceError? Check(RequestBody body, int limit, string target, Func<string, string, ServiceError> refuse)
     {
         if (body.TooLarge)
         {
-            return ServiceError.WithDetail(
-                EventStatus.BadArgument,
-                string.Create(CultureInfo.InvariantCulture, $"The request body is larger than the limit of {limit} bytes."),
-                target);
+            return refuse(string.Create(CultureInfo.InvariantCulture, $"The request body is larger than the limit of {limit} bytes."), target);
         }
 
         if (body.Unreadable)
         {
-            return ServiceError.WithDetail(EventStatus.BadArgument, "The request body could not be read.", target);
+            return refuse("The request body could not be read.", target);
         }
 
         if (body.IsEmpty)
         {
-            return ServiceError.WithDetail(EventStatus.BadArgument, "The request body is required.", target);
+            return refuse("The request body is required.", target);
         }
 
         return null;
     }
 
     /// <summary>
-    /// Answers 400 for a body that is missing, too large, unreadable or not JSON; otherwise hands its root element to
-    /// <paramref name="handle"/>.
+    /// For the emulator's admin API: answers 400 for a body that is missing, too large, unreadable or not JSON;
+    /// otherwise hands its root element to <paramref name="handle"/>.
     /// </summary>
-    public static ApiResponse WithJson(RequestBody body, int limit, string target, Func<JsonElement, ApiResponse> handle)
-    {
-        if (Check(body, limit, target) is { } bodyError)
-        {
-            return ApiResponse.Error(400, bodyError);
-        }
-
-        using var document = JsonBody.TryParse(body.Bytes);
-        return document is null ? ApiResponse.Error(400, NotJson(target)) : handle(document.RootElement);
-    }
+    public static ApiResponse WithJson(RequestBody body, int limit, string target, Func<JsonElement, ApiResponse> handle) =>
+        WithJson(body, limit, target, Admin, handle);
 
     /// <summary>
-    /// Like <see cref="WithJson(RequestBody, int, string, Func{JsonElement, ApiResponse})"/>, and a body that is not
-    /// sent as JSON (<see cref="IsJson"/>) is a 400 too: the service reads only what is sent as JSON, so a client that
-    /// forgets the header must not get through here.
+    /// For the metering API: like <see cref="WithJson(RequestBody, int, string, Func{JsonElement, ApiResponse})"/>, with
+    /// the documented envelope, and a body that is not sent as JSON (<see cref="IsJson"/>) is a 400 too: the service
+    /// reads only what is sent as JSON, so a client that forgets the header must not get through here.
     /// </summary>
     public static ApiResponse WithJson(RequestBody body, string? contentType, int limit, string target, Func<JsonElement, ApiResponse> handle)
     {
-        if (Check(body, limit, target) is null && !IsJson(contentType))
+        if (Check(body, limit, target, Metering) is null && !IsJson(contentType))
         {
-            return ApiResponse.Error(
-                400,
-                ServiceError.WithDetail(EventStatus.BadArgument, "The request body must be sent with Content-Type: application/json.", target));
+            return ApiResponse.Error(400, Metering("The request body must be sent with Content-Type: application/json.", target));
         }
 
-        return WithJson(body, limit, target, handle);
+        return WithJson(body, limit, target, Metering, handle);
     }
 
     /// <summary>Whether a Content-Type names JSON: <c>application/json</c>, <c>text/json</c> or <c>application/*+json</c>, with any parameters.</summary>
@@ -78,6 +72,18 @@ internal static class BodyErrors
             || (mediaType.StartsWith("application/", StringComparison.OrdinalIgnoreCase) && mediaType.EndsWith("+json", StringComparison.OrdinalIgnoreCase));
     }
 
-    public static ServiceError NotJson(string target) =>
-        ServiceError.WithDetail(EventStatus.BadArgument, "The request body is not valid JSON.", target);
+    private static ApiResponse WithJson(RequestBody body, int limit, string target, Func<string, string, ServiceError> refuse, Func<JsonElement, ApiResponse> handle)
+    {
+        if (Check(body, limit, target, refuse) is { } bodyError)
+        {
+            return ApiResponse.Error(400, bodyError);
+        }
+
+        using var document = JsonBody.TryParse(body.Bytes);
+        return document is null ? ApiResponse.Error(400, refuse("The request body is not valid JSON.", target)) : handle(document.RootElement);
+    }
+
+    private static ServiceError Metering(string message, string target) => ServiceError.BadRequest(EventStatus.BadArgument, message, target);
+
+    private static ServiceError Admin(string message, string target) => ServiceError.WithDetail(EventStatus.BadArgument, message, target);
 }

@@ -131,7 +131,7 @@ internal sealed class MeteringApi(EmulatorState state)
             var message = versions.Count == 0
                 ? $"The api-version query parameter is required; use api-version={ApiVersion}."
                 : $"The api-version query parameter is not supported; use api-version={ApiVersion}.";
-            return ApiResponse.Error(400, new ServiceError(EventStatus.BadArgument, message, "api-version"));
+            return ApiResponse.Error(400, ServiceError.BadRequest(EventStatus.BadArgument, message, "api-version"));
         }
 
         if (!state.Token.Authorizes(request))

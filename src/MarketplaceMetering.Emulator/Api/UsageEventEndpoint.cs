@@ -18,7 +18,7 @@ internal static class UsageEventEndpoint
     {
         if (root.ValueKind != JsonValueKind.Object)
         {
-            return ApiResponse.Error(400, ServiceError.WithDetail(EventStatus.BadArgument, "The request body must be a usage event object.", Target));
+            return ApiResponse.Error(400, ServiceError.BadRequest(EventStatus.BadArgument, "The request body must be a usage event object.", Target));
         }
 
         var outcome = state.Rules.Evaluate(UsageEventReader.ReadEvent(root));

@@ -70,5 +70,5 @@ internal static class UsageEventsEndpoint
     }
 
     private static ApiResponse Invalid(string target, string message) =>
-        ApiResponse.Error(400, ServiceError.WithDetail(EventStatus.BadArgument, message, target));
+        ApiResponse.Error(400, ServiceError.BadRequest(EventStatus.BadArgument, message, target));
 }

@@ -119,14 +119,14 @@ internal static class UsageEventReader
             || !JsonBody.TryGetProperty(root, "request", out var request)
             || request.ValueKind != JsonValueKind.Array)
         {
-            error = ServiceError.WithDetail(EventStatus.BadArgument, "The request body must be an object with a \"request\" array of usage events.", "request");
+            error = ServiceError.BadRequest(EventStatus.BadArgument, "The request body must be an object with a \"request\" array of usage events.", "request");
             return false;
         }
 
         var count = request.GetArrayLength();
         if (count is 0 or > MaxBatchSize)
         {
-            error = ServiceError.WithDetail(
+            error = ServiceError.BadRequest(
                 EventStatus.BadArgument,
                 $"A batch holds 1 to {MaxBatchSize} usage events; this one holds {count}.",
                 "request");

@@ -18,13 +18,11 @@ internal static class UsageEventWriter
     {
         UsageEventOutcome.Accepted accepted => (200, JsonBody.Write(w => WriteEvent(w, accepted.Entry, accepted.AnswerUri, EventStatus.Accepted, style))),
         UsageEventOutcome.Duplicate duplicate => (409, JsonBody.Write(w => WriteConflict(w, duplicate, style))),
-        // The service reports an expired event as a generic BadArgument whose detail names the time.
-        UsageEventOutcome.Rejected { Code: EventStatus.Expired } expired => (400, ServiceErrorWriter.ToJson(new ServiceError(
-            EventStatus.BadArgument,
-            "One or more errors have occurred.",
-            "usageEventRequest",
-            [new ServiceErrorDetail(EventStatus.BadArgument, expired.Target, expired.Message)]))),
-        UsageEventOutcome.Rejected rejected => (400, ServiceErrorWriter.ToJson(ServiceError.WithDetail(rejected.Code, rejected.Message, rejected.Target))),
+        // Every 400 is the documented generic BadArgument whose detail names the field; an expired event's detail
+        // says BadArgument too (the service has no Expired code for a single event), the others their status.
+        UsageEventOutcome.Rejected { Code: EventStatus.Expired } expired => (400, ServiceErrorWriter.ToJson(
+            ServiceError.BadRequest(EventStatus.BadArgument, expired.Message, expired.Target))),
+        UsageEventOutcome.Rejected rejected => (400, ServiceErrorWriter.ToJson(ServiceError.BadRequest(rejected.Code, rejected.Message, rejected.Target))),
         _ => throw new InvalidOperationException($"Unknown outcome {outcome.GetType().Name}."),
     };
 

@@ -20,7 +20,7 @@ public sealed class BadInputTests
 
         answer.Status.Should().Be(400);
         answer.Json.GetProperty("code").GetString().Should().Be("BadArgument");
-        answer.Json.GetProperty("message").GetString().Should().Contain("JSON");
+        answer.Json.GetProperty("details")[0].GetProperty("message").GetString().Should().Contain("JSON");
         answer.Json.GetProperty("details").GetArrayLength().Should().Be(1);
         await AssertStillServesAsync(host);
     }
@@ -51,7 +51,7 @@ public sealed class BadInputTests
         var missing = await host.SendAsync(HttpMethod.Post, path, null);
 
         empty.Status.Should().Be(400);
-        empty.Json.GetProperty("message").GetString().Should().Contain("required");
+        empty.Json.GetProperty("details")[0].GetProperty("message").GetString().Should().Contain("required");
         missing.Status.Should().Be(400);
         missing.Json.GetProperty("code").GetString().Should().Be("BadArgument");
         await AssertStillServesAsync(host);
@@ -69,7 +69,7 @@ public sealed class BadInputTests
 
         answer.Status.Should().Be(400);
         answer.Json.GetProperty("code").GetString().Should().Be("BadArgument");
-        answer.Json.GetProperty("message").GetString().Should().Contain("larger than");
+        answer.Json.GetProperty("details")[0].GetProperty("message").GetString().Should().Contain("larger than");
         host.Emulator.Requests.Single().Body.Length.Should().Be(64 * 1024, "the log keeps the first 64 KiB");
         await AssertStillServesAsync(host);
     }
@@ -83,7 +83,7 @@ public sealed class BadInputTests
         var answer = await host.SendAsync(HttpMethod.Post, TestEmulator.EventPath, body);
 
         answer.Status.Should().Be(400);
-        answer.Json.GetProperty("message").GetString().Should().Contain("100 bytes");
+        answer.Json.GetProperty("details")[0].GetProperty("message").GetString().Should().Contain("100 bytes");
     }
 
     [Fact]
@@ -110,7 +110,7 @@ public sealed class BadInputTests
         using var response = await host.Http.SendAsync(request);
 
         ((int)response.StatusCode).Should().Be(400);
-        (await ApiAnswer.ReadAsync(response)).Json.GetProperty("message").GetString().Should().Contain("not valid JSON");
+        (await ApiAnswer.ReadAsync(response)).Json.GetProperty("details")[0].GetProperty("message").GetString().Should().Contain("not valid JSON");
         await AssertStillServesAsync(host);
     }
 
@@ -155,7 +155,7 @@ public sealed class BadInputTests
         // The service reads JSON only from a body sent as JSON; a client that forgets the header must not pass here.
         answer.Status.Should().Be(400);
         answer.Json.GetProperty("code").GetString().Should().Be("BadArgument");
-        answer.Json.GetProperty("message").GetString().Should().Contain("application/json");
+        answer.Json.GetProperty("details")[0].GetProperty("message").GetString().Should().Contain("application/json");
         answer.Json.GetProperty("details").GetArrayLength().Should().Be(1);
         host.Emulator.Ledger.Count.Should().Be(0);
     }

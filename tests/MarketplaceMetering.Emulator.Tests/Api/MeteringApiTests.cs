@@ -18,9 +18,8 @@ public sealed class MeteringApiTests
         var answer = await host.SendAsync(new HttpMethod(method), pathAndQuery, method == "POST" ? Event(host.Now) : null);
 
         answer.Status.Should().Be(400);
-        answer.Json.GetProperty("code").GetString().Should().Be("BadArgument");
-        answer.Json.GetProperty("target").GetString().Should().Be("api-version");
-        answer.Json.GetProperty("message").GetString().Should().Contain("api-version");
+        UsageEventEndpointTests.AssertServiceError(answer, "BadArgument", "api-version");
+        answer.Json.GetProperty("details")[0].GetProperty("message").GetString().Should().Contain("api-version");
         host.Emulator.Ledger.Count.Should().Be(0);
     }
 

@@ -311,15 +311,7 @@ public sealed class UsageEventEndpointTests
             .GetProperty("resourceUri").GetString().Should().Be(AppUri);
     }
 
-    internal static void AssertServiceError(ApiAnswer answer, string code, string target)
-    {
-        var json = answer.Json;
-        json.GetProperty("code").GetString().Should().Be(code);
-        json.GetProperty("target").GetString().Should().Be(target);
-        json.GetProperty("message").GetString().Should().NotBeNullOrWhiteSpace();
-        var detail = json.GetProperty("details").EnumerateArray().Should().ContainSingle().Subject;
-        detail.GetProperty("code").GetString().Should().Be(code);
-        detail.GetProperty("target").GetString().Should().Be(target);
-        detail.GetProperty("message").GetString().Should().NotBeNullOrWhiteSpace();
-    }
+    /// <summary>A 400 of the documented shape whose one detail has <paramref name="code"/> and <paramref name="target"/>.</summary>
+    internal static void AssertServiceError(ApiAnswer answer, string code, string target) =>
+        BadRequestShapeTests.AssertDocumentedBadRequest(answer, code, target);
 }

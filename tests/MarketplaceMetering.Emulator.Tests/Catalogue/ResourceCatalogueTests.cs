@@ -35,7 +35,7 @@ public sealed class ResourceCatalogueTests
 
         answer.Status.Should().Be(400);
         Api.UsageEventEndpointTests.AssertServiceError(answer, "ResourceNotActive", "resourceId");
-        answer.Json.GetProperty("message").GetString().Should().Contain(status.ToString());
+        answer.Json.GetProperty("details")[0].GetProperty("message").GetString().Should().Contain(status.ToString());
         host.Emulator.Ledger.Count.Should().Be(0);
     }
 
@@ -119,7 +119,7 @@ public sealed class ResourceCatalogueTests
         var subscribed = await host.PostEventAsync(Event(host.Now));
 
         suspended.Status.Should().Be(400);
-        suspended.Json.GetProperty("code").GetString().Should().Be("ResourceNotActive");
+        suspended.Json.GetProperty("details")[0].GetProperty("code").GetString().Should().Be("ResourceNotActive");
         subscribed.Status.Should().Be(200);
     }
 
@@ -140,7 +140,7 @@ public sealed class ResourceCatalogueTests
 
         host.Emulator.SetResourceStatus(ResourceB, EmulatedResourceStatus.Unsubscribed);
 
-        (await host.PostEventAsync(Event(host.Now, resourceId: ResourceB))).Json.GetProperty("code").GetString().Should().Be("ResourceNotActive");
+        (await host.PostEventAsync(Event(host.Now, resourceId: ResourceB))).Json.GetProperty("details")[0].GetProperty("code").GetString().Should().Be("ResourceNotActive");
         (await host.PostEventAsync(Event(host.Now, resourceId: ResourceA))).Status.Should().Be(200);
     }
 
