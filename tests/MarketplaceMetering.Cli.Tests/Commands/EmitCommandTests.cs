@@ -57,6 +57,23 @@ public class EmitCommandTests
     }
 
     [Fact]
+    public async Task Emit_PlanTheServiceRefuses_PrintsTheDetailsMessageNotTheGenericOne()
+    {
+        // The emulator answers the documented 400: "One or more errors have occurred." at the top, the field in details.
+        await using var scope = await EmulatorScope.StartAsync(o =>
+            o.Resources.Add(new MarketplaceMetering.Emulator.EmulatedResource { ResourceId = EmulatorScope.Resource(0), PlanId = "plan2", Dimensions = ["dim1"] }));
+
+        var run = await CliRunner.RunAsync(scope.Args([.. Event(), "--json"]));
+
+        run.ExitCode.Should().Be(4, run.ToString());
+        using var json = JsonDocument.Parse(run.Out);
+        json.RootElement.GetProperty("status").GetString().Should().Be("BadArgument");
+        json.RootElement.GetProperty("code").GetString().Should().Be("BadArgument");
+        json.RootElement.GetProperty("message").GetString().Should().Be("The usageEvent.planId does not match the resource's plan.");
+        scope.Emulator.Ledger.Count.Should().Be(0);
+    }
+
+    [Fact]
     public async Task Emit_SameEventAgain_IsAReplayAndExitsZero()
     {
         await using var scope = await EmulatorScope.StartAsync();
