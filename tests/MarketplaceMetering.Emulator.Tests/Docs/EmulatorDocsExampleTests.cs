@@ -107,4 +107,33 @@ public sealed class EmulatorDocsExampleTests
 
     /// <summary>Options for an Azure.Core pipeline; Azure SDK clients each have their own (the official one: MarketplaceMeteringClientOptions).</summary>
     private sealed class PipelineOptions : ClientOptions;
+
+    [Fact]
+    public async Task EventWithoutResource_IsAnsweredWithTheDocumentedBadRequest()
+    {
+        await using var emulator = await MeteringEmulator.StartAsync(new MeteringEmulatorOptions());
+        using var http = new HttpClient { BaseAddress = emulator.Endpoint };
+        http.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", emulator.Token);
+        var usage = $$"""
+            {"planId":"gold","dimension":"api-calls","quantity":12,"effectiveStartTime":"{{DateTimeOffset.UtcNow.AddMinutes(-5):O}}"}
+            """;
+
+        using var answer = await http.PostAsync("api/usageEvent?api-version=2018-08-31", new StringContent(usage, Encoding.UTF8, "application/json"));
+
+        // The body shown in docs/emulator.md ("Every 400 of the metering API has the shape Microsoft documents …").
+        const string Documented = """
+            {
+              "code": "BadArgument",
+              "message": "One or more errors have occurred.",
+              "target": "usageEventRequest",
+              "details": [
+                { "code": "BadArgument", "target": "resourceId", "message": "Either usageEvent.resourceId or usageEvent.resourceUri is required." }
+              ]
+            }
+            """;
+        answer.StatusCode.Should().Be(HttpStatusCode.BadRequest);
+        System.Text.Json.Nodes.JsonNode.DeepEquals(
+            System.Text.Json.Nodes.JsonNode.Parse(await answer.Content.ReadAsStringAsync()),
+            System.Text.Json.Nodes.JsonNode.Parse(Documented)).Should().BeTrue();
+    }
 }
