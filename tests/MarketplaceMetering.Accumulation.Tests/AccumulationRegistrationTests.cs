@@ -47,6 +47,37 @@ public sealed class AccumulationRegistrationTests
     }
 
     [Fact]
+    public async Task ServiceProvider_DisposedSynchronously_WritesTheRecordersUsageToTheLedgerFile()
+    {
+        var folder = Directory.CreateTempSubdirectory("mm-di-").FullName;
+        var path = Path.Combine(folder, "usage.db");
+        var clock = new TestClock();
+        var services = new ServiceCollection();
+        services.AddSingleton<TimeProvider>(clock);
+        services.AddSingleton(_ => new MeteringClient(Azure.Core.DelegatedTokenCredential.Create((_, _) => new Azure.Core.AccessToken("t", DateTimeOffset.MaxValue)), new MeteringClientOptions { Endpoint = new Uri("http://127.0.0.1:1/") }));
+        services.AddMarketplaceMeteringAccumulation(o => o.DurabilityInterval = TimeSpan.FromHours(1), ledger => ledger.ConnectionString = path);
+        var provider = services.BuildServiceProvider();
+        var recorder = provider.GetRequiredService<UsageRecorder>();
+        recorder.Record(Resource, "plan", "calls", 3m);
+        recorder.Record(Resource, "plan", "calls", 0.25m);
+        recorder.Record(Resource, "plan", "gigabytes", 7.5m, clock.GetUtcNow().AddHours(-2));
+
+        // As `using var provider = ...` ends in a console app: only in memory until now (the durability interval is an hour).
+        var dispose = () => provider.Dispose();
+
+        dispose.Should().NotThrow();
+        await using var reopened = new SqliteUsageLedger(path);
+        var rows = await reopened.GetEntriesAsync(clock.GetUtcNow().AddDays(-2), clock.GetUtcNow().AddDays(2));
+        rows.Select(r => (r.Resource, r.PlanId, r.Dimension, r.Hour, r.Quantity, r.State)).Should().BeEquivalentTo(
+        [
+            (UsageResource.FromId(Resource), "plan", "calls", AccumulationRules.HourOf(clock.GetUtcNow()), 3.25m, UsageLedgerState.Open),
+            (UsageResource.FromId(Resource), "plan", "gigabytes", AccumulationRules.HourOf(clock.GetUtcNow().AddHours(-2)), 7.5m, UsageLedgerState.Open),
+        ]);
+        Microsoft.Data.Sqlite.SqliteConnection.ClearAllPools();
+        Directory.Delete(folder, recursive: true);
+    }
+
+    [Fact]
     public async Task Host_SqliteConnectionStringWithAnotherSetting_FailsAtStartNamingItInsteadOfUsingAnotherFile()
     {
         var folder = Directory.CreateTempSubdirectory("mm-di-").FullName;

@@ -391,6 +391,84 @@ public sealed class UsageRecorderTests
     }
 
     [Fact]
+    public async Task Dispose_Synchronously_WritesWhatIsStillInMemory_ThenRefusesMore()
+    {
+        var ledger = new CountingLedger(Path.Combine(Path.GetTempPath(), "mm-dispose-" + Guid.NewGuid().ToString("N") + ".db"));
+        var recorder = new UsageRecorder(ledger, new UsageAccumulationOptions { DurabilityInterval = TimeSpan.FromHours(1), TimeProvider = new TestClock() });
+        recorder.Record(Resource, "plan", "calls", 6m);
+
+        recorder.Dispose();
+
+        (await ledger.GetEntriesAsync(DateTimeOffset.UnixEpoch, DateTimeOffset.MaxValue)).Single().Quantity.Should().Be(6m);
+        var act = () => recorder.Record(Resource, "plan", "calls", 1m);
+        act.Should().Throw<ObjectDisposedException>();
+        await ledger.DisposeAsync();
+    }
+
+    [Fact]
+    public async Task Dispose_TwiceThenDisposeAsync_WritesOnceAndEachReturns()
+    {
+        var ledger = new CountingLedger(Path.Combine(Path.GetTempPath(), "mm-dispose-" + Guid.NewGuid().ToString("N") + ".db"));
+        var recorder = new UsageRecorder(ledger, new UsageAccumulationOptions { DurabilityInterval = TimeSpan.FromHours(1), TimeProvider = new TestClock() });
+        recorder.Record(Resource, "plan", "calls", 6m);
+
+        recorder.Dispose();
+        recorder.Dispose();
+        await recorder.DisposeAsync();
+
+        ledger.Adds.Should().Be(1);
+        (await ledger.GetEntriesAsync(DateTimeOffset.UnixEpoch, DateTimeOffset.MaxValue)).Single().Quantity.Should().Be(6m);
+        await ledger.DisposeAsync();
+    }
+
+    [Fact]
+    public async Task Dispose_AfterDisposeAsync_WritesOnceAndReturns()
+    {
+        var ledger = new CountingLedger(Path.Combine(Path.GetTempPath(), "mm-dispose-" + Guid.NewGuid().ToString("N") + ".db"));
+        var recorder = new UsageRecorder(ledger, new UsageAccumulationOptions { DurabilityInterval = TimeSpan.FromHours(1), TimeProvider = new TestClock() });
+        recorder.Record(Resource, "plan", "calls", 6m);
+
+        await recorder.DisposeAsync();
+        recorder.Dispose();
+
+        ledger.Adds.Should().Be(1);
+        (await ledger.GetEntriesAsync(DateTimeOffset.UnixEpoch, DateTimeOffset.MaxValue)).Single().Quantity.Should().Be(6m);
+        await ledger.DisposeAsync();
+    }
+
+    [Fact]
+    public async Task Dispose_OnAThreadWithASingleThreadedSynchronizationContext_ReturnsWithoutNeedingThatThread()
+    {
+        var ledger = new CountingLedger(Path.Combine(Path.GetTempPath(), "mm-dispose-" + Guid.NewGuid().ToString("N") + ".db"));
+        var recorder = new UsageRecorder(ledger, new UsageAccumulationOptions { DurabilityInterval = TimeSpan.FromHours(1), TimeProvider = new TestClock() });
+        recorder.Record(Resource, "plan", "calls", 6m);
+        var context = new BlockedThreadContext();
+        var disposed = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+
+        // A UI thread or a classic ASP.NET request: posted work runs only on this thread, which is blocked in Dispose. Any
+        // continuation of the disposal that came back to the context would wait for it forever.
+        var thread = new Thread(() =>
+        {
+            SynchronizationContext.SetSynchronizationContext(context);
+            try
+            {
+                recorder.Dispose();
+                disposed.SetResult();
+            }
+            catch (Exception e)
+            {
+                disposed.SetException(e);
+            }
+        });
+        thread.Start();
+
+        await disposed.Task.WaitAsync(TimeSpan.FromSeconds(30)); // liveness: completes, however slow the machine
+        context.Posted.Should().Be(0);
+        (await ledger.GetEntriesAsync(DateTimeOffset.UnixEpoch, DateTimeOffset.MaxValue)).Single().Quantity.Should().Be(6m);
+        await ledger.DisposeAsync();
+    }
+
+    [Fact]
     public async Task Ledger_UnwritableFolder_ErrorNamesThePath()
     {
         var path = Path.Combine(Path.GetTempPath(), "mm-missing-" + Guid.NewGuid().ToString("N"), "usage.db");
@@ -462,5 +540,17 @@ public sealed class UsageRecorderTests
         public void Dispose()
         {
         }
+    }
+
+    /// <summary>The context of a thread that runs posted work only when it is free: here, never (it is blocked in Dispose).</summary>
+    private sealed class BlockedThreadContext : SynchronizationContext
+    {
+        private int _posted;
+
+        public int Posted => Volatile.Read(ref _posted);
+
+        public override void Post(SendOrPostCallback d, object? state) => Interlocked.Increment(ref _posted);
+
+        public override void Send(SendOrPostCallback d, object? state) => Interlocked.Increment(ref _posted);
     }
 }

@@ -9,7 +9,7 @@ namespace MarketplaceMetering;
 /// The recorder and the flusher call the protected members; applications read the ledger with the public queries.
 /// An implementation creates its schema on first use and keeps it versioned; every write is one transaction.
 /// </remarks>
-public abstract class UsageLedger : IAsyncDisposable
+public abstract class UsageLedger : IAsyncDisposable, IDisposable
 {
     // One initialization per instance, however many callers race to it; a failed or cancelled one is tried again by the
     // next caller. Implementations supply only the work (InitializeCoreAsync), and guard it across instances themselves.
@@ -179,9 +179,33 @@ public abstract class UsageLedger : IAsyncDisposable
         GC.SuppressFinalize(this);
     }
 
+    /// <summary>
+    /// Releases the ledger's connections, blocking until they are released: for a <c>ServiceProvider</c> or a
+    /// <see langword="using"/> statement disposed synchronously.
+    /// </summary>
+    public void Dispose()
+    {
+        Dispose(disposing: true);
+        GC.SuppressFinalize(this);
+    }
+
     /// <summary>Releases the ledger's connections.</summary>
     /// <returns>A task that completes when they are released.</returns>
     protected virtual ValueTask DisposeAsyncCore() => default;
+
+    /// <summary>
+    /// Releases the ledger's connections synchronously. By default, runs <see cref="DisposeAsyncCore"/> on the thread
+    /// pool (so it needs no thread of the caller's synchronization context) and waits for it; override to release them
+    /// without waiting on asynchronous work. Like <see cref="DisposeAsyncCore"/>, it may be called more than once.
+    /// </summary>
+    /// <param name="disposing"><see langword="true"/> when called from <see cref="Dispose()"/>.</param>
+    protected virtual void Dispose(bool disposing)
+    {
+        if (disposing)
+        {
+            Task.Run(() => DisposeAsyncCore().AsTask()).GetAwaiter().GetResult();
+        }
+    }
 
     private async Task InitializeOnceAsync(CancellationToken cancellationToken)
     {

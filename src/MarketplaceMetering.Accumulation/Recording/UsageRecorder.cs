@@ -22,7 +22,7 @@ namespace MarketplaceMetering;
 /// meter.Add(0.25m);
 /// </code>
 /// </example>
-public sealed class UsageRecorder : IAsyncDisposable
+public sealed class UsageRecorder : IAsyncDisposable, IDisposable
 {
     private readonly ConcurrentDictionary<MeterKey, UsageMeter> _meters = new(MeterKey.Comparer);
     private readonly ConcurrentQueue<UsageMeter> _dirty = new();
@@ -32,6 +32,7 @@ public sealed class UsageRecorder : IAsyncDisposable
     private readonly TimeSpan _durabilityInterval;
     private readonly Task _writer;
     private readonly ITimer _hourTimer;
+    private readonly TaskCompletionSource _stopped = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private long _currentHourTicks;
     private int _disposed;
 
@@ -134,11 +135,12 @@ public sealed class UsageRecorder : IAsyncDisposable
     }
 
     /// <summary>Writes what is still in memory, then stops the writer.</summary>
-    /// <returns>A task that completes when the writer has stopped.</returns>
+    /// <returns>A task that completes when the writer has stopped. A second call (or one made while <see cref="Dispose"/> runs) waits for the first one's work; nothing is written twice.</returns>
     public async ValueTask DisposeAsync()
     {
         if (Interlocked.Exchange(ref _disposed, 1) != 0)
         {
+            await _stopped.Task.ConfigureAwait(false);
             return;
         }
 
@@ -151,8 +153,17 @@ public sealed class UsageRecorder : IAsyncDisposable
         {
             await _hourTimer.DisposeAsync().ConfigureAwait(false);
             _stopping.Dispose();
+            _stopped.TrySetResult();
         }
     }
+
+    /// <summary>
+    /// Writes what is still in memory, then stops the writer, as <see cref="DisposeAsync"/> does, blocking until it is
+    /// done: for a <c>ServiceProvider</c> or a <see langword="using"/> statement disposed synchronously. It needs no
+    /// thread of the caller's synchronization context. Safe to call more than once and together with
+    /// <see cref="DisposeAsync"/>: the usage is written once, and every call returns when it is.
+    /// </summary>
+    public void Dispose() => DisposeAsync().AsTask().GetAwaiter().GetResult();
 
     internal static void CheckQuantity(decimal quantity)
     {
