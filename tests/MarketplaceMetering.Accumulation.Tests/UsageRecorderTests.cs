@@ -378,6 +378,55 @@ public sealed class UsageRecorderTests
     }
 
     [Fact]
+    public async Task RecordAsync_AfterAFailedWriteWhoseSumCannotGoBackOnTopOfNewUsage_CompletesAndNothingIsLost()
+    {
+        var ledger = new GatedFailingLedger(Path.Combine(Path.GetTempPath(), "mm-restore-" + Guid.NewGuid().ToString("N") + ".db"));
+        var clock = new TestClock();
+        var recorder = new UsageRecorder(ledger, new UsageAccumulationOptions { DurabilityInterval = TimeSpan.FromMinutes(1), TimeProvider = clock });
+        recorder.Record(Resource, "plan", "calls", decimal.MaxValue - 1m);
+
+        // The write of that sum fails, and while it is under way the meter takes 2 more: the sum put back in memory and
+        // the 2 together pass decimal.MaxValue.
+        var save = recorder.SaveAsync();
+        await ledger.AddEntered.WaitAsync(TimeSpan.FromSeconds(10));
+        recorder.Record(Resource, "plan", "calls", 1m);
+        recorder.Record(Resource, "plan", "calls", 1m);
+        ledger.FailEnteredAdd();
+        var failedSave = () => save.WaitAsync(TimeSpan.FromSeconds(10));
+        await failedSave.Should().ThrowAsync<IOException>("the awaiting caller learns the write failed");
+        clock.Advance(TimeSpan.FromMinutes(1)); // the durability interval: the writer takes what memory holds
+
+        // Liveness, not timing: each must complete.
+        await recorder.RecordAsync(Resource, "plan", "exports", 1m).WaitAsync(TimeSpan.FromSeconds(10));
+        await recorder.SaveAsync().WaitAsync(TimeSpan.FromSeconds(10));
+
+        var rows = await ledger.GetEntriesAsync(DateTimeOffset.UnixEpoch, DateTimeOffset.MaxValue);
+        rows.Where(r => r.Dimension == "exports").Should().ContainSingle().Which.Quantity.Should().Be(1m);
+        rows.Where(r => r.Dimension == "calls").Select(r => r.Quantity).Should().BeEquivalentTo([decimal.MaxValue - 1m, 2m], "both sums reach the ledger, each in a row that can hold it");
+        var hour = AccumulationRules.HourOf(clock.GetUtcNow());
+        (await ledger.GetCarryForwardsAsync(hour, hour.AddHours(1))).Should().ContainSingle("the part the hour's row could not hold moved on, and the move is kept")
+            .Which.IntoHour.Should().Be(hour.AddHours(1));
+        await recorder.DisposeAsync();
+        await ledger.DisposeAsync();
+    }
+
+    [Fact]
+    public async Task MeterAdd_SumWouldOverflowWithWholeUnitsAddedWithoutALock_RefusedAndSaveStillCompletes()
+    {
+        var h = await AccumulationHarness.StartAsync();
+        var meter = h.Recorder.GetMeter(Resource, "plan", "calls");
+        meter.Add(1m);
+        meter.Add(1m); // the lock-free path: counted apart from the decimal sum
+
+        var act = () => meter.Add(decimal.MaxValue - 1m);
+
+        act.Should().Throw<ArgumentOutOfRangeException>().Which.ParamName.Should().Be("quantity");
+        await h.Recorder.SaveAsync().WaitAsync(TimeSpan.FromSeconds(10)); // liveness
+        (await h.EntriesAsync()).Single().Quantity.Should().Be(2m);
+        await h.DisposeAsync();
+    }
+
+    [Fact]
     public async Task DisposeAsync_WritesWhatIsStillInMemory_ThenRefusesMore()
     {
         await using var h = await AccumulationHarness.StartAsync(o => o.DurabilityInterval = TimeSpan.FromHours(1));
@@ -552,5 +601,28 @@ public sealed class UsageRecorderTests
         public override void Post(SendOrPostCallback d, object? state) => Interlocked.Increment(ref _posted);
 
         public override void Send(SendOrPostCallback d, object? state) => Interlocked.Increment(ref _posted);
+    }
+
+    /// <summary>A SQLite ledger whose first write waits until the test fails it (a disk that fills during the write).</summary>
+    private sealed class GatedFailingLedger(string path) : DelegatingUsageLedger(path)
+    {
+        private readonly TaskCompletionSource _entered = new(TaskCreationOptions.RunContinuationsAsynchronously);
+        private readonly TaskCompletionSource _fail = new(TaskCreationOptions.RunContinuationsAsynchronously);
+        private int _adds;
+
+        public Task AddEntered => _entered.Task;
+
+        public void FailEnteredAdd() => _fail.SetException(new IOException("disk full (simulated)"));
+
+        protected internal override async Task<IReadOnlyList<UsageCarryForward>> AddAsync(IReadOnlyList<UsageDelta> deltas, DateTimeOffset now, CancellationToken cancellationToken)
+        {
+            if (Interlocked.Increment(ref _adds) == 1)
+            {
+                _entered.SetResult();
+                await _fail.Task;
+            }
+
+            return await base.AddAsync(deltas, now, cancellationToken);
+        }
     }
 }

@@ -32,6 +32,7 @@ public sealed class UsageMeter
     private long _units;
     private decimal _pending;
     private Dictionary<long, decimal>? _otherHours;
+    private List<UsageDelta>? _unmerged;
     private int _dirty;
     private bool _closed;
     private volatile bool _fastAllowed = true;
@@ -135,7 +136,9 @@ public sealed class UsageMeter
             ObjectDisposedException.ThrowIf(_closed, _recorder);
             if (hourTicks == _hourTicks)
             {
-                SetPending(Sum(_pending, quantity));
+                // The units added without the lock are folded in first, so the check is made on the whole sum: checked
+                // without them, a sum could pass that a later drain (pending + units) could not take, failing every write.
+                SetPending(Sum(FoldUnits(), quantity));
             }
             else if (hourTicks > _hourTicks)
             {
@@ -159,6 +162,19 @@ public sealed class UsageMeter
         }
 
         MarkDirty();
+    }
+
+    /// <summary>Moves the units added without the lock into the current hour's decimal sum (under the lock) and returns it.</summary>
+    private decimal FoldUnits()
+    {
+        var units = Interlocked.Exchange(ref _units, 0);
+        if (units != 0)
+        {
+            // Cannot overflow: fast adds stop once the sum reaches FastSumLimit, far below decimal.MaxValue.
+            SetPending(_pending + units);
+        }
+
+        return _pending;
     }
 
     /// <summary>Sets the current hour's decimal sum (under the lock), and whether fast adds may go on top of it.</summary>
@@ -210,11 +226,54 @@ public sealed class UsageMeter
 
                 _otherHours.Clear();
             }
+
+            if (_unmerged is { Count: > 0 })
+            {
+                deltas.AddRange(_unmerged);
+                _unmerged.Clear();
+            }
         }
     }
 
-    /// <summary>Puts back a sum that could not be written, to be written with the next one.</summary>
-    internal void Restore(UsageDelta delta) => AddToHour(delta.Hour.UtcTicks, delta.Quantity);
+    /// <summary>
+    /// Puts back a sum that could not be written, to be written with the next one. Never throws (it runs in the
+    /// recorder's writer, which must go on): a sum that cannot go on top of what the meter took meanwhile (together they
+    /// would pass <see cref="decimal.MaxValue"/>) is kept beside it as a delta of its own, and the ledger moves it on to
+    /// a later hour as it moves any delta a row cannot hold (a carry-forward, logged and kept).
+    /// </summary>
+    internal void Restore(UsageDelta delta)
+    {
+        lock (_lock)
+        {
+            var ticks = delta.Hour.UtcTicks;
+            if (ticks == _hourTicks && TrySum(FoldUnits(), delta.Quantity, out var sum))
+            {
+                SetPending(sum);
+            }
+            else if (ticks < _hourTicks && TrySum(_otherHours?.GetValueOrDefault(ticks) ?? 0m, delta.Quantity, out sum))
+            {
+                (_otherHours ??= [])[ticks] = sum;
+            }
+            else
+            {
+                (_unmerged ??= []).Add(delta);
+            }
+        }
+
+        MarkDirty();
+    }
+
+    private static bool TrySum(decimal sum, decimal quantity, out decimal result)
+    {
+        if (quantity <= decimal.MaxValue - sum)
+        {
+            result = sum + quantity;
+            return true;
+        }
+
+        result = sum;
+        return false;
+    }
 
     private static decimal Sum(decimal sum, decimal quantity)
     {
