@@ -21,10 +21,15 @@ public sealed class UsageAccumulationOptions
     /// <summary>
     /// Gets or sets how long a claim on rows being sent lasts. An instance that dies while sending leaves its rows
     /// claimed until then; another instance (or this one, restarted) then sends them again, and the service's
-    /// Duplicate answer confirms what was already delivered. Must be longer than a bulk send with its retries.
+    /// Duplicate answer confirms what was already delivered. Must be longer than a bulk send with its retries: one send
+    /// through the client takes at most <c>(Retry.MaxRetries + 1) × NetworkTimeout + Retry.MaxRetries × Retry.MaxDelay</c>
+    /// (490 seconds with the client's defaults), and the lease must be more than twice that. Registered with
+    /// <c>AddMarketplaceMeteringAccumulation</c> next to <c>AddMarketplaceMeteringClient</c>, this is checked when the host
+    /// starts; a client built and registered by the app, or given to the <see cref="UsageFlusher"/> constructor, is not
+    /// checked (its options cannot be read back).
     /// </summary>
-    /// <value>The default is 5 minutes. Between 1 second and 1 hour.</value>
-    public TimeSpan LeaseDuration { get; set; } = TimeSpan.FromMinutes(5);
+    /// <value>The default is 20 minutes. Between 1 second and 1 hour.</value>
+    public TimeSpan LeaseDuration { get; set; } = TimeSpan.FromMinutes(20);
 
     /// <summary>Gets or sets how long before its deadline unsent usage raises a warning (log and metric).</summary>
     /// <value>The default is 2 hours. Between 0 and 23 hours.</value>

@@ -78,6 +78,56 @@ public sealed class AccumulationRegistrationTests
     }
 
     [Fact]
+    public async Task Host_DefaultLeaseAndDefaultClientSettings_Starts()
+    {
+        var folder = Directory.CreateTempSubdirectory("mm-di-").FullName;
+        using var host = LeaseHost(folder, new Dictionary<string, string?>());
+
+        await host.StartAsync(); // the lease check passes: nothing to send, so nothing is sent
+        await host.StopAsync();
+
+        Microsoft.Data.Sqlite.SqliteConnection.ClearAllPools();
+        Directory.Delete(folder, recursive: true);
+    }
+
+    [Fact]
+    public async Task Host_ClientSendCanOutlastHalfTheDefaultLease_FailsAtStartNamingLeaseDurationAndNetworkTimeout()
+    {
+        var folder = Directory.CreateTempSubdirectory("mm-di-").FullName;
+        using var host = LeaseHost(folder, new Dictionary<string, string?>
+        {
+            ["MarketplaceMetering:NetworkTimeout"] = "00:02:00",
+            ["MarketplaceMetering:Retry:MaxRetries"] = "5",
+        });
+
+        var act = () => host.StartAsync();
+
+        // 6 attempts of 2 minutes, and 5 waits of up to Retry.MaxDelay (30 s): 14 min 30 s, against a 20-minute lease.
+        var message = (await act.Should().ThrowAsync<OptionsValidationException>()).Which.Message;
+        message.Should().Contain("MarketplaceMetering:Accumulation:LeaseDuration is 0:20:00")
+            .And.Contain("NetworkTimeout 0:02:00")
+            .And.Contain("Retry.MaxRetries 5")
+            .And.Contain("0:14:30")
+            .And.Contain("longer than 0:29:00");
+        Microsoft.Data.Sqlite.SqliteConnection.ClearAllPools();
+        Directory.Delete(folder, recursive: true);
+    }
+
+    /// <summary>A host with the client and the accumulation layer from configuration, on a test clock, its ledger in <paramref name="folder"/>.</summary>
+    private static IHost LeaseHost(string folder, Dictionary<string, string?> settings)
+    {
+        var builder = Host.CreateApplicationBuilder();
+        settings["MarketplaceMetering:Endpoint"] = "http://127.0.0.1:1/";
+        settings["MarketplaceMetering:Accumulation:ConnectionString"] = Path.Combine(folder, "usage.db");
+        builder.Configuration.AddInMemoryCollection(settings);
+        builder.Services.AddSingleton<TimeProvider>(new TestClock());
+        builder.Services.AddSingleton<Azure.Core.TokenCredential>(Azure.Core.DelegatedTokenCredential.Create((_, _) => new Azure.Core.AccessToken("t", DateTimeOffset.MaxValue)));
+        builder.Services.AddMarketplaceMeteringClient(builder.Configuration.GetSection("MarketplaceMetering"));
+        builder.Services.AddMarketplaceMeteringAccumulation(builder.Configuration.GetSection("MarketplaceMetering:Accumulation"));
+        return builder.Build();
+    }
+
+    [Fact]
     public async Task Host_SqliteConnectionStringWithAnotherSetting_FailsAtStartNamingItInsteadOfUsingAnotherFile()
     {
         var folder = Directory.CreateTempSubdirectory("mm-di-").FullName;
