@@ -177,6 +177,57 @@ public sealed class AccumulationRegistrationTests
         provider.GetRequiredKeyedService<UsageLedger>(UsageLedgerKind.Sqlite).Should().BeOfType<SqliteUsageLedger>().Which.Path.Should().Be(path);
     }
 
+    [Theory]
+    [InlineData("configuration", "configuration")]
+    [InlineData("configuration", "code")]
+    [InlineData("code", "configuration")]
+    public async Task AddMarketplaceMeteringAccumulation_CalledTwice_TheLastCallWinsEntirely(string first, string second)
+    {
+        // The first call describes production (a PostgreSQL ledger, its password, a long grace); the second a local file and
+        // nothing else. Nothing of the first may survive where the second leaves a setting out: above all not the ledger.
+        var path = Path.Combine(Path.GetTempPath(), "mm-twice-" + Guid.NewGuid().ToString("N") + ".db");
+        var configuration = new ConfigurationBuilder().AddInMemoryCollection(new Dictionary<string, string?>
+        {
+            ["Production:Ledger"] = "PostgreSql",
+            ["Production:ConnectionString"] = "Host=prod.example;Username=mm;Password=hunter2",
+            ["Production:Schema"] = "production",
+            ["Production:Grace"] = "00:30:00",
+            ["Production:InstanceName"] = "prod-1",
+            ["Staging:ConnectionString"] = "Data Source=" + path,
+        }).Build();
+        var services = new ServiceCollection();
+        services.AddSingleton(_ => new MeteringClient(Azure.Core.DelegatedTokenCredential.Create((_, _) => new Azure.Core.AccessToken("t", DateTimeOffset.MaxValue)), new MeteringClientOptions { Endpoint = new Uri("http://127.0.0.1:1/") }));
+        if (first == "configuration")
+        {
+            services.AddMarketplaceMeteringAccumulation(configuration.GetSection("Production"));
+        }
+        else
+        {
+            services.AddMarketplaceMeteringAccumulation(
+                o => (o.Grace, o.InstanceName) = (TimeSpan.FromMinutes(30), "prod-1"),
+                l => (l.Ledger, l.ConnectionString, l.Schema) = (UsageLedgerKind.PostgreSql, "Host=prod.example;Username=mm;Password=hunter2", "production"));
+        }
+
+        services.Configure<UsageAccumulationOptions>(o => o.MaxRowsPerClaim = 77); // the app's own setting: it stays
+        if (second == "configuration")
+        {
+            services.AddMarketplaceMeteringAccumulation(configuration.GetSection("Staging"));
+        }
+        else
+        {
+            services.AddMarketplaceMeteringAccumulation(_ => { }, l => l.ConnectionString = "Data Source=" + path);
+        }
+
+        await using var provider = services.BuildServiceProvider();
+
+        var defaults = new UsageAccumulationOptions();
+        var options = provider.GetRequiredService<IOptions<UsageAccumulationOptions>>().Value;
+        (options.Grace, options.InstanceName, options.MaxRowsPerClaim).Should().Be((defaults.Grace, defaults.InstanceName, 77));
+        var ledgerOptions = provider.GetRequiredService<IOptions<UsageLedgerOptions>>().Value;
+        (ledgerOptions.Ledger, ledgerOptions.ConnectionString, ledgerOptions.Schema).Should().Be((UsageLedgerKind.Sqlite, "Data Source=" + path, new UsageLedgerOptions().Schema));
+        provider.GetRequiredService<UsageRecorder>().Ledger.Should().BeOfType<SqliteUsageLedger>().Which.Path.Should().Be(path);
+    }
+
     [Fact]
     public async Task Host_BadConfiguration_FailsAtStartNamingEveryBadKey()
     {

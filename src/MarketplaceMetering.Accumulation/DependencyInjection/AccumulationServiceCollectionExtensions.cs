@@ -18,6 +18,9 @@ public static class AccumulationServiceCollectionExtensions
     /// <c>FlushInterval</c>, <c>LeaseDuration</c>, <c>DeadlineWarningMargin</c>, <c>MaxRowsPerClaim</c> and
     /// <c>InstanceName</c>. The settings are validated when the host starts, in one message naming every bad key by its
     /// path. The flusher sends through the <see cref="MeteringClient"/> that <c>AddMarketplaceMeteringClient</c> registers.
+    /// Called again (either overload), the last call wins entirely: nothing an earlier call configured survives, not even
+    /// a key the last section leaves out. Actions added with <c>services.Configure</c> still apply, and so does
+    /// <c>UsePostgreSqlLedger()</c>, whichever call's builder it was made on.
     /// </summary>
     /// <param name="services">The service collection.</param>
     /// <param name="configuration">The accumulation settings.</param>
@@ -27,12 +30,13 @@ public static class AccumulationServiceCollectionExtensions
         ArgumentNullException.ThrowIfNull(services);
         ArgumentNullException.ThrowIfNull(configuration);
         var reader = new AccumulationConfiguration(configuration);
-        services.AddOptions<UsageAccumulationOptions>().Configure(reader.Read);
-        services.AddOptions<UsageLedgerOptions>().Configure(reader.Read);
+        RemoveEarlierSettings(services);
+        services.AddSingleton<IConfigureOptions<UsageAccumulationOptions>>(new AccumulationSettings<UsageAccumulationOptions>(reader.Read));
+        services.AddSingleton<IConfigureOptions<UsageLedgerOptions>>(new AccumulationSettings<UsageLedgerOptions>(reader.Read));
         return Register(services, reader);
     }
 
-    /// <summary>Registers the accumulation layer configured in code; see the other overload.</summary>
+    /// <summary>Registers the accumulation layer configured in code; see the other overload (the last call wins entirely).</summary>
     /// <param name="services">The service collection.</param>
     /// <param name="configure">Sets the recorder's and flusher's settings.</param>
     /// <param name="configureLedger">Chooses the ledger; <see langword="null"/> for SQLite in <c>marketplace-metering-usage.db</c>.</param>
@@ -41,14 +45,31 @@ public static class AccumulationServiceCollectionExtensions
     {
         ArgumentNullException.ThrowIfNull(services);
         ArgumentNullException.ThrowIfNull(configure);
-        services.AddOptions<UsageAccumulationOptions>().Configure(configure);
-        var ledger = services.AddOptions<UsageLedgerOptions>();
+        RemoveEarlierSettings(services);
+        services.AddSingleton<IConfigureOptions<UsageAccumulationOptions>>(new AccumulationSettings<UsageAccumulationOptions>(configure));
+        services.AddOptions<UsageLedgerOptions>();
         if (configureLedger is not null)
         {
-            ledger.Configure(configureLedger);
+            services.AddSingleton<IConfigureOptions<UsageLedgerOptions>>(new AccumulationSettings<UsageLedgerOptions>(configureLedger));
         }
 
         return Register(services, new AccumulationConfiguration(section: null));
+    }
+
+    /// <summary>
+    /// Removes the settings an earlier call registered, so that the last call wins entirely: a key its section (or action)
+    /// leaves out takes the default, not the earlier call's value (an earlier call's PostgreSQL ledger and its connection
+    /// string, say). Only this class's own actions are removed; those the app added with <c>services.Configure</c> stay.
+    /// </summary>
+    private static void RemoveEarlierSettings(IServiceCollection services)
+    {
+        for (var i = services.Count - 1; i >= 0; i--)
+        {
+            if (!services[i].IsKeyedService && services[i].ImplementationInstance is AccumulationSettings<UsageAccumulationOptions> or AccumulationSettings<UsageLedgerOptions>)
+            {
+                services.RemoveAt(i);
+            }
+        }
     }
 
     private static UsageAccumulationBuilder Register(IServiceCollection services, AccumulationConfiguration reader)
@@ -84,4 +105,14 @@ public static class AccumulationServiceCollectionExtensions
         };
         return options;
     }
+}
+
+/// <summary>
+/// The settings one <c>AddMarketplaceMeteringAccumulation</c> call configures (its section, or its actions): a type of
+/// its own, so that a later call can find and remove them.
+/// </summary>
+internal sealed class AccumulationSettings<TOptions>(Action<TOptions> configure) : IConfigureOptions<TOptions>
+    where TOptions : class
+{
+    public void Configure(TOptions options) => configure(options);
 }
