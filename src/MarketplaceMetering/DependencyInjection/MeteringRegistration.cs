@@ -31,6 +31,17 @@ internal sealed class MeteringRegistration(IConfiguration? section)
 }
 
 /// <summary>
+/// The settings one <c>AddMarketplaceMeteringClient</c> call configures (its section, or its action). A type of its own,
+/// so that a later call can find and remove them: the last call wins entirely, while configure actions the user added
+/// with <c>services.Configure</c> stay.
+/// </summary>
+internal sealed class MeteringSettings<TOptions>(Action<TOptions> configure) : IConfigureOptions<TOptions>
+    where TOptions : class
+{
+    public void Configure(TOptions options) => configure(options);
+}
+
+/// <summary>
 /// Validates the registered client's settings and credential at start-up (<c>ValidateOnStart</c>), in one message that
 /// names every bad key: values that cannot be read, unknown keys, out-of-range settings, missing credential settings.
 /// </summary>
