@@ -217,6 +217,13 @@ public class MeteringClient : IDisposable
     /// (403, or 401 again with a fresh token) nothing more is sent. No retry is scheduled past an event's deadline (24
     /// hours after its effective start time, less a safety margin); an event is sent while it is inside its window.
     /// All calls share one <c>x-ms-correlationid</c>.
+    /// <para>
+    /// The same event (resource, dimension and hour) given more than once is recorded once by the service, which answers
+    /// the later ones Duplicate with the first one's usage event id. Such a repeat is a conflict
+    /// (<see cref="UsageEventResult.Duplicate.IsReplay"/> is <see langword="false"/>): its original is the id an earlier
+    /// result of this call was accepted as, or found as a replay. So the summary counts what the service holds. A
+    /// Duplicate of an event recorded by an earlier call is still a replay.
+    /// </para>
     /// </remarks>
     /// <exception cref="ArgumentException">An event is null; nothing was sent.</exception>
     public virtual async Task<BulkUsageEventResult> SubmitUsageEventsAsync(IEnumerable<UsageEvent> usageEvents, CancellationToken cancellationToken = default)
@@ -264,6 +271,14 @@ public class MeteringClient : IDisposable
     /// <param name="usageEvents">The events. A null event ends the stream with <see cref="ArgumentException"/> (events before it may have been sent).</param>
     /// <param name="cancellationToken">Cancels the submission at once.</param>
     /// <returns>One result per event, in input order.</returns>
+    /// <remarks>
+    /// Repeats of one event (same resource, dimension and hour) are recognised with bounded memory: the id an event was
+    /// delivered as is remembered only while a later event with its resource, dimension and hour waits for its batch. A
+    /// repeat read from the stream before the earlier event's batch came back and was collected (the same event a few
+    /// times in a row, say) is a conflict, as in the list overload; a repeat read later is reported as a replay whose
+    /// original is the earlier event, as in a later call, and counts as delivered. Give the events as a list to have
+    /// every repeat caught.
+    /// </remarks>
     public virtual IAsyncEnumerable<UsageEventResult> SubmitUsageEventsAsync(IAsyncEnumerable<UsageEvent> usageEvents, CancellationToken cancellationToken = default)
     {
         Argument.NotNull(usageEvents);

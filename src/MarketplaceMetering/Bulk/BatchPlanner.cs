@@ -21,6 +21,7 @@ internal sealed class BatchPlanner
 
     private readonly List<PlannedBatch> _open = [];
     private readonly Dictionary<UsageEventKey, PlannedBatch> _latestByKey = [];
+    private Dictionary<UsageEventKey, Guid>? _deliveredByKey;
     private long _batches;
 
     /// <summary>Open batches plus keys tracked for batches still in flight: what the planner holds in memory.</summary>
@@ -98,24 +99,70 @@ internal sealed class BatchPlanner
         _open.Clear();
     }
 
-    /// <summary>Forgets the keys of a completed batch, unless a later batch holds them.</summary>
+    /// <summary>
+    /// Forgets the keys of a completed batch, unless a later batch holds them. For a key a later batch holds (the same
+    /// resource, dimension and hour given again), remembers the usage event id the batch's event was delivered as, so
+    /// that the later batch's Duplicate of that very id is taken as a repeat (a conflict), not a replay: see
+    /// <see cref="UsageEventResult.Duplicate.AsRepeat"/>. The ids live only as long as their keys, and the map exists
+    /// only once a key came again.
+    /// </summary>
     public void Completed(PlannedBatch batch)
     {
-        foreach (var usageEvent in batch.Events)
+        var events = batch.Events;
+        var results = batch.Results;
+        for (var i = 0; i < events.Count; i++)
         {
-            var key = UsageEventKey.Of(usageEvent);
+            var key = UsageEventKey.Of(events[i]);
+            if (_deliveredByKey is { } delivered && results is not null
+                && results[i] is UsageEventResult.Duplicate { IsReplay: true, Original: { } original } replay
+                && delivered.TryGetValue(key, out var id) && id == original.UsageEventId)
+            {
+                results[i] = replay.AsRepeat();
+            }
+
 #if NET
             // One lookup in the common case; a key a later batch holds (rare) goes back in.
-            if (_latestByKey.Remove(key, out var latest) && latest != batch)
+            if (_latestByKey.Remove(key, out var latest))
             {
-                _latestByKey[key] = latest;
+                if (latest != batch)
+                {
+                    _latestByKey[key] = latest;
+                    RememberDelivered(key, results?[i]);
+                }
+                else
+                {
+                    _deliveredByKey?.Remove(key);
+                }
             }
 #else
-            if (_latestByKey.TryGetValue(key, out var latest) && latest == batch)
+            if (_latestByKey.TryGetValue(key, out var latest))
             {
-                _latestByKey.Remove(key);
+                if (latest == batch)
+                {
+                    _latestByKey.Remove(key);
+                    _deliveredByKey?.Remove(key);
+                }
+                else
+                {
+                    RememberDelivered(key, results?[i]);
+                }
             }
 #endif
+        }
+    }
+
+    private void RememberDelivered(UsageEventKey key, UsageEventResult? result)
+    {
+        Guid? id = result switch
+        {
+            UsageEventResult.Accepted accepted => accepted.UsageEventId,
+            UsageEventResult.Duplicate { IsReplay: true, Original: { } original } => original.UsageEventId,
+            _ => null,
+        };
+
+        if (id is { } delivered)
+        {
+            (_deliveredByKey ??= [])[key] = delivered;
         }
     }
 }

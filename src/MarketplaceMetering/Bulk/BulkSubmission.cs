@@ -67,6 +67,46 @@ internal sealed class BulkSubmission
         {
             // Nothing is yielded: the results are filed in place.
         }
+
+        TakeRepeatsAsConflicts(results);
+    }
+
+    /// <summary>
+    /// An event given more than once in a list is recorded once: a replay whose original is the id an earlier result of
+    /// this call was delivered as (accepted, or found as a replay) becomes a conflict, since its own attempt recorded
+    /// nothing. Same-key events are sent in input order, so the delivered one comes first. Costs one scan when there is
+    /// no replay; the set of delivered ids is built only when there is one.
+    /// </summary>
+    internal static void TakeRepeatsAsConflicts(UsageEventResult[] results)
+    {
+        var firstReplay = -1;
+        for (var i = 0; i < results.Length; i++)
+        {
+            if (results[i] is UsageEventResult.Duplicate { IsReplay: true })
+            {
+                firstReplay = i;
+                break;
+            }
+        }
+
+        if (firstReplay < 0)
+        {
+            return;
+        }
+
+        var delivered = new HashSet<Guid>();
+        for (var i = 0; i < results.Length; i++)
+        {
+            switch (results[i])
+            {
+                case UsageEventResult.Accepted accepted:
+                    delivered.Add(accepted.UsageEventId);
+                    break;
+                case UsageEventResult.Duplicate { IsReplay: true, Original: { } original } replay when !delivered.Add(original.UsageEventId):
+                    results[i] = replay.AsRepeat();
+                    break;
+            }
+        }
     }
 
     /// <param name="usageEvents">The events.</param>
@@ -226,17 +266,19 @@ internal sealed class BulkSubmission
         }
     }
 
-    /// <summary>Files a finished batch's results by input position (or rethrows what stopped it) and releases its keys.</summary>
+    /// <summary>
+    /// Releases a finished batch's keys (taking a repeat of an event delivered earlier in this submission as a conflict)
+    /// and files its results by input position, or rethrows what stopped it.
+    /// </summary>
     private static void Collect(PlannedBatch batch, BatchPlanner planner, UsageEventResult[]? into, Dictionary<long, UsageEventResult> waiting)
     {
         batch.Failure?.Throw();
+        planner.Completed(batch);
         var results = batch.Results!;
         for (var i = 0; i < results.Length; i++)
         {
             File(batch.IndexAt(i), results[i], into, waiting);
         }
-
-        planner.Completed(batch);
     }
 
     /// <summary>Files one result: in place when the caller gave an array, else to wait until it is its turn to be yielded.</summary>

@@ -79,10 +79,15 @@ public abstract record UsageEventResult
     public sealed record Duplicate : UsageEventResult
     {
         internal Duplicate(UsageEvent usageEvent, AcceptedUsageEvent? original, string? requestId, string? correlationId)
+            : this(usageEvent, original, requestId, correlationId, original is not null && DuplicateClassifier.Matches(usageEvent, original))
+        {
+        }
+
+        private Duplicate(UsageEvent usageEvent, AcceptedUsageEvent? original, string? requestId, string? correlationId, bool isReplay)
             : base(UsageEventStatus.Duplicate, usageEvent, requestId, correlationId)
         {
             Original = original;
-            IsReplay = original is not null && DuplicateClassifier.Matches(usageEvent, original);
+            IsReplay = isReplay;
         }
 
         /// <summary>
@@ -101,6 +106,12 @@ public abstract record UsageEventResult
         /// sent, so the original matches when its quantity is that very double. No tolerance is applied: an original of
         /// 1,000,000,000,000 is a conflict for an event of 1,000,000,000,900. Only quantities that differ beyond a
         /// double's 15–17 significant digits, which nobody can tell apart on the wire, count as the same.
+        /// <para>
+        /// In a bulk submission (<c>SubmitUsageEventsAsync</c>), an event given more than once is recorded once: when
+        /// the original is the event that an earlier input of the same call was accepted as (or found as a replay), this
+        /// Duplicate is a conflict, not a replay, since its own attempt recorded nothing. The list overload applies this
+        /// to every repeat; the stream overload only to repeats read while the earlier one's batch was still unanswered.
+        /// </para>
         /// </remarks>
         public bool IsReplay { get; }
 
@@ -109,6 +120,12 @@ public abstract record UsageEventResult
 
         /// <inheritdoc />
         public override bool IsDelivered => IsReplay;
+
+        /// <summary>
+        /// This replay as a conflict: its original is what another event of the same bulk submission was delivered as,
+        /// so this event's own attempt recorded nothing.
+        /// </summary>
+        internal Duplicate AsRepeat() => new(Event, Original, RequestId, CorrelationId, isReplay: false);
     }
 
     /// <summary>The service (or, after exhausting retries, the client) could not record the event. Carries the service's error.</summary>

@@ -57,15 +57,15 @@ public class BulkSubmissionTests
         var first = h.HourAgo(quantity: 5);
         var events = new List<UsageEvent> { first };
         events.AddRange(TestEvents.Distinct(h.Clock, 30, dimension: "dim2"));
-        events.Add(h.HourAgo(quantity: 5));   // the same event again: a replay
+        events.Add(h.HourAgo(quantity: 5));   // the same event again: recorded once, so a conflict (RepeatedEventTests)
         events.Add(h.HourAgo(quantity: 8));   // the same hour, another quantity: a conflict
 
         var bulk = await h.Client.SubmitUsageEventsAsync(events);
 
         bulk.Results[0].Should().BeOfType<UsageEventResult.Accepted>("it comes first in the input");
-        var replay = bulk.Results[31].Should().BeOfType<UsageEventResult.Duplicate>().Subject;
-        replay.IsReplay.Should().BeTrue();
-        replay.Original!.UsageEventId.Should().Be(((UsageEventResult.Accepted)bulk.Results[0]).UsageEventId);
+        var repeat = bulk.Results[31].Should().BeOfType<UsageEventResult.Duplicate>().Subject;
+        repeat.IsConflict.Should().BeTrue("the first of the two was the one recorded");
+        repeat.Original!.UsageEventId.Should().Be(((UsageEventResult.Accepted)bulk.Results[0]).UsageEventId);
         bulk.Results[32].Should().BeOfType<UsageEventResult.Duplicate>().Which.IsConflict.Should().BeTrue();
         foreach (var request in h.Emulator.Requests)
         {
@@ -206,7 +206,7 @@ public class BulkSubmissionTests
         var closing = TestEvents.At(h.Clock.GetUtcNow() - TimeSpan.FromHours(24) + TimeSpan.FromSeconds(60), resource: TestEvents.ResourceNumber(100));
         var others = Enumerable.Range(101, 3).Select(i => TestEvents.HourAgo(h.Clock, resource: TestEvents.ResourceNumber(i))).ToList();
 
-        // Batch B starts with a replay of A's first event, so it waits for A; while it waits, its third event leaves the
+        // Batch B starts with a repeat of A's first event, so it waits for A; while it waits, its third event leaves the
         // service's 24-hour window. The other four are still sent, and every result lands at its own event's position.
         List<UsageEvent> events = [.. first, first[0], others[0], closing, others[1], others[2]];
         h.Emulator.Faults.Enqueue(EmulatorFault.Latency(TimeSpan.FromSeconds(2)));
@@ -230,7 +230,7 @@ public class BulkSubmissionTests
         }
         else
         {
-            bulk.Results[25].Should().BeOfType<UsageEventResult.Duplicate>().Which.IsReplay.Should().BeTrue();
+            bulk.Results[25].Should().BeOfType<UsageEventResult.Duplicate>().Which.IsConflict.Should().BeTrue("A's first event was recorded, not this repeat");
             new[] { 26, 28, 29 }.Select(i => bulk.Results[i]).Should().AllBeOfType<UsageEventResult.Accepted>()
                 .And.OnlyContain(r => r.Event.ResourceId != closing.ResourceId);
         }

@@ -1,0 +1,152 @@
+namespace MarketplaceMetering.Tests.Bulk;
+
+/// <summary>
+/// The same event given more than once to one <c>SubmitUsageEventsAsync</c> call is recorded once by the service: the
+/// repeats come back as Duplicates of the first one's usage event id, and are conflicts (not delivered), so the summary
+/// counts what the service holds. A Duplicate of an event recorded by an earlier call is still a replay. Over real HTTP
+/// against the emulator, which answers a batch Duplicate with the original's id in <c>acceptedMessage</c>.
+/// </summary>
+public class RepeatedEventTests
+{
+    [Fact]
+    public async Task SubmitUsageEventsAsync_SameEventThreeTimesInOneList_OneDeliveredAndTwoConflicts()
+    {
+        await using var h = await Harness.StartAsync();
+        var repeated = h.HourAgo(quantity: 5);
+        var others = TestEvents.Distinct(h.Clock, 3, dimension: "dim2");
+        List<UsageEvent> events = [repeated, others[0], repeated, others[1], repeated, others[2]];
+
+        var bulk = await h.Client.SubmitUsageEventsAsync(events);
+
+        AssertOneDeliveredTwoConflicts(h, bulk.Results, at: [0, 2, 4]);
+        bulk.Summary.Delivered.Should().Be(4, "the repeated event once and the three others");
+        bulk.Summary.Accepted.Should().Be(4);
+        bulk.Summary.Replays.Should().Be(0);
+        bulk.Summary.Conflicts.Should().Be(2);
+        bulk.Summary.DeliveredQuantityByDimension["dim1"].Should().Be(5, "the service holds 5, not 15");
+        bulk.Summary.NeedsAttention.Should().Equal(bulk.Results[2], bulk.Results[4]);
+        bulk.Summary.AllDelivered.Should().BeFalse();
+    }
+
+    [Fact]
+    public async Task SubmitUsageEventsAsync_SameEventThreeTimesInARowInAStream_OneDeliveredAndTwoConflicts()
+    {
+        await using var h = await Harness.StartAsync();
+        var repeated = h.HourAgo(quantity: 5);
+        List<UsageEvent> events = [.. TestEvents.Distinct(h.Clock, 2, dimension: "dim2"), repeated, repeated, repeated];
+
+        var results = new List<UsageEventResult>();
+        await foreach (var result in h.Client.SubmitUsageEventsAsync(BulkSubmissionTests.Stream(events)))
+        {
+            results.Add(result);
+        }
+
+        AssertOneDeliveredTwoConflicts(h, results, at: [2, 3, 4]);
+        var summary = UsageEventSummary.Create(results);
+        summary.Delivered.Should().Be(3);
+        summary.Conflicts.Should().Be(2);
+        summary.DeliveredQuantityByDimension["dim1"].Should().Be(5);
+    }
+
+    [Fact]
+    public async Task SubmitUsageEventsAsync_SameEventFarApartInOneList_TheRepeatIsStillAConflict()
+    {
+        // One batch at a time: the first event's batch is answered and collected before the repeat is even planned.
+        await using var h = await Harness.StartAsync(client: o => o.MaxConcurrency = 1);
+        var repeated = h.HourAgo(quantity: 5);
+        List<UsageEvent> events = [repeated, .. TestEvents.Distinct(h.Clock, 60, dimension: "dim2"), repeated];
+
+        var bulk = await h.Client.SubmitUsageEventsAsync(events);
+
+        var accepted = bulk.Results[0].Should().BeOfType<UsageEventResult.Accepted>().Subject;
+        var repeat = bulk.Results[61].Should().BeOfType<UsageEventResult.Duplicate>().Subject;
+        repeat.Original!.UsageEventId.Should().Be(accepted.UsageEventId);
+        repeat.IsReplay.Should().BeFalse("the list overload checks every repeat of the call, however far apart");
+        bulk.Summary.Conflicts.Should().Be(1);
+        bulk.Summary.DeliveredQuantityByDimension["dim1"].Should().Be(5);
+    }
+
+    [Fact]
+    public async Task SubmitUsageEventsAsync_SameEventFarApartInAStream_TheRepeatIsAReplayAsDocumented()
+    {
+        // What the stream overload's documentation says: with bounded memory it recognises only repeats read while the
+        // earlier event's batch is unanswered; this repeat is read after it came back, as in a later call.
+        await using var h = await Harness.StartAsync(client: o => o.MaxConcurrency = 1);
+        var repeated = h.HourAgo(quantity: 5);
+        List<UsageEvent> events = [repeated, .. TestEvents.Distinct(h.Clock, 60, dimension: "dim2"), repeated];
+
+        var results = new List<UsageEventResult>();
+        await foreach (var result in h.Client.SubmitUsageEventsAsync(BulkSubmissionTests.Stream(events)))
+        {
+            results.Add(result);
+        }
+
+        results[0].Should().BeOfType<UsageEventResult.Accepted>();
+        results[61].Should().BeOfType<UsageEventResult.Duplicate>().Which.IsReplay.Should().BeTrue();
+    }
+
+    [Fact]
+    public async Task SubmitUsageEventsAsync_EventAcceptedByAnEarlierCall_IsStillAReplay()
+    {
+        await using var h = await Harness.StartAsync();
+        var usage = h.HourAgo(quantity: 5);
+        var first = await h.Client.SubmitUsageEventsAsync([usage, .. TestEvents.Distinct(h.Clock, 2, dimension: "dim2")]);
+        var accepted = first.Results[0].Should().BeOfType<UsageEventResult.Accepted>().Subject;
+
+        var again = await h.Client.SubmitUsageEventsAsync([usage]);
+        var streamed = new List<UsageEventResult>();
+        await foreach (var result in h.Client.SubmitUsageEventsAsync(BulkSubmissionTests.Stream([usage])))
+        {
+            streamed.Add(result);
+        }
+
+        foreach (var result in (UsageEventResult[])[again.Results[0], streamed.Single()])
+        {
+            var replay = result.Should().BeOfType<UsageEventResult.Duplicate>().Subject;
+            replay.IsReplay.Should().BeTrue("the event was recorded by an earlier call, and nothing in this call delivered it");
+            replay.Original!.UsageEventId.Should().Be(accepted.UsageEventId);
+        }
+
+        again.Summary.Delivered.Should().Be(1);
+        again.Summary.DeliveredQuantityByDimension["dim1"].Should().Be(5);
+    }
+
+    [Fact]
+    public async Task SubmitUsageEventsAsync_EventAcceptedEarlierGivenTwiceInALaterCall_FirstIsAReplayTheSecondAConflict()
+    {
+        await using var h = await Harness.StartAsync();
+        var usage = h.HourAgo(quantity: 5);
+        var accepted = (await h.Client.SubmitUsageEventAsync(usage)).Should().BeOfType<UsageEventResult.Accepted>().Subject;
+
+        var bulk = await h.Client.SubmitUsageEventsAsync([usage, usage]);
+
+        var replay = bulk.Results[0].Should().BeOfType<UsageEventResult.Duplicate>().Subject;
+        replay.IsReplay.Should().BeTrue();
+        var repeat = bulk.Results[1].Should().BeOfType<UsageEventResult.Duplicate>().Subject;
+        repeat.IsReplay.Should().BeFalse("the replay before it already stands for the one recorded event");
+        repeat.Original!.UsageEventId.Should().Be(accepted.UsageEventId);
+        bulk.Summary.Delivered.Should().Be(1);
+        bulk.Summary.Replays.Should().Be(1);
+        bulk.Summary.Conflicts.Should().Be(1);
+        bulk.Summary.DeliveredQuantityByDimension["dim1"].Should().Be(5);
+    }
+
+    private static void AssertOneDeliveredTwoConflicts(Harness h, IReadOnlyList<UsageEventResult> results, int[] at)
+    {
+        var accepted = results[at[0]].Should().BeOfType<UsageEventResult.Accepted>("the first of the three is sent first").Subject;
+        var recorded = h.Emulator.Ledger.Entries.Should().ContainSingle(e => e.Dimension == "dim1").Subject;
+        recorded.Quantity.Should().Be(5);
+        accepted.UsageEventId.Should().Be(recorded.UsageEventId);
+        foreach (var i in at.Skip(1))
+        {
+            var repeat = results[i].Should().BeOfType<UsageEventResult.Duplicate>().Subject;
+            repeat.Original.Should().NotBeNull("the emulator's Duplicate carries the original");
+            repeat.Original!.UsageEventId.Should().Be(accepted.UsageEventId, "the emulator answers with the original's usage event id");
+            repeat.IsReplay.Should().BeFalse("result {0} is a repeat of an event this very call delivered: its own attempt recorded nothing", i);
+            repeat.IsConflict.Should().BeTrue();
+            repeat.IsDelivered.Should().BeFalse();
+        }
+
+        h.Emulator.Requests.Should().HaveCount(3, "the three same-key events go in three batches, in input order");
+    }
+}
