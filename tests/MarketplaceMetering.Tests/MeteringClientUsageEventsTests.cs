@@ -154,6 +154,7 @@ public class MeteringClientUsageEventsTests
         { "resource id is null", Row("\"usageResourceId\":null"), "row 0 has no usageResourceId" },
         { "resource id is not a GUID", Row("\"usageResourceId\":\"abc\""), "row 0's usageResourceId is not a GUID" },
         { "usage date is not a time", Row("\"usageDate\":\"yesterday\""), "row 0's usageDate is not a time" },
+        { "usage date is a time with no date", Row("\"usageDate\":\"00:00:00\""), "row 0's usageDate is not a time" },
         { "submitted count is text", Row("\"submittedCount\":\"3\""), "row 0's submittedCount is text, not a number" },
         { "recon status is an object", Row("\"reconStatus\":{\"v\":1}"), "row 0's reconStatus is an object, not text" },
         { "second row bad", "[" + GoodRow() + "," + GoodRow().Replace("\"dim1\"", "null", StringComparison.Ordinal) + "]", "row 1 has no dimension" },
@@ -192,6 +193,19 @@ public class MeteringClientUsageEventsTests
         row.PlanId.Should().BeNull();
         row.SubmittedCount.Should().BeNull();
         row.UsageDate.Should().Be(new DateTimeOffset(2026, 11, 19, 0, 0, 0, TimeSpan.Zero));
+    }
+
+    [Theory]
+    [InlineData("2026-11-19")]
+    [InlineData("2026-11-19T00:00:00Z")]
+    public async Task GetUsageEventsAsync_UsageDateAsADayOrATime_IsThatDaysMidnightUtc(string usageDate)
+    {
+        using var server = Canned(200, "[" + GoodRow().Replace("\"2026-11-19T00:00:00Z\"", "\"" + usageDate + "\"", StringComparison.Ordinal) + "]");
+        using var client = ClientFor(server);
+
+        var rows = await client.GetUsageEventsAsync(new UsageEventQuery(TestClock.DefaultStart.AddDays(-1)));
+
+        rows.Should().ContainSingle().Which.UsageDate.Should().Be(new DateTimeOffset(2026, 11, 19, 0, 0, 0, TimeSpan.Zero));
     }
 
     [Fact]

@@ -497,6 +497,11 @@ internal static class FastReader
         }
 
         var text = reader.ValueSpan;
+        if (!WireFormat.IsWireTime(text))
+        {
+            return false; // not the wire's shape: the slow path finds no time in it either
+        }
+
         var dot = text.IndexOf((byte)'.');
         if (dot >= 0 && FractionDigits(text.Slice(dot + 1)) > 7)
         {

@@ -147,7 +147,7 @@ internal static class UsageEventsReader
                 return null;
             }
 
-            return WireFormat.ParseTime(text) is { } time ? time : Fail(field, "not a time", (DateTimeOffset?)null);
+            return (WireFormat.ParseTime(text) ?? WireFormat.ParseDay(text)) is { } time ? time : Fail(field, "not a time", (DateTimeOffset?)null);
         }
 
         public Guid? Guid(string field, bool required = false)

@@ -16,10 +16,32 @@ internal static class WireFormat
     public static string FormatTime(DateTimeOffset time) =>
         time.UtcDateTime.ToString(TimeFormat, CultureInfo.InvariantCulture);
 
-    /// <summary>Reads a service time; one without an offset is UTC (the batch answer writes them so).</summary>
+    /// <summary>
+    /// Reads a service time, in the wire's shape only (see <see cref="IsWireTime(ReadOnlySpan{byte})"/>); one without an
+    /// offset is UTC (the batch answer writes them so). Anything else is unreadable (<see langword="null"/>), as the
+    /// fast reader finds it too.
+    /// </summary>
     public static DateTimeOffset? ParseTime(string? text)
     {
-        if (string.IsNullOrWhiteSpace(text))
+        // The longest wire time, yyyy-MM-ddTHH:mm:ss.fffffff+hh:mm, has 33 characters; a longer one is not the wire's.
+        const int MaxLength = 64;
+        if (text is null || text.Length > MaxLength)
+        {
+            return null;
+        }
+
+        Span<byte> ascii = stackalloc byte[MaxLength];
+        for (var i = 0; i < text.Length; i++)
+        {
+            if (text[i] > 0x7F)
+            {
+                return null;
+            }
+
+            ascii[i] = (byte)text[i];
+        }
+
+        if (!IsWireTime(ascii.Slice(0, text.Length)))
         {
             return null;
         }
@@ -27,6 +49,84 @@ internal static class WireFormat
         return DateTimeOffset.TryParse(text, CultureInfo.InvariantCulture, DateTimeStyles.AssumeUniversal | DateTimeStyles.AdjustToUniversal, out var value)
             ? value.ToUniversalTime()
             : null;
+    }
+
+    /// <summary>A UTC day written as a date alone (<c>yyyy-MM-dd</c>), as a usage report's <c>usageDate</c> may be: its midnight.</summary>
+    public static DateTimeOffset? ParseDay(string? text) =>
+        text is { Length: 10 } && DateTime.TryParseExact(text, "yyyy'-'MM'-'dd", CultureInfo.InvariantCulture, DateTimeStyles.None, out var day)
+            ? new DateTimeOffset(day.Ticks, TimeSpan.Zero)
+            : null;
+
+    /// <summary>
+    /// Whether <paramref name="text"/> has the shape of a time in the service's answers: a full date and time to the
+    /// second, <c>yyyy-MM-ddTHH:mm:ss</c>, an optional fraction of a second, then <c>Z</c> or nothing (both UTC, the two
+    /// forms the service is seen to write), or an explicit <c>+hh:mm</c>/<c>-hh:mm</c> offset (not seen, but it names
+    /// one instant, so it is converted rather than refused).
+    /// </summary>
+    /// <remarks>
+    /// Decided conservatively: .NET's parsing reads far more, and some of it names another instant than the service
+    /// meant. A time with no date (<c>20:00:00</c>) is read as today, which can match an answer to the wrong hour; a
+    /// date alone, as midnight; a culture's format (<c>12/03/2026</c>), a week or ordinal date, a time without seconds,
+    /// a space or a lower-case <c>t</c>/<c>z</c>, surrounding white space, or an offset without its minutes are not what
+    /// the service writes. All of those are unreadable, handled as any other malformed time: the fast reader gives up
+    /// on them and the slow path finds no time. Calendar ranges (a 30 February, an offset beyond 14 hours) are left to
+    /// the parsers, which both refuse them; hours, minutes and seconds out of range are refused here, so that the two
+    /// readers cannot differ on 24:00 or a leap second.
+    /// </remarks>
+    public static bool IsWireTime(ReadOnlySpan<byte> text)
+    {
+        static bool Digits(ReadOnlySpan<byte> text, int at, int count, int max)
+        {
+            var value = 0;
+            for (var i = at; i < at + count; i++)
+            {
+                if (text[i] is < (byte)'0' or > (byte)'9')
+                {
+                    return false;
+                }
+
+                value = (value * 10) + (text[i] - '0');
+            }
+
+            return value <= max;
+        }
+
+        if (text.Length < 19
+            || !Digits(text, 0, 4, 9999) || text[4] != '-' || !Digits(text, 5, 2, 12) || text[7] != '-' || !Digits(text, 8, 2, 31)
+            || text[10] != 'T'
+            || !Digits(text, 11, 2, 23) || text[13] != ':' || !Digits(text, 14, 2, 59) || text[16] != ':' || !Digits(text, 17, 2, 59))
+        {
+            return false;
+        }
+
+        var i = 19;
+        if (i < text.Length && text[i] == '.')
+        {
+            var start = ++i;
+            while (i < text.Length && text[i] is >= (byte)'0' and <= (byte)'9')
+            {
+                i++;
+            }
+
+            if (i == start)
+            {
+                return false;
+            }
+        }
+
+        if (i == text.Length)
+        {
+            return true;
+        }
+
+        if (text[i] == 'Z')
+        {
+            return i + 1 == text.Length;
+        }
+
+        return text[i] is (byte)'+' or (byte)'-'
+            && text.Length - i == 6
+            && Digits(text, i + 1, 2, 14) && text[i + 3] == ':' && Digits(text, i + 4, 2, 59);
     }
 
     public static Guid? ParseGuid(string? text) => Guid.TryParse(text, out var value) ? value : null;

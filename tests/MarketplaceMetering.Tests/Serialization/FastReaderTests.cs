@@ -177,6 +177,39 @@ public class FastReaderTests
         FluentActions.Invoking(() => ResponseMapper.MapSingle(sent, Raw(answer), Op)).Should().Throw<MeteringException>();
     }
 
+    /// <summary>
+    /// Times outside the wire's shape (a full date and time to the second, with Z, no offset or ±hh:mm) are unreadable on
+    /// both paths: the fast reader gives up on them (System.Text.Json reads some, such as a time without seconds) and the
+    /// slow path finds no time, so the item matches no event (effectiveStartTime) or cannot be read (messageTime).
+    /// </summary>
+    [Theory]
+    [InlineData("effectiveStartTime", "09:05:00")]
+    [InlineData("effectiveStartTime", "2026-11-20")]
+    [InlineData("effectiveStartTime", "2026-11-20T09:05Z")]
+    [InlineData("effectiveStartTime", "2026-11-20T09:05")]
+    [InlineData("effectiveStartTime", "2026-11-20 09:05:00")]
+    [InlineData("effectiveStartTime", "2026-11-20T09:05:00+01")]
+    [InlineData("effectiveStartTime", "2026-11-20T09:05:00z")]
+    [InlineData("effectiveStartTime", "2026-11-20T09:05:60Z")]
+    [InlineData("effectiveStartTime", "2026-W47-5T09:05:00")]
+    [InlineData("messageTime", "10:01:02")]
+    [InlineData("messageTime", "2026-11-20T10:01Z")]
+    public void TryReadBatch_TimeOutsideTheWireShape_NeitherPathReadsIt(string field, string time)
+    {
+        var sent = Events();
+        var answer = Answers(sent)[0].Answer;
+        answer["result"]![0]![field] = time;
+
+        var fast = FastReader.TryReadBatch(sent, Raw(answer.ToJsonString()));
+        var slow = Slow(sent, answer.ToJsonString());
+
+        fast.Should().BeNull("the fast reader gives up on '{0}'", time);
+        slow[0].Should().Match<UsageEventResult>(
+            r => field == "messageTime" ? r is UsageEventResult.Unknown : r is UsageEventResult.Error && ((UsageEventResult.Error)r).Code == "MissingFromResponse",
+            "'{0}' is no time the service writes", time);
+        slow.Skip(1).Should().AllBeOfType<UsageEventResult.Accepted>();
+    }
+
     /// <summary>The fixed seed, or FUZZ_SEED's, to explore other mutations locally.</summary>
     private static int Seed(int fixedSeed) =>
         int.TryParse(Environment.GetEnvironmentVariable("FUZZ_SEED"), out var seed) ? seed : fixedSeed;
