@@ -9,6 +9,46 @@ public sealed class UsageRecorderTests
     private static readonly Guid Resource = Guid.Parse("0b1f43e4-7c3a-4d8e-9a57-3c2f6a1d9e01");
 
     [Fact]
+    public async Task RecordAsync_AfterTheWriterStoppedOnAnUnexpectedError_FailsSayingSoInsteadOfWaitingForever()
+    {
+        // Not a failed write (those are retried): the writer itself fails. Here the app's TimeProvider refuses the timer
+        // the writer needs for its next durability interval.
+        var folder = Directory.CreateTempSubdirectory("mm-writer-").FullName;
+        var clock = new TimersRefusedOnDemand();
+        var logs = new Microsoft.Extensions.Logging.Testing.FakeLogCollector();
+        using var loggerFactory = Microsoft.Extensions.Logging.LoggerFactory.Create(b => b.AddProvider(new Microsoft.Extensions.Logging.Testing.FakeLoggerProvider(logs)));
+        await using var ledger = new SqliteUsageLedger(Path.Combine(folder, "usage.db"));
+        var recorder = new UsageRecorder(ledger, new UsageAccumulationOptions { TimeProvider = clock, LoggerFactory = loggerFactory, DurabilityInterval = TimeSpan.FromSeconds(1) });
+        await recorder.RecordAsync(Resource, "plan", "calls", 1m);
+
+        clock.RefuseTimers = true;
+        clock.Advance(TimeSpan.FromSeconds(1));
+        await MarketplaceMetering.Tests.Eventually.HoldsAsync(() => logs.GetSnapshot().Any(r => r.Id.Id == 113 && r.Level == Microsoft.Extensions.Logging.LogLevel.Critical), "the writer says it stopped");
+
+        var later = () => recorder.RecordAsync(Resource, "plan", "calls", 2m).WaitAsync(TimeSpan.FromSeconds(30));
+        (await later.Should().ThrowAsync<InvalidOperationException>()).Which.Message.Should().Contain("writer stopped");
+        var inMemory = () => recorder.Record(Resource, "plan", "calls", 3m);
+        inMemory.Should().Throw<InvalidOperationException>("usage that could never be written is refused, not kept in memory to be lost");
+        await recorder.DisposeAsync().AsTask().WaitAsync(TimeSpan.FromSeconds(30));
+        (await ledger.GetEntriesAsync(clock.GetUtcNow().AddDays(-1), clock.GetUtcNow().AddDays(1))).Single().Quantity.Should().Be(1m, "what was written before stays");
+    }
+
+    /// <summary>A clock that, once told to, refuses to make timers.</summary>
+    private sealed class TimersRefusedOnDemand() : Microsoft.Extensions.Time.Testing.FakeTimeProvider(MarketplaceMetering.Testing.TestClock.DefaultStart)
+    {
+        private int _refuse;
+
+        public bool RefuseTimers
+        {
+            get => Volatile.Read(ref _refuse) != 0;
+            set => Volatile.Write(ref _refuse, value ? 1 : 0);
+        }
+
+        public override ITimer CreateTimer(TimerCallback callback, object? state, TimeSpan dueTime, TimeSpan period) =>
+            RefuseTimers ? throw new NotSupportedException("No timers today.") : base.CreateTimer(callback, state, dueTime, period);
+    }
+
+    [Fact]
     public async Task Record_AMillionTenthsFromFourThreads_SumsToExactlyOneHundredThousand()
     {
         await using var h = await AccumulationHarness.StartAsync();

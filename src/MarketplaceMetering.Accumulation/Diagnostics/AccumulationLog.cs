@@ -43,4 +43,7 @@ internal static partial class AccumulationLog
 
     [LoggerMessage(112, LogLevel.Warning, "The outcome of sending {Count} hours was not recorded: another instance took them while this instance's claim on them had not ended by its own clock. The instances' clocks differ; this flush's counts may include those hours.")]
     public static partial void SupersededEarly(ILogger logger, int count);
+
+    [LoggerMessage(113, LogLevel.Critical, "The usage recorder's writer stopped after an unexpected error: no usage can be made durable any more, and every RecordAsync, SaveAsync and Record call fails. Usage recorded in memory and not yet written is lost; restart the process.")]
+    public static partial void WriterStopped(ILogger logger, Exception exception);
 }

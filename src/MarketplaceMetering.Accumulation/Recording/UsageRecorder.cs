@@ -35,6 +35,7 @@ public sealed class UsageRecorder : IAsyncDisposable, IDisposable
     private readonly TaskCompletionSource _stopped = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private long _currentHourTicks;
     private int _disposed;
+    private Exception? _writerFault;
 
     /// <summary>Initializes a new instance of the <see cref="UsageRecorder"/> class and starts its writer.</summary>
     /// <param name="ledger">Where usage is made durable.</param>
@@ -208,7 +209,18 @@ public sealed class UsageRecorder : IAsyncDisposable, IDisposable
         }
     }
 
-    internal void ThrowIfDisposed() => ObjectDisposedException.ThrowIf(Volatile.Read(ref _disposed) != 0, this);
+    internal void ThrowIfDisposed()
+    {
+        ObjectDisposedException.ThrowIf(Volatile.Read(ref _disposed) != 0, this);
+        if (Volatile.Read(ref _writerFault) is { } fault)
+        {
+            throw WriterStopped(fault);
+        }
+    }
+
+    private static InvalidOperationException WriterStopped(Exception fault) => new(
+        "The usage recorder's writer stopped after an unexpected error, so no usage can be made durable any more: nothing was recorded. Usage written before is in the ledger; restart the process. See the inner exception.",
+        fault);
 
     /// <summary>The hour a given time is recorded in, after checking that it is neither in the future nor too old to bill.</summary>
     internal DateTimeOffset HourFor(DateTimeOffset at)
@@ -252,15 +264,45 @@ public sealed class UsageRecorder : IAsyncDisposable, IDisposable
     internal Task CommitAsync(UsageDelta delta, CancellationToken cancellationToken, bool save = false)
     {
         var completion = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
-        ObjectDisposedException.ThrowIf(!_commits.Writer.TryWrite(new Commit(delta, completion, save)), this);
+        if (!_commits.Writer.TryWrite(new Commit(delta, completion, save)))
+        {
+            ThrowIfDisposed();
+            throw new ObjectDisposedException(GetType().FullName);
+        }
 
         return cancellationToken.CanBeCanceled ? completion.Task.WaitAsync(cancellationToken) : completion.Task;
     }
 
+    /// <summary>
+    /// Runs the writer. A failed write is handled inside (the sums go back and the callers learn it failed); anything
+    /// else that stops the loop (an app's TimeProvider that throws, a fault of this library) would leave every caller
+    /// waiting for good, so the callers waiting and every later call are told instead, and it is logged as critical.
+    /// </summary>
+    [System.Diagnostics.CodeAnalysis.SuppressMessage("Design", "CA1031:Do not catch general exception types", Justification = "Whatever stopped the writer, its callers must be told rather than left waiting.")]
     private async Task WriteLoopAsync()
     {
-        var reader = _commits.Reader;
         var batch = new List<Commit>();
+        try
+        {
+            await WriteLoopCoreAsync(batch).ConfigureAwait(false);
+        }
+        catch (Exception e)
+        {
+            Volatile.Write(ref _writerFault, e);
+            _commits.Writer.TryComplete();
+            CompleteAll(batch, WriterStopped(e));
+            while (_commits.Reader.TryRead(out var commit))
+            {
+                commit.Completion.TrySetException(WriterStopped(e));
+            }
+
+            Report(() => AccumulationLog.WriterStopped(_logger, e));
+        }
+    }
+
+    private async Task WriteLoopCoreAsync(List<Commit> batch)
+    {
+        var reader = _commits.Reader;
         var deltas = new List<UsageDelta>();
         var saved = new List<UsageDelta>();
         Task? interval = null;
