@@ -16,7 +16,7 @@ namespace MarketplaceMetering.Accumulation.Tests;
 /// </summary>
 public sealed class CrashTests(ITestOutputHelper output)
 {
-    private const int Items = 8000;
+    private const int Items = 16000;
     private const int Workers = 4;
     private const int Kills = 20;
 

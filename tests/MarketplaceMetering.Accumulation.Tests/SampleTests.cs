@@ -34,7 +34,7 @@ public sealed class SampleTests
 
         try
         {
-            await MarketplaceMetering.Tests.Eventually.HoldsAsync(() => Output().Contains("Flushed 1 hours: 1 delivered") || sample.HasExited, "the sample flushes the previous hour");
+            await MarketplaceMetering.Tests.Eventually.HoldsAsync(() => Output().Contains("Flushed 1 hours: 1 delivered") || sample.HasExited, "the sample flushes the previous hour", TimeSpan.FromMinutes(2));
             Output().Should().Contain("Metering emulator running in this process").And.Contain("Flushed 1 hours: 1 delivered");
 
             using var http = new HttpClient { BaseAddress = new Uri($"http://127.0.0.1:{port}") };

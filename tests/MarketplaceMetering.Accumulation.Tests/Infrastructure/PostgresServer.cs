@@ -26,7 +26,17 @@ internal static class PostgresServer
             Skip.If(true, HowToEnable);
         }
 
-        return connectionString!;
+        // The machine the tests run on is shared and, with every test project running at once, can leave a connection
+        // or a command waiting for many seconds: Npgsql's defaults (15 s to connect, 30 s per command) then fail a test
+        // for the machine's load, not for the code under test. Longer waits, unless the connection string sets its own.
+        var builder = new NpgsqlConnectionStringBuilder(connectionString);
+        if (!connectionString!.Contains("Timeout", StringComparison.OrdinalIgnoreCase))
+        {
+            builder.Timeout = 120;
+            builder.CommandTimeout = 120;
+        }
+
+        return builder.ConnectionString;
     }
 
     /// <summary>A ledger in a schema of its own, so tests never see each other's rows.</summary>
