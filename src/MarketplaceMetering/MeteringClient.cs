@@ -222,7 +222,10 @@ public class MeteringClient : IDisposable
     /// the later ones Duplicate with the first one's usage event id. Such a repeat is a conflict
     /// (<see cref="UsageEventResult.Duplicate.IsReplay"/> is <see langword="false"/>): its original is the id an earlier
     /// result of this call was accepted as, or found as a replay. So the summary counts what the service holds. A
-    /// Duplicate of an event recorded by an earlier call is still a replay.
+    /// Duplicate of an event recorded by an earlier call is still a replay. A copy that ends as an Error (its answer
+    /// lost, or its batch failed after the retries) while another copy of the same event was delivered, before or after
+    /// it, is such a conflict too, not a retryable Error: sent again, it could only come back as a replay of the one
+    /// recorded event and be counted as delivered twice.
     /// </para>
     /// </remarks>
     /// <exception cref="ArgumentException">An event is null; nothing was sent.</exception>

@@ -74,24 +74,37 @@ internal sealed class BulkSubmission
     /// <summary>
     /// An event given more than once in a list is recorded once: a replay whose original is the id an earlier result of
     /// this call was delivered as (accepted, or found as a replay) becomes a conflict, since its own attempt recorded
-    /// nothing. Same-key events are sent in input order, so the delivered one comes first. Costs one scan when there is
-    /// no replay; the set of delivered ids is built only when there is one.
+    /// nothing. Same-key events are sent in input order, so the delivered one comes first. A copy that ended as an
+    /// Error (its answer lost, or its batch failed after the retries) while another copy was delivered, before or
+    /// after it, is a repeat too: sent again it could only come back as a replay of the one recorded event, and be
+    /// counted as delivered a second time. Costs one scan when there is no replay and no Error; the maps are built only
+    /// when there is one.
     /// </summary>
     internal static void TakeRepeatsAsConflicts(UsageEventResult[] results)
     {
-        var firstReplay = -1;
+        var first = -1;
         for (var i = 0; i < results.Length; i++)
         {
-            if (results[i] is UsageEventResult.Duplicate { IsReplay: true })
+            if (results[i] is UsageEventResult.Duplicate { IsReplay: true } or UsageEventResult.Error)
             {
-                firstReplay = i;
+                first = i;
                 break;
             }
         }
 
-        if (firstReplay < 0)
+        if (first < 0)
         {
             return;
+        }
+
+        // The keys of the Errors, each with what another copy of the call was delivered as (once found).
+        Dictionary<UsageEventKey, AcceptedUsageEvent?>? failed = null;
+        for (var i = first; i < results.Length; i++)
+        {
+            if (results[i] is UsageEventResult.Error error)
+            {
+                (failed ??= [])[UsageEventKey.Of(error.Event)] = null;
+            }
         }
 
         var delivered = new HashSet<Guid>();
@@ -101,12 +114,56 @@ internal sealed class BulkSubmission
             {
                 case UsageEventResult.Accepted accepted:
                     delivered.Add(accepted.UsageEventId);
+                    Hold(failed, accepted);
                     break;
                 case UsageEventResult.Duplicate { IsReplay: true, Original: { } original } replay when !delivered.Add(original.UsageEventId):
                     results[i] = replay.AsRepeat();
                     break;
+                case UsageEventResult.Duplicate { IsReplay: true } replay:
+                    Hold(failed, replay);
+                    break;
             }
         }
+
+        if (failed is null)
+        {
+            return;
+        }
+
+        for (var i = first; i < results.Length; i++)
+        {
+            if (results[i] is UsageEventResult.Error error
+                && failed.TryGetValue(UsageEventKey.Of(error.Event), out var held) && held is not null
+                && DuplicateClassifier.Matches(error.Event, held))
+            {
+                results[i] = UsageEventResult.Duplicate.Repeat(error.Event, held, error.RequestId, error.CorrelationId);
+            }
+        }
+    }
+
+    /// <summary>Notes what <paramref name="delivered"/> was recorded as, for an Error of its key (the first delivered copy).</summary>
+    private static void Hold(Dictionary<UsageEventKey, AcceptedUsageEvent?>? failed, UsageEventResult delivered)
+    {
+        var key = UsageEventKey.Of(delivered.Event);
+        if (failed is null || !failed.TryGetValue(key, out var held) || held is not null)
+        {
+            return;
+        }
+
+        failed[key] = delivered switch
+        {
+            UsageEventResult.Duplicate { Original: { } original } => original,
+            UsageEventResult.Accepted accepted => new AcceptedUsageEvent(
+                accepted.UsageEventId,
+                accepted.MessageTime,
+                accepted.ResourceUsageId ?? accepted.Event.ResourceId,
+                accepted.Event.ResourceUri,
+                accepted.Event.PlanId,
+                accepted.Event.Dimension,
+                accepted.Event.Quantity,
+                accepted.Event.EffectiveStartTime),
+            _ => null,
+        };
     }
 
     /// <param name="usageEvents">The events.</param>

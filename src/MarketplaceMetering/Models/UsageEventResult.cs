@@ -126,6 +126,13 @@ public abstract record UsageEventResult
         /// so this event's own attempt recorded nothing.
         /// </summary>
         internal Duplicate AsRepeat() => new(Event, Original, RequestId, CorrelationId, isReplay: false);
+
+        /// <summary>
+        /// A conflict for <paramref name="usageEvent"/>, whose own attempt ended as an Error while another event of the
+        /// same bulk submission was delivered as <paramref name="original"/>.
+        /// </summary>
+        internal static Duplicate Repeat(UsageEvent usageEvent, AcceptedUsageEvent original, string? requestId, string? correlationId) =>
+            new(usageEvent, original, requestId, correlationId, isReplay: false);
     }
 
     /// <summary>The service (or, after exhausting retries, the client) could not record the event. Carries the service's error.</summary>

@@ -131,6 +131,58 @@ public class RepeatedEventTests
         bulk.Summary.DeliveredQuantityByDimension["dim1"].Should().Be(5);
     }
 
+    [Fact]
+    public void TakeRepeatsAsConflicts_ErrorCopyThenReplayCopy_ErrorBecomesARepeatNotRetryable()
+    {
+        // The first copy's answer was lost (Error after the retries) though the service recorded it; the second copy
+        // comes back as a replay of that record. Resubmitting the Error copy would come back as one more replay,
+        // counted as delivered again, where the service holds the hour once.
+        var usage = TestEvents.At(RepeatHour, quantity: 5);
+        var original = MeteringModelFactory.AcceptedUsageEvent(usage);
+        var results = new UsageEventResult[]
+        {
+            MeteringModelFactory.Error(usage, requestId: "lost"),
+            MeteringModelFactory.Duplicate(usage, original),
+        };
+
+        BulkSubmission.TakeRepeatsAsConflicts(results);
+
+        var repeat = results[0].Should().BeOfType<UsageEventResult.Duplicate>("the hour holds this very event, delivered by its copy").Subject;
+        repeat.IsReplay.Should().BeFalse();
+        repeat.Original.Should().Be(original);
+        repeat.RequestId.Should().Be("lost");
+        results[1].Should().BeOfType<UsageEventResult.Duplicate>().Which.IsReplay.Should().BeTrue();
+        var summary = UsageEventSummary.Create(results);
+        summary.Retryable.Should().BeEmpty("submitting it again could only come back as a replay of the one recorded event");
+        summary.Delivered.Should().Be(1);
+        summary.Conflicts.Should().Be(1);
+    }
+
+    [Fact]
+    public void TakeRepeatsAsConflicts_AcceptedCopyThenErrorCopy_ErrorBecomesARepeatOfTheAcceptedId()
+    {
+        var usage = TestEvents.At(RepeatHour, quantity: 5);
+        var other = TestEvents.At(RepeatHour, quantity: 5, resource: TestEvents.ResourceNumber(7));
+        var accepted = MeteringModelFactory.Accepted(usage);
+        var results = new UsageEventResult[]
+        {
+            accepted,
+            MeteringModelFactory.Error(usage),
+            MeteringModelFactory.Error(other),
+        };
+
+        BulkSubmission.TakeRepeatsAsConflicts(results);
+
+        var repeat = results[1].Should().BeOfType<UsageEventResult.Duplicate>().Subject;
+        repeat.IsReplay.Should().BeFalse();
+        repeat.Original!.UsageEventId.Should().Be(accepted.UsageEventId);
+        repeat.Original.Quantity.Should().Be(5);
+        results[2].Should().BeOfType<UsageEventResult.Error>("nothing in the call delivered its resource, dimension and hour");
+        UsageEventSummary.Create(results).Retryable.Should().Equal(other);
+    }
+
+    private static readonly DateTimeOffset RepeatHour = new(2026, 11, 20, 9, 10, 0, TimeSpan.Zero);
+
     private static void AssertOneDeliveredTwoConflicts(Harness h, IReadOnlyList<UsageEventResult> results, int[] at)
     {
         var accepted = results[at[0]].Should().BeOfType<UsageEventResult.Accepted>("the first of the three is sent first").Subject;
