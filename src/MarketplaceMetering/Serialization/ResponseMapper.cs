@@ -14,6 +14,9 @@ internal static class ResponseMapper
     /// <summary>The top-level message of the documented 400, which says nothing about the field (its details do).</summary>
     private const string GenericMessage = "One or more errors have occurred.";
 
+    /// <summary>How many of an error's details a message quotes: a hostile answer can list thousands.</summary>
+    private const int MaxDetails = 5;
+
     /// <summary>
     /// The service answers "expired or in future" for both ends of its 24-hour window. An event younger than this by the
     /// client's clock cannot have expired (clocks disagree by minutes, not half a day): the service's clock is behind,
@@ -209,7 +212,6 @@ internal static class ResponseMapper
     /// </summary>
     private static string DetailsSaid(ErrorDto error, SecretRedactor redactor)
     {
-        const int MaxDetails = 5;
         var said = error.Details?
             .Where(d => d is not null && (!string.IsNullOrWhiteSpace(d.Message) || !string.IsNullOrWhiteSpace(d.Target)))
             .Take(MaxDetails)
@@ -380,8 +382,8 @@ internal static class ResponseMapper
     /// The message and target that say what was wrong. The documented 400 names the field only in its details
     /// (<c>{"code": "BadArgument", "message": "One or more errors have occurred.", "target": "usageEventRequest",
     /// "details": [{"code", "message": "The resourceId is required.", "target": "ResourceId"}]}</c>): when the top level
-    /// names none of the details' fields, the details' messages are the message (after the top level's own, unless that is
-    /// the generic one) and the first detail's field is the target. Otherwise the top level says it already.
+    /// names none of the details' fields, the details' messages (the first few) are the message (after the top level's own,
+    /// unless that is the generic one) and the first detail's field is the target. Otherwise the top level says it already.
     /// </summary>
     private static (string? Message, string? Target) SpecificError(ErrorDto error)
     {
@@ -391,7 +393,7 @@ internal static class ResponseMapper
             return (error.Message, error.Target);
         }
 
-        var said = string.Join(" ", details.Select(d => d.Message!.Trim()));
+        var said = string.Join(" ", details.Take(MaxDetails).Select(d => d.Message!.Trim()));
         var top = error.Message?.Trim();
         var message = string.IsNullOrEmpty(top) || string.Equals(top, GenericMessage, StringComparison.OrdinalIgnoreCase)
             ? said

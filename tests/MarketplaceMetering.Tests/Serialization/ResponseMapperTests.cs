@@ -190,6 +190,50 @@ public class ResponseMapperTests
     }
 
     [Fact]
+    public void MapSingle_400WithThousandsOfDetails_MessageQuotesOnlyTheFirstFew()
+    {
+        var details = string.Join(",", Enumerable.Range(0, 5000).Select(i => $$"""{"code":"BadArgument","message":"Detail number {{i}} is wrong.","target":"field{{i}}"}"""));
+        var body = $$"""{"code":"BadArgument","message":"One or more errors have occurred.","target":"usageEventRequest","details":[{{details}}]}""";
+
+        var bad = ResponseMapper.MapSingle(Sent, Raw(400, body), Op).Should().BeOfType<UsageEventResult.BadArgument>().Subject;
+
+        bad.Message.Length.Should().BeLessThan(400, "the message is bounded like the exception's, at five details");
+        bad.Message.Should().Be("Detail number 0 is wrong. Detail number 1 is wrong. Detail number 2 is wrong. Detail number 3 is wrong. Detail number 4 is wrong.");
+        bad.Target.Should().Be("field0");
+        bad.Details.Should().HaveCount(5000, "the details themselves are all kept, as data");
+    }
+
+    [Theory]
+    [InlineData(""" "details":"oops" """)]
+    [InlineData(""" "details":[1,"x",[],true] """)]
+    [InlineData(""" "details":{"message":"m"} """)]
+    [InlineData(""" "details":[{"message":null,"target":null},{"message":"  ","target":" "},{"message":"","target":"dimension"}] """)]
+    public void MapSingle_400WithDetailsNotObjectsOrEmpty_ReturnsTheTopLevelError(string details)
+    {
+        var body = $$"""{"code":"BadArgument","message":"One or more errors have occurred.","target":"usageEventRequest",{{details}}}""";
+
+        var bad = ResponseMapper.MapSingle(Sent, Raw(400, body), Op).Should().BeAssignableTo<UsageEventResult.Failure>().Subject;
+
+        bad.Message.Should().NotBeNullOrWhiteSpace();
+    }
+
+    [Fact]
+    public void MapSingle_400DetailEchoingTheToken_MessageAndTargetAreRedacted()
+    {
+        const string Token = "eyJhbGciOiJSUzI1NiJ9.secret-token-body-0123456789";
+        var redactor = new SecretRedactor();
+        redactor.AddToken(Token);
+        var body = $$"""{"code":"BadArgument","message":"One or more errors have occurred.","target":"usageEventRequest","details":[{"code":"BadArgument","message":"Bearer {{Token}} is not valid.","target":"{{Token}}"}]}""";
+
+        var bad = ResponseMapper.MapSingle(Sent, new RawResponse(400, null, Encoding.UTF8.GetBytes(body), "req-1", "corr-1", null, redactor), Op)
+            .Should().BeAssignableTo<UsageEventResult.Failure>().Subject;
+
+        bad.Message.Should().NotContain("secret-token-body");
+        bad.Target.Should().NotContain("secret-token-body");
+        bad.Details.Should().OnlyContain(d => !d.Message!.Contains("secret-token-body") && !d.Target!.Contains("secret-token-body"));
+    }
+
+    [Fact]
     public void MapSingle_400Unclear_ReturnsBadArgumentKeepingEverything()
     {
         var result = ResponseMapper.MapSingle(Sent, Raw(400, """
