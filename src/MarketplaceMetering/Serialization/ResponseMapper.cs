@@ -388,7 +388,8 @@ internal static class ResponseMapper
     private static (string? Message, string? Target) SpecificError(ErrorDto error)
     {
         var details = error.Details?.Where(d => d is not null && !string.IsNullOrWhiteSpace(d.Message)).Select(d => d!).ToList() ?? [];
-        if (details.Count == 0 || details.Any(d => string.Equals(d.Target, error.Target, StringComparison.OrdinalIgnoreCase)))
+        // A detail names the top level's field only when both name one: two that name none say nothing alike.
+        if (details.Count == 0 || details.Any(d => !string.IsNullOrWhiteSpace(d.Target) && string.Equals(d.Target, error.Target, StringComparison.OrdinalIgnoreCase)))
         {
             return (error.Message, error.Target);
         }

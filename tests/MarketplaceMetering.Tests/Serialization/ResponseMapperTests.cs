@@ -217,6 +217,20 @@ public class ResponseMapperTests
         bad.Message.Should().NotBeNullOrWhiteSpace();
     }
 
+    [Theory]
+    [InlineData(""" "target":null, """, """ "target":null """)]
+    [InlineData("", """ "target":"" """)]
+    [InlineData(""" "target":"", """, """ "target":"" """)]
+    [InlineData(""" "target":" ", """, """ "target":" " """)]
+    public void MapSingle_400WithNoTopTargetAndADetailWithNoTarget_MessageIsTheDetails(string topTarget, string detailTarget)
+    {
+        var body = $$"""{"code":"BadArgument","message":"One or more errors have occurred.",{{topTarget}}"details":[{"code":"BadArgument","message":"The planId is required.",{{detailTarget}}}]}""";
+
+        var bad = ResponseMapper.MapSingle(Sent, Raw(400, body), Op).Should().BeOfType<UsageEventResult.BadArgument>().Subject;
+
+        bad.Message.Should().Be("The planId is required.", "a detail that names no field does not repeat a top level that names none either");
+    }
+
     [Fact]
     public void MapSingle_400DetailEchoingTheToken_MessageAndTargetAreRedacted()
     {
