@@ -214,6 +214,48 @@ public class FastReaderTests
     private static int Seed(int fixedSeed) =>
         int.TryParse(Environment.GetEnvironmentVariable("FUZZ_SEED"), out var seed) ? seed : fixedSeed;
 
+    [Theory]
+    [InlineData("2026-11-20T10:01:02\\u005A")]
+    [InlineData("2026-11-20T10:01:02.123456789Z")]
+    [InlineData("2026-11-20T10:01:02.12345678")]
+    [InlineData("0000-01-01T00:00:00Z")]
+    [InlineData("9999-12-31T23:59:59+14:00")]
+    [InlineData("9999-12-31T23:59:59-14:00")]
+    [InlineData("0001-01-01T00:00:00+14:00")]
+    [InlineData("0001-01-01T00:00:00-14:00")]
+    [InlineData("2026-11-20T10:01:02+14:59")]
+    [InlineData("2026-11-20T10:01:02-14:01")]
+    [InlineData("2026-02-30T10:01:02Z")]
+    [InlineData("2026-11-20T10:01:02\\u002B01:00")]
+    public void FastAndSlowPaths_HostileMessageTime_NeitherThrowsAndTheyAgree(string time)
+    {
+        var sent = Events();
+        var text = Batch(sent.Select(e => Item(e, "Accepted"))).ToJsonString()
+            .Replace("2026-11-20T10:01:02.1234567Z", time, StringComparison.Ordinal);
+
+        var fast = FastReader.TryReadBatch(sent, Raw(text));
+        var singleText = Item(sent[0], "Accepted").ToJsonString().Replace("2026-11-20T10:01:02.1234567Z", time, StringComparison.Ordinal);
+        var single = FastReader.TryReadSingle(sent[0], Raw(singleText));
+        IReadOnlyList<UsageEventResult>? slow = null;
+        try
+        {
+            slow = Slow(sent, text);
+        }
+        catch (MeteringException)
+        {
+        }
+
+        if (fast is not null)
+        {
+            fast.Should().Equal(slow, time);
+        }
+
+        if (single is not null)
+        {
+            single.Should().Be(ResponseMapper.MapSingle(sent[0], Raw(singleText), Op, useFastReader: false), time);
+        }
+    }
+
     private static IReadOnlyList<UsageEventResult> Slow(IReadOnlyList<UsageEvent> sent, string answer) =>
         ResponseMapper.MapBatch(sent, Raw(answer), Op, NullLogger.Instance, useFastReader: false).Results;
 
