@@ -33,6 +33,40 @@ public sealed class UsageRecorderTests
         (await ledger.GetEntriesAsync(clock.GetUtcNow().AddDays(-1), clock.GetUtcNow().AddDays(1))).Single().Quantity.Should().Be(1m, "what was written before stays");
     }
 
+    [Fact]
+    public async Task DisposeAsync_AfterTheWriterStoppedWithUsageInMemory_LogsHowManySumsWereLost()
+    {
+        // Record's usage lands in memory while the writer writes (after it took the meter's sums), and the writer then
+        // stops on an unexpected error (the clock refuses the next interval's timer): that usage can never be written.
+        var clock = new TimersRefusedOnDemand();
+        var logs = new Microsoft.Extensions.Logging.Testing.FakeLogCollector();
+        using var loggerFactory = Microsoft.Extensions.Logging.LoggerFactory.Create(b => b.AddProvider(new Microsoft.Extensions.Logging.Testing.FakeLoggerProvider(logs)));
+        await using var ledger = new HookedLedger(Path.Combine(Path.GetTempPath(), "mm-lost-" + Guid.NewGuid().ToString("N") + ".db"));
+        var recorder = new UsageRecorder(ledger, new UsageAccumulationOptions { TimeProvider = clock, LoggerFactory = loggerFactory, DurabilityInterval = TimeSpan.FromSeconds(1) });
+        ledger.OnAdd = call =>
+        {
+            if (call == 1)
+            {
+                recorder.Record(Resource, "plan", "calls", 7m);
+                recorder.Record(Resource, "plan", "exports", 2m);
+                clock.RefuseTimers = true;
+            }
+
+            return Task.CompletedTask;
+        };
+        await recorder.RecordAsync(Resource, "plan", "calls", 1m);
+        recorder.Record(Resource, "plan", "calls", 3m);
+
+        clock.Advance(TimeSpan.FromSeconds(1));
+        await MarketplaceMetering.Tests.Eventually.HoldsAsync(() => logs.GetSnapshot().Any(r => r.Id.Id == 113), "the writer says it stopped");
+        await recorder.DisposeAsync().AsTask().WaitAsync(TimeSpan.FromSeconds(30));
+
+        var lost = logs.GetSnapshot().Where(r => r.Id.Id == 101).Should().ContainSingle("the usage left in memory is lost, and the stop says how much").Subject;
+        lost.Level.Should().Be(Microsoft.Extensions.Logging.LogLevel.Critical);
+        lost.GetStructuredStateValue("Count").Should().Be("2");
+        (await ledger.GetEntriesAsync(clock.GetUtcNow().AddDays(-1), clock.GetUtcNow().AddDays(1))).Single().Quantity.Should().Be(4m, "what was written before the stop stays");
+    }
+
     /// <summary>A clock that, once told to, refuses to make timers.</summary>
     private sealed class TimersRefusedOnDemand() : Microsoft.Extensions.Time.Testing.FakeTimeProvider(MarketplaceMetering.Testing.TestClock.DefaultStart)
     {

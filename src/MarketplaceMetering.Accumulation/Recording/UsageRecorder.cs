@@ -149,6 +149,10 @@ public sealed class UsageRecorder : IAsyncDisposable, IDisposable
         try
         {
             await _writer.ConfigureAwait(false);
+            if (Volatile.Read(ref _writerFault) is not null)
+            {
+                ReportLostAfterWriterStopped();
+            }
         }
         finally
         {
@@ -165,6 +169,25 @@ public sealed class UsageRecorder : IAsyncDisposable, IDisposable
     /// <see cref="DisposeAsync"/>: the usage is written once, and every call returns when it is.
     /// </summary>
     public void Dispose() => DisposeAsync().AsTask().GetAwaiter().GetResult();
+
+    /// <summary>
+    /// After the writer stopped on an unexpected error, the sums still in memory can never be written: the meters are
+    /// closed (an add racing this throws rather than being taken) and how many sums were lost is logged (event id 101).
+    /// </summary>
+    private void ReportLostAfterWriterStopped()
+    {
+        var lost = new List<UsageDelta>();
+        foreach (var meter in _meters.Values)
+        {
+            meter.TakePending(lost, close: true);
+        }
+
+        _dirty.Clear();
+        if (lost.Count > 0)
+        {
+            Report(() => AccumulationLog.LostOnDispose(_logger, lost.Count));
+        }
+    }
 
     internal static void CheckQuantity(decimal quantity)
     {
