@@ -155,6 +155,32 @@ public class UsageFlusherTests
     }
 
     [SkippableFact]
+    public async Task FlushAsync_LeaseEndsWhileSendingAndAnotherInstanceTakesEveryRow_SummaryCountsThemAsTakenOver()
+    {
+        // Claimed 2, and none delivered, retrying, conflicting, refused or expired here: the summary must say where the
+        // two went, or it reads as two hours claimed and nothing done with them.
+        await using var h = await StartAsync(o => o.LeaseDuration = TimeSpan.FromMinutes(5));
+        await h.Recorder.RecordAsync(A, "plan", "calls", 8m, h.HourAgo(2));
+        await h.Recorder.RecordAsync(B, "plan", "calls", 1m, h.HourAgo(2));
+        await using var otherLedger = OpenAgain(h);
+        var clientOptions = new MeteringClientOptions { Endpoint = h.Emulator.Endpoint, TimeProvider = new MarketplaceMetering.Testing.TestClock(h.Clock.GetUtcNow()) };
+        var slow = new BeforeFirstSend(async () =>
+        {
+            h.Clock.Advance(TimeSpan.FromMinutes(6));
+            var now = h.Clock.GetUtcNow();
+            (await otherLedger.ClaimAsync("other", now - TimeSpan.FromHours(1), now, now + TimeSpan.FromMinutes(5), 10, CancellationToken.None)).Should().HaveCount(2);
+        });
+        using var client = new MeteringClient(new HttpClient(slow), h.Emulator.Credential, clientOptions);
+        using var flusher = new UsageFlusher(h.Ledger, client, h.Options);
+
+        var result = await flusher.FlushAsync();
+
+        result.Superseded.Should().Be(2);
+        h.Logs.GetSnapshot().Where(r => r.Id.Id == 107).Should().ContainSingle().Which.Message.Should()
+            .StartWith("Flushed 2 hours: 0 delivered").And.Contain("2 taken over by another instance");
+    }
+
+    [SkippableFact]
     public async Task FlushAsync_AnotherInstanceWhoseClockIsAheadTakesRowsDuringTheLease_WarnsThatTheClocksDiffer()
     {
         await using var h = await StartAsync(o => o.LeaseDuration = TimeSpan.FromMinutes(5));

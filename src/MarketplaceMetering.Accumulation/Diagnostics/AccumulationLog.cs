@@ -26,8 +26,8 @@ internal static partial class AccumulationLog
     [LoggerMessage(106, LogLevel.Error, "The service refused {Resource} / {Plan} / {Dimension} for {Hour:o} (quantity {Quantity}): {Detail}. Resending does not fix this; the row is marked Failed.")]
     public static partial void Refused(ILogger logger, string resource, string plan, string dimension, DateTimeOffset hour, decimal quantity, string detail);
 
-    [LoggerMessage(107, LogLevel.Information, "Flushed {Claimed} hours: {Delivered} delivered, {Retrying} to retry, {Conflicts} conflicts, {Failed} refused, {Expired} expired.")]
-    public static partial void Flushed(ILogger logger, int claimed, int delivered, int retrying, int conflicts, int failed, int expired);
+    [LoggerMessage(107, LogLevel.Information, "Flushed {Claimed} hours: {Delivered} delivered, {Retrying} to retry, {Conflicts} conflicts, {Failed} refused, {Expired} expired, {Superseded} taken over by another instance (its lease ended mid-send).")]
+    public static partial void Flushed(ILogger logger, int claimed, int delivered, int retrying, int conflicts, int failed, int expired, int superseded);
 
     [LoggerMessage(110, LogLevel.Error, "{Problem}")]
     public static partial void UnreadableRow(ILogger logger, string problem);

@@ -243,7 +243,7 @@ public sealed class UsageFlusher : BackgroundService
         };
         if (claimed > 0 || result.Expired > 0)
         {
-            AccumulationLog.Flushed(_logger, claimed, delivered, retrying, conflicts, failed, result.Expired);
+            AccumulationLog.Flushed(_logger, claimed, delivered, retrying, conflicts, failed, result.Expired, superseded);
         }
 
         return result;
