@@ -436,6 +436,48 @@ public class UsageFlusherTests
 
 
     [SkippableFact]
+    public async Task FlushAsync_CancelledAfterSomeRowsWereAnswered_ReportsTheirOutcomesAsAFinishedFlushDoes()
+    {
+        // A row the service fails with its batch while another row gets through is sent afterwards in a batch of its own.
+        // The flush is cancelled (the host stopping) while that batch is in flight, after the service answered the others
+        // with a conflict: the conflict is recorded, and must be reported too (log 105, the metrics), not only written.
+        await using var h = await StartAsync();
+        using var metrics = new MetricCollector();
+        var poison = Guid.Parse("00000000-0000-4000-8000-0000000000ff");
+        await h.Recorder.RecordAsync(poison, "plan", "calls", 1m, h.HourAgo(3));
+        foreach (var other in Enumerable.Range(1, 25).Select(i => Guid.Parse($"00000000-0000-4000-8000-{i:D12}")))
+        {
+            await h.Recorder.RecordAsync(other, "plan", "calls", 2m, h.HourAgo(3));
+        }
+
+        var clientOptions = new MeteringClientOptions { Endpoint = h.Emulator.Endpoint, TimeProvider = h.Clock };
+        clientOptions.Retry.MaxRetries = 0;
+        using var cancel = new CancellationTokenSource();
+        var handler = new PoisonCalls(poison);
+        using var client = new MeteringClient(new HttpClient(handler), h.Emulator.Credential, clientOptions);
+        using var flusher = new UsageFlusher(h.Ledger, client, h.Options);
+        (await flusher.FlushAsync()).Delivered.Should().Be(25, "the others got through; the poison row stays open, suspected");
+
+        await h.Client.SubmitUsageEventAsync(UsageEvent.ForResourceId(A, "plan", "calls", 100m, h.HourAgo(2)));
+        await h.Recorder.RecordAsync(A, "plan", "calls", 3m, h.HourAgo(2));
+        handler.OnPoison = async token =>
+        {
+            await cancel.CancelAsync();
+            await Task.Delay(Timeout.InfiniteTimeSpan, token);
+        };
+
+        var flush = () => flusher.FlushAsync(cancel.Token).WaitAsync(TimeSpan.FromSeconds(60));
+
+        await flush.Should().ThrowAsync<OperationCanceledException>();
+        var rows = await h.EntriesAsync();
+        rows.Single(r => r.Resource == A).State.Should().Be(UsageLedgerState.Conflict);
+        rows.Single(r => r.Resource == poison).State.Should().Be(UsageLedgerState.Open, "nothing is known of it: it goes back to open at once");
+        h.Logs.GetSnapshot().Should().Contain(r => r.Level == LogLevel.Error && r.Id.Id == 105, "a conflict is reported however the flush ends");
+        metrics.Sum("marketplace_metering.accumulation.conflicts").Should().Be(1);
+        h.Logs.GetSnapshot().Should().Contain(r => r.Id.Id == 109 && r.Message.StartsWith("Sending 1 hours did not complete", StringComparison.Ordinal));
+    }
+
+    [SkippableFact]
     public async Task FlushAsync_UsageRecordedForAnHourWhoseAnswerWasLost_CarriedForwardNotLostInAConflict()
     {
         // The service records the hour but every answer is lost: the flusher cannot know, and the row goes back to open.
@@ -529,6 +571,28 @@ public class UsageFlusherTests
             }
 
             return await base.SendAsync(request, cancellationToken);
+        }
+    }
+
+    /// <summary>Answers 500, without asking the service, to every call whose body names <paramref name="resource"/>, or runs <see cref="OnPoison"/> instead once set.</summary>
+    private sealed class PoisonCalls(Guid resource) : DelegatingHandler(new SocketsHttpHandler())
+    {
+        public Func<CancellationToken, Task>? OnPoison { get; set; }
+
+        protected override async Task<HttpResponseMessage> SendAsync(HttpRequestMessage request, CancellationToken cancellationToken)
+        {
+            var body = request.Content is null ? string.Empty : await request.Content.ReadAsStringAsync(cancellationToken);
+            if (!body.Contains(resource.ToString("D"), StringComparison.OrdinalIgnoreCase))
+            {
+                return await base.SendAsync(request, cancellationToken);
+            }
+
+            if (OnPoison is { } hook)
+            {
+                await hook(cancellationToken);
+            }
+
+            return new HttpResponseMessage(System.Net.HttpStatusCode.InternalServerError) { RequestMessage = request, Content = new StringContent("{}") };
         }
     }
 

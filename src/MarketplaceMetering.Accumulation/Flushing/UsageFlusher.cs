@@ -161,11 +161,12 @@ public sealed class UsageFlusher : BackgroundService
             }
 
             claimed += rows.Count;
-            var outcomes = await SendAsync(rows, cancellationToken).ConfigureAwait(false);
+            var (outcomes, known, stopped) = await SendAsync(rows, cancellationToken).ConfigureAwait(false);
             var recorded = await RecordOutcomesAsync(outcomes, leaseUntil).ConfigureAwait(false);
 
             var roundRetrying = 0;
             var roundSuperseded = 0;
+            var notSent = 0;
             for (var i = 0; i < rows.Count; i++)
             {
                 var (row, outcome) = (rows[i], outcomes[i]);
@@ -174,6 +175,13 @@ public sealed class UsageFlusher : BackgroundService
                     // Another instance claimed the row after this claim's lease ended; what it records is what counts,
                     // and it reports the row itself.
                     roundSuperseded++;
+                    continue;
+                }
+
+                if (!known[i])
+                {
+                    // The send stopped (cancelled) before anything was learnt of this row: it went back to open unsent.
+                    notSent++;
                     continue;
                 }
 
@@ -207,6 +215,14 @@ public sealed class UsageFlusher : BackgroundService
             if (roundSuperseded > 0)
             {
                 AccumulationLog.Superseded(_logger, roundSuperseded, _options.LeaseDuration);
+            }
+
+            if (stopped is not null)
+            {
+                // What a finished unit learnt was recorded and reported above (an expiry or a conflict is never silent);
+                // the rest went back to open, and the flush ends with the reason it stopped.
+                AccumulationLog.Released(_logger, notSent + roundRetrying, stopped.GetType().Name);
+                System.Runtime.ExceptionServices.ExceptionDispatchInfo.Throw(stopped);
             }
 
             Suspect(rows, outcomes, partial: roundRetrying > 0 && roundRetrying < rows.Count);
@@ -281,9 +297,18 @@ public sealed class UsageFlusher : BackgroundService
         return recorded;
     }
 
-    private async Task<UsageOutcome[]> SendAsync(IReadOnlyList<UsageLedgerEntry> rows, CancellationToken cancellationToken)
+    /// <summary>
+    /// Sends the claimed rows. Returns, per row, its outcome and whether it is known; and, when the send stopped
+    /// (cancelled, or something unexpected), why: the rows no finished unit answered for then have an
+    /// <see cref="UsageLedgerState.Open"/> outcome ("NotSent"), so they go back to open at once rather than waiting for
+    /// their lease to end (resending is safe: the service answers Duplicate for what it holds). The caller records and
+    /// reports the outcomes either way, then throws <c>Stopped</c>.
+    /// </summary>
+    [System.Diagnostics.CodeAnalysis.SuppressMessage("Design", "CA1031:Do not catch general exception types", Justification = "Handed back to the caller, which records what was learnt and rethrows it.")]
+    private async Task<(UsageOutcome[] Outcomes, bool[] Known, Exception? Stopped)> SendAsync(IReadOnlyList<UsageLedgerEntry> rows, CancellationToken cancellationToken)
     {
         var outcomes = new UsageOutcome[rows.Count];
+        var rowKnown = new bool[rows.Count];
         var events = new List<UsageEvent>(rows.Count);
         var positions = new List<int>(rows.Count);
         for (var i = 0; i < rows.Count; i++)
@@ -298,12 +323,13 @@ public sealed class UsageFlusher : BackgroundService
             {
                 // A row no event can be made of (edited by hand, say): refused here rather than sent.
                 outcomes[i] = new UsageOutcome(row.Id, row.ClaimId!.Value, UsageLedgerState.Failed, null, "InvalidRow: " + e.Message);
+                rowKnown[i] = true;
             }
         }
 
         if (events.Count == 0)
         {
-            return outcomes;
+            return (outcomes, rowKnown, null);
         }
 
         // Rows go together, in full batches, unless they stayed open after a claim in which others got through (see
@@ -339,31 +365,29 @@ public sealed class UsageFlusher : BackgroundService
         }
         catch (Exception e)
         {
-            // Cancelled (or something unexpected): what a finished unit learnt is recorded; nothing is known of the other
-            // rows, so they go back to open now rather than waiting for their lease to end. Resending is safe: the
-            // service answers Duplicate for what it holds.
-            var completed = new List<UsageOutcome>(positions.Count);
-            var released = 0;
+            // Cancelled (or something unexpected): what a finished unit learnt is kept; nothing is known of the other rows.
             for (var k = 0; k < positions.Count; k++)
             {
-                var row = rows[positions[k]];
                 if (Volatile.Read(ref known[k]))
                 {
-                    completed.Add(outcomes[positions[k]]);
+                    rowKnown[positions[k]] = true;
                 }
                 else
                 {
-                    completed.Add(new UsageOutcome(row.Id, row.ClaimId!.Value, UsageLedgerState.Open, null, "NotSent: " + e.GetType().Name));
-                    released++;
+                    var row = rows[positions[k]];
+                    outcomes[positions[k]] = new UsageOutcome(row.Id, row.ClaimId!.Value, UsageLedgerState.Open, null, "NotSent: " + e.GetType().Name);
                 }
             }
 
-            await _ledger.CompleteAsync(completed, _options.TimeProvider.GetUtcNow(), CancellationToken.None).ConfigureAwait(false);
-            AccumulationLog.Released(_logger, released, e.GetType().Name);
-            throw;
+            return (outcomes, rowKnown, e);
         }
 
-        return outcomes;
+        for (var k = 0; k < positions.Count; k++)
+        {
+            rowKnown[positions[k]] = true;
+        }
+
+        return (outcomes, rowKnown, null);
     }
 
     /// <summary>
