@@ -67,6 +67,58 @@ public sealed class UsageRecorderTests
         (await ledger.GetEntriesAsync(clock.GetUtcNow().AddDays(-1), clock.GetUtcNow().AddDays(1))).Single().Quantity.Should().Be(4m, "what was written before the stop stays");
     }
 
+    [Fact]
+    public async Task Dispose_FromALoggerTheWriterCalls_ReturnsAndTheWriterStillWritesWhatIsLeft()
+    {
+        // An app that stops recording on the first failed write, from its logging: the writer logs event 100 and the
+        // logger disposes the recorder on the writer's own thread. Waiting there for the writer would wait for itself.
+        var folder = Directory.CreateTempSubdirectory("mm-reentrant-").FullName;
+        await using var ledger = new HookedLedger(Path.Combine(folder, "usage.db"));
+        ledger.OnAdd = call => call == 0 ? throw new IOException("disk full (simulated)") : Task.CompletedTask;
+        UsageRecorder? recorder = null;
+        var disposedByLogger = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        using var loggerFactory = Microsoft.Extensions.Logging.LoggerFactory.Create(b => b.AddProvider(new ActingLoggerProvider(100, () =>
+        {
+            recorder!.Dispose();
+            disposedByLogger.TrySetResult();
+        })));
+        var clock = new TestClock(TestClock.DefaultStart);
+        recorder = new UsageRecorder(ledger, new UsageAccumulationOptions { TimeProvider = clock, LoggerFactory = loggerFactory });
+        recorder.Record(Resource, "plan", "calls", 5m);
+
+        var failed = () => recorder.RecordAsync(Resource, "plan", "calls", 1m).WaitAsync(TimeSpan.FromSeconds(30));
+        await failed.Should().ThrowAsync<IOException>();
+        await disposedByLogger.Task.WaitAsync(TimeSpan.FromSeconds(30));
+        await recorder.DisposeAsync().AsTask().WaitAsync(TimeSpan.FromSeconds(30));
+
+        (await ledger.GetEntriesAsync(clock.GetUtcNow().AddDays(-1), clock.GetUtcNow().AddDays(1))).Single().Quantity.Should().Be(5m, "Record's usage is written by the last write, after the logger returns");
+    }
+
+    /// <summary>Runs an action, once, from the first log entry with the given event id.</summary>
+    private sealed class ActingLoggerProvider(int eventId, Action action) : Microsoft.Extensions.Logging.ILoggerProvider, Microsoft.Extensions.Logging.ILogger
+    {
+        private int _acted;
+
+        public Microsoft.Extensions.Logging.ILogger CreateLogger(string categoryName) => this;
+
+        public IDisposable? BeginScope<TState>(TState state)
+            where TState : notnull => null;
+
+        public bool IsEnabled(Microsoft.Extensions.Logging.LogLevel logLevel) => true;
+
+        public void Log<TState>(Microsoft.Extensions.Logging.LogLevel logLevel, Microsoft.Extensions.Logging.EventId id, TState state, Exception? exception, Func<TState, Exception?, string> formatter)
+        {
+            if (id.Id == eventId && Interlocked.Exchange(ref _acted, 1) == 0)
+            {
+                action();
+            }
+        }
+
+        public void Dispose()
+        {
+        }
+    }
+
     /// <summary>A clock that, once told to, refuses to make timers.</summary>
     private sealed class TimersRefusedOnDemand() : Microsoft.Extensions.Time.Testing.FakeTimeProvider(MarketplaceMetering.Testing.TestClock.DefaultStart)
     {

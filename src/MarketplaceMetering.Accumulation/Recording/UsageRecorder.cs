@@ -37,6 +37,10 @@ public sealed class UsageRecorder : IAsyncDisposable, IDisposable
     private int _disposed;
     private Exception? _writerFault;
 
+    // The recorder whose writer is running in this async flow: set by the writer, so it flows into the ledger calls and
+    // the logging it makes, where a dispose must not wait for the writer (it would wait for itself).
+    private static readonly AsyncLocal<UsageRecorder?> Writing = new();
+
     /// <summary>Initializes a new instance of the <see cref="UsageRecorder"/> class and starts its writer.</summary>
     /// <param name="ledger">Where usage is made durable.</param>
     /// <param name="options">The settings; <see langword="null"/> for the defaults.</param>
@@ -146,6 +150,29 @@ public sealed class UsageRecorder : IAsyncDisposable, IDisposable
         }
 
         _commits.Writer.TryComplete();
+        if (Writing.Value == this)
+        {
+            // Called from inside the writer (a ledger or a logger it calls that disposes the recorder): the writer writes
+            // what is left once that call returns, and the rest of the stop follows it. Waiting here would never end.
+            _ = StopAsync();
+            return;
+        }
+
+        await StopAsync().ConfigureAwait(false);
+    }
+
+    /// <summary>
+    /// Writes what is still in memory, then stops the writer, as <see cref="DisposeAsync"/> does, blocking until it is
+    /// done: for a <c>ServiceProvider</c> or a <see langword="using"/> statement disposed synchronously. It needs no
+    /// thread of the caller's synchronization context. Safe to call more than once and together with
+    /// <see cref="DisposeAsync"/>: the usage is written once, and every call returns when it is. Called from inside the
+    /// writer (a ledger or logger call-back), it returns at once: the writer writes what is left when the call-back returns.
+    /// </summary>
+    public void Dispose() => DisposeAsync().AsTask().GetAwaiter().GetResult();
+
+    /// <summary>Waits for the writer's last write, then releases the timer and lets every dispose call return.</summary>
+    private async Task StopAsync()
+    {
         try
         {
             await _writer.ConfigureAwait(false);
@@ -161,14 +188,6 @@ public sealed class UsageRecorder : IAsyncDisposable, IDisposable
             _stopped.TrySetResult();
         }
     }
-
-    /// <summary>
-    /// Writes what is still in memory, then stops the writer, as <see cref="DisposeAsync"/> does, blocking until it is
-    /// done: for a <c>ServiceProvider</c> or a <see langword="using"/> statement disposed synchronously. It needs no
-    /// thread of the caller's synchronization context. Safe to call more than once and together with
-    /// <see cref="DisposeAsync"/>: the usage is written once, and every call returns when it is.
-    /// </summary>
-    public void Dispose() => DisposeAsync().AsTask().GetAwaiter().GetResult();
 
     /// <summary>
     /// After the writer stopped on an unexpected error, the sums still in memory can never be written: the meters are
@@ -304,6 +323,7 @@ public sealed class UsageRecorder : IAsyncDisposable, IDisposable
     [System.Diagnostics.CodeAnalysis.SuppressMessage("Design", "CA1031:Do not catch general exception types", Justification = "Whatever stopped the writer, its callers must be told rather than left waiting.")]
     private async Task WriteLoopAsync()
     {
+        Writing.Value = this;
         var batch = new List<Commit>();
         try
         {
