@@ -61,6 +61,9 @@ public sealed class UsageAccumulationOptions
         }
     }
 
+    /// <summary>The longest <see cref="LeaseDuration"/> allowed.</summary>
+    internal static readonly TimeSpan MaxLeaseDuration = TimeSpan.FromHours(1);
+
     /// <summary>What is wrong, one sentence per setting, each starting with the setting's name.</summary>
     internal List<string> Problems()
     {
@@ -68,7 +71,7 @@ public sealed class UsageAccumulationOptions
         Check(problems, nameof(Grace), Grace, TimeSpan.Zero, TimeSpan.FromHours(12));
         Check(problems, nameof(DurabilityInterval), DurabilityInterval, TimeSpan.FromMilliseconds(10), TimeSpan.FromHours(1));
         Check(problems, nameof(FlushInterval), FlushInterval, TimeSpan.FromMilliseconds(100), TimeSpan.FromHours(1));
-        Check(problems, nameof(LeaseDuration), LeaseDuration, TimeSpan.FromSeconds(1), TimeSpan.FromHours(1));
+        Check(problems, nameof(LeaseDuration), LeaseDuration, TimeSpan.FromSeconds(1), MaxLeaseDuration);
         Check(problems, nameof(DeadlineWarningMargin), DeadlineWarningMargin, TimeSpan.Zero, TimeSpan.FromHours(23));
         if (MaxRowsPerClaim is < 1 or > 100_000)
         {

@@ -113,6 +113,30 @@ public sealed class AccumulationRegistrationTests
         Directory.Delete(folder, recursive: true);
     }
 
+    [Fact]
+    public async Task Host_ClientSendCanOutlastHalfTheLongestLeaseAllowed_FailsAtStartSayingOnlyTheClientCanChange()
+    {
+        // 4 attempts of 10 minutes and 3 waits of 30 s: 41 min 30 s. No lease outlasts twice that: LeaseDuration is at
+        // most 1 hour, so "make LeaseDuration longer than 1:23:00" would only send the operator into the next refusal.
+        var folder = Directory.CreateTempSubdirectory("mm-di-").FullName;
+        using var host = LeaseHost(folder, new Dictionary<string, string?>
+        {
+            ["MarketplaceMetering:NetworkTimeout"] = "00:10:00",
+            ["MarketplaceMetering:Accumulation:LeaseDuration"] = "01:00:00",
+        });
+
+        var act = () => host.StartAsync();
+
+        var message = (await act.Should().ThrowAsync<OptionsValidationException>()).Which.Message;
+        message.Should().Contain("MarketplaceMetering:Accumulation:LeaseDuration is 1:00:00")
+            .And.Contain("0:41:30")
+            .And.Contain("at most 1:00:00")
+            .And.Contain("less than 0:30:00")
+            .And.NotContain("longer than 1:23:00");
+        Microsoft.Data.Sqlite.SqliteConnection.ClearAllPools();
+        Directory.Delete(folder, recursive: true);
+    }
+
     /// <summary>A host with the client and the accumulation layer from configuration, on a test clock, its ledger in <paramref name="folder"/>.</summary>
     private static IHost LeaseHost(string folder, Dictionary<string, string?> settings)
     {
