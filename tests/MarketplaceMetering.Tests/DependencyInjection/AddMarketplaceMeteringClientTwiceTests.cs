@@ -53,20 +53,7 @@ public class AddMarketplaceMeteringClientTwiceTests
     public async Task AddMarketplaceMeteringClient_CalledTwiceInCode_OnlyTheSecondCallsActionsApply()
     {
         var services = new ServiceCollection();
-        services.AddMarketplaceMeteringClient(
-            o =>
-            {
-                o.Endpoint = Production;
-                o.MaxConcurrency = 9;
-                o.Retry.MaxRetries = 7;
-            },
-            c =>
-            {
-                c.Kind = MeteringCredentialKind.ClientSecret;
-                c.TenantId = LoginServer.Tenant;
-                c.ClientId = LoginServer.Client;
-                c.ClientSecret = "production-secret-value";
-            });
+        AddProductionInCode(services);
         services.AddMarketplaceMeteringClient(o => o.NetworkTimeout = TimeSpan.FromSeconds(20), c => c.Kind = MeteringCredentialKind.ManagedIdentity);
         await using var provider = services.BuildServiceProvider();
 
@@ -106,20 +93,7 @@ public class AddMarketplaceMeteringClientTwiceTests
             ["Staging:Credential:Kind"] = "ManagedIdentity",
         }).Build();
         var services = new ServiceCollection();
-        services.AddMarketplaceMeteringClient(
-            o =>
-            {
-                o.Endpoint = Production;
-                o.MaxConcurrency = 9;
-                o.Retry.MaxRetries = 7;
-            },
-            c =>
-            {
-                c.Kind = MeteringCredentialKind.ClientSecret;
-                c.TenantId = LoginServer.Tenant;
-                c.ClientId = LoginServer.Client;
-                c.ClientSecret = "production-secret-value";
-            });
+        AddProductionInCode(services);
         services.AddMarketplaceMeteringClient(configuration.GetSection("Staging"));
         await using var provider = services.BuildServiceProvider();
 
@@ -195,6 +169,23 @@ public class AddMarketplaceMeteringClientTwiceTests
         login.TokenRequests().Should().BeEmpty("production's client secret is never used");
         (first.Requests, second.Requests).Should().Be((1, 1), "handlers added through either call's builder apply: both calls configure the one named HttpClient");
     }
+
+    /// <summary>The "production" registration in code: an endpoint, two settings and a client secret.</summary>
+    private static void AddProductionInCode(IServiceCollection services) =>
+        services.AddMarketplaceMeteringClient(
+            o =>
+            {
+                o.Endpoint = Production;
+                o.MaxConcurrency = 9;
+                o.Retry.MaxRetries = 7;
+            },
+            c =>
+            {
+                c.Kind = MeteringCredentialKind.ClientSecret;
+                c.TenantId = LoginServer.Tenant;
+                c.ClientId = LoginServer.Client;
+                c.ClientSecret = "production-secret-value";
+            });
 
     private static (MeteringClientOptions Options, MeteringCredentialOptions Credential, MeteringClient Client) Resolve(IServiceProvider provider) =>
         (provider.GetRequiredService<IOptions<MeteringClientOptions>>().Value,
