@@ -480,19 +480,7 @@ internal static class ResponseMapper
     private static MeteringErrorDetail[] Details(ErrorDto? error, SecretRedactor redactor) =>
         error?.Details?.Where(d => d is not null).Select(d => new MeteringErrorDetail(redactor.RedactOrNull(d!.Code), redactor.RedactOrNull(d.Message), redactor.RedactOrNull(d.Target))).ToArray() ?? [];
 
-    // Redacted before it is cut, so that a secret cut in half cannot slip past its mask.
-    private static string Quote(string text, SecretRedactor redactor)
-    {
-        text = redactor.Redact(text);
-        text = text.Length > 200 ? text.Remove(200) + "…" : text;
-        // No control character reaches a message, a log or a console from the service: a line break would forge a log
-        // line, an ESC sequence would act on the terminal that shows it (as WireFormat.Excerpt does for bodies).
-        var quoted = new System.Text.StringBuilder(text.Length + 2).Append('\'');
-        foreach (var c in text)
-        {
-            quoted.Append(char.IsControl(c) ? ' ' : c);
-        }
-
-        return quoted.Append('\'').ToString();
-    }
+    // Masked, cut and freed of control characters: a line break would forge a log line, an ESC sequence would act on the
+    // terminal that shows the message.
+    private static string Quote(string text, SecretRedactor redactor) => "'" + WireFormat.SafeText(text, redactor, 200) + "'";
 }

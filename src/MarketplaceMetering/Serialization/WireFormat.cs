@@ -230,27 +230,45 @@ internal static class WireFormat
     public static bool SameOnTheWire(decimal sent, decimal held) => ServiceDouble(sent).Equals(ServiceDouble(held));
 
     /// <summary>A short, single-line, secret-free excerpt of a body, for exception messages.</summary>
-    public static string Excerpt(ReadOnlyMemory<byte> body, SecretRedactor redactor, bool truncated = false)
+    public static string Excerpt(ReadOnlyMemory<byte> body, SecretRedactor redactor, bool truncated = false) =>
+        body.Length == 0 ? "(empty)" : SafeText(Utf8(body.Span), redactor, ExcerptLength, truncated);
+
+    /// <summary>
+    /// The service's text (a body, a message it wrote, an id it answered in a header) made safe to carry into a message,
+    /// a log, a span or a console: a secret it echoes is masked, a control character (a line break that would forge a
+    /// log line, an ESC sequence that would act on a terminal) is a space, and it is cut to <paramref name="maxLength"/>
+    /// characters with "…" (also when <paramref name="truncated"/> says it was cut before). Masked first, then cut: a
+    /// secret cut in half would no longer match its mask. Text that needs none of this is returned as it is, unallocated.
+    /// </summary>
+    public static string SafeText(string text, SecretRedactor redactor, int maxLength, bool truncated = false)
     {
-        if (body.Length == 0)
+        text = redactor.Redact(text);
+        var cut = truncated || text.Length > maxLength;
+        if (!cut && !HasControlCharacter(text))
         {
-            return "(empty)";
+            return text;
         }
 
-        // Mask the whole text first, then cut: a secret cut in half by the excerpt would no longer match its mask.
-        var text = redactor.Redact(Utf8(body.Span));
-        var excerpt = new StringBuilder(Math.Min(text.Length, ExcerptLength + 1));
+        var safe = new StringBuilder(Math.Min(text.Length, maxLength) + 1);
+        for (var i = 0; i < text.Length && i < maxLength; i++)
+        {
+            safe.Append(char.IsControl(text[i]) ? ' ' : text[i]);
+        }
+
+        return cut ? safe.Append('…').ToString() : safe.ToString();
+    }
+
+    private static bool HasControlCharacter(string text)
+    {
         foreach (var c in text)
         {
-            if (excerpt.Length >= ExcerptLength)
+            if (char.IsControl(c))
             {
-                break;
+                return true;
             }
-
-            excerpt.Append(char.IsControl(c) ? ' ' : c);
         }
 
-        return truncated || text.Length > ExcerptLength ? excerpt + "…" : excerpt.ToString();
+        return false;
     }
 
     private static string Utf8(ReadOnlySpan<byte> bytes)
