@@ -308,7 +308,7 @@ public sealed class UsageFlusher : BackgroundService
     private async Task<(UsageOutcome[] Outcomes, bool[] Known, Exception? Stopped)> SendAsync(IReadOnlyList<UsageLedgerEntry> rows, CancellationToken cancellationToken)
     {
         var outcomes = new UsageOutcome[rows.Count];
-        var rowKnown = new bool[rows.Count];
+        var known = new bool[rows.Count]; // per row: its outcome is set (written by concurrent units, each its own rows)
         var events = new List<UsageEvent>(rows.Count);
         var positions = new List<int>(rows.Count);
         for (var i = 0; i < rows.Count; i++)
@@ -323,13 +323,13 @@ public sealed class UsageFlusher : BackgroundService
             {
                 // A row no event can be made of (edited by hand, say): refused here rather than sent.
                 outcomes[i] = new UsageOutcome(row.Id, row.ClaimId!.Value, UsageLedgerState.Failed, null, "InvalidRow: " + e.Message);
-                rowKnown[i] = true;
+                known[i] = true;
             }
         }
 
         if (events.Count == 0)
         {
-            return (outcomes, rowKnown, null);
+            return (outcomes, known, null);
         }
 
         // Rows go together, in full batches, unless they stayed open after a claim in which others got through (see
@@ -337,7 +337,6 @@ public sealed class UsageFlusher : BackgroundService
         // (a poison row) then holds back fewer of the rows planned with it each time, and from the fourth time only
         // itself, instead of taking the same batch-mates down with it until they all expire.
         var (together, suspected) = Units(rows, positions);
-        var known = new bool[positions.Count];
         async ValueTask SendUnitAsync(List<int> unit, CancellationToken token)
         {
             var results = await _client.SubmitUsageEventsAsync(unit.Select(k => events[k]), token).ConfigureAwait(false);
@@ -345,7 +344,7 @@ public sealed class UsageFlusher : BackgroundService
             {
                 var k = unit[j];
                 outcomes[positions[k]] = ToOutcome(rows[positions[k]], results.Results[j]);
-                known[k] = true;
+                Volatile.Write(ref known[positions[k]], true);
             }
         }
 
@@ -366,28 +365,18 @@ public sealed class UsageFlusher : BackgroundService
         catch (Exception e)
         {
             // Cancelled (or something unexpected): what a finished unit learnt is kept; nothing is known of the other rows.
-            for (var k = 0; k < positions.Count; k++)
+            foreach (var i in positions)
             {
-                if (Volatile.Read(ref known[k]))
+                if (!Volatile.Read(ref known[i]))
                 {
-                    rowKnown[positions[k]] = true;
-                }
-                else
-                {
-                    var row = rows[positions[k]];
-                    outcomes[positions[k]] = new UsageOutcome(row.Id, row.ClaimId!.Value, UsageLedgerState.Open, null, "NotSent: " + e.GetType().Name);
+                    outcomes[i] = new UsageOutcome(rows[i].Id, rows[i].ClaimId!.Value, UsageLedgerState.Open, null, "NotSent: " + e.GetType().Name);
                 }
             }
 
-            return (outcomes, rowKnown, e);
+            return (outcomes, known, e);
         }
 
-        for (var k = 0; k < positions.Count; k++)
-        {
-            rowKnown[positions[k]] = true;
-        }
-
-        return (outcomes, rowKnown, null);
+        return (outcomes, known, null);
     }
 
     /// <summary>
