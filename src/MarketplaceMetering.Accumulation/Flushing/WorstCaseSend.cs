@@ -55,33 +55,29 @@ internal static class WorstCaseSend
         }
 
         var retries = client.Retry.MaxRetries;
-        if (worst.Value * LeaseFactor >= UsageAccumulationOptions.MaxLeaseDuration)
-        {
-            // No lease allowed outlasts it: only the client's settings can change.
-            return string.Format(
-                CultureInfo.InvariantCulture,
-                "{0} is {1:g}, but one send through the MeteringClient can take up to {2:g} ({3} attempts of NetworkTimeout {4:g} with Retry.MaxRetries {5}, and {5} waits of up to Retry.MaxDelay {6:g}), more than half the lease: a claim whose lease ends while its rows are still being sent is taken by another instance, which sends them again. {0} is at most {7:g}, so lower the client's NetworkTimeout, Retry.MaxRetries or Retry.MaxDelay until one send takes less than {8:g}.",
-                leaseName,
-                lease,
-                worst.Value,
-                retries + 1,
-                client.NetworkTimeout,
-                retries,
-                client.Retry.MaxDelay,
-                UsageAccumulationOptions.MaxLeaseDuration,
-                UsageAccumulationOptions.MaxLeaseDuration / LeaseFactor);
-        }
-
-        return string.Format(
+        var tooLong = string.Format(
             CultureInfo.InvariantCulture,
-            "{0} is {1:g}, but one send through the MeteringClient can take up to {2:g} ({3} attempts of NetworkTimeout {4:g} with Retry.MaxRetries {5}, and {5} waits of up to Retry.MaxDelay {6:g}), more than half the lease: a claim whose lease ends while its rows are still being sent is taken by another instance, which sends them again. Make {0} longer than {7:g}, or lower the client's NetworkTimeout, Retry.MaxRetries or Retry.MaxDelay.",
+            "{0} is {1:g}, but one send through the MeteringClient can take up to {2:g} ({3} attempts of NetworkTimeout {4:g} with Retry.MaxRetries {5}, and {5} waits of up to Retry.MaxDelay {6:g}), more than half the lease: a claim whose lease ends while its rows are still being sent is taken by another instance, which sends them again. ",
             leaseName,
             lease,
             worst.Value,
             retries + 1,
             client.NetworkTimeout,
             retries,
-            client.Retry.MaxDelay,
-            worst.Value * LeaseFactor);
+            client.Retry.MaxDelay);
+
+        // When no lease allowed outlasts it, only the client's settings can change.
+        return tooLong + (worst.Value * LeaseFactor >= UsageAccumulationOptions.MaxLeaseDuration
+            ? string.Format(
+                CultureInfo.InvariantCulture,
+                "{0} is at most {1:g}, so lower the client's NetworkTimeout, Retry.MaxRetries or Retry.MaxDelay until one send takes less than {2:g}.",
+                leaseName,
+                UsageAccumulationOptions.MaxLeaseDuration,
+                UsageAccumulationOptions.MaxLeaseDuration / LeaseFactor)
+            : string.Format(
+                CultureInfo.InvariantCulture,
+                "Make {0} longer than {1:g}, or lower the client's NetworkTimeout, Retry.MaxRetries or Retry.MaxDelay.",
+                leaseName,
+                worst.Value * LeaseFactor));
     }
 }
