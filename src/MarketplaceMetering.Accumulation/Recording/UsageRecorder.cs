@@ -196,12 +196,7 @@ public sealed class UsageRecorder : IAsyncDisposable, IDisposable
     private void ReportLostAfterWriterStopped()
     {
         var lost = new List<UsageDelta>();
-        foreach (var meter in _meters.Values)
-        {
-            meter.TakePending(lost, close: true);
-        }
-
-        _dirty.Clear();
+        TakeAllAndClose(lost);
         if (lost.Count > 0)
         {
             Report(() => AccumulationLog.LostOnDispose(_logger, lost.Count));
@@ -223,11 +218,12 @@ public sealed class UsageRecorder : IAsyncDisposable, IDisposable
     internal const int MaxResourceUriBytes = 1024;
 
     /// <summary>
-    /// Refuses a name with a control character (NUL among them) or half a surrogate pair: no service name has one, and
-    /// a ledger cannot keep it as given (PostgreSQL text refuses NUL, which failed every save of every meter; UTF-8
-    /// cannot encode half a pair), so it is refused here, before anything is recorded. So is a name longer than
-    /// <paramref name="maxBytes"/>: PostgreSQL cannot index a row whose resource, plan and dimension pass about 2.7 kB,
-    /// and such a row failed every save of every meter in the same way.
+    /// Refuses a name with a control character (NUL among them): no service name has one, and a ledger cannot keep it as
+    /// given (PostgreSQL text refuses NUL, which failed every save of every meter), so it is refused here, before
+    /// anything is recorded. So is a name longer than <paramref name="maxBytes"/>: PostgreSQL cannot index a row whose
+    /// resource, plan and dimension pass about 2.7 kB, and such a row failed every save of every meter in the same way.
+    /// Half a surrogate pair (which UTF-8 cannot encode) is refused before this, by the core's <see cref="UsageEvent"/>
+    /// rules that every caller applies first.
     /// </summary>
     internal static void CheckName(string name, string paramName, string what, int maxBytes)
     {
@@ -240,9 +236,7 @@ public sealed class UsageRecorder : IAsyncDisposable, IDisposable
 
         for (var i = 0; i < name.Length; i++)
         {
-            var c = name[i];
-            var broken = char.IsHighSurrogate(c) ? i + 1 == name.Length || !char.IsLowSurrogate(name[++i]) : char.IsLowSurrogate(c);
-            if (broken || char.IsControl(c))
+            if (char.IsControl(name[i]))
             {
                 throw new ArgumentException(
                     string.Format(CultureInfo.InvariantCulture, "The {0} has a control character or half a surrogate pair at position {1}; no usage can be recorded under it. Nothing was recorded.", what, i),
@@ -414,12 +408,7 @@ public sealed class UsageRecorder : IAsyncDisposable, IDisposable
                 {
                     // The last write: every meter, dirty or not (an add racing the dispose may not have queued its meter
                     // yet), is drained and closed at once, so no add returns after its usage could still be written.
-                    foreach (var meter in _meters.Values)
-                    {
-                        meter.TakePending(saved, close: true);
-                    }
-
-                    _dirty.Clear();
+                    TakeAllAndClose(saved);
                 }
 
                 deltas.AddRange(saved);
@@ -471,6 +460,17 @@ public sealed class UsageRecorder : IAsyncDisposable, IDisposable
                 }
             });
         }
+    }
+
+    /// <summary>Takes every meter's pending sum, dirty or not, and closes the meters: no add is taken after this.</summary>
+    private void TakeAllAndClose(List<UsageDelta> into)
+    {
+        foreach (var meter in _meters.Values)
+        {
+            meter.TakePending(into, close: true);
+        }
+
+        _dirty.Clear();
     }
 
     /// <summary>Logs and counts, ignoring a failure of the app's logging or metrics: what was reported on has happened either way.</summary>
