@@ -24,7 +24,7 @@ public class MeteringClientBadRequestTests
     public async Task SubmitUsageEventAsync_Documented400_BadArgumentNamesTheFieldAndItsMessage()
     {
         using var server = Canned("/api/usageEvent", 400, DocumentedMissingResourceId);
-        using var client = ClientFor(server);
+        using var client = server.ClientWithoutRetries();
 
         var result = await client.SubmitUsageEventAsync(TestEvents.At(TestClock.DefaultStart.AddMinutes(-30)));
 
@@ -39,7 +39,7 @@ public class MeteringClientBadRequestTests
     public async Task SubmitBatchUsageEventAsync_Documented400_ThrowsNamingTheFieldAndItsMessage()
     {
         using var server = Canned("/api/batchUsageEvent", 400, DocumentedMissingResourceId);
-        using var client = ClientFor(server);
+        using var client = server.ClientWithoutRetries();
 
         var act = () => client.SubmitBatchUsageEventAsync([TestEvents.At(TestClock.DefaultStart.AddMinutes(-30))]);
 
@@ -70,14 +70,5 @@ public class MeteringClientBadRequestTests
         server.Given(Request.Create().WithPath(path).UsingPost())
             .RespondWith(Response.Create().WithStatusCode(status).WithHeader("Content-Type", "application/json").WithBody(body));
         return server;
-    }
-
-    private static MeteringClient ClientFor(WireMockServer server)
-    {
-        var clock = new TestClock();
-        var options = new MeteringClientOptions { Endpoint = new Uri(server.Url!), TimeProvider = clock };
-        options.Retry.Delay = TimeSpan.Zero;
-        options.Retry.MaxRetries = 0;
-        return new MeteringClient(new ScriptedCredential(clock), options);
     }
 }

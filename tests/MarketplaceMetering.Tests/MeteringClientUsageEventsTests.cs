@@ -165,7 +165,7 @@ public class MeteringClientUsageEventsTests
     public async Task GetUsageEventsAsync_MalformedAnswer_ThrowsMeteringExceptionNamingTheProblem(string what, string body, string problem)
     {
         using var server = Canned(200, body);
-        using var client = ClientFor(server);
+        using var client = server.ClientWithoutRetries();
 
         var act = () => client.GetUsageEventsAsync(new UsageEventQuery(TestClock.DefaultStart.AddDays(-1)));
 
@@ -181,7 +181,7 @@ public class MeteringClientUsageEventsTests
     {
         var body = """[{"usageDate":"2026-11-19T00:00:00","usageResourceId":"6f1a2b3c-0000-4000-8000-000000000001","dimension":"dim1","reconStatus":"Frobnicated","submittedQuantity":9.1234567890123461,"processedQuantity":null,"extra":{"x":[1]}}]""";
         using var server = Canned(200, body);
-        using var client = ClientFor(server);
+        using var client = server.ClientWithoutRetries();
 
         var rows = await client.GetUsageEventsAsync(new UsageEventQuery(TestClock.DefaultStart.AddDays(-1)));
 
@@ -201,7 +201,7 @@ public class MeteringClientUsageEventsTests
     public async Task GetUsageEventsAsync_UsageDateAsADayOrATime_IsThatDaysMidnightUtc(string usageDate)
     {
         using var server = Canned(200, "[" + GoodRow().Replace("\"2026-11-19T00:00:00Z\"", "\"" + usageDate + "\"", StringComparison.Ordinal) + "]");
-        using var client = ClientFor(server);
+        using var client = server.ClientWithoutRetries();
 
         var rows = await client.GetUsageEventsAsync(new UsageEventQuery(TestClock.DefaultStart.AddDays(-1)));
 
@@ -212,7 +212,7 @@ public class MeteringClientUsageEventsTests
     public async Task GetUsageEventsAsync_EmptyArray_ReturnsNoRows()
     {
         using var server = Canned(200, "[]");
-        using var client = ClientFor(server);
+        using var client = server.ClientWithoutRetries();
 
         var rows = await client.GetUsageEventsAsync(new UsageEventQuery(TestClock.DefaultStart.AddDays(-1)));
 
@@ -223,7 +223,7 @@ public class MeteringClientUsageEventsTests
     public async Task GetUsageEventsAsync_Service400_ThrowsMeteringExceptionQuotingTheService()
     {
         using var server = Canned(400, """{"code":"BadArgument","message":"The usageStartDate query parameter is not a valid date."}""");
-        using var client = ClientFor(server);
+        using var client = server.ClientWithoutRetries();
 
         var act = () => client.GetUsageEventsAsync(new UsageEventQuery(TestClock.DefaultStart));
 
@@ -237,7 +237,7 @@ public class MeteringClientUsageEventsTests
     public async Task GetUsageEventsAsync_Service403_ThrowsMeteringAuthorizationException()
     {
         using var server = Canned(403, """{"message":"Client is not authorized for this usage resource.","code":"Forbidden"}""");
-        using var client = ClientFor(server);
+        using var client = server.ClientWithoutRetries();
 
         var act = () => client.GetUsageEventsAsync(new UsageEventQuery(TestClock.DefaultStart));
 
@@ -252,7 +252,7 @@ public class MeteringClientUsageEventsTests
         // A message is quoted into the exception, which lands in logs and on consoles: an ESC sequence would clear a
         // screen or retitle a terminal, a NUL or BEL would reach the log as it came.
         using var server = Canned(status, """{"message":"Denied\u001b]0;pwned\u0007\u001b[2J\u0000 \r\nforged line","code":"Forbidden\u001b[31m"}""");
-        using var client = ClientFor(server);
+        using var client = server.ClientWithoutRetries();
 
         var act = () => client.GetUsageEventsAsync(new UsageEventQuery(TestClock.DefaultStart));
 
@@ -281,7 +281,7 @@ public class MeteringClientUsageEventsTests
         var row = GoodRow();
         var body = "[" + string.Join(",", Enumerable.Repeat(row, (2 * 1024 * 1024 / row.Length) + 1)) + "]";
         using var server = Canned(200, body);
-        using var client = ClientFor(server);
+        using var client = server.ClientWithoutRetries();
 
         var rows = await client.GetUsageEventsAsync(new UsageEventQuery(TestClock.DefaultStart.AddDays(-1)));
 
@@ -307,14 +307,5 @@ public class MeteringClientUsageEventsTests
         server.Given(Request.Create().WithPath("/api/usageEvents").UsingGet())
             .RespondWith(Response.Create().WithStatusCode(status).WithHeader("Content-Type", "application/json").WithBody(body));
         return server;
-    }
-
-    private static MeteringClient ClientFor(WireMockServer server)
-    {
-        var clock = new TestClock();
-        var options = new MeteringClientOptions { Endpoint = new Uri(server.Url!), TimeProvider = clock };
-        options.Retry.Delay = TimeSpan.Zero;
-        options.Retry.MaxRetries = 0;
-        return new MeteringClient(new ScriptedCredential(clock), options);
     }
 }

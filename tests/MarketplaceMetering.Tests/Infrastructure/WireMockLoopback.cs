@@ -20,6 +20,16 @@ internal static class WireMockLoopback
         return server;
     }
 
+    /// <summary>A client of <paramref name="server"/> on a test clock that sends each call once (no retries), so a test sees the answer it canned.</summary>
+    public static MeteringClient ClientWithoutRetries(this WireMockServer server)
+    {
+        var clock = new MarketplaceMetering.Testing.TestClock();
+        var options = new MeteringClientOptions { Endpoint = new Uri(server.Url!), TimeProvider = clock };
+        options.Retry.Delay = TimeSpan.Zero;
+        options.Retry.MaxRetries = 0;
+        return new MeteringClient(new ScriptedCredential(clock), options);
+    }
+
     /// <summary>The server by another name, <c>localhost</c>, where the emulator is <c>127.0.0.1</c>.</summary>
     public static string LocalhostUrl(this WireMockServer server, string pathAndQuery) => "http://localhost:" + server.Port + "/" + pathAndQuery;
 }
