@@ -171,15 +171,17 @@ public sealed class AccumulationRegistrationTests
         Directory.Delete(folder, recursive: true);
     }
 
-    [Fact]
-    public async Task Host_PostgreSqlConnectionStringWithoutTheLedgerKey_FailsAtStartWithoutThePasswordInsteadOfMakingAFileOfIt()
+    [Theory]
+    [InlineData("Host=db.internal;Username=metering;Password=hunter2;Database=usage")]
+    [InlineData("Uid=hunter2")] // Npgsql reads Uid as the user name; the CLI's --ledger knows it too
+    public async Task Host_PostgreSqlConnectionStringWithoutTheLedgerKey_FailsAtStartWithoutThePasswordInsteadOfMakingAFileOfIt(string connectionString)
     {
         var builder = Host.CreateApplicationBuilder();
         builder.Configuration.AddInMemoryCollection(new Dictionary<string, string?>
         {
             // "Ledger": "PostgreSql" forgotten: the default is SQLite, and a SQLite connection string is a file's path, so
             // the ledger would be a file in the working directory named after the password.
-            ["MarketplaceMetering:Accumulation:ConnectionString"] = "Host=db.internal;Username=metering;Password=hunter2;Database=usage",
+            ["MarketplaceMetering:Accumulation:ConnectionString"] = connectionString,
         });
         builder.Services.AddMarketplaceMeteringAccumulation(builder.Configuration.GetSection("MarketplaceMetering:Accumulation"));
         using var host = builder.Build();

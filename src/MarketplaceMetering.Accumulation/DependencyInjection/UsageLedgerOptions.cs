@@ -88,7 +88,8 @@ public sealed class UsageLedgerOptions
             return []; // not keyword=value pairs: a path
         }
 
-        string[] server = ["host", "server", "port", "username", "user id", "userid", "user", "password", "pwd", "database"];
+        // The same names as the CLI's --ledger reading (LedgerSource.HostKeyword): Npgsql's keywords and their aliases.
+        string[] server = ["host", "server", "port", "username", "user id", "userid", "uid", "user", "password", "pwd", "database"];
         return builder.Keys.Cast<string>().Where(k => server.Contains(k.Trim(), StringComparer.OrdinalIgnoreCase)).ToList();
     }
 }

@@ -130,7 +130,9 @@ internal static partial class LedgerSource
         return ledger;
     }
 
-    [GeneratedRegex(@"(?:^|;)\s*(?:host|server|port|database|username|user\s+id|uid|user|password|pwd)\s*=", RegexOptions.IgnoreCase | RegexOptions.CultureInvariant)]
+    // The same names as the accumulation package's check of a SQLite ConnectionString (UsageLedgerOptions.ServerKeywords):
+    // Npgsql's keywords and their aliases. The packages share no internals, so each keeps its list.
+    [GeneratedRegex(@"(?:^|;)\s*(?:host|server|port|database|username|user\s*id|uid|user|password|pwd)\s*=", RegexOptions.IgnoreCase | RegexOptions.CultureInvariant)]
     private static partial Regex HostKeyword();
 
     /// <summary>Where the ledger is, for messages: host, port, database and user, never the password.</summary>

@@ -90,6 +90,7 @@ public class ReconcileLedgerCommandTests
     [InlineData("Username=metering;Password=hunter2-secret;Database=ledger")]
     [InlineData("User ID=metering; Password = hunter2-secret")]
     [InlineData("Database=ledger;Pwd=hunter2-secret")]
+    [InlineData("UserId=hunter2-secret")] // the accumulation package's ConnectionString check knows it too
     public async Task Reconcile_LedgerConnectionStringWithoutHost_ReadAsPostgreSqlAndThePasswordIsNeverShown(string connectionString)
     {
         // Npgsql takes the host from PGHOST when the string has none: such a value is a connection string, not a file
