@@ -23,7 +23,10 @@ public sealed class UsageAccumulationOptions
     /// claimed until then; another instance (or this one, restarted) then sends them again, and the service's
     /// Duplicate answer confirms what was already delivered. Must be longer than a bulk send with its retries: one send
     /// through the client takes at most <c>(Retry.MaxRetries + 1) × NetworkTimeout + Retry.MaxRetries × Retry.MaxDelay</c>
-    /// (490 seconds with the client's defaults), and the lease must be more than twice that. Registered with
+    /// (490 seconds with the client's defaults), and the lease must be more than twice that. A claim is many sends, so
+    /// against a slow service the <see cref="UsageFlusher"/> stops sending a claim a tenth of this (at most a minute)
+    /// before it ends, records what was answered and puts the rest back to open for the next flush, rather than let
+    /// another instance take and resend rows it is still sending. Registered with
     /// <c>AddMarketplaceMeteringAccumulation</c> next to <c>AddMarketplaceMeteringClient</c>, this is checked when the host
     /// starts; a client built and registered by the app, or given to the <see cref="UsageFlusher"/> constructor, is not
     /// checked (its options cannot be read back).

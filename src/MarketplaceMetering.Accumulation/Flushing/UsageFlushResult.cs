@@ -9,7 +9,11 @@ public sealed record UsageFlushResult
     /// <summary>Gets the rows the service accepted or already held with the same quantity (a replay).</summary>
     public int Delivered { get; init; }
 
-    /// <summary>Gets the rows whose sending failed for a reason that may pass; they are open again and go with the next flush.</summary>
+    /// <summary>
+    /// Gets the rows whose sending failed for a reason that may pass, or that the service had not answered when the
+    /// flush stopped sending them shortly before their claim's lease would have ended (log event 114); they are open
+    /// again and go with the next flush.
+    /// </summary>
     public int Retrying { get; init; }
 
     /// <summary>Gets the rows the service already held with another quantity.</summary>

@@ -14,7 +14,9 @@ namespace MarketplaceMetering;
 /// <para>Rows are claimed under a lease before sending, so many instances sharing a ledger never send the same row at
 /// once. An instance that dies while sending leaves its claim to lapse; the row is then sent again, and the service's
 /// Duplicate answer (a replay: the same quantity) marks it delivered. A Duplicate with another quantity is recorded as
-/// a conflict and reported.</para>
+/// a conflict and reported. A live instance never lets its own claim lapse: when the service answers so slowly that a
+/// claim is not sent a little before its lease ends, the sending stops there, what was answered is recorded, the rest
+/// goes back to open (counted in <see cref="UsageFlushResult.Retrying"/>), and the flush ends.</para>
 /// <para>A row whose sending fails for a reason that may pass (the service down, a batch whose retries stopped at its
 /// earliest event's deadline) goes back to open and is planned again with the next flush, in new batches, while its
 /// own deadline allows. Rows that pass their deadline unsent are marked expired and reported three ways: an Error log
@@ -149,6 +151,7 @@ public sealed class UsageFlusher : BackgroundService
         var unreadableBefore = Volatile.Read(ref _unreadable);
 
         int claimed = 0, delivered = 0, retrying = 0, conflicts = 0, failed = 0, expiredBySending = 0, superseded = 0;
+        var margin = StopMargin(_options.LeaseDuration);
         while (true)
         {
             now = clock.GetUtcNow();
@@ -161,7 +164,18 @@ public sealed class UsageFlusher : BackgroundService
             }
 
             claimed += rows.Count;
-            var (outcomes, known, stopped) = await SendAsync(rows, cancellationToken).ConfigureAwait(false);
+
+            // Sending stops `margin` before the lease ends, so what was answered is recorded, and the rest is put back to
+            // open, while the rows are still this instance's: otherwise another instance would claim them and send them
+            // again. The timer runs on the options' clock, as the lease does.
+            var stopAt = leaseUntil - margin - clock.GetUtcNow();
+            using var leaseEnding = new CancellationTokenSource(stopAt > TimeSpan.Zero ? stopAt : TimeSpan.Zero, clock);
+            using var sending = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, leaseEnding.Token);
+            var (outcomes, known, stopped) = await SendAsync(rows, sending.Token).ConfigureAwait(false);
+
+            // Stopped for the lease, not by the caller (whose cancellation, even if it came too, ends the flush with an
+            // exception as before).
+            var cut = stopped is OperationCanceledException && leaseEnding.IsCancellationRequested && !cancellationToken.IsCancellationRequested;
             var recorded = await RecordOutcomesAsync(outcomes, leaseUntil).ConfigureAwait(false);
 
             var roundRetrying = 0;
@@ -217,7 +231,7 @@ public sealed class UsageFlusher : BackgroundService
                 AccumulationLog.Superseded(_logger, roundSuperseded, _options.LeaseDuration);
             }
 
-            if (stopped is not null)
+            if (stopped is not null && !cut)
             {
                 // What a finished unit learnt was recorded and reported above (an expiry or a conflict is never silent);
                 // the rest went back to open, and the flush ends with the reason it stopped.
@@ -225,7 +239,23 @@ public sealed class UsageFlusher : BackgroundService
                 System.Runtime.ExceptionServices.ExceptionDispatchInfo.Throw(stopped);
             }
 
-            Suspect(rows, outcomes, partial: roundRetrying > 0 && roundRetrying < rows.Count);
+            // A row the lease's end stopped says nothing about itself (it was not answered), so only the answered rows
+            // count towards suspecting the ones that failed.
+            Suspect(rows, outcomes, known, partial: roundRetrying > 0 && roundRetrying < rows.Count - notSent);
+            if (cut)
+            {
+                // The rows not answered in time are open again: counted as retrying, as they go with the next flush. The
+                // flush ends here rather than claiming again: a service this slow would cut the next claim as well.
+                retrying += notSent;
+                if (roundRetrying > 0)
+                {
+                    AccumulationLog.Released(_logger, roundRetrying, "the send failed for a reason that may pass");
+                }
+
+                AccumulationLog.LeaseEnding(_logger, notSent, margin, _options.LeaseDuration, _options.MaxRowsPerClaim);
+                break;
+            }
+
             if (roundRetrying > 0)
             {
                 AccumulationLog.Released(_logger, roundRetrying, "the send failed for a reason that may pass");
@@ -350,11 +380,13 @@ public sealed class UsageFlusher : BackgroundService
 
         try
         {
-            // The rows not suspected in one bulk submission (the client's MaxConcurrency batches at a time); then the
-            // suspected ones, each unit a single batch, SuspectedBatchesAtOnce at a time.
-            if (together.Count > 0)
+            // The rows not suspected in bulk submissions of up to RowsPerSubmission, one after another (the client's
+            // MaxConcurrency batches at a time within each); then the suspected ones, each unit a single batch,
+            // SuspectedBatchesAtOnce at a time. A submission cancelled midway (the caller, or the lease about to end)
+            // reports nothing, so the claim is sent in several: what each finished one learnt is kept.
+            foreach (var unit in together)
             {
-                await SendUnitAsync(together, cancellationToken).ConfigureAwait(false);
+                await SendUnitAsync(unit, cancellationToken).ConfigureAwait(false);
             }
 
             await Parallel.ForEachAsync(
@@ -365,15 +397,18 @@ public sealed class UsageFlusher : BackgroundService
         catch (Exception e)
         {
             // Cancelled (or something unexpected): what a finished unit learnt is kept; nothing is known of the other rows.
+            var stoppedSomething = false;
             foreach (var i in positions)
             {
                 if (!Volatile.Read(ref known[i]))
                 {
                     outcomes[i] = new UsageOutcome(rows[i].Id, rows[i].ClaimId!.Value, UsageLedgerState.Open, null, "NotSent: " + e.GetType().Name);
+                    stoppedSomething = true;
                 }
             }
 
-            return (outcomes, known, e);
+            // Cancelled once every row was answered (the last unit finished as the token fired): the send is complete.
+            return (outcomes, known, stoppedSomething || e is not OperationCanceledException ? e : null);
         }
 
         return (outcomes, known, null);
@@ -385,8 +420,31 @@ public sealed class UsageFlusher : BackgroundService
     /// </summary>
     private const int SuspectedBatchesAtOnce = 4;
 
-    /// <summary>Counts the rows left open by a claim in which others got through; forgets rows that reached a final state.</summary>
-    private void Suspect(IReadOnlyList<UsageLedgerEntry> rows, UsageOutcome[] outcomes, bool partial)
+    /// <summary>
+    /// The most rows not suspected sent in one bulk submission: as many full batches as the client's default
+    /// MaxConcurrency sends at once, so a submission takes about one round of calls, and a claim cut short by its lease's
+    /// end loses at most that round's answers.
+    /// </summary>
+    private const int RowsPerSubmission = MeteringClient.MaxBatchSize * SuspectedBatchesAtOnce;
+
+    /// <summary>The longest time before a claim's lease ends at which its sending is stopped.</summary>
+    internal static readonly TimeSpan MaxStopMargin = TimeSpan.FromMinutes(1);
+
+    /// <summary>
+    /// How long before a claim's lease ends its sending is stopped: a tenth of the lease, at most
+    /// <see cref="MaxStopMargin"/>: 100 ms for the shortest lease allowed (1 second), 30 seconds for a 5-minute one, and
+    /// 1 minute for leases of 10 minutes or more (the default 20 included). Enough to record the outcomes (one ledger transaction) and to absorb a small difference between
+    /// the instances' clocks; small enough that a send which fits in half the lease (what the start-up check demands)
+    /// always finishes before it, so each claim gets its first round of answers recorded.
+    /// </summary>
+    internal static TimeSpan StopMargin(TimeSpan leaseDuration) =>
+        leaseDuration / 10 < MaxStopMargin ? leaseDuration / 10 : MaxStopMargin;
+
+    /// <summary>
+    /// Counts the rows left open by a claim in which others got through; forgets rows that reached a final state. Rows
+    /// not answered (the send stopped first) are left as they were.
+    /// </summary>
+    private void Suspect(IReadOnlyList<UsageLedgerEntry> rows, UsageOutcome[] outcomes, bool[] known, bool partial)
     {
         if (_suspected.Count > 100_000)
         {
@@ -395,6 +453,11 @@ public sealed class UsageFlusher : BackgroundService
 
         for (var i = 0; i < rows.Count; i++)
         {
+            if (!known[i])
+            {
+                continue;
+            }
+
             if (outcomes[i].State != UsageLedgerState.Open)
             {
                 _suspected.Remove(rows[i].Id);
@@ -407,20 +470,38 @@ public sealed class UsageFlusher : BackgroundService
     }
 
     /// <summary>
-    /// Splits the rows to send (indexes into <paramref name="positions"/>): every row not suspected in one unit, and the
-    /// suspected ones in units of 25 halved per time they were left open while others got through (12, 6, 3, 1), each
-    /// unit one batch.
+    /// Splits the rows to send (indexes into <paramref name="positions"/>): the rows not suspected in units of about
+    /// <see cref="RowsPerSubmission"/>, and the suspected ones in units of 25 halved per time they were left open while
+    /// others got through (12, 6, 3, 1), each unit one batch.
     /// </summary>
-    private (List<int> Together, List<List<int>> Suspected) Units(IReadOnlyList<UsageLedgerEntry> rows, List<int> positions)
+    private (List<List<int>> Together, List<List<int>> Suspected) Units(IReadOnlyList<UsageLedgerEntry> rows, List<int> positions)
     {
-        var together = new List<int>();
+        var together = new List<List<int>>();
+
+        // Rows the service would take for the same event (resource, dimension and hour) stay in one submission, whose
+        // client tells a repeat from a replay only among the events it was given (see SubmitUsageEventsAsync); the
+        // ledger keeps one such row per hour, so this rarely makes a unit larger.
+        var unitOfEvent = new Dictionary<(UsageResource Resource, string Dimension, DateTimeOffset Hour), List<int>>();
         var bySize = new SortedDictionary<int, List<int>>();
         for (var k = 0; k < positions.Count; k++)
         {
-            var times = _suspected.GetValueOrDefault(rows[positions[k]].Id);
+            var row = rows[positions[k]];
+            var times = _suspected.GetValueOrDefault(row.Id);
             if (times == 0)
             {
-                together.Add(k);
+                var key = (row.Resource, row.Dimension.ToUpperInvariant(), row.Hour);
+                if (!unitOfEvent.TryGetValue(key, out var unit))
+                {
+                    if (together.Count == 0 || together[^1].Count >= RowsPerSubmission)
+                    {
+                        together.Add([]);
+                    }
+
+                    unit = together[^1];
+                    unitOfEvent[key] = unit;
+                }
+
+                unit.Add(k);
                 continue;
             }
 

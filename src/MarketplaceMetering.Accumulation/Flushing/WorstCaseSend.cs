@@ -14,6 +14,8 @@ namespace MarketplaceMetering;
 /// <remarks>
 /// One bulk send of a claim's rows runs <see cref="MeteringClientOptions.MaxConcurrency"/> batch calls at a time, so a
 /// claim of more than that many batches can take a multiple of this in the worst case; the figure is that of one call.
+/// The flusher therefore stops sending a claim shortly before its lease ends (<see cref="UsageFlusher.StopMargin"/>),
+/// a margin below half the lease, so a call that fits in half the lease is answered before it.
 /// </remarks>
 internal static class WorstCaseSend
 {

@@ -1,0 +1,227 @@
+using MarketplaceMetering.Emulator;
+using MarketplaceMetering.Testing;
+using MarketplaceMetering.Tests;
+using Microsoft.Extensions.Logging;
+
+namespace MarketplaceMetering.Accumulation.Tests;
+
+/// <summary>
+/// The flusher against a service too slow for a claim to be sent within its lease, over a SQLite ledger file and the
+/// emulator on loopback. The flusher's clock (the options' TimeProvider, shared with the ledger and the emulator) is a
+/// test clock moved by hand; each test's own client keeps a clock of its own, so moving the flusher's clock does not
+/// time out the client's calls, and a call the emulator holds (queued latency, in real time) stays unanswered until it
+/// is cancelled.
+/// </summary>
+[Collection(AccumulationTelemetryGroup.Name)]
+public class UsageFlusherLeaseTests
+{
+    private static readonly TimeSpan Lease = TimeSpan.FromMinutes(10);
+
+    /// <summary>When the flusher stops sending a claim of <see cref="Lease"/>: a tenth of it before its end.</summary>
+    private static readonly TimeSpan StopAfter = TimeSpan.FromMinutes(9);
+
+    /// <summary>Long enough never to end within a test: the call is answered only if the flusher waits that long.</summary>
+    private static readonly TimeSpan NoAnswer = TimeSpan.FromHours(1);
+
+    [Theory]
+    [InlineData(1_000, 100)] // the shortest lease allowed
+    [InlineData(300_000, 30_000)] // a tenth of the lease
+    [InlineData(600_000, 60_000)] // the cap reached
+    [InlineData(1_200_000, 60_000)] // the default lease: capped
+    [InlineData(3_600_000, 60_000)] // the longest lease allowed
+    public void StopMargin_IsATenthOfTheLeaseAtMostAMinute(int leaseMilliseconds, int marginMilliseconds)
+    {
+        UsageFlusher.StopMargin(TimeSpan.FromMilliseconds(leaseMilliseconds)).Should().Be(TimeSpan.FromMilliseconds(marginMilliseconds));
+    }
+
+    [Fact]
+    public async Task FlushAsync_ClaimStillSendingWhenItsLeaseIsAboutToEnd_StopsThereRecordsTheAnswersAndReleasesTheRest()
+    {
+        // 150 rows: one submission of 100 (4 batches), answered, then one of 50 (2 batches) that the service never
+        // answers. The second submission starts only when the first returned, so once the emulator has seen 6 calls the
+        // flusher holds the first one's answers.
+        await using var h = await AccumulationHarness.StartAsync(o => (o.LeaseDuration, o.MaxRowsPerClaim) = (Lease, 150));
+        var resources = Enumerable.Range(1, 150).Select(i => Guid.Parse($"00000000-0000-4000-8000-{i:D12}")).ToList();
+        foreach (var resource in resources)
+        {
+            await h.Recorder.RecordAsync(resource, "plan", "calls", 2m, h.HourAgo(2));
+        }
+
+        h.Emulator.Faults.Enqueue(EmulatorFault.None, EmulatorFault.None, EmulatorFault.None, EmulatorFault.None, EmulatorFault.Latency(NoAnswer), EmulatorFault.Latency(NoAnswer));
+        using var client = SlowClient(h);
+        using var flusher = new UsageFlusher(h.Ledger, client, h.Options);
+        var started = h.Clock.GetUtcNow();
+        using var guard = new CancellationTokenSource();
+        var flush = flusher.FlushAsync(guard.Token);
+        UsageFlushResult result;
+        try
+        {
+            await Eventually.HoldsAsync(() => BatchCalls(h) == 6, "the first submission is answered and the second one's batches reach the service");
+            h.Clock.Advance(StopAfter);
+            result = await flush.WaitAsync(TimeSpan.FromSeconds(60));
+        }
+        finally
+        {
+            // Should the flush not stop by itself (the bug), end it, so that the test fails rather than hangs.
+            await guard.CancelAsync();
+        }
+
+        (result.Claimed, result.Delivered, result.Retrying, result.Superseded).Should().Be((150, 100, 50, 0));
+        var rows = await h.EntriesAsync();
+        rows.Count(r => r.State == UsageLedgerState.Accepted).Should().Be(100, "what the service answered is recorded");
+        rows.Count(r => r.State == UsageLedgerState.Open).Should().Be(50, "what it did not answer is open again at once, not left claimed until the lease ends");
+        h.Emulator.Ledger.Count.Should().Be(100);
+        h.Logs.GetSnapshot().Should().ContainSingle(r => r.Id.Id == 114).Which.Should().Match<Microsoft.Extensions.Logging.Testing.FakeLogRecord>(r =>
+            r.Level == LogLevel.Warning && r.Message.StartsWith("Sending 50 hours was stopped 00:01:00 before", StringComparison.Ordinal)
+            && r.Message.Contains("Lower MaxRowsPerClaim or raise LeaseDuration", StringComparison.Ordinal));
+        h.Logs.GetSnapshot().Should().NotContain(r => r.Id.Id == 111 || r.Id.Id == 112);
+
+        // Another instance, before the first one's lease would have ended, claims what was released and sends only that.
+        h.Clock.GetUtcNow().Should().BeBefore(started + Lease);
+        h.Emulator.ClearRequests();
+        await using var otherLedger = new SqliteUsageLedger(h.SqlitePath);
+        using var other = new UsageFlusher(otherLedger, h.Client, new UsageAccumulationOptions { TimeProvider = h.Clock, InstanceName = "other" });
+        var second = await other.FlushAsync();
+
+        (second.Claimed, second.Delivered).Should().Be((50, 50));
+        h.Emulator.Requests.Where(r => r.Path == "/api/batchUsageEvent").Sum(r => EventsIn(r.Body)).Should().Be(50, "nothing the service answered is sent again");
+        h.Emulator.Ledger.Entries.Select(e => e.ResourceId).Should().BeEquivalentTo(resources, "each hour is billed once");
+        (await h.EntriesAsync()).Should().OnlyContain(r => r.State == UsageLedgerState.Accepted, "none was sent twice (a resend would be a replay)");
+    }
+
+    [Fact]
+    public async Task FlushAsync_ClaimStoppedBeforeItsLeaseEnds_RowsNotAnsweredAreNotSuspectedLikeRowsThatFailed()
+    {
+        // The first submission: three batches answered, one failed by the service (a 500, not retried). The second is
+        // never answered and the lease's end stops it. A failed row whose batch-mates got through is sent in smaller
+        // batches next time (see the poison-row test); a row that was not answered at all says nothing about itself.
+        await using var h = await AccumulationHarness.StartAsync(o => (o.LeaseDuration, o.MaxRowsPerClaim) = (Lease, 150));
+        for (var i = 1; i <= 150; i++)
+        {
+            await h.Recorder.RecordAsync(Guid.Parse($"00000000-0000-4000-8000-{i:D12}"), "plan", "calls", 2m, h.HourAgo(2));
+        }
+
+        h.Emulator.Faults.Enqueue(EmulatorFault.None, EmulatorFault.None, EmulatorFault.None, EmulatorFault.ServerError(), EmulatorFault.Latency(NoAnswer), EmulatorFault.Latency(NoAnswer));
+        using var client = SlowClient(h);
+        using var flusher = new UsageFlusher(h.Ledger, client, h.Options);
+        using var guard = new CancellationTokenSource();
+        var flush = flusher.FlushAsync(guard.Token);
+        UsageFlushResult stopped;
+        try
+        {
+            await Eventually.HoldsAsync(() => BatchCalls(h) == 6, "the first submission is answered and the second one's batches reach the service");
+            h.Clock.Advance(StopAfter);
+            stopped = await flush.WaitAsync(TimeSpan.FromSeconds(60));
+        }
+        finally
+        {
+            await guard.CancelAsync();
+        }
+
+        (stopped.Delivered, stopped.Retrying).Should().Be((75, 75));
+        h.Logs.GetSnapshot().Should().Contain(r => r.Id.Id == 109 && r.Message.StartsWith("Sending 25 hours did not complete", StringComparison.Ordinal));
+        h.Logs.GetSnapshot().Should().Contain(r => r.Id.Id == 114 && r.Message.StartsWith("Sending 50 hours was stopped", StringComparison.Ordinal));
+
+        h.Emulator.ClearRequests();
+        var next = await flusher.FlushAsync();
+
+        next.Delivered.Should().Be(75);
+        h.Emulator.Requests.Where(r => r.Path == "/api/batchUsageEvent").Select(r => EventsIn(r.Body)).Order().Should().Equal(
+            [1, 12, 12, 25, 25], "the 25 that failed go in smaller batches, the 50 not answered in full ones");
+    }
+
+    [Fact]
+    public async Task FlushAsync_ClaimSentJustBeforeItsLeaseIsAboutToEnd_FinishesAsBefore()
+    {
+        // The calls are answered when the clock is a millisecond short of the point where the sending would stop.
+        await using var h = await AccumulationHarness.StartAsync(o => o.LeaseDuration = Lease);
+        for (var i = 1; i <= 50; i++)
+        {
+            await h.Recorder.RecordAsync(Guid.Parse($"00000000-0000-4000-8000-{i:D12}"), "plan", "calls", 1m, h.HourAgo(2));
+        }
+
+        var held = new HeldCalls();
+        using var client = SlowClient(h, held);
+        using var flusher = new UsageFlusher(h.Ledger, client, h.Options);
+        using var guard = new CancellationTokenSource();
+        var flush = flusher.FlushAsync(guard.Token);
+        UsageFlushResult result;
+        try
+        {
+            await Eventually.HoldsAsync(() => held.Waiting == 2, "both batches reach the service");
+            h.Clock.Advance(StopAfter - TimeSpan.FromMilliseconds(1));
+            held.Release();
+            result = await flush.WaitAsync(TimeSpan.FromSeconds(60));
+        }
+        finally
+        {
+            await guard.CancelAsync();
+        }
+
+        (result.Claimed, result.Delivered, result.Retrying).Should().Be((50, 50, 0));
+        h.Emulator.Ledger.Count.Should().Be(50);
+        h.Logs.GetSnapshot().Should().NotContain(r => r.Id.Id == 114 || r.Id.Id == 109);
+    }
+
+    [Fact]
+    public async Task FlushAsync_CancelledByTheCallerWhileTheServiceIsSlow_ThrowsAndReleasesTheRowsAsBefore()
+    {
+        await using var h = await AccumulationHarness.StartAsync(o => o.LeaseDuration = Lease);
+        for (var i = 1; i <= 50; i++)
+        {
+            await h.Recorder.RecordAsync(Guid.Parse($"00000000-0000-4000-8000-{i:D12}"), "plan", "calls", 1m, h.HourAgo(2));
+        }
+
+        h.Emulator.Faults.Enqueue(EmulatorFault.Latency(NoAnswer), EmulatorFault.Latency(NoAnswer));
+        using var client = SlowClient(h);
+        using var flusher = new UsageFlusher(h.Ledger, client, h.Options);
+        using var cancel = new CancellationTokenSource();
+        var flush = flusher.FlushAsync(cancel.Token);
+        await Eventually.HoldsAsync(() => BatchCalls(h) == 2, "both batches reach the service");
+
+        await cancel.CancelAsync();
+
+        await flush.Invoking(f => f.WaitAsync(TimeSpan.FromSeconds(60))).Should().ThrowAsync<OperationCanceledException>();
+        (await h.EntriesAsync()).Should().HaveCount(50).And.OnlyContain(r => r.State == UsageLedgerState.Open);
+        h.Logs.GetSnapshot().Should().Contain(r => r.Id.Id == 109 && r.Message.StartsWith("Sending 50 hours did not complete", StringComparison.Ordinal));
+        h.Logs.GetSnapshot().Should().NotContain(r => r.Id.Id == 114, "the caller stopped it, not the lease");
+    }
+
+    /// <summary>The number of batch calls the emulator received.</summary>
+    private static int BatchCalls(AccumulationHarness h) => h.Emulator.Requests.Count(r => r.Path == "/api/batchUsageEvent");
+
+    private static int EventsIn(string json)
+    {
+        using var body = System.Text.Json.JsonDocument.Parse(json);
+        return body.RootElement.GetProperty("request").GetArrayLength();
+    }
+
+    /// <summary>
+    /// A client of the emulator on a clock of its own (so the flusher's clock moving does not time its calls out) that
+    /// does not retry: a call is answered, or waits until it is cancelled.
+    /// </summary>
+    private static MeteringClient SlowClient(AccumulationHarness h, HttpMessageHandler? handler = null)
+    {
+        var options = new MeteringClientOptions { Endpoint = h.Emulator.Endpoint, TimeProvider = new TestClock(h.Clock.GetUtcNow()) };
+        options.Retry.MaxRetries = 0;
+        return handler is null ? new MeteringClient(h.Emulator.Credential, options) : new MeteringClient(new HttpClient(handler), h.Emulator.Credential, options);
+    }
+
+    /// <summary>Holds every call until <see cref="Release"/>, then lets it through to the service.</summary>
+    private sealed class HeldCalls() : DelegatingHandler(new SocketsHttpHandler())
+    {
+        private readonly TaskCompletionSource _released = new(TaskCreationOptions.RunContinuationsAsynchronously);
+        private int _waiting;
+
+        public int Waiting => Volatile.Read(ref _waiting);
+
+        public void Release() => _released.TrySetResult();
+
+        protected override async Task<HttpResponseMessage> SendAsync(HttpRequestMessage request, CancellationToken cancellationToken)
+        {
+            Interlocked.Increment(ref _waiting);
+            await _released.Task.WaitAsync(cancellationToken);
+            return await base.SendAsync(request, cancellationToken);
+        }
+    }
+}
