@@ -1,6 +1,7 @@
 using MarketplaceMetering.Emulator;
 using MarketplaceMetering.Testing;
 using MarketplaceMetering.Tests;
+using Microsoft.Data.Sqlite;
 using Microsoft.Extensions.Logging;
 
 namespace MarketplaceMetering.Accumulation.Tests;
@@ -74,7 +75,7 @@ public class UsageFlusherLeaseTests
         h.Logs.GetSnapshot().Should().ContainSingle(r => r.Id.Id == 114).Which.Should().Match<Microsoft.Extensions.Logging.Testing.FakeLogRecord>(r =>
             r.Level == LogLevel.Warning && r.Message.StartsWith("Sending 50 hours was stopped 00:01:00 before", StringComparison.Ordinal)
             && r.Message.Contains("Lower MaxRowsPerClaim or raise LeaseDuration", StringComparison.Ordinal));
-        h.Logs.GetSnapshot().Should().NotContain(r => r.Id.Id == 111 || r.Id.Id == 112);
+        h.Logs.GetSnapshot().Should().NotContain(r => r.Id.Id == 111 || r.Id.Id == 112 || r.Id.Id == 115);
 
         // Another instance, before the first one's lease would have ended, claims what was released and sends only that.
         h.Clock.GetUtcNow().Should().BeBefore(started + Lease);
@@ -187,6 +188,49 @@ public class UsageFlusherLeaseTests
         h.Logs.GetSnapshot().Should().NotContain(r => r.Id.Id == 114, "the caller stopped it, not the lease");
     }
 
+    [Fact]
+    public async Task FlushAsync_LeaseEndsWhileTheOutcomesAreSavedAndAnotherInstanceTakesARow_SaysSoInsteadOfBlamingTheClocks()
+    {
+        var folder = Directory.CreateTempSubdirectory("mm-lease-").FullName;
+        var path = Path.Combine(folder, "usage.db");
+        var ledger = new LeaseEndsDuringSave(path);
+        try
+        {
+            await using var h = await AccumulationHarness.StartAsync(o => o.LeaseDuration = Lease, ledger: ledger);
+            await h.Recorder.RecordAsync(Guid.Parse("00000000-0000-4000-8000-000000000001"), "plan", "calls", 1m, h.HourAgo(2));
+            await h.Recorder.RecordAsync(Guid.Parse("00000000-0000-4000-8000-000000000002"), "plan", "calls", 1m, h.HourAgo(2));
+            await using var otherLedger = new SqliteUsageLedger(path);
+
+            // The send is quick, the save is not: the lease ends while it runs (this instance read its clock before the
+            // save began), and another instance claims one of the rows before the save reaches them.
+            ledger.DuringFirstSave = async () =>
+            {
+                h.Clock.Advance(Lease + TimeSpan.FromSeconds(1));
+                var now = h.Clock.GetUtcNow();
+                (await otherLedger.ClaimAsync("other", now - TimeSpan.FromHours(1), now, now + Lease, 1, CancellationToken.None)).Should().ContainSingle();
+            };
+
+            await h.Flusher.FlushAsync();
+
+            h.Logs.GetSnapshot().Should().ContainSingle(r => r.Id.Id == 115).Which.Should().Match<Microsoft.Extensions.Logging.Testing.FakeLogRecord>(r =>
+                r.Level == LogLevel.Warning && r.Message.StartsWith("The outcome of sending 1 hours was not recorded: this instance's claim on them ended", StringComparison.Ordinal));
+            h.Logs.GetSnapshot().Should().NotContain(r => r.Id.Id == 112, "the clocks agree; the lease ended during the save");
+            (await h.EntriesAsync()).Select(r => r.State).Should().BeEquivalentTo([UsageLedgerState.Accepted, UsageLedgerState.Submitting]);
+        }
+        finally
+        {
+            SqliteConnection.ClearAllPools();
+            try
+            {
+                Directory.Delete(folder, recursive: true);
+            }
+            catch (IOException)
+            {
+                // A file still open elsewhere; the temp folder is cleaned by the OS.
+            }
+        }
+    }
+
     /// <summary>The number of batch calls the emulator received.</summary>
     private static int BatchCalls(AccumulationHarness h) => h.Emulator.Requests.Count(r => r.Path == "/api/batchUsageEvent");
 
@@ -222,6 +266,24 @@ public class UsageFlusherLeaseTests
             Interlocked.Increment(ref _waiting);
             await _released.Task.WaitAsync(cancellationToken);
             return await base.SendAsync(request, cancellationToken);
+        }
+    }
+
+    /// <summary>A SQLite ledger that runs <see cref="DuringFirstSave"/> inside the first save of outcomes, before it writes them.</summary>
+    private sealed class LeaseEndsDuringSave(string path) : DelegatingUsageLedger(path)
+    {
+        private int _saves;
+
+        public Func<Task>? DuringFirstSave { get; set; }
+
+        protected internal override async Task<int> CompleteAsync(IReadOnlyList<UsageOutcome> outcomes, DateTimeOffset now, CancellationToken cancellationToken)
+        {
+            if (Interlocked.Increment(ref _saves) == 1 && DuringFirstSave is { } during)
+            {
+                await during();
+            }
+
+            return await base.CompleteAsync(outcomes, now, cancellationToken);
         }
     }
 }

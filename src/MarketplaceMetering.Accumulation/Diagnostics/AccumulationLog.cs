@@ -47,6 +47,9 @@ internal static partial class AccumulationLog
     [LoggerMessage(114, LogLevel.Warning, "Sending {Count} hours was stopped {Margin} before this instance's claim on them would have ended (LeaseDuration {LeaseDuration}): the service answered too slowly for the claim's {MaxRowsPerClaim} rows at most to be sent within it, and letting the claim end would have let another instance send them again. What the service answered was recorded; these hours are open again and go with the next flush. Lower MaxRowsPerClaim or raise LeaseDuration.")]
     public static partial void LeaseEnding(ILogger logger, int count, TimeSpan margin, TimeSpan leaseDuration, int maxRowsPerClaim);
 
+    [LoggerMessage(115, LogLevel.Warning, "The outcome of sending {Count} hours was not recorded: this instance's claim on them ended (LeaseDuration {LeaseDuration}) while the outcomes were being saved, and another instance took them. That instance records and reports them; this flush's counts may include those hours. Saving to the ledger is slow; raise LeaseDuration if it takes this long.")]
+    public static partial void LeaseEndedWhileSaving(ILogger logger, int count, TimeSpan leaseDuration);
+
     [LoggerMessage(113, LogLevel.Critical, "The usage recorder's writer stopped after an unexpected error: no usage can be made durable any more, and every RecordAsync, SaveAsync and Record call fails. Usage recorded in memory and not yet written is lost; restart the process.")]
     public static partial void WriterStopped(ILogger logger, Exception exception);
 }

@@ -310,9 +310,17 @@ public sealed class UsageFlusher : BackgroundService
             var changed = await _ledger.CompleteAsync(outcomes, clock.GetUtcNow(), CancellationToken.None).ConfigureAwait(false);
             if (changed < outcomes.Length)
             {
-                // Another instance took rows whose lease had not ended by this instance's clock: the instances' clocks
-                // differ. Which rows cannot be told here, so the counts of this flush may include them.
-                AccumulationLog.SupersededEarly(_logger, outcomes.Length - changed);
+                // Another instance took rows. Which ones cannot be told here, so the counts of this flush may include
+                // them. The clock is read again: if the lease ended while the outcomes were being saved, that is why;
+                // only if it still has not ended did the other instance take them early, by a clock ahead of this one.
+                if (clock.GetUtcNow() >= leaseUntil)
+                {
+                    AccumulationLog.LeaseEndedWhileSaving(_logger, outcomes.Length - changed, _options.LeaseDuration);
+                }
+                else
+                {
+                    AccumulationLog.SupersededEarly(_logger, outcomes.Length - changed);
+                }
             }
 
             return null;
