@@ -441,9 +441,10 @@ public sealed class UsageFlusher : BackgroundService
     /// <summary>
     /// How long before a claim's lease ends its sending is stopped: a tenth of the lease, at most
     /// <see cref="MaxStopMargin"/>: 100 ms for the shortest lease allowed (1 second), 30 seconds for a 5-minute one, and
-    /// 1 minute for leases of 10 minutes or more (the default 20 included). Enough to record the outcomes (one ledger transaction) and to absorb a small difference between
-    /// the instances' clocks; small enough that a send which fits in half the lease (what the start-up check demands)
-    /// always finishes before it, so each claim gets its first round of answers recorded.
+    /// 1 minute for leases of 10 minutes or more (the default 20 included). Enough to record the outcomes (one ledger
+    /// transaction) and to absorb a small difference between the instances' clocks; small enough that a send which fits
+    /// in half the lease (what the start-up check demands) always finishes before it, so each claim gets its first
+    /// round of answers recorded.
     /// </summary>
     internal static TimeSpan StopMargin(TimeSpan leaseDuration) =>
         leaseDuration / 10 < MaxStopMargin ? leaseDuration / 10 : MaxStopMargin;
