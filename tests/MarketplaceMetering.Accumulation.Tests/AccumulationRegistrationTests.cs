@@ -1,4 +1,5 @@
 using MarketplaceMetering.Emulator;
+using Microsoft.Data.Sqlite;
 using MarketplaceMetering.Testing;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
@@ -371,5 +372,35 @@ public sealed class AccumulationRegistrationTests
         }
 
         await PostgresServer.DropAsync(schema);
+    }
+
+    [Theory]
+    [InlineData(8, 8)]
+    [InlineData(1, 1)]
+    [InlineData(null, 4)] // a client the app built and registered: its options cannot be seen, so the client's default
+    public async Task Host_RegisteredClientsMaxConcurrency_IsHowManyBatchesTheFlusherSendsAtOnce(int? maxConcurrency, int expected)
+    {
+        await using var emulator = await MeteringEmulator.StartAsync();
+        var builder = Host.CreateApplicationBuilder();
+        builder.Services.AddSingleton(emulator.Credential);
+        if (maxConcurrency is { } concurrency)
+        {
+            builder.Services.AddMarketplaceMeteringClient(o => (o.Endpoint, o.MaxConcurrency) = (emulator.Endpoint, concurrency));
+        }
+        else
+        {
+            builder.Services.AddSingleton(new MeteringClient(emulator.Credential, new MeteringClientOptions { Endpoint = emulator.Endpoint, MaxConcurrency = 8 }));
+        }
+
+        var path = Path.Combine(Path.GetTempPath(), "mm-concurrency-" + Guid.NewGuid().ToString("N") + ".db");
+        builder.Services.AddMarketplaceMeteringAccumulation(_ => { }, l => l.ConnectionString = path);
+        using var host = builder.Build();
+
+        var flusher = host.Services.GetRequiredService<UsageFlusher>();
+
+        (flusher.BatchesAtOnce, flusher.RowsPerSubmission).Should().Be((expected, expected * MeteringClient.MaxBatchSize));
+        await host.Services.GetRequiredService<UsageLedger>().DisposeAsync();
+        SqliteConnection.ClearAllPools();
+        File.Delete(path);
     }
 }

@@ -35,6 +35,33 @@ public class UsageFlusherLeaseTests
         UsageFlusher.StopMargin(TimeSpan.FromMilliseconds(leaseMilliseconds)).Should().Be(TimeSpan.FromMilliseconds(marginMilliseconds));
     }
 
+    [Theory]
+    [InlineData(null, 4, 2)] // the public constructor: the client's default, 4 batches (100 rows) per submission
+    [InlineData(8, 8, 1)]
+    [InlineData(2, 2, 4)]
+    public async Task FlushAsync_ClientSendsNBatchesAtOnce_ClaimGoesInSubmissionsOfNFullBatches(int? batchesAtOnce, int clientConcurrency, int submissions)
+    {
+        // A submission holds as many batches as the client sends at once: fewer would leave the client's concurrency
+        // unused, more would lose more answers when the lease's end stops a claim. Each bulk submission is one client
+        // operation, with a correlation id of its own.
+        await using var h = await AccumulationHarness.StartAsync(o => o.MaxRowsPerClaim = 200);
+        for (var i = 1; i <= 200; i++)
+        {
+            await h.Recorder.RecordAsync(Guid.Parse($"00000000-0000-4000-8000-{i:D12}"), "plan", "calls", 2m, h.HourAgo(2));
+        }
+
+        using var client = new MeteringClient(h.Emulator.Credential, new MeteringClientOptions { Endpoint = h.Emulator.Endpoint, TimeProvider = h.Clock, MaxConcurrency = clientConcurrency });
+        using var flusher = batchesAtOnce is null ? new UsageFlusher(h.Ledger, client, h.Options) : new UsageFlusher(h.Ledger, client, h.Options, batchesAtOnce);
+
+        var result = await flusher.FlushAsync();
+
+        (result.Claimed, result.Delivered).Should().Be((200, 200));
+        var batches = h.Emulator.Requests.Where(r => r.Path == "/api/batchUsageEvent").ToList();
+        batches.Should().HaveCount(8).And.OnlyContain(r => EventsIn(r.Body) == 25);
+        batches.GroupBy(r => r.Headers["x-ms-correlationid"]).Should().HaveCount(submissions)
+            .And.OnlyContain(g => g.Count() == clientConcurrency, "each submission is as many full batches as the client sends at once");
+    }
+
     [Fact]
     public async Task FlushAsync_ClaimStillSendingWhenItsLeaseIsAboutToEnd_StopsThereRecordsTheAnswersAndReleasesTheRest()
     {

@@ -31,34 +31,11 @@ internal sealed class AccumulationOptionsValidator(AccumulationConfiguration con
         {
             problems.Add("No MeteringClient is registered: call services.AddMarketplaceMeteringClient(...) as well; the flusher sends through it.");
         }
-        else if (options.Problems().Count == 0 && ClientOptions() is { } client && WorstCaseSend.Problem(options.LeaseDuration, configuration.Key(nameof(options.LeaseDuration)), client) is { } lease)
+        else if (options.Problems().Count == 0 && AccumulationServiceCollectionExtensions.RegisteredClientOptions(services) is { } client && WorstCaseSend.Problem(options.LeaseDuration, configuration.Key(nameof(options.LeaseDuration)), client) is { } lease)
         {
             problems.Add(lease);
         }
 
         return problems.Count == 0 ? ValidateOptionsResult.Success : ValidateOptionsResult.Fail(problems);
-    }
-
-    /// <summary>
-    /// The options the registered client is built from, when they are configured through the container (as
-    /// <c>AddMarketplaceMeteringClient</c> does); <see langword="null"/> when nothing configures them (a client built and
-    /// registered by the app, whose options cannot be seen) or when they are themselves invalid (their own start-up
-    /// validation reports that).
-    /// </summary>
-    private MeteringClientOptions? ClientOptions()
-    {
-        if (!services.GetServices<IConfigureOptions<MeteringClientOptions>>().Any())
-        {
-            return null;
-        }
-
-        try
-        {
-            return services.GetRequiredService<IOptions<MeteringClientOptions>>().Value;
-        }
-        catch (OptionsValidationException)
-        {
-            return null;
-        }
     }
 }

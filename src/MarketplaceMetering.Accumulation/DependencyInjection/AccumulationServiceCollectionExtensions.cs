@@ -82,9 +82,32 @@ public static class AccumulationServiceCollectionExtensions
         services.TryAddKeyedSingleton<UsageLedger>(UsageLedgerKind.Sqlite, (provider, _) => new SqliteUsageLedger(provider.GetRequiredService<IOptions<UsageLedgerOptions>>().Value.SqlitePath));
         services.TryAddSingleton(provider => provider.GetRequiredKeyedService<UsageLedger>(provider.GetRequiredService<IOptions<UsageLedgerOptions>>().Value.Ledger));
         services.TryAddSingleton(provider => new UsageRecorder(provider.GetRequiredService<UsageLedger>(), ResolvedOptions(provider)));
-        services.TryAddSingleton(provider => new UsageFlusher(provider.GetRequiredService<UsageLedger>(), provider.GetRequiredService<MeteringClient>(), ResolvedOptions(provider)));
+        services.TryAddSingleton(provider => new UsageFlusher(provider.GetRequiredService<UsageLedger>(), provider.GetRequiredService<MeteringClient>(), ResolvedOptions(provider), RegisteredClientOptions(provider)?.MaxConcurrency));
         services.TryAddEnumerable(ServiceDescriptor.Singleton<IHostedService, UsageFlusherHostedService>());
         return new UsageAccumulationBuilder(services, reader.Path);
+    }
+
+    /// <summary>
+    /// The options the registered client is built from, when they are configured through the container (as
+    /// <c>AddMarketplaceMeteringClient</c> does); <see langword="null"/> when nothing configures them (a client built and
+    /// registered by the app, whose options cannot be seen) or when they are themselves invalid (their own start-up
+    /// validation reports that).
+    /// </summary>
+    internal static MeteringClientOptions? RegisteredClientOptions(IServiceProvider provider)
+    {
+        if (!provider.GetServices<IConfigureOptions<MeteringClientOptions>>().Any())
+        {
+            return null;
+        }
+
+        try
+        {
+            return provider.GetRequiredService<IOptions<MeteringClientOptions>>().Value;
+        }
+        catch (OptionsValidationException)
+        {
+            return null;
+        }
     }
 
     /// <summary>The options with the host's logger factory and clock, unless set in code.</summary>

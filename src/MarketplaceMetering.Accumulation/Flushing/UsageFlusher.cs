@@ -55,6 +55,16 @@ public sealed class UsageFlusher : BackgroundService
     /// <param name="options">The settings; <see langword="null"/> for the defaults.</param>
     /// <exception cref="ArgumentException">A setting is out of range (the message lists every one).</exception>
     public UsageFlusher(UsageLedger ledger, MeteringClient client, UsageAccumulationOptions? options = null)
+        : this(ledger, client, options, batchesAtOnce: null)
+    {
+    }
+
+    /// <summary>
+    /// A flusher that knows how many batch calls its client makes at once (its <see cref="MeteringClientOptions.MaxConcurrency"/>,
+    /// which the registration reads from the container); <see langword="null"/>: the client's default. The client does not
+    /// expose the setting, so a flusher built with the public constructor assumes the default.
+    /// </summary>
+    internal UsageFlusher(UsageLedger ledger, MeteringClient client, UsageAccumulationOptions? options, int? batchesAtOnce)
     {
         ArgumentNullException.ThrowIfNull(ledger);
         ArgumentNullException.ThrowIfNull(client);
@@ -64,6 +74,7 @@ public sealed class UsageFlusher : BackgroundService
         _client = client;
         _options = options;
         _logger = (ILogger?)options.LoggerFactory?.CreateLogger<UsageFlusher>() ?? NullLogger.Instance;
+        BatchesAtOnce = batchesAtOnce ?? DefaultBatchesAtOnce;
         _ledger.UnreadableRowFound += OnUnreadableRow;
     }
 
@@ -390,7 +401,7 @@ public sealed class UsageFlusher : BackgroundService
         {
             // The rows not suspected in bulk submissions of up to RowsPerSubmission, one after another (the client's
             // MaxConcurrency batches at a time within each); then the suspected ones, each unit a single batch,
-            // SuspectedBatchesAtOnce at a time. A submission cancelled midway (the caller, or the lease about to end)
+            // BatchesAtOnce at a time. A submission cancelled midway (the caller, or the lease about to end)
             // reports nothing, so the claim is sent in several: what each finished one learnt is kept.
             foreach (var unit in together)
             {
@@ -399,7 +410,7 @@ public sealed class UsageFlusher : BackgroundService
 
             await Parallel.ForEachAsync(
                 suspected,
-                new ParallelOptions { MaxDegreeOfParallelism = SuspectedBatchesAtOnce, CancellationToken = cancellationToken },
+                new ParallelOptions { MaxDegreeOfParallelism = BatchesAtOnce, CancellationToken = cancellationToken },
                 SendUnitAsync).ConfigureAwait(false);
         }
         catch (Exception e)
@@ -422,18 +433,23 @@ public sealed class UsageFlusher : BackgroundService
         return (outcomes, known, null);
     }
 
-    /// <summary>
-    /// How many smaller batches of suspected rows are sent at once: the client's default MaxConcurrency (the flusher
-    /// cannot read the client's own setting; these follow the other rows' submission, never overlap it).
-    /// </summary>
-    private const int SuspectedBatchesAtOnce = 4;
+    /// <summary>The client's default <see cref="MeteringClientOptions.MaxConcurrency"/>.</summary>
+    private static readonly int DefaultBatchesAtOnce = new MeteringClientOptions().MaxConcurrency;
 
     /// <summary>
-    /// The most rows not suspected sent in one bulk submission: as many full batches as the client's default
-    /// MaxConcurrency sends at once, so a submission takes about one round of calls, and a claim cut short by its lease's
-    /// end loses at most that round's answers.
+    /// How many batch calls the client makes at once: its <see cref="MeteringClientOptions.MaxConcurrency"/> when the
+    /// registration could read it, its default otherwise. A bulk submission of rows not suspected holds this many full
+    /// batches (<see cref="RowsPerSubmission"/>), and this many smaller batches of suspected rows go at once (after the
+    /// other rows' submissions, never overlapping them).
     /// </summary>
-    private const int RowsPerSubmission = MeteringClient.MaxBatchSize * SuspectedBatchesAtOnce;
+    internal int BatchesAtOnce { get; }
+
+    /// <summary>
+    /// The most rows not suspected sent in one bulk submission: as many full batches as the client sends at once, so a
+    /// submission takes about one round of calls, and a claim cut short by its lease's end loses at most that round's
+    /// answers.
+    /// </summary>
+    internal int RowsPerSubmission => MeteringClient.MaxBatchSize * BatchesAtOnce;
 
     /// <summary>The longest time before a claim's lease ends at which its sending is stopped.</summary>
     internal static readonly TimeSpan MaxStopMargin = TimeSpan.FromMinutes(1);
