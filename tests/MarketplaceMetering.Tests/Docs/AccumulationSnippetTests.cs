@@ -1,3 +1,9 @@
+using MarketplaceMetering.Emulator;
+using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Options;
+
 namespace MarketplaceMetering.Tests.Docs;
 
 public sealed class AccumulationSnippetTests
@@ -27,6 +33,38 @@ public sealed class AccumulationSnippetTests
                 ("exports", 2m, 1m, 1m, UsageDifferences.Undelivered),
                 ("gigabytes", 0.5m, 0.25m, 0.25m, UsageDifferences.Undelivered),
             ]);
+        }
+        finally
+        {
+            Microsoft.Data.Sqlite.SqliteConnection.ClearAllPools();
+            Directory.Delete(folder, recursive: true);
+        }
+    }
+
+    [Fact]
+    public async Task RegistrationSnippet_FromConfiguration_ResolvesTheSqliteLedgerAndPassesTheLeaseCheck()
+    {
+        await using var emulator = await MeteringEmulator.StartAsync();
+        var folder = Directory.CreateTempSubdirectory("mm-doc-").FullName;
+        try
+        {
+            var builder = Host.CreateApplicationBuilder();
+            builder.Configuration.AddInMemoryCollection(new Dictionary<string, string?>
+            {
+                ["MarketplaceMetering:Endpoint"] = emulator.Endpoint.ToString(),
+                ["MarketplaceMetering:Credential:Kind"] = "TokenCredential",
+                ["MarketplaceMetering:Accumulation:Ledger"] = "Sqlite",
+                ["MarketplaceMetering:Accumulation:ConnectionString"] = Path.Combine(folder, "usage.db"),
+                ["MarketplaceMetering:Accumulation:Grace"] = "00:05:00",
+            });
+            builder.Services.AddSingleton(emulator.Credential);
+            AccumulationDocSnippets.Register(builder);
+            using var host = builder.Build();
+
+            // The start-up validation, the lease check against the client's defaults included, passes.
+            host.Services.GetRequiredService<IOptions<UsageAccumulationOptions>>().Value.LeaseDuration.Should().Be(TimeSpan.FromMinutes(20));
+            host.Services.GetRequiredService<UsageLedger>().Should().BeOfType<SqliteUsageLedger>();
+            host.Services.GetRequiredService<UsageRecorder>().Should().NotBeNull();
         }
         finally
         {

@@ -28,7 +28,7 @@ public partial class DocSnippetTests
         }
 
         used.Should().Contain(["auth-client-secret", "auth-certificate", "auth-managed-identity", "auth-any-credential", "results-switch", "results-batch", "errors-exceptions", "emulator-with-client", "reliability-feedback",
-            "getting-started", "di-configuration", "di-code", "observability-otel", "testing-emulator", "testing-mock", "accumulation-quickstart", "usage-events", "reconcile", "reconcile-ledger"]);
+            "getting-started", "di-configuration", "di-code", "observability-otel", "testing-emulator", "testing-mock", "accumulation-quickstart", "accumulation-di", "usage-events", "reconcile", "reconcile-ledger", "emulator-catalogue", "emulator-faults"]);
     }
 
     [Fact]
@@ -57,6 +57,25 @@ public partial class DocSnippetTests
         first.Should().BeOfType<UsageEventResult.Accepted>();
         again.Should().BeOfType<UsageEventResult.Duplicate>().Which.IsReplay.Should().BeTrue();
         recorded.Should().Be(1);
+    }
+
+    [Fact]
+    public async Task EmulatorCatalogueAndFaultsSnippets_AnswerFromTheCatalogueAndResetTheFaults()
+    {
+        var subscription = Guid.NewGuid();
+        var options = DocSnippets.EmulatorCatalogue(subscription, Guid.NewGuid());
+        await using var emulator = await MeteringEmulator.StartAsync(options);
+        using var client = new MeteringClient(emulator.Credential, new MeteringClientOptions { Endpoint = emulator.Endpoint });
+        var hour = DateTimeOffset.UtcNow.AddHours(-1);
+
+        (await client.SubmitUsageEventAsync(UsageEvent.ForResourceId(subscription, "gold", "storage-gb", 1, hour))).Should().BeOfType<UsageEventResult.Accepted>();
+        (await client.SubmitUsageEventAsync(UsageEvent.ForResourceId(subscription, "gold", "fax", 1, hour))).Should().BeOfType<UsageEventResult.InvalidDimension>();
+        (await client.SubmitUsageEventAsync(UsageEvent.ForResourceId(options.Resources[1].ResourceId, "standard", "cpu-hours", 1, hour))).Should().BeOfType<UsageEventResult.ResourceNotActive>();
+
+        DocSnippets.EmulatorFaults(emulator);
+        emulator.Faults.Settings.ServerErrorProbability.Should().Be(0);
+        (await client.SubmitUsageEventAsync(UsageEvent.ForResourceId(subscription, "gold", "api-calls", 1, hour))).Should().BeOfType<UsageEventResult.Accepted>("Reset emptied the queued faults");
+        emulator.Requests.Should().HaveCount(4);
     }
 
     [Fact]

@@ -1,3 +1,6 @@
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Hosting;
+
 namespace MarketplaceMetering.Tests.Docs;
 
 /// <summary>The C# of docs/accumulation.md.</summary>
@@ -22,6 +25,16 @@ internal static class AccumulationDocSnippets
         var flushed = await flusher.FlushAsync();                              // sends hours closed longer than the grace
         #endregion
         return flushed;
+    }
+
+    /// <summary>Registers the client and the accumulation layer from <paramref name="builder"/>'s configuration.</summary>
+    public static void Register(IHostApplicationBuilder builder)
+    {
+        #region accumulation-di
+        builder.Services.AddMarketplaceMeteringClient(builder.Configuration.GetSection("MarketplaceMetering"));
+        builder.Services.AddMarketplaceMeteringAccumulation(builder.Configuration.GetSection("MarketplaceMetering:Accumulation"))
+            .UsePostgreSqlLedger(useIt: false); // only with MarketplaceMetering.Accumulation.PostgreSql, to allow Ledger: PostgreSql
+        #endregion
     }
 
     /// <summary>Reconciles the ledger in <paramref name="path"/> with what the marketplace recorded.</summary>

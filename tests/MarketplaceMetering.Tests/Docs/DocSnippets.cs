@@ -160,6 +160,38 @@ internal static class DocSnippets
         return (first, again, recorded);
     }
 
+    public static MeteringEmulatorOptions EmulatorCatalogue(Guid saasSubscriptionId, Guid resourceUsageId)
+    {
+        #region emulator-catalogue
+        var options = new MeteringEmulatorOptions();
+        options.Resources.Add(new EmulatedResource                 // a SaaS subscription
+        {
+            ResourceId = saasSubscriptionId,
+            PlanId = "gold",
+            Dimensions = ["api-calls", "storage-gb"],
+        });
+        options.Resources.Add(new EmulatedResource                 // a managed application
+        {
+            ResourceId = resourceUsageId,                          // what the service answers with
+            ResourceUri = "/subscriptions/…/resourceGroups/…/providers/Microsoft.Solutions/applications/contoso",
+            PlanId = "standard",
+            Dimensions = ["cpu-hours"],
+            Status = EmulatedResourceStatus.Suspended,             // answered with ResourceNotActive
+            OfferId = "contoso-offer", OfferName = "Contoso", PlanName = "Standard",
+        });
+        #endregion
+        return options;
+    }
+
+    public static void EmulatorFaults(MeteringEmulator emulator)
+    {
+        #region emulator-faults
+        emulator.Faults.Enqueue(EmulatorFault.Throttle(TimeSpan.FromSeconds(2)), EmulatorFault.None, EmulatorFault.DropAfterAccept());
+        emulator.Faults.Settings.ServerErrorProbability = 0.1;      // at run time
+        emulator.Faults.Reset();                                    // empty queue, zero probabilities
+        #endregion
+    }
+
     public static async Task<UsageEventSummary> SubmitUntilSettledAsync(MeteringClient client, IReadOnlyList<UsageEvent> hourlyUsage, ILogger logger)
     {
         #region reliability-feedback
