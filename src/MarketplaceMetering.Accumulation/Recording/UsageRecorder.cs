@@ -140,7 +140,7 @@ public sealed class UsageRecorder : IAsyncDisposable, IDisposable
     }
 
     /// <summary>Writes what is still in memory, then stops the writer.</summary>
-    /// <returns>A task that completes when the writer has stopped. A second call (or one made while <see cref="Dispose"/> runs) waits for the first one's work; nothing is written twice.</returns>
+    /// <returns>A task that completes when the writer has stopped. A second call (or one made while <see cref="Dispose"/> runs) waits for the first one's work; nothing is written twice. Called from inside the writer (a ledger or logger call-back), it completes at once: the writer writes what is left when the call-back returns.</returns>
     public async ValueTask DisposeAsync()
     {
         if (Interlocked.Exchange(ref _disposed, 1) != 0)
