@@ -94,6 +94,33 @@ public sealed class UsageRecorderTests
         (await ledger.GetEntriesAsync(clock.GetUtcNow().AddDays(-1), clock.GetUtcNow().AddDays(1))).Single().Quantity.Should().Be(5m, "Record's usage is written by the last write, after the logger returns");
     }
 
+    [Fact]
+    public async Task Dispose_FromTheLedgerDuringTheLastWriteOfADisposeFromOutside_BothReturnAndTheUsageIsWritten()
+    {
+        // The host disposes the recorder; its last write calls the ledger, which (a custom ledger, or a call-back it
+        // raises) disposes the recorder again. That second call came from inside the writer but, finding a dispose
+        // already under way, waited for the writer to stop: the writer waited for itself, and so did the host.
+        var folder = Directory.CreateTempSubdirectory("mm-reentrant-").FullName;
+        await using var ledger = new HookedLedger(Path.Combine(folder, "usage.db"));
+        UsageRecorder? recorder = null;
+        var innerReturned = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        ledger.OnAdd = _ =>
+        {
+            recorder!.Dispose();
+            innerReturned.TrySetResult();
+            return Task.CompletedTask;
+        };
+        var clock = new TestClock(TestClock.DefaultStart);
+        recorder = new UsageRecorder(ledger, new UsageAccumulationOptions { TimeProvider = clock });
+        recorder.Record(Resource, "plan", "calls", 5m);
+
+        var outside = Task.Run(recorder.Dispose);
+
+        await innerReturned.Task.WaitAsync(TimeSpan.FromSeconds(30));
+        await outside.WaitAsync(TimeSpan.FromSeconds(30));
+        (await ledger.GetEntriesAsync(clock.GetUtcNow().AddDays(-1), clock.GetUtcNow().AddDays(1))).Single().Quantity.Should().Be(5m);
+    }
+
     /// <summary>Runs an action, once, from the first log entry with the given event id.</summary>
     private sealed class ActingLoggerProvider(int eventId, Action action) : Microsoft.Extensions.Logging.ILoggerProvider, Microsoft.Extensions.Logging.ILogger
     {

@@ -145,7 +145,13 @@ public sealed class UsageRecorder : IAsyncDisposable, IDisposable
     {
         if (Interlocked.Exchange(ref _disposed, 1) != 0)
         {
-            await _stopped.Task.ConfigureAwait(false);
+            // Another call is stopping the writer. From inside the writer (its last write calling a ledger or logger that
+            // disposes the recorder again), waiting for the stop would wait for the writer to return to itself: return.
+            if (Writing.Value != this)
+            {
+                await _stopped.Task.ConfigureAwait(false);
+            }
+
             return;
         }
 
