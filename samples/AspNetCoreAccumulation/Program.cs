@@ -30,9 +30,18 @@ if (emulator is not null)
     Console.WriteLine($"Metering emulator running in this process at {emulator.Endpoint}");
 }
 
+// A relative SQLite path is read against the working directory, as any SQLite connection string is. This sample keeps
+// its ledger next to the program instead, so that `dotnet run` leaves no file in the source tree.
+var isPostgreSql = string.Equals(builder.Configuration["MarketplaceMetering:Accumulation:Ledger"], "PostgreSql", StringComparison.OrdinalIgnoreCase);
+if (!isPostgreSql && builder.Configuration["MarketplaceMetering:Accumulation:ConnectionString"] is { Length: > 0 } ledgerFile
+    && !ledgerFile.Contains('=', StringComparison.Ordinal) && !Path.IsPathRooted(ledgerFile))
+{
+    builder.Configuration["MarketplaceMetering:Accumulation:ConnectionString"] = Path.Combine(builder.Environment.ContentRootPath, ledgerFile);
+}
+
 builder.Services.AddMarketplaceMeteringClient(builder.Configuration.GetSection("MarketplaceMetering"));
 var accumulation = builder.Services.AddMarketplaceMeteringAccumulation(builder.Configuration.GetSection("MarketplaceMetering:Accumulation"));
-if (builder.Configuration["MarketplaceMetering:Accumulation:Ledger"] is { } ledger && ledger.Equals("PostgreSql", StringComparison.OrdinalIgnoreCase))
+if (isPostgreSql)
 {
     accumulation.UsePostgreSqlLedger();
 }

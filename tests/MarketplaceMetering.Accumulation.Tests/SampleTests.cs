@@ -15,15 +15,19 @@ public sealed class SampleTests
         var port = FreePort();
         var directory = Path.Combine(MarketplaceMetering.Tests.Repository.Root(), "samples", "AspNetCoreAccumulation", "bin", Configuration(), "net10.0");
         var data = Directory.CreateTempSubdirectory("mm-sample-").FullName;
+
+        // A relative ledger path, as the sample's appsettings.json gives: the ledger is next to the program (the README
+        // says so), not in the working directory (with `dotnet run`, the source tree).
+        var ledgerFile = "mm-sample-" + Guid.NewGuid().ToString("N") + ".db";
         var start = new ProcessStartInfo("dotnet", [Path.Combine(directory, "AspNetCoreAccumulation.dll")])
         {
-            WorkingDirectory = Path.GetTempPath(),
+            WorkingDirectory = data,
             RedirectStandardOutput = true,
             RedirectStandardError = true,
             UseShellExecute = false,
         };
         start.Environment["ASPNETCORE_URLS"] = $"http://127.0.0.1:{port}";
-        start.Environment["MarketplaceMetering__Accumulation__ConnectionString"] = Path.Combine(data, "usage.db");
+        start.Environment["MarketplaceMetering__Accumulation__ConnectionString"] = ledgerFile;
         using var sample = Process.Start(start)!;
         var output = new StringBuilder();
         sample.OutputDataReceived += (_, e) => { lock (output) { output.AppendLine(e.Data); } };
@@ -49,6 +53,8 @@ public sealed class SampleTests
             var rows = usage.RootElement.EnumerateArray().Select(r => (Resource: r.GetProperty("resource").GetString(), Quantity: r.GetProperty("quantity").GetDecimal(), State: r.GetProperty("state").GetString())).ToList();
             rows.Should().Contain((subscription.ToString("D"), 3m, "Open"));
             rows.Should().Contain(("6f1e4d2c-8b3a-4c5d-9e0f-1a2b3c4d5e6f", 42m, "Accepted"));
+            File.Exists(Path.Combine(directory, ledgerFile)).Should().BeTrue("the ledger is next to the program");
+            Directory.GetFiles(data).Should().BeEmpty("nothing is written to the working directory");
         }
         finally
         {
@@ -56,6 +62,10 @@ public sealed class SampleTests
             await sample.WaitForExitAsync();
             Microsoft.Data.Sqlite.SqliteConnection.ClearAllPools();
             Directory.Delete(data, recursive: true);
+            foreach (var file in Directory.GetFiles(directory, ledgerFile + "*"))
+            {
+                File.Delete(file);
+            }
         }
     }
 
