@@ -164,6 +164,21 @@ public class BatchCommandTests
         run.Error.Should().Contain($"naked.csv:2: effectiveStartTime '{naked}' has no time zone; write it in UTC with a Z (such as {naked}Z)");
     }
 
+    [Fact]
+    public async Task Batch_TimeWithoutADate_IsRefusedNotReadAsToday()
+    {
+        // "15:00:00Z" parses in .NET as today at 15:00 (the machine's day): an event of the last hour would be sent for a
+        // day the file never named.
+        await using var scope = await EmulatorScope.StartAsync();
+        var timeOnly = EmulatorScope.LastHour.ToString("HH':00:00Z'", CultureInfo.InvariantCulture);
+
+        var run = await CliRunner.RunAsync(scope.Args("batch", scope.File("nodate.csv", $"{Header}\n{EmulatorScope.Resource(0)},plan1,dim1,1,{timeOnly}\n")));
+
+        run.ExitCode.Should().Be(2, run.ToString());
+        run.Error.Should().Contain($"nodate.csv:2: effectiveStartTime '{timeOnly}' is not a time with a date (yyyy-MM-dd)");
+        scope.Emulator.Requests.Should().BeEmpty();
+    }
+
     public static TheoryData<string, string, string> BadJsonLines => new()
     {
         { "not JSON", "{\"resourceId\":", ":1: is not a JSON object" },

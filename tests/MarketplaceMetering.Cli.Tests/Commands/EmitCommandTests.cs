@@ -130,6 +130,9 @@ public class EmitCommandTests
     {
         { "time without a zone", Event(time: "2026-11-20T10:00:00"), "--time '2026-11-20T10:00:00' has no time zone" },
         { "time that is no time", Event(time: "yesterday"), "--time 'yesterday' is not a time" },
+        // Without a date .NET reads today (on the machine's clock), and in a culture's order March or April: a guessed hour.
+        { "time without a date", Event(time: EmulatorScope.LastHour.ToString("HH':00:00Z'", CultureInfo.InvariantCulture)), "is not a time with a date (yyyy-MM-dd)" },
+        { "date in a culture's order", Event(time: EmulatorScope.LastHour.ToString("MM'/'dd'/'yyyy HH':00:00Z'", CultureInfo.InvariantCulture)), "is not a time with a date (yyyy-MM-dd)" },
         { "comma decimal", Event("1,5"), "--quantity '1,5' is not a number" },
         { "zero quantity", Event("0"), "quantity" },
         { "not a GUID", ["emit", "--resource-id", "abc", "--plan", "p", "--dimension", "d", "--quantity", "1"], "--resource-id 'abc' is not a GUID" },
