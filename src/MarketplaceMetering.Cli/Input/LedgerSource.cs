@@ -17,6 +17,9 @@ internal static partial class LedgerSource
     /// <summary>The SQLite ledger's main table (see SqliteUsageLedger's schema).</summary>
     private const string SqliteTable = "mm_usage";
 
+    /// <summary>The SQLite ledger's schema version table.</summary>
+    private const string SqliteSchemaTable = "mm_schema";
+
     /// <summary>The PostgreSQL ledger's main table, inside its schema (see PostgreSqlUsageLedger's schema).</summary>
     private const string PostgreSqlTable = "usage";
 
@@ -61,6 +64,24 @@ internal static partial class LedgerSource
             if (Convert.ToInt64(await command.ExecuteScalarAsync(cancellationToken).ConfigureAwait(false), System.Globalization.CultureInfo.InvariantCulture) == 0)
             {
                 throw new CliException($"--ledger {path} is a SQLite database but not a usage ledger (it has no {SqliteTable} table).");
+            }
+
+            // The ledger migrates its schema when it is opened (and switches the file to write-ahead logging): a table
+            // of that name in another database, or a ledger of an older schema version, would be written to. Both are
+            // refused here, read-only, and left as they were. (A newer ledger is the ledger's to judge: it refuses an
+            // incompatible one before any migration.)
+            command.Parameters["$name"].Value = SqliteSchemaTable;
+            if (Convert.ToInt64(await command.ExecuteScalarAsync(cancellationToken).ConfigureAwait(false), System.Globalization.CultureInfo.InvariantCulture) == 0)
+            {
+                throw new CliException($"--ledger {path} is a SQLite database but not a usage ledger (it has a {SqliteTable} table but no {SqliteSchemaTable} table).");
+            }
+
+            command.Parameters.Clear();
+            command.CommandText = $"SELECT COALESCE(MAX(version), 0) FROM {SqliteSchemaTable};";
+            var version = Convert.ToInt64(await command.ExecuteScalarAsync(cancellationToken).ConfigureAwait(false), System.Globalization.CultureInfo.InvariantCulture);
+            if (version < SqliteUsageLedger.SchemaVersion)
+            {
+                throw new CliException($"--ledger {path} has schema version {version}, older than this tool's ({SqliteUsageLedger.SchemaVersion}); reconcile only reads, and opening it would migrate it: let the application open it first with MarketplaceMetering.Accumulation at this version, or use the tool of the ledger's version.");
             }
         }
         catch (SqliteException e)

@@ -137,6 +137,47 @@ public class ReconcileLedgerCommandTests
     }
 
     [Theory]
+    [InlineData("foreign", "not a usage ledger (it has a mm_usage table but no mm_schema table)")]
+    [InlineData("older", "has schema version 1, older than this tool's")]
+    public async Task Reconcile_LedgerFileTheLedgerWouldMigrate_ExitsTwoAndLeavesTheFileAsItWas(string kind, string expected)
+    {
+        // Opening a ledger migrates its schema (and turns on write-ahead logging): another application's table named
+        // mm_usage, or a ledger of an older schema version, would be written to by a command that only reads.
+        await using var scope = await EmulatorScope.StartAsync();
+        var path = Path.Combine(scope.Directory, kind + ".db");
+        if (kind == "older")
+        {
+            await using (var ledger = new SqliteUsageLedger(path))
+            {
+                await ledger.GetEntriesAsync(PlantedLedger.From, PlantedLedger.To);
+            }
+
+            Microsoft.Data.Sqlite.SqliteConnection.ClearAllPools();
+        }
+
+        await using (var connection = new Microsoft.Data.Sqlite.SqliteConnection("Data Source=" + path + ";Pooling=False"))
+        {
+            await connection.OpenAsync();
+            await using var command = connection.CreateCommand();
+            command.CommandText = kind == "older"
+                ? "PRAGMA journal_mode=DELETE; UPDATE mm_schema SET version = 1, compatible_from = NULL;"
+                : "CREATE TABLE mm_usage (id INTEGER PRIMARY KEY, note TEXT);";
+            await command.ExecuteNonQueryAsync();
+        }
+
+        var before = await File.ReadAllBytesAsync(path);
+        var files = Directory.GetFiles(scope.Directory);
+
+        var run = await CliRunner.RunAsync(scope.Args("reconcile", "--ledger", path, "--from", From, "--to", To));
+
+        run.ExitCode.Should().Be(2, run.ToString());
+        run.ErrorLines.Should().ContainSingle().Which.Should().Contain(path).And.Contain(expected);
+        (await File.ReadAllBytesAsync(path)).Should().Equal(before);
+        Directory.GetFiles(scope.Directory).Should().BeEquivalentTo(files, "no -wal or -shm file is made");
+        scope.Emulator.Requests.Should().BeEmpty();
+    }
+
+    [Theory]
     [InlineData(false)]
     [InlineData(true)]
     public async Task Reconcile_PostgreSqlUnreachable_ExitsTwoNamingTheServerWithoutThePassword(bool verbose)
