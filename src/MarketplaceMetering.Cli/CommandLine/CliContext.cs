@@ -28,4 +28,17 @@ internal sealed class CliContext
     public int RedirectedWidth { get; init; } = 200;
 
     public static CliContext ForConsole() => new() { Out = Console.Out, Error = Console.Error };
+
+    /// <summary>The same context writing to <paramref name="output"/> instead of <see cref="Out"/>.</summary>
+    public CliContext WithOutput(TextWriter output) => new()
+    {
+        Out = output,
+        Error = Error,
+        Environment = Environment,
+        TimeProvider = TimeProvider,
+        IsOutputRedirected = IsOutputRedirected,
+        ColorTerminal = ColorTerminal,
+        HandleSignals = HandleSignals,
+        RedirectedWidth = RedirectedWidth,
+    };
 }

@@ -21,6 +21,12 @@ internal static class ExitCodes
     /// <summary><c>metering reconcile</c> found differences.</summary>
     public const int Differences = 5;
 
+    /// <summary>
+    /// Standard output could not be written (a full disk, a device error) after the command's work; standard error says
+    /// what was done (such as how many events were delivered).
+    /// </summary>
+    public const int OutputFailed = 6;
+
     /// <summary>Stopped by Ctrl+C (or SIGTERM) before the end; the output says what was done.</summary>
     public const int Cancelled = 130;
 }

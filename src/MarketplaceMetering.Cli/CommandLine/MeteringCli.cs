@@ -10,6 +10,8 @@ internal static class MeteringCli
     /// <summary>Runs the tool with <paramref name="args"/> and returns its exit code.</summary>
     public static async Task<int> RunAsync(string[] args, CliContext context, CancellationToken cancellationToken = default)
     {
+        // A failed write to standard output is told apart from a file or a service that failed (see SetAction).
+        context = context.WithOutput(new OutputWriter(context.Out));
         var root = Build(context);
         var parse = root.Parse(args);
         if (parse.Errors.Count > 0)
@@ -111,6 +113,7 @@ internal static class MeteringCli
                 var (code, message) = e switch
                 {
                     CliException cli => (cli.ExitCode, cli.Message),
+                    OutputException failed => (ExitCodes.OutputFailed, failed.Message + (output.Outcome is { } done ? "; " + done : string.Empty)),
                     MeteringAuthorizationException authorization => (ExitCodes.Unauthorized, authorization.Message),
                     MeteringException metering => (ExitCodes.ServiceFailure, metering.Message),
                     ArgumentException argument => (ExitCodes.BadInput, Messages.WithoutParameter(argument)),

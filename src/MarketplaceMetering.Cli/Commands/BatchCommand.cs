@@ -29,6 +29,7 @@ internal static class BatchCommand
             var lines = input.Lines;
             if (parse.GetValue(dryRun))
             {
+                output.Outcome = "the file was checked and nothing was sent (--dry-run)";
                 if (output.Json)
                 {
                     output.WriteJson(new { file = path, events = lines.Count, valid = true, sent = false });
@@ -71,6 +72,8 @@ internal static class BatchCommand
                 cancelled = true;
             }
 
+            output.Outcome = $"{results.Count(r => r.IsDelivered).ToString(CultureInfo.InvariantCulture)} of {lines.Count.ToString(CultureInfo.InvariantCulture)} events were delivered"
+                + (cancelled ? $" before the run was cancelled ({(lines.Count - results.Count).ToString(CultureInfo.InvariantCulture)} unanswered may or may not have reached the service)" : string.Empty);
             Report(output, path, lines, results, complete: !cancelled);
             if (cancelled)
             {

@@ -64,6 +64,7 @@ internal static class EmitCommand
             using var client = global.CreateClient(parse, context);
             var result = await client.SubmitUsageEventAsync(usage, cancellationToken).ConfigureAwait(false);
             var view = ResultView.Of(result);
+            output.Outcome = $"the event was {(view.Delivered ? "delivered" : "not delivered")} ({view.Status})";
             if (output.Json)
             {
                 output.WriteJson(view);

@@ -46,6 +46,12 @@ internal sealed class CliOutput
 
     public bool Json { get; }
 
+    /// <summary>
+    /// What the command did before it writes its output ("3 of 3 events delivered"), for the error line when standard
+    /// output cannot be written: the work is done by then, and the error must not read as if it were not.
+    /// </summary>
+    public string? Outcome { get; set; }
+
     /// <summary>Whether a progress bar may be drawn: a terminal, and not JSON.</summary>
     public bool ShowsProgress => !Json && !_context.IsOutputRedirected;
 
