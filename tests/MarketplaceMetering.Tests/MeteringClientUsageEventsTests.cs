@@ -157,6 +157,8 @@ public class MeteringClientUsageEventsTests
         { "usage date is a time with no date", Row("\"usageDate\":\"00:00:00\""), "row 0's usageDate is not a time" },
         { "submitted count is text", Row("\"submittedCount\":\"3\""), "row 0's submittedCount is text, not a number" },
         { "recon status is an object", Row("\"reconStatus\":{\"v\":1}"), "row 0's reconStatus is an object, not text" },
+        { "quantity twice, the second larger", Row("\"submittedQuantity\":5.0,\"submittedQuantity\":500.0"), "row 0 has submittedQuantity twice" },
+        { "resource twice, in another case", Row("\"usageResourceId\":\"6f1a2b3c-0000-4000-8000-000000000001\",\"UsageResourceId\":\"6f1a2b3c-0000-4000-8000-000000000002\""), "row 0 has usageResourceId twice" },
         { "second row bad", "[" + GoodRow() + "," + GoodRow().Replace("\"dim1\"", "null", StringComparison.Ordinal) + "]", "row 1 has no dimension" },
     };
 

@@ -197,17 +197,26 @@ internal static class UsageEventsReader
                 return null;
             }
 
+            // JSON allows a name twice and readers differ on which one counts (this one would take the first, the
+            // serializer the last): a row that names a field twice says two things, so the answer is refused.
+            JsonElement? found = null;
             foreach (var property in row.EnumerateObject())
             {
                 if (string.Equals(property.Name, field, StringComparison.OrdinalIgnoreCase))
                 {
-                    if (property.Value.ValueKind != JsonValueKind.Null)
+                    if (found is not null)
                     {
-                        return property.Value;
+                        Problem = name + " has " + field + " twice";
+                        return null;
                     }
 
-                    break;
+                    found = property.Value;
                 }
+            }
+
+            if (found is { ValueKind: not JsonValueKind.Null } value)
+            {
+                return value;
             }
 
             if (required)
