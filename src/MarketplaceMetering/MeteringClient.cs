@@ -328,7 +328,7 @@ public class MeteringClient : IDisposable
     /// add paging, an <see cref="IAsyncEnumerable{T}"/> overload will follow the pages.
     /// </returns>
     /// <exception cref="ArgumentNullException"><paramref name="query"/> is null.</exception>
-    /// <exception cref="ArgumentException">The query's start date is not set (<see langword="default"/>), or its end date is before its start date; nothing was sent.</exception>
+    /// <exception cref="ArgumentException">The query's start date is not set (<see langword="default"/>), its end date is before its start date, or a filter is set to empty or white-space text; nothing was sent.</exception>
     /// <exception cref="MeteringAuthorizationException">
     /// The service refused the caller (403, or 401 again with a fresh token), or the identity provider refused the credential.
     /// </exception>
@@ -354,6 +354,16 @@ public class MeteringClient : IDisposable
                     end.ToUniversalTime(),
                     query.UsageStartDate.ToUniversalTime()),
                 nameof(query));
+        }
+
+        // An empty filter would be left out of the query, and the service would answer every offer, plan, dimension
+        // or status: a caller who passed "" (an unset setting) would read another listing than the one asked for.
+        if ((EmptyFilter(query.OfferId, "OfferId", "offer")
+            ?? EmptyFilter(query.PlanId, "PlanId", "plan")
+            ?? EmptyFilter(query.Dimension, "Dimension", "dimension")
+            ?? EmptyFilter(query.ReconStatus?.ToString(), "ReconStatus", "reconciliation status")) is { } emptyFilter)
+        {
+            throw new ArgumentException(emptyFilter, nameof(query));
         }
 
         const string Operation = "GetUsageEvents";
@@ -386,6 +396,12 @@ public class MeteringClient : IDisposable
             throw;
         }
     }
+
+    /// <summary>The problem with a filter that is set but empty (or white space); <see langword="null"/> when it is unset or has a value.</summary>
+    private static string? EmptyFilter(string? value, string property, string what) =>
+        value is not null && string.IsNullOrWhiteSpace(value)
+            ? MeteringClientOptions.Format("query.{0} is empty; leave it null to list every {1}. Nothing was sent.", property, what)
+            : null;
 
     /// <summary>The query string of GET /api/usageEvents: api-version, usageStartDate, UsageEndDate (capital U, as the service spells it) and the filters given.</summary>
     private string UsageEventsQueryString(UsageEventQuery query)

@@ -105,6 +105,33 @@ public class MeteringClientUsageEventsTests
         rows.Should().ContainSingle().Which.SubmittedQuantity.Should().Be(2m);
     }
 
+    [Theory]
+    [InlineData("OfferId", "")]
+    [InlineData("PlanId", " ")]
+    [InlineData("Dimension", "")]
+    [InlineData("ReconStatus", "")]
+    public async Task GetUsageEventsAsync_EmptyFilter_ThrowsArgumentExceptionAndSendsNothing(string property, string value)
+    {
+        // Left out of the query string, an empty filter would list every offer, plan, dimension or status: a caller
+        // whose setting was unset ("") would read, and maybe reconcile, another listing than the one asked for.
+        await using var h = await Harness.StartAsync();
+        var query = new UsageEventQuery(h.Clock.GetUtcNow().AddDays(-1));
+        switch (property)
+        {
+            case "OfferId": query.OfferId = value; break;
+            case "PlanId": query.PlanId = value; break;
+            case "Dimension": query.Dimension = value; break;
+            default: query.ReconStatus = new ReconStatus(value); break;
+        }
+
+        var act = () => h.Client.GetUsageEventsAsync(query);
+
+        var thrown = (await act.Should().ThrowExactlyAsync<ArgumentException>()).Which;
+        thrown.Message.Should().StartWith("query." + property + " is empty");
+        thrown.ParamName.Should().Be("query");
+        h.Emulator.Requests.Should().BeEmpty();
+    }
+
     [Fact]
     public async Task GetUsageEventsAsync_EndBeforeStart_ThrowsArgumentExceptionAndSendsNothing()
     {

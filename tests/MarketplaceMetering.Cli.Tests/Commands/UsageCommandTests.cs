@@ -46,6 +46,7 @@ public class UsageCommandTests
     [InlineData("--from", "19/11/2026", "--from '19/11/2026' is not a time")]
     [InlineData("--from", "2026-11-19T10:00:00", "has no time zone")]
     [InlineData("--azure-subscription", "nope", "is not a GUID")]
+    [InlineData("--dimension", "", "query.Dimension is empty; leave it null to list every dimension")]
     public async Task Usage_BadArgument_ExitsTwoAndSendsNothing(string option, string value, string expected)
     {
         await using var scope = await EmulatorScope.StartAsync();
