@@ -109,7 +109,7 @@ internal sealed class GlobalOptions
         {
             if (!Uri.TryCreate(endpointText, UriKind.Absolute, out var endpoint))
             {
-                throw new CliException($"--endpoint '{endpointText}' is not an absolute URL such as {MeteringClientOptions.DefaultEndpoint}.");
+                throw new CliException($"--endpoint '{Messages.Shown(endpointText)}' is not an absolute URL such as {MeteringClientOptions.DefaultEndpoint}.");
             }
 
             options.Endpoint = endpoint;

@@ -24,6 +24,28 @@ internal static class Messages
         return OneLine(message);
     }
 
+    /// <summary>The longest value a message quotes in full; a longer one is cut (<see cref="Shown"/>).</summary>
+    public const int MaxShownLength = 80;
+
+    /// <summary>The longest message about one line of a file (a backstop for text quoted by the core's checks).</summary>
+    public const int MaxProblemLength = 1000;
+
+    /// <summary>
+    /// A value from the input as a message quotes it: in full up to <paramref name="max"/> characters, else its start
+    /// and its length (<c>xxxx… (200000 characters)</c>), so that a huge line in a file or a huge argument gives an
+    /// error line a person can read, not megabytes on standard error.
+    /// </summary>
+    public static string Shown(string value, int max = MaxShownLength)
+    {
+        if (value.Length <= max)
+        {
+            return value;
+        }
+
+        var cut = char.IsHighSurrogate(value[max - 1]) ? max - 1 : max;
+        return value[..cut] + "… (" + value.Length.ToString(System.Globalization.CultureInfo.InvariantCulture) + " characters)";
+    }
+
     /// <summary>
     /// The text on one line, with nothing a terminal would obey: every control character (line breaks, ESC, BEL) becomes
     /// a space. Text from the service and from input files passes through here before it reaches the console.

@@ -25,7 +25,7 @@ internal static class EmitCommand
             var quantityText = parse.GetValue(quantity)!;
             if (!decimal.TryParse(quantityText, NumberStyles.AllowLeadingSign | NumberStyles.AllowDecimalPoint | NumberStyles.AllowExponent, CultureInfo.InvariantCulture, out var amount))
             {
-                throw new CliException($"--quantity '{quantityText}' is not a number (use a dot for decimals: 12.5).");
+                throw new CliException($"--quantity '{Messages.Shown(quantityText)}' is not a number (use a dot for decimals: 12.5).");
             }
 
             DateTimeOffset start;
@@ -51,7 +51,7 @@ internal static class EmitCommand
             {
                 if (!Guid.TryParse(id, out var guid))
                 {
-                    throw new CliException($"--resource-id '{id}' is not a GUID.");
+                    throw new CliException($"--resource-id '{Messages.Shown(id)}' is not a GUID.");
                 }
 
                 usage = UsageEvent.ForResourceId(guid, parse.GetValue(plan)!, parse.GetValue(dimension)!, amount, start);

@@ -27,7 +27,7 @@ internal static class UsageCommand
             Guid? subscriptionId = null;
             if (parse.GetValue(subscription) is { } subscriptionText)
             {
-                subscriptionId = Guid.TryParse(subscriptionText, out var parsed) ? parsed : throw new CliException($"--azure-subscription '{subscriptionText}' is not a GUID.");
+                subscriptionId = Guid.TryParse(subscriptionText, out var parsed) ? parsed : throw new CliException($"--azure-subscription '{Messages.Shown(subscriptionText)}' is not a GUID.");
             }
 
             if (end < start)

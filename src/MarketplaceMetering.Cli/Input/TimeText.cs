@@ -1,4 +1,5 @@
 using System.Globalization;
+using MarketplaceMetering.Cli.CommandLine;
 using System.Text.RegularExpressions;
 
 namespace MarketplaceMetering.Cli.Input;
@@ -17,19 +18,19 @@ internal static partial class TimeText
         text = text.Trim();
         if (!StartsWithDate().IsMatch(text))
         {
-            problem = $"'{text}' is not a time with a date (yyyy-MM-dd); write ISO 8601 in UTC, such as 2026-11-20T10:00:00Z";
+            problem = $"'{Messages.Shown(text)}' is not a time with a date (yyyy-MM-dd); write ISO 8601 in UTC, such as 2026-11-20T10:00:00Z";
             return null;
         }
 
         if (!DateTimeOffset.TryParse(text, CultureInfo.InvariantCulture, DateTimeStyles.AllowWhiteSpaces, out var value))
         {
-            problem = $"'{text}' is not a time; write ISO 8601 in UTC, such as 2026-11-20T10:00:00Z";
+            problem = $"'{Messages.Shown(text)}' is not a time; write ISO 8601 in UTC, such as 2026-11-20T10:00:00Z";
             return null;
         }
 
         if (!HasZone().IsMatch(text))
         {
-            problem = $"'{text}' has no time zone; write it in UTC with a Z (such as {value.DateTime.ToString("yyyy-MM-dd'T'HH:mm:ss", CultureInfo.InvariantCulture)}Z) or with an offset (+02:00)";
+            problem = $"'{Messages.Shown(text)}' has no time zone; write it in UTC with a Z (such as {value.DateTime.ToString("yyyy-MM-dd'T'HH:mm:ss", CultureInfo.InvariantCulture)}Z) or with an offset (+02:00)";
             return null;
         }
 

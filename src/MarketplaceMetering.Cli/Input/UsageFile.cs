@@ -174,12 +174,12 @@ internal sealed class UsageFile
         {
             if (!known.Contains(column, StringComparer.OrdinalIgnoreCase))
             {
-                Problem(line, $"unknown column '{column}'; the columns are {string.Join(", ", known)}");
+                Problem(line, $"unknown column '{Messages.Shown(column)}'; the columns are {string.Join(", ", known)}");
                 ok = false;
             }
             else if (!seen.Add(column))
             {
-                Problem(line, $"column '{column}' appears twice");
+                Problem(line, $"column '{Messages.Shown(column)}' appears twice");
                 ok = false;
             }
         }
@@ -299,7 +299,7 @@ internal sealed class UsageFile
                 {
                     if (!known.Contains(property.Name, StringComparer.OrdinalIgnoreCase))
                     {
-                        Problem(number, $"unknown property '{property.Name}'; the properties are {string.Join(", ", known)}");
+                        Problem(number, $"unknown property '{Messages.Shown(property.Name)}'; the properties are {string.Join(", ", known)}");
                         ok = false;
                         continue;
                     }
@@ -307,7 +307,7 @@ internal sealed class UsageFile
                     // JSON allows a name twice and the last would silently win; as with a CSV column given twice, say so.
                     if (!seen.Add(property.Name))
                     {
-                        Problem(number, $"property '{property.Name}' appears twice");
+                        Problem(number, $"property '{Messages.Shown(property.Name)}' appears twice");
                         ok = false;
                         continue;
                     }
@@ -389,7 +389,7 @@ internal sealed class UsageFile
         {
             if (!Guid.TryParse(resourceIdText, out var id))
             {
-                Problem(line, $"resourceId '{resourceIdText}' is not a GUID");
+                Problem(line, $"resourceId '{Messages.Shown(resourceIdText)}' is not a GUID");
                 return;
             }
 
@@ -399,7 +399,7 @@ internal sealed class UsageFile
         var quantityText = values["quantity"];
         if (!decimal.TryParse(quantityText, NumberStyles.AllowLeadingSign | NumberStyles.AllowDecimalPoint | NumberStyles.AllowExponent, CultureInfo.InvariantCulture, out var quantity))
         {
-            Problem(line, $"quantity '{quantityText}' is not a number (use a dot for decimals: 12.5)");
+            Problem(line, $"quantity '{Messages.Shown(quantityText)}' is not a number (use a dot for decimals: 12.5)");
             return;
         }
 
@@ -415,7 +415,7 @@ internal sealed class UsageFile
         {
             if (!Enum.TryParse<UsageEventStatus>(values["status"], ignoreCase: true, out var parsed) || int.TryParse(values["status"], out _))
             {
-                Problem(line, $"status '{values["status"]}' is not one of {string.Join(", ", Enum.GetNames<UsageEventStatus>())}");
+                Problem(line, $"status '{Messages.Shown(values["status"])}' is not one of {string.Join(", ", Enum.GetNames<UsageEventStatus>())}");
                 return;
             }
 
@@ -424,7 +424,7 @@ internal sealed class UsageFile
             {
                 if (!Guid.TryParse(usageIdText, out var parsedId))
                 {
-                    Problem(line, $"resourceUsageId '{usageIdText}' is not a GUID");
+                    Problem(line, $"resourceUsageId '{Messages.Shown(usageIdText)}' is not a GUID");
                     return;
                 }
 
@@ -481,7 +481,7 @@ internal sealed class UsageFile
         ProblemCount++;
         if (_problems.Count < MaxReportedProblems)
         {
-            _problems.Add($"{_path}:{line.ToString(CultureInfo.InvariantCulture)}: {Messages.OneLine(what)}");
+            _problems.Add($"{_path}:{line.ToString(CultureInfo.InvariantCulture)}: {Messages.OneLine(Messages.Shown(what, Messages.MaxProblemLength))}");
         }
     }
 }

@@ -179,6 +179,33 @@ public class BatchCommandTests
         scope.Emulator.Requests.Should().BeEmpty();
     }
 
+    [Theory]
+    [InlineData("resourceId")]
+    [InlineData("quantity")]
+    [InlineData("effectiveStartTime")]
+    [InlineData("a column name")]
+    [InlineData("a JSON property name")]
+    public async Task Batch_HugeValueInAFile_ErrorQuotesItsStartAndLengthNotAllOfIt(string where)
+    {
+        // A corrupt or hostile file (a line of 100,000 characters): the error line must stay readable, not be the line.
+        await using var scope = await EmulatorScope.StartAsync();
+        var huge = new string('7', 100_000);
+        string Field(string name, string value) => where == name ? huge : value;
+        var path = where switch
+        {
+            "a column name" => scope.File("huge.csv", $"{Header},{huge}\n"),
+            "a JSON property name" => scope.File("huge.jsonl", $$"""{"{{huge}}":1}""" + "\n"),
+            _ => scope.File("huge.csv", $"{Header}\n{Field("resourceId", EmulatorScope.Resource(0).ToString())},plan1,dim1,{Field("quantity", "1")},{Field("effectiveStartTime", Hour)}\n"),
+        };
+
+        var run = await CliRunner.RunAsync(scope.Args("batch", path));
+
+        run.ExitCode.Should().Be(2, where);
+        run.ErrorLines[0].Should().Contain("7777… (100000 characters)", where);
+        run.Error.Length.Should().BeLessThan(1_000, where);
+        scope.Emulator.Requests.Should().BeEmpty(where);
+    }
+
     public static TheoryData<string, string, string> BadJsonLines => new()
     {
         { "not JSON", "{\"resourceId\":", ":1: is not a JSON object" },
