@@ -386,7 +386,7 @@ public class MeteringClient : IDisposable
             };
             activity?.SetTag(MeteringTelemetry.CorrelationIdTag, request.CorrelationId);
             using var response = await pipeline.SendAsync(request, cancellationToken).ConfigureAwait(false);
-            var rows = ResponseMapper.MapUsageEvents(response, UsageEventsOperation);
+            var rows = ResponseMapper.MapUsageEvents(response, UsageEventsOperation, query);
             MeteringTelemetry.EndOperation(activity, Operation, started, clock, results: null, failure: null);
             return rows;
         }

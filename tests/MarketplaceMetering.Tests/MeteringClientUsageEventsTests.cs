@@ -205,6 +205,51 @@ public class MeteringClientUsageEventsTests
         thrown.InnerException.Should().BeNull();
     }
 
+    public static TheoryData<string, string> RowsNotAskedFor => new()
+    {
+        { "Dimension", "row 0 is for dimension 'dim1', not the 'dim2' asked for" },
+        { "PlanId", "row 0 is for planId 'plan1', not the 'gold' asked for" },
+        { "OfferId", "row 0 is for offerId 'o', not the 'other-offer' asked for" },
+        { "AzureSubscriptionId", "row 0 is for azureSubscriptionId '0f0e0d0c-0b0a-0908-0706-050403020100', not the '00000000-0000-4000-8000-0000000000aa' asked for" },
+        { "ReconStatus", "row 0 is for reconStatus 'Accepted', not the 'Rejected' asked for" },
+    };
+
+    [Theory]
+    [MemberData(nameof(RowsNotAskedFor))]
+    public async Task GetUsageEventsAsync_RowForAnotherFilterValueThanAsked_ThrowsMeteringExceptionNamingIt(string filter, string problem)
+    {
+        // A service (or a proxy) that ignores or mixes up the filter: listed, the dim1 row would be read as dim2's usage.
+        using var server = Canned(200, "[" + GoodRow() + "]");
+        using var client = server.ClientWithoutRetries();
+        var query = new UsageEventQuery(TestClock.DefaultStart.AddDays(-1));
+        switch (filter)
+        {
+            case "Dimension": query.Dimension = "dim2"; break;
+            case "PlanId": query.PlanId = "gold"; break;
+            case "OfferId": query.OfferId = "other-offer"; break;
+            case "AzureSubscriptionId": query.AzureSubscriptionId = Guid.Parse("00000000-0000-4000-8000-0000000000aa"); break;
+            default: query.ReconStatus = ReconStatus.Rejected; break;
+        }
+
+        var act = () => client.GetUsageEventsAsync(query);
+
+        var thrown = (await act.Should().ThrowExactlyAsync<MeteringException>()).Which;
+        thrown.Message.Should().Contain(problem);
+        thrown.IsRetryable.Should().BeFalse();
+    }
+
+    [Fact]
+    public async Task GetUsageEventsAsync_RowMatchingTheFiltersInAnotherCaseOrWithoutTheField_IsRead()
+    {
+        var row = GoodRow().Replace("\"dim1\"", "\"DIM1\"", StringComparison.Ordinal).Replace("\"planId\":\"plan1\",", string.Empty, StringComparison.Ordinal);
+        using var server = Canned(200, "[" + row + "]");
+        using var client = server.ClientWithoutRetries();
+
+        var rows = await client.GetUsageEventsAsync(new UsageEventQuery(TestClock.DefaultStart.AddDays(-1)) { Dimension = "dim1", PlanId = "plan1", ReconStatus = "accepted" });
+
+        rows.Should().ContainSingle().Which.Dimension.Should().Be("DIM1");
+    }
+
     [Fact]
     public async Task GetUsageEventsAsync_OddButValidRow_ReadsUnknownReconStatusLongDoublesAndMissingOptionals()
     {

@@ -150,15 +150,18 @@ internal static class ResponseMapper
         return new BatchUsageEventResult(results);
     }
 
-    /// <summary>The rows of a usage report; any other status, or a body that is not the documented list of rows, is a <see cref="MeteringException"/>.</summary>
-    public static List<RecordedUsage> MapUsageEvents(RawResponse response, string operation)
+    /// <summary>
+    /// The rows of a usage report; any other status, a body that is not the documented list of rows, or a row that
+    /// another offer, plan, dimension, subscription or status than <paramref name="query"/> filters on, is a <see cref="MeteringException"/>.
+    /// </summary>
+    public static List<RecordedUsage> MapUsageEvents(RawResponse response, string operation, UsageEventQuery query)
     {
         if (response.StatusCode != 200)
         {
             throw ToException(response, operation);
         }
 
-        return UsageEventsReader.Read(response.Body, response.Redactor, out var problem)
+        return UsageEventsReader.Read(response.Body, response.Redactor, query, out var problem)
             ?? throw Malformed(response, operation, problem!);
     }
 

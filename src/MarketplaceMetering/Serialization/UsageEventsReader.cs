@@ -14,7 +14,13 @@ internal static class UsageEventsReader
     private static readonly JsonDocumentOptions Options = new() { MaxDepth = 16 };
 
     /// <summary>The rows; <see langword="null"/> with <paramref name="problem"/> (a phrase: "row 3's dimension is a number, not text") when the answer is not the documented shape.</summary>
-    public static List<RecordedUsage>? Read(ReadOnlyMemory<byte> body, SecretRedactor redactor, out string? problem)
+    /// <remarks>
+    /// A row that says another offer, plan, dimension, Azure subscription or reconciliation status than
+    /// <paramref name="query"/> filters on was not asked for: listed, it would be read as the filtered usage (a row of
+    /// another dimension counted as this one's). The answer is refused as any other malformed one. A row that leaves
+    /// the field out cannot be checked and is kept.
+    /// </remarks>
+    public static List<RecordedUsage>? Read(ReadOnlyMemory<byte> body, SecretRedactor redactor, UsageEventQuery query, out string? problem)
     {
         problem = null;
         if (body.Length == 0)
@@ -53,12 +59,33 @@ internal static class UsageEventsReader
                     return null;
                 }
 
+                if (NotAsked(row, query, redactor) is { } notAsked)
+                {
+                    problem = "row " + index.ToString(CultureInfo.InvariantCulture) + " is for " + notAsked;
+                    return null;
+                }
+
                 rows.Add(row);
                 index++;
             }
 
             return rows;
         }
+    }
+
+    /// <summary>What of <paramref name="row"/> differs from a filter of <paramref name="query"/> ("dimension 'dim1', not the 'dim2' asked for"); <see langword="null"/> when it matches.</summary>
+    private static string? NotAsked(RecordedUsage row, UsageEventQuery query, SecretRedactor redactor)
+    {
+        string? Differs(string field, string? value, string? asked) =>
+            asked is not null && value is not null && !string.Equals(value, asked, StringComparison.OrdinalIgnoreCase)
+                ? field + " '" + WireFormat.SafeText(value, redactor, 100) + "', not the '" + WireFormat.SafeText(asked, redactor, 100) + "' asked for"
+                : null;
+
+        return Differs("dimension", row.Dimension, query.Dimension)
+            ?? Differs("planId", row.PlanId, query.PlanId)
+            ?? Differs("offerId", row.OfferId, query.OfferId)
+            ?? Differs("azureSubscriptionId", row.AzureSubscriptionId?.ToString("D"), query.AzureSubscriptionId?.ToString("D"))
+            ?? Differs("reconStatus", row.ReconStatus == default ? null : row.ReconStatus.ToString(), query.ReconStatus?.ToString());
     }
 
     private static RecordedUsage? ReadRow(JsonElement row, int index, SecretRedactor redactor, out string? problem)
