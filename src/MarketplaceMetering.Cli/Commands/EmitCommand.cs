@@ -62,7 +62,20 @@ internal static class EmitCommand
             }
 
             using var client = global.CreateClient(parse, context);
-            var result = await client.SubmitUsageEventAsync(usage, cancellationToken).ConfigureAwait(false);
+            UsageEventResult result;
+            try
+            {
+                result = await client.SubmitUsageEventAsync(usage, cancellationToken).ConfigureAwait(false);
+            }
+            catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
+            {
+                // The request may have left: a bare "cancelled" would read as "not sent".
+                await context.Error.WriteLineAsync(
+                    "error: cancelled before the service answered; the event may or may not have reached it. Sending it again is safe: a recorded event comes back as a replayed Duplicate.")
+                    .ConfigureAwait(false);
+                return ExitCodes.Cancelled;
+            }
+
             var view = ResultView.Of(result);
             output.Outcome = $"the event was {(view.Delivered ? "delivered" : "not delivered")} ({view.Status})";
             if (output.Json)

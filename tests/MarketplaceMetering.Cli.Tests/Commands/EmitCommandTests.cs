@@ -1,5 +1,6 @@
 using System.Globalization;
 using System.Text.Json;
+using MarketplaceMetering.Emulator;
 
 namespace MarketplaceMetering.Cli.Tests.Commands;
 
@@ -124,6 +125,29 @@ public class EmitCommandTests
 
         run.ExitCode.Should().Be(0, run.ToString());
         scope.Emulator.Ledger.Count.Should().Be(1);
+    }
+
+    [Fact]
+    public async Task Emit_CancelledWhileWaitingForTheAnswer_ExitsCancelledSayingTheEventMayHaveReachedTheService()
+    {
+        // Ctrl+C after the request left: the service may have recorded it, so "cancelled." alone would read as "not sent".
+        await using var scope = await EmulatorScope.StartAsync();
+        scope.Emulator.Faults.Enqueue(EmulatorFault.Latency(TimeSpan.FromSeconds(30)));
+        using var cancel = new CancellationTokenSource();
+        var run = CliRunner.RunAsync(scope.Args(Event()), environment: null, cancellationToken: cancel.Token);
+        var waited = System.Diagnostics.Stopwatch.StartNew();
+        while (scope.Emulator.Faults.Pending > 0 && waited.Elapsed < TimeSpan.FromSeconds(20))
+        {
+            await Task.Delay(10); // until the emulator holds the request (it took the latency fault)
+        }
+
+        scope.Emulator.Faults.Pending.Should().Be(0, "the request reached the emulator");
+        cancel.Cancel();
+
+        var result = await run;
+
+        result.ExitCode.Should().Be(130, result.ToString());
+        result.ErrorLines.Should().ContainSingle().Which.Should().Contain("the event may or may not have reached it").And.Contain("Sending it again is safe");
     }
 
     public static TheoryData<string, string[], string> BadArguments => new()
