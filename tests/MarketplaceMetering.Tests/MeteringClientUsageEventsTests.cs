@@ -186,6 +186,7 @@ public class MeteringClientUsageEventsTests
         { "recon status is an object", Row("\"reconStatus\":{\"v\":1}"), "row 0's reconStatus is an object, not text" },
         { "quantity twice, the second larger", Row("\"submittedQuantity\":5.0,\"submittedQuantity\":500.0"), "row 0 has submittedQuantity twice" },
         { "resource twice, in another case", Row("\"usageResourceId\":\"6f1a2b3c-0000-4000-8000-000000000001\",\"UsageResourceId\":\"6f1a2b3c-0000-4000-8000-000000000002\""), "row 0 has usageResourceId twice" },
+        { "the same row twice, in another case", "[" + GoodRow() + "," + GoodRow().Replace("\"dim1\"", "\"DIM1\"", StringComparison.Ordinal) + "]", "rows 0 and 1 are both for resource 6f1a2b3c-0000-4000-8000-000000000001, dimension 'DIM1', plan 'plan1' on 2026-11-19 (Accepted)" },
         { "second row bad", "[" + GoodRow() + "," + GoodRow().Replace("\"dim1\"", "null", StringComparison.Ordinal) + "]", "row 1 has no dimension" },
     };
 
@@ -236,6 +237,18 @@ public class MeteringClientUsageEventsTests
         var thrown = (await act.Should().ThrowExactlyAsync<MeteringException>()).Which;
         thrown.Message.Should().Contain(problem);
         thrown.IsRetryable.Should().BeFalse();
+    }
+
+    [Fact]
+    public async Task GetUsageEventsAsync_OneResourceDimensionAndDayUnderTwoPlansOrStatuses_ReadsEveryRow()
+    {
+        var body = "[" + GoodRow() + "," + GoodRow().Replace("\"plan1\"", "\"plan2\"", StringComparison.Ordinal) + "," + GoodRow().Replace("\"Accepted\"", "\"Rejected\"", StringComparison.Ordinal) + "]";
+        using var server = Canned(200, body);
+        using var client = server.ClientWithoutRetries();
+
+        var rows = await client.GetUsageEventsAsync(new UsageEventQuery(TestClock.DefaultStart.AddDays(-1)));
+
+        rows.Should().HaveCount(3);
     }
 
     [Fact]
@@ -353,7 +366,8 @@ public class MeteringClientUsageEventsTests
     public async Task GetUsageEventsAsync_AnswerLargerThanOneMebibyte_IsRead()
     {
         var row = GoodRow();
-        var body = "[" + string.Join(",", Enumerable.Repeat(row, (2 * 1024 * 1024 / row.Length) + 1)) + "]";
+        var count = (2 * 1024 * 1024 / row.Length) + 1;
+        var body = "[" + string.Join(",", Enumerable.Range(0, count).Select(i => row.Replace("6f1a2b3c-0000-4000-8000-000000000001", Guid.NewGuid().ToString("D"), StringComparison.Ordinal))) + "]";
         using var server = Canned(200, body);
         using var client = server.ClientWithoutRetries();
 

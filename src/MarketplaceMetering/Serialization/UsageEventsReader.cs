@@ -50,6 +50,7 @@ internal static class UsageEventsReader
             }
 
             var rows = new List<RecordedUsage>(root.GetArrayLength());
+            var seen = new Dictionary<RowKey, int>(rows.Capacity);
             var index = 0;
             foreach (var element in root.EnumerateArray())
             {
@@ -65,6 +66,24 @@ internal static class UsageEventsReader
                     return null;
                 }
 
+                // The service lists one row per resource, dimension, day (and plan): the same row twice is a repeat, and
+                // summed with its copy (as the reconciler sums a day's rows of several plans) it would double the day.
+                var key = new RowKey(row);
+                if (seen.TryGetValue(key, out var first))
+                {
+                    problem = MeteringClientOptions.Format(
+                        "rows {0} and {1} are both for resource {2}, dimension '{3}', plan '{4}' on {5:yyyy-MM-dd} ({6}); the service lists one row per resource, dimension and day",
+                        first,
+                        index,
+                        row.UsageResourceId,
+                        WireFormat.SafeText(row.Dimension, redactor, 100),
+                        WireFormat.SafeText(row.PlanId ?? string.Empty, redactor, 100),
+                        row.UsageDate.UtcDateTime,
+                        WireFormat.SafeText(row.ReconStatus.ToString(), redactor, 100));
+                    return null;
+                }
+
+                seen[key] = index;
                 rows.Add(row);
                 index++;
             }
@@ -134,6 +153,28 @@ internal static class UsageEventsReader
             count);
     }
 
+
+    /// <summary>What makes a row the same row: resource, dimension, UTC day, plan and status (texts ignoring case).</summary>
+    private readonly struct RowKey(RecordedUsage row) : IEquatable<RowKey>
+    {
+        private readonly Guid _resource = row.UsageResourceId;
+        private readonly string _dimension = row.Dimension;
+        private readonly DateTime _day = row.UsageDate.UtcDateTime.Date;
+        private readonly string? _plan = row.PlanId;
+        private readonly ReconStatus _status = row.ReconStatus;
+
+        public bool Equals(RowKey other) =>
+            _resource == other._resource
+            && _day == other._day
+            && string.Equals(_dimension, other._dimension, StringComparison.OrdinalIgnoreCase)
+            && string.Equals(_plan, other._plan, StringComparison.OrdinalIgnoreCase)
+            && _status == other._status;
+
+        public override bool Equals(object? obj) => obj is RowKey other && Equals(other);
+
+        public override int GetHashCode() =>
+            (_resource, _day, StringComparer.OrdinalIgnoreCase.GetHashCode(_dimension), _plan is null ? 0 : StringComparer.OrdinalIgnoreCase.GetHashCode(_plan), _status.GetHashCode()).GetHashCode();
+    }
 
     /// <summary>Reads the fields of one row; the first problem found is kept.</summary>
     private sealed class RowReader(JsonElement row, string name)
