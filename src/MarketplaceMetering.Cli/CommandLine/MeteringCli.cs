@@ -56,6 +56,17 @@ internal static class MeteringCli
         for (var i = 0; i < args.Length; i++)
         {
             var arg = args[i];
+
+            // A secret with a space, unquoted (--client-secret $SECRET): its first word is the option's value, and the
+            // rest are "unrecognized arguments" an error would quote. Hide the words that follow a secret's value.
+            var secretValue = SecretOptions.Contains(arg, StringComparer.Ordinal) ? i + 1
+                : SecretOptions.Any(o => arg.StartsWith(o + "=", StringComparison.Ordinal) || arg.StartsWith(o + ":", StringComparison.Ordinal)) ? i
+                : -1;
+            for (var j = secretValue + 1; secretValue >= 0 && j < args.Length && !args[j].StartsWith('-') && unmatched.Contains(args[j], StringComparer.Ordinal); j++)
+            {
+                hidden.Add((args[j], "***"));
+            }
+
             if (!arg.StartsWith('-') || !unmatched.Contains(arg, StringComparer.Ordinal))
             {
                 continue;
@@ -75,6 +86,9 @@ internal static class MeteringCli
 
         return hidden;
     }
+
+    /// <summary>The options whose values are secrets.</summary>
+    private static readonly string[] SecretOptions = ["--token", "--client-secret", "--certificate-password"];
 
     public static RootCommand Build(CliContext context)
     {

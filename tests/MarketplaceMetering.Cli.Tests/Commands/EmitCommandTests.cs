@@ -236,6 +236,24 @@ public class EmitCommandTests
         run.ErrorLines.Should().OnlyContain(l => l.StartsWith("error: ", StringComparison.Ordinal) || l.StartsWith("Run ", StringComparison.Ordinal));
     }
 
+    [Theory]
+    [InlineData("--client-secret", "s3cr3t first", "half")]
+    [InlineData("--token", "tok", "s3cr3t-rest")]
+    [InlineData("--certificate-password", "pass", "word s3cr3t")]
+    public async Task Emit_SecretWithASpaceUnquoted_ExitsTwoWithoutEchoingTheRestOfIt(string option, string first, string rest)
+    {
+        // --client-secret $SECRET, unquoted, with a space in the secret: the rest of it is an "unrecognized argument".
+        string[] words = [.. first.Split(' '), .. rest.Split(' ')];
+        var run = await CliRunner.RunAsync([.. Event(), option, .. words]);
+
+        run.ExitCode.Should().Be(2, run.ToString());
+        run.Error.Should().Contain("***");
+        foreach (var word in words)
+        {
+            run.Error.Should().NotContain(word);
+        }
+    }
+
     [Fact]
     public async Task Emit_MisspelledSecretOptionWithEquals_ExitsTwoWithoutEchoingItsValue()
     {
