@@ -20,6 +20,8 @@ internal sealed class UsageFile
 {
     public const int MaxReportedProblems = 10;
 
+    private static readonly UTF8Encoding StrictUtf8 = new(encoderShouldEmitUTF8Identifier: false, throwOnInvalidBytes: true);
+
     private static readonly string[] EventColumns = ["resourceId", "resourceUri", "planId", "dimension", "quantity", "effectiveStartTime"];
     private static readonly string[] SentColumns = [.. EventColumns, "status", "resourceUsageId"];
 
@@ -78,7 +80,7 @@ internal sealed class UsageFile
             throw new CliException($"{path}: file not found.");
         }
 
-        var lines = File.ReadLines(path, Encoding.UTF8);
+        var lines = ReadLines(path);
         var extension = Path.GetExtension(path).ToLowerInvariant();
         bool json;
         if (extension == ".csv")
@@ -110,6 +112,38 @@ internal sealed class UsageFile
         }
 
         return file;
+    }
+
+    /// <summary>
+    /// The file's lines, read as UTF-8 (or as its byte order mark says). Bytes that are not UTF-8 (a file saved as
+    /// Latin-1 or Windows-1252: "dim\xE9") fail the read: decoded leniently they would become U+FFFD and be sent as
+    /// another dimension or plan than the file meant.
+    /// </summary>
+    private static IEnumerable<string> ReadLines(string path)
+    {
+        using var reader = new StreamReader(path, StrictUtf8, detectEncodingFromByteOrderMarks: true);
+        var number = 0;
+        while (true)
+        {
+            string? line;
+            try
+            {
+                line = reader.ReadLine();
+            }
+            catch (DecoderFallbackException)
+            {
+                // The reader decodes blocks of the file, so the bad bytes are on this line or one of the next few.
+                throw new CliException($"{path}: not valid UTF-8, at line {(number + 1).ToString(CultureInfo.InvariantCulture)} or shortly after it (a file saved as Latin-1 or Windows-1252?); save it as UTF-8. Nothing was sent.");
+            }
+
+            if (line is null)
+            {
+                yield break;
+            }
+
+            number++;
+            yield return line;
+        }
     }
 
     private void ReadCsv(IEnumerable<string> lines)

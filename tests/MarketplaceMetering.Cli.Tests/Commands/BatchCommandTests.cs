@@ -180,6 +180,26 @@ public class BatchCommandTests
     }
 
     [Theory]
+    [InlineData("events.csv")]
+    [InlineData("events.jsonl")]
+    public async Task Batch_FileNotUtf8_ExitsTwoSayingSoAndSendsNothing(string name)
+    {
+        // Saved as Windows-1252: "é" is the single byte E9. Read leniently it became U+FFFD, and "dim\uFFFD" was sent.
+        await using var scope = await EmulatorScope.StartAsync();
+        var text = name.EndsWith(".csv", StringComparison.Ordinal)
+            ? $"{Header}\n{EmulatorScope.Resource(0)},plan1,dimé,1,{Hour}\n"
+            : $$"""{"resourceId":"{{EmulatorScope.Resource(0)}}","planId":"plan1","dimension":"dimé","quantity":1,"effectiveStartTime":"{{Hour}}"}""" + "\n";
+        var path = Path.Combine(scope.Directory, name);
+        await File.WriteAllBytesAsync(path, Encoding.Latin1.GetBytes(text));
+
+        var run = await CliRunner.RunAsync(scope.Args("batch", path));
+
+        run.ExitCode.Should().Be(2, run.ToString());
+        run.ErrorLines.Should().ContainSingle().Which.Should().Contain(name + ": not valid UTF-8");
+        scope.Emulator.Requests.Should().BeEmpty();
+    }
+
+    [Theory]
     [InlineData("resourceId")]
     [InlineData("quantity")]
     [InlineData("effectiveStartTime")]
