@@ -101,8 +101,11 @@ internal static partial class LedgerSource
         }
         catch (ArgumentException e)
         {
-            // The message names the bad keyword or position, never the value (which may hold a password).
-            throw new CliException("--ledger is not a valid PostgreSQL connection string: " + e.Message);
+            // The message names the bad keyword or position, never a value; but after an unquoted password holding ';'
+            // (Password=abc;def=ghi) the "keyword" Npgsql names is part of the password.
+            throw new CliException("--ledger is not a valid PostgreSQL connection string: " + (NamesPartOfThePassword(connectionString, e.Message)
+                ? "a keyword after Password= cannot be set (not shown: it may be part of the password; quote a password that holds ';', as Password='abc;def')."
+                : e.Message));
         }
 
         if (string.IsNullOrWhiteSpace(builder.Host) && string.IsNullOrWhiteSpace(Environment.GetEnvironmentVariable("PGHOST")))
@@ -150,6 +153,30 @@ internal static partial class LedgerSource
 
         return ledger;
     }
+
+    /// <summary>Whether <paramref name="message"/> quotes a keyword of a segment after the password, which may be a piece of the password itself.</summary>
+    private static bool NamesPartOfThePassword(string connectionString, string message)
+    {
+        var password = PasswordKeyword().Match(connectionString);
+        if (!password.Success)
+        {
+            return false;
+        }
+
+        foreach (var segment in connectionString[(password.Index + password.Length)..].Split(';').Skip(1))
+        {
+            var keyword = segment.Split('=')[0].Trim();
+            if (keyword.Length > 0 && message.Contains(keyword, StringComparison.OrdinalIgnoreCase))
+            {
+                return true;
+            }
+        }
+
+        return false;
+    }
+
+    [GeneratedRegex(@"(?:^|;)\s*(?:password|pwd)\s*=", RegexOptions.IgnoreCase | RegexOptions.CultureInvariant)]
+    private static partial Regex PasswordKeyword();
 
     // The same names as the accumulation package's check of a SQLite ConnectionString (UsageLedgerOptions.ServerKeywords):
     // Npgsql's keywords and their aliases. The packages share no internals, so each keeps its list.

@@ -136,6 +136,21 @@ public class ReconcileLedgerCommandTests
         scope.Emulator.Requests.Should().BeEmpty();
     }
 
+    [Fact]
+    public async Task Reconcile_LedgerPasswordWithAnUnquotedSemicolon_ErrorDoesNotQuoteThePieceAfterIt()
+    {
+        const string connection = "Host=db;Password=abc;Sekret7=xyz";
+        // Password=abc;Sekret7=xyz is a password "abc;Sekret7=xyz" written unquoted: Npgsql reads a keyword "Sekret7" and
+        // its error names it.
+        await using var scope = await EmulatorScope.StartAsync();
+
+        var run = await CliRunner.RunAsync(scope.Args("reconcile", "--ledger", connection, "--from", From, "--to", To));
+
+        run.ExitCode.Should().Be(2, run.ToString());
+        run.ErrorLines.Should().ContainSingle().Which.Should().Contain("may be part of the password").And.NotContainEquivalentOf("Sekret7");
+        scope.Emulator.Requests.Should().BeEmpty();
+    }
+
     [Theory]
     [InlineData("foreign", "not a usage ledger (it has a mm_usage table but no mm_schema table)")]
     [InlineData("older", "has schema version 1, older than this tool's")]
