@@ -31,7 +31,7 @@ internal sealed class CliOutput
         var terminal = context.ColorTerminal == true;
         Console = AnsiConsole.Create(new AnsiConsoleSettings
         {
-            Out = new AnsiConsoleOutput(context.Out),
+            Out = context.Out is OutputWriter guarded ? new GuardedConsoleOutput(guarded) : new AnsiConsoleOutput(context.Out),
             Ansi = plain ? AnsiSupport.No : terminal ? AnsiSupport.Yes : AnsiSupport.Detect,
             ColorSystem = plain ? ColorSystemSupport.NoColors : terminal ? ColorSystemSupport.Standard : ColorSystemSupport.Detect,
             Interactive = context.IsOutputRedirected ? InteractionSupport.No : InteractionSupport.Detect,
@@ -86,6 +86,26 @@ internal sealed class CliOutput
     public static string Number(decimal value) => value.ToString(CultureInfo.InvariantCulture);
 
     public static string Time(DateTimeOffset time) => time.UtcDateTime.ToString("yyyy-MM-dd'T'HH:mm:ss'Z'", CultureInfo.InvariantCulture);
+
+    /// <summary>
+    /// Writes through the guarded writer, but is a terminal, as wide and as tall as Spectre.Console finds the writer it
+    /// guards: Spectre tells standard output by reference (<c>writer == Console.Out</c>), so the guard alone would turn
+    /// off colours and the progress bar on a real terminal.
+    /// </summary>
+    private sealed class GuardedConsoleOutput(OutputWriter guarded) : IAnsiConsoleOutput
+    {
+        private readonly AnsiConsoleOutput _inner = new(guarded.Inner);
+
+        public TextWriter Writer => guarded;
+
+        public bool IsTerminal => _inner.IsTerminal;
+
+        public int Width => _inner.Width;
+
+        public int Height => _inner.Height;
+
+        public void SetEncoding(System.Text.Encoding encoding) => _inner.SetEncoding(encoding);
+    }
 
     public static string Day(DateTimeOffset time) => time.UtcDateTime.ToString("yyyy-MM-dd", CultureInfo.InvariantCulture);
 }

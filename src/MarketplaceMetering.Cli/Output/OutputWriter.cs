@@ -9,6 +9,9 @@ namespace MarketplaceMetering.Cli.Output;
 /// </summary>
 internal sealed class OutputWriter(TextWriter inner) : TextWriter
 {
+    /// <summary>The writer this one guards (<see cref="Console.Out"/> in a real run).</summary>
+    public TextWriter Inner => inner;
+
     public override Encoding Encoding => inner.Encoding;
 
     public override IFormatProvider FormatProvider => inner.FormatProvider;
