@@ -91,7 +91,7 @@ internal static class UsageCommand
         offerName = row.OfferName,
         offerType = row.OfferType,
         azureSubscriptionId = row.AzureSubscriptionId,
-        reconStatus = row.ReconStatus.ToString(),
+        reconStatus = row.ReconStatus == default ? null : row.ReconStatus.ToString(), // absent: left out, not ""
         submittedQuantity = row.SubmittedQuantity,
         processedQuantity = row.ProcessedQuantity,
         submittedCount = row.SubmittedCount,

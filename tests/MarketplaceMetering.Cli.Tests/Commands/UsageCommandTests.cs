@@ -83,6 +83,20 @@ public class UsageCommandTests
     }
 
     [Fact]
+    public async Task Usage_RowWithoutReconStatus_JsonLeavesItOutRatherThanWritingAnEmptyString()
+    {
+        // docs/cli.md: absent values are left out of the JSON. A script testing for the property must not see "".
+        await using var scope = await EmulatorScope.StartAsync();
+        scope.Emulator.Faults.Enqueue(MarketplaceMetering.Emulator.EmulatorFault.Respond(200, """[{"usageDate":"2026-11-19","usageResourceId":"6f1a2b3c-0000-4000-8000-000000000001","dimension":"dim1","submittedQuantity":1}]"""));
+
+        var run = await CliRunner.RunAsync(scope.Args("usage", "--from", "2026-11-19", "--json"));
+
+        run.ExitCode.Should().Be(0, run.ToString());
+        using var rows = JsonDocument.Parse(run.Out);
+        rows.RootElement.EnumerateArray().Should().ContainSingle().Which.TryGetProperty("reconStatus", out _).Should().BeFalse(run.Out);
+    }
+
+    [Fact]
     public async Task Usage_RowsHoldingControlCharacters_TableWritesNoEscapeSequenceOrExtraLine()
     {
         // A hostile or broken answer: an escape sequence (clear the screen, retitle the terminal) in a dimension and a
