@@ -47,13 +47,15 @@ internal static class Messages
     }
 
     /// <summary>
-    /// The text on one line, with nothing a terminal would obey: every control character (line breaks, ESC, BEL) becomes
-    /// a space. Text from the service and from input files passes through here before it reaches the console.
+    /// The text on one line, with nothing a terminal would obey: every control character (line breaks, ESC, BEL) and
+    /// every bidirectional formatting character (which reorders what follows it on the line, so a row could show
+    /// another resource's or quantity's text) becomes a space. Text from the service and from input files passes
+    /// through here before it reaches the console.
     /// </summary>
     public static string OneLine(string text)
     {
         text = text.Replace("\r\n", " ", StringComparison.Ordinal);
-        if (!text.Any(char.IsControl))
+        if (!text.Any(IsUnsafe))
         {
             return text;
         }
@@ -62,8 +64,14 @@ internal static class Messages
         {
             for (var i = 0; i < source.Length; i++)
             {
-                span[i] = char.IsControl(source[i]) ? ' ' : source[i];
+                span[i] = IsUnsafe(source[i]) ? ' ' : source[i];
             }
         });
     }
+
+    /// <summary>
+    /// A control character, or a bidirectional formatting one: the marks (ALM, LRM, RLM), the embeddings and overrides
+    /// (LRE to RLO) and the isolates (LRI to PDI). The core's WireFormat.SafeText treats the same characters alike.
+    /// </summary>
+    private static bool IsUnsafe(char c) => char.IsControl(c) || c is '\u061C' or '\u200E' or '\u200F' or (>= '\u202A' and <= '\u202E') or (>= '\u2066' and <= '\u2069');
 }

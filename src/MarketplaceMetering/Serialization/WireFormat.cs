@@ -236,7 +236,8 @@ internal static class WireFormat
     /// <summary>
     /// The service's text (a body, a message it wrote, an id it answered in a header) made safe to carry into a message,
     /// a log, a span or a console: a secret it echoes is masked, a control character (a line break that would forge a
-    /// log line, an ESC sequence that would act on a terminal) is a space, and it is cut to <paramref name="maxLength"/>
+    /// log line, an ESC sequence that would act on a terminal) or a bidirectional formatting character (which would reorder what
+    /// follows it) is a space, and it is cut to <paramref name="maxLength"/>
     /// characters with "…" (also when <paramref name="truncated"/> says it was cut before). Masked first, then cut: a
     /// secret cut in half would no longer match its mask. Text that needs none of this is returned as it is, unallocated.
     /// </summary>
@@ -244,7 +245,7 @@ internal static class WireFormat
     {
         text = redactor.Redact(text);
         var cut = truncated || text.Length > maxLength;
-        if (!cut && !HasControlCharacter(text))
+        if (!cut && !HasUnsafeCharacter(text))
         {
             return text;
         }
@@ -252,17 +253,17 @@ internal static class WireFormat
         var safe = new StringBuilder(Math.Min(text.Length, maxLength) + 1);
         for (var i = 0; i < text.Length && i < maxLength; i++)
         {
-            safe.Append(char.IsControl(text[i]) ? ' ' : text[i]);
+            safe.Append(IsUnsafe(text[i]) ? ' ' : text[i]);
         }
 
         return cut ? safe.Append('…').ToString() : safe.ToString();
     }
 
-    private static bool HasControlCharacter(string text)
+    private static bool HasUnsafeCharacter(string text)
     {
         foreach (var c in text)
         {
-            if (char.IsControl(c))
+            if (IsUnsafe(c))
             {
                 return true;
             }
@@ -270,6 +271,14 @@ internal static class WireFormat
 
         return false;
     }
+
+    /// <summary>
+    /// A character a message must not carry as it is: a control character (a line break, ESC) or a bidirectional
+    /// formatting one (ALM, LRM, RLM, LRE to RLO, LRI to PDI), which reorders the text after it when shown, so a message or
+    /// a log line could read as something else. The CLI's <c>Messages.OneLine</c> treats the same characters alike.
+    /// </summary>
+    private static bool IsUnsafe(char c) =>
+        char.IsControl(c) || c is '\u061C' or '\u200E' or '\u200F' or (>= '\u202A' and <= '\u202E') or (>= '\u2066' and <= '\u2069');
 
     private static string Utf8(ReadOnlySpan<byte> bytes)
     {

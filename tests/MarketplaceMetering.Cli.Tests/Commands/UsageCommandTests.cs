@@ -102,12 +102,13 @@ public class UsageCommandTests
         // A hostile or broken answer: an escape sequence (clear the screen, retitle the terminal) in a dimension and a
         // line break in a plan. The table must show them as text, one row per line, with nothing a terminal would obey.
         await using var scope = await EmulatorScope.StartAsync();
-        scope.Emulator.Faults.Enqueue(MarketplaceMetering.Emulator.EmulatorFault.Respond(200, """[{"usageDate":"2026-11-19T00:00:00Z","usageResourceId":"6f1a2b3c-0000-4000-8000-000000000001","dimension":"dim\u001b[2J\u001b]0;pwned\u0007","planId":"plan1\r\nforged row","submittedQuantity":1}]"""));
+        scope.Emulator.Faults.Enqueue(MarketplaceMetering.Emulator.EmulatorFault.Respond(200, """[{"usageDate":"2026-11-19T00:00:00Z","usageResourceId":"6f1a2b3c-0000-4000-8000-000000000001","dimension":"dim\u001b[2J\u001b]0;pwned\u0007","planId":"plan1\r\nforged row","offerId":"offer\u202E01 ytitnauq\u2066","submittedQuantity":1}]"""));
 
         var run = await CliRunner.RunAsync(scope.Args("usage", "--from", "2026-11-19"));
 
         run.ExitCode.Should().Be(0, run.ToString());
         run.Out.Should().NotContain("\u001b").And.NotContain("\u0007");
+        run.Out.Should().NotContain("\u202E", "a right-to-left override would show the rest of the row reversed").And.NotContain("\u2066");
         run.Out.Split('\n').Should().ContainSingle(l => l.Contains("6f1a2b3c-0000-4000-8000-000000000001", StringComparison.Ordinal))
             .Which.Should().Contain("forged row", "the plan's line break must not start a line of its own");
     }
@@ -116,12 +117,12 @@ public class UsageCommandTests
     public async Task Usage_ServiceMessageHoldingAnEscapeSequence_ErrorLineWritesNoEscape()
     {
         await using var scope = await EmulatorScope.StartAsync();
-        scope.Emulator.Faults.Enqueue(MarketplaceMetering.Emulator.EmulatorFault.Respond(400, """{"code":"BadArgument","message":"bad\u001b]0;pwned\u0007 date"}"""));
+        scope.Emulator.Faults.Enqueue(MarketplaceMetering.Emulator.EmulatorFault.Respond(400, """{"code":"BadArgument","message":"bad\u001b]0;pwned\u0007 date\u202E"}"""));
 
         var run = await CliRunner.RunAsync(scope.Args("usage", "--from", "2026-11-19"));
 
         run.ExitCode.Should().Be(1, run.ToString());
-        run.ErrorLines.Should().ContainSingle().Which.Should().Contain("pwned").And.NotContain("\u001b").And.NotContain("\u0007");
+        run.ErrorLines.Should().ContainSingle().Which.Should().Contain("pwned").And.NotContain("\u001b").And.NotContain("\u0007").And.NotContain("\u202E");
     }
 
     [Fact]

@@ -69,6 +69,21 @@ public class WireFormatTests
         excerpt.Should().NotContain("\n").And.StartWith("<html> <body>").And.EndWith("…");
     }
 
+    [Theory]
+    [InlineData("\u202E")] // right-to-left override
+    [InlineData("\u2066")] // left-to-right isolate
+    [InlineData("\u200F")] // right-to-left mark
+    [InlineData("\u061C")] // Arabic letter mark
+    public void SafeText_BidirectionalFormattingCharacter_IsASpace(string bidi)
+    {
+        // Shown in a log viewer or a terminal, it would reorder what follows: "quantity 10" could read as "01 ytitnauq".
+        var text = "Accepted" + bidi + "quantity 10";
+
+        var safe = WireFormat.SafeText(text, SecretRedactor.Shapeless, 200);
+
+        safe.Should().Be("Accepted quantity 10");
+    }
+
     [Fact]
     public void Excerpt_BodyEchoingAToken_HidesIt()
     {
