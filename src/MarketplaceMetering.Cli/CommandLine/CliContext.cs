@@ -1,7 +1,7 @@
 namespace MarketplaceMetering.Cli.CommandLine;
 
 /// <summary>What a run of the tool reads and writes: the console streams, the environment and the clock; tests substitute each.</summary>
-internal sealed class CliContext
+internal sealed record CliContext
 {
     public required TextWriter Out { get; init; }
 
@@ -28,17 +28,4 @@ internal sealed class CliContext
     public int RedirectedWidth { get; init; } = 200;
 
     public static CliContext ForConsole() => new() { Out = Console.Out, Error = Console.Error };
-
-    /// <summary>The same context writing to <paramref name="output"/> instead of <see cref="Out"/>.</summary>
-    public CliContext WithOutput(TextWriter output) => new()
-    {
-        Out = output,
-        Error = Error,
-        Environment = Environment,
-        TimeProvider = TimeProvider,
-        IsOutputRedirected = IsOutputRedirected,
-        ColorTerminal = ColorTerminal,
-        HandleSignals = HandleSignals,
-        RedirectedWidth = RedirectedWidth,
-    };
 }

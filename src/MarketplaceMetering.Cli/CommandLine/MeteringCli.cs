@@ -11,7 +11,7 @@ internal static class MeteringCli
     public static async Task<int> RunAsync(string[] args, CliContext context, CancellationToken cancellationToken = default)
     {
         // A failed write to standard output is told apart from a file or a service that failed (see SetAction).
-        context = context.WithOutput(new OutputWriter(context.Out));
+        context = context with { Out = new OutputWriter(context.Out) };
         var root = Build(context);
         var parse = root.Parse(args);
         if (parse.Errors.Count > 0)
