@@ -258,6 +258,34 @@ public class UsageFlusherLeaseTests
         }
     }
 
+    [Theory]
+    [InlineData(570)] // past the stop, before the lease's end: the timer that stops the sending has not fired
+    [InlineData(660)] // past the lease's end too (a paused VM: its timers did not count the pause)
+    public async Task FlushAsync_WallClockJumpsPastTheStopWhileTheTimerDoesNot_SendsNoFurtherSubmission(int jumpSeconds)
+    {
+        // 150 rows: one submission of 100, then one of 50. The wall clock jumps during the first submission, but the
+        // timer that stops the sending runs on elapsed time, which did not move: the clock says the stop has passed, so
+        // the second submission must not start (another instance may claim those rows once the lease is over).
+        await using var h = await AccumulationHarness.StartAsync(o => (o.LeaseDuration, o.MaxRowsPerClaim) = (Lease, 150));
+        for (var i = 1; i <= 150; i++)
+        {
+            await h.Recorder.RecordAsync(Guid.Parse($"00000000-0000-4000-8000-{i:D12}"), "plan", "calls", 2m, h.HourAgo(2));
+        }
+
+        var clock = new SteppedWallClock(h.Clock);
+        var jump = new OnFirstCall(() => clock.Step = TimeSpan.FromSeconds(jumpSeconds));
+        using var client = SlowClient(h, jump);
+        using var flusher = new UsageFlusher(h.Ledger, client, new UsageAccumulationOptions { TimeProvider = clock, LeaseDuration = Lease, MaxRowsPerClaim = 150, LoggerFactory = h.LoggerFactory });
+
+        var result = await flusher.FlushAsync().WaitAsync(TimeSpan.FromSeconds(60));
+
+        BatchCalls(h).Should().Be(4, "only the first submission was sent");
+        (result.Claimed, result.Delivered, result.Retrying, result.Superseded).Should().Be((150, 100, 50, 0));
+        (await h.EntriesAsync()).GroupBy(r => r.State).ToDictionary(g => g.Key, g => g.Count()).Should().BeEquivalentTo(
+            new Dictionary<UsageLedgerState, int> { [UsageLedgerState.Accepted] = 100, [UsageLedgerState.Open] = 50 });
+        h.Logs.GetSnapshot().Should().ContainSingle(r => r.Id.Id == 114).Which.Message.Should().StartWith("Sending 50 hours was stopped");
+    }
+
     /// <summary>The number of batch calls the emulator received.</summary>
     private static int BatchCalls(AccumulationHarness h) => h.Emulator.Requests.Count(r => r.Path == "/api/batchUsageEvent");
 
@@ -276,6 +304,46 @@ public class UsageFlusherLeaseTests
         var options = new MeteringClientOptions { Endpoint = h.Emulator.Endpoint, TimeProvider = new TestClock(h.Clock.GetUtcNow()) };
         options.Retry.MaxRetries = 0;
         return handler is null ? new MeteringClient(h.Emulator.Credential, options) : new MeteringClient(new HttpClient(handler), h.Emulator.Credential, options);
+    }
+
+    /// <summary>
+    /// A wall clock that can be stepped (an NTP correction, a VM resumed after a pause) while elapsed time and the timers,
+    /// which run on <paramref name="elapsed"/>, do not see the step.
+    /// </summary>
+    private sealed class SteppedWallClock(TestClock elapsed) : TimeProvider
+    {
+        private long _stepTicks;
+
+        public TimeSpan Step
+        {
+            get => TimeSpan.FromTicks(Interlocked.Read(ref _stepTicks));
+            set => Interlocked.Exchange(ref _stepTicks, value.Ticks);
+        }
+
+        public override DateTimeOffset GetUtcNow() => elapsed.GetUtcNow() + Step;
+
+        public override long GetTimestamp() => elapsed.GetTimestamp();
+
+        public override long TimestampFrequency => elapsed.TimestampFrequency;
+
+        public override ITimer CreateTimer(TimerCallback callback, object? state, TimeSpan dueTime, TimeSpan period) =>
+            elapsed.CreateTimer(callback, state, dueTime, period);
+    }
+
+    /// <summary>Runs an action when the first call arrives, then lets every call through to the service.</summary>
+    private sealed class OnFirstCall(Action first) : DelegatingHandler(new SocketsHttpHandler())
+    {
+        private int _calls;
+
+        protected override Task<HttpResponseMessage> SendAsync(HttpRequestMessage request, CancellationToken cancellationToken)
+        {
+            if (Interlocked.Increment(ref _calls) == 1)
+            {
+                first();
+            }
+
+            return base.SendAsync(request, cancellationToken);
+        }
     }
 
     /// <summary>Holds every call until <see cref="Release"/>, then lets it through to the service.</summary>

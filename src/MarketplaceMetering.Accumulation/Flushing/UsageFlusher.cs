@@ -179,10 +179,11 @@ public sealed class UsageFlusher : BackgroundService
             // Sending stops `margin` before the lease ends, so what was answered is recorded, and the rest is put back to
             // open, while the rows are still this instance's: otherwise another instance would claim them and send them
             // again. The timer runs on the options' clock, as the lease does.
-            var stopAt = leaseUntil - margin - clock.GetUtcNow();
-            using var leaseEnding = new CancellationTokenSource(stopAt > TimeSpan.Zero ? stopAt : TimeSpan.Zero, clock);
+            var stopAt = leaseUntil - margin;
+            var untilStop = stopAt - clock.GetUtcNow();
+            using var leaseEnding = new CancellationTokenSource(untilStop > TimeSpan.Zero ? untilStop : TimeSpan.Zero, clock);
             using var sending = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, leaseEnding.Token);
-            var (outcomes, known, stopped) = await SendAsync(rows, sending.Token).ConfigureAwait(false);
+            var (outcomes, known, stopped) = await SendAsync(rows, stopAt, leaseEnding, sending.Token).ConfigureAwait(false);
 
             // Stopped for the lease, not by the caller (whose cancellation, even if it came too, ends the flush with an
             // exception as before).
@@ -351,10 +352,15 @@ public sealed class UsageFlusher : BackgroundService
     /// (cancelled, or something unexpected), why: the rows no finished unit answered for then have an
     /// <see cref="UsageLedgerState.Open"/> outcome ("NotSent"), so they go back to open at once rather than waiting for
     /// their lease to end (resending is safe: the service answers Duplicate for what it holds). The caller records and
-    /// reports the outcomes either way, then throws <c>Stopped</c>.
+    /// reports the outcomes either way, then throws <c>Stopped</c>. No unit starts once the clock has reached
+    /// <paramref name="stopAt"/>: <paramref name="leaseEnding"/> is then cancelled, as its timer would have done.
     /// </summary>
+    /// <param name="rows">The claimed rows.</param>
+    /// <param name="stopAt">When, by the options' clock, the sending stops (a margin before the lease ends).</param>
+    /// <param name="leaseEnding">The source whose timer stops the sending at <paramref name="stopAt"/>.</param>
+    /// <param name="cancellationToken">The caller's token linked with <paramref name="leaseEnding"/>'s.</param>
     [System.Diagnostics.CodeAnalysis.SuppressMessage("Design", "CA1031:Do not catch general exception types", Justification = "Handed back to the caller, which records what was learnt and rethrows it.")]
-    private async Task<(UsageOutcome[] Outcomes, bool[] Known, Exception? Stopped)> SendAsync(IReadOnlyList<UsageLedgerEntry> rows, CancellationToken cancellationToken)
+    private async Task<(UsageOutcome[] Outcomes, bool[] Known, Exception? Stopped)> SendAsync(IReadOnlyList<UsageLedgerEntry> rows, DateTimeOffset stopAt, CancellationTokenSource leaseEnding, CancellationToken cancellationToken)
     {
         var outcomes = new UsageOutcome[rows.Count];
         var known = new bool[rows.Count]; // per row: its outcome is set (written by concurrent units, each its own rows)
@@ -388,6 +394,15 @@ public sealed class UsageFlusher : BackgroundService
         var (together, suspected) = Units(rows, positions);
         async ValueTask SendUnitAsync(List<int> unit, CancellationToken token)
         {
+            // The timer counts elapsed time; the lease is measured on the clock, which may have jumped past the stop (a
+            // VM resumed after a pause, a clock corrected forward) while the timer did not see it. Read it before each
+            // unit, so that no unit starts after the stop, whichever noticed first.
+            if (_options.TimeProvider.GetUtcNow() >= stopAt)
+            {
+                await leaseEnding.CancelAsync().ConfigureAwait(false);
+            }
+
+            token.ThrowIfCancellationRequested();
             var results = await _client.SubmitUsageEventsAsync(unit.Select(k => events[k]), token).ConfigureAwait(false);
             for (var j = 0; j < unit.Count; j++)
             {
