@@ -286,6 +286,60 @@ public class UsageFlusherLeaseTests
         h.Logs.GetSnapshot().Should().ContainSingle(r => r.Id.Id == 114).Which.Message.Should().StartWith("Sending 50 hours was stopped");
     }
 
+    [Fact]
+    public async Task FlushAsync_WallClockStepsBackWhileRowsAreClaimed_StillStopsBeforeTheLeaseEnds()
+    {
+        // The clock steps an hour back between the claim (whose lease ends LeaseDuration after the clock read before it)
+        // and the start of the sending. The lease still ends LeaseDuration after the claim, in elapsed time; a stop
+        // measured from the stepped clock would come an hour too late, long after another instance took the rows.
+        var folder = Directory.CreateTempSubdirectory("mm-lease-").FullName;
+        var ledger = new StepBackOnClaim(Path.Combine(folder, "usage.db"));
+        try
+        {
+            await using var h = await AccumulationHarness.StartAsync(o => o.LeaseDuration = Lease, ledger: ledger);
+            for (var i = 1; i <= 50; i++)
+            {
+                await h.Recorder.RecordAsync(Guid.Parse($"00000000-0000-4000-8000-{i:D12}"), "plan", "calls", 1m, h.HourAgo(2));
+            }
+
+            var clock = new SteppedWallClock(h.Clock);
+            ledger.Claimed = () => clock.Step = TimeSpan.FromHours(-1);
+            h.Emulator.Faults.Enqueue(EmulatorFault.Latency(NoAnswer), EmulatorFault.Latency(NoAnswer));
+            using var client = SlowClient(h);
+            using var flusher = new UsageFlusher(h.Ledger, client, new UsageAccumulationOptions { TimeProvider = clock, LeaseDuration = Lease, LoggerFactory = h.LoggerFactory });
+            using var guard = new CancellationTokenSource();
+            var flush = flusher.FlushAsync(guard.Token);
+            UsageFlushResult result;
+            try
+            {
+                await Eventually.HoldsAsync(() => BatchCalls(h) == 2, "both batches reach the service");
+                h.Clock.Advance(StopAfter);
+                result = await flush.WaitAsync(TimeSpan.FromSeconds(60));
+            }
+            finally
+            {
+                // Should the flush not stop by itself (the bug), end it, so that the test fails rather than hangs.
+                await guard.CancelAsync();
+            }
+
+            (result.Claimed, result.Delivered, result.Retrying).Should().Be((50, 0, 50));
+            (await h.EntriesAsync()).Should().HaveCount(50).And.OnlyContain(r => r.State == UsageLedgerState.Open);
+            h.Logs.GetSnapshot().Should().ContainSingle(r => r.Id.Id == 114);
+        }
+        finally
+        {
+            SqliteConnection.ClearAllPools();
+            try
+            {
+                Directory.Delete(folder, recursive: true);
+            }
+            catch (IOException)
+            {
+                // A file still open elsewhere; the temp folder is cleaned by the OS.
+            }
+        }
+    }
+
     /// <summary>The number of batch calls the emulator received.</summary>
     private static int BatchCalls(AccumulationHarness h) => h.Emulator.Requests.Count(r => r.Path == "/api/batchUsageEvent");
 
@@ -343,6 +397,23 @@ public class UsageFlusherLeaseTests
             }
 
             return base.SendAsync(request, cancellationToken);
+        }
+    }
+
+    /// <summary>A SQLite ledger that runs <see cref="Claimed"/> once rows were claimed, before it returns them.</summary>
+    private sealed class StepBackOnClaim(string path) : DelegatingUsageLedger(path)
+    {
+        public Action? Claimed { get; set; }
+
+        protected internal override async Task<IReadOnlyList<UsageLedgerEntry>> ClaimAsync(string owner, DateTimeOffset latestHour, DateTimeOffset now, DateTimeOffset leaseUntil, int maxEntries, CancellationToken cancellationToken)
+        {
+            var rows = await base.ClaimAsync(owner, latestHour, now, leaseUntil, maxEntries, cancellationToken);
+            if (rows.Count > 0)
+            {
+                Claimed?.Invoke();
+            }
+
+            return rows;
         }
     }
 
