@@ -287,6 +287,53 @@ public class UsageFlusherLeaseTests
     }
 
     [Fact]
+    public async Task FlushAsync_ClockJumpsPastTheLeaseAndAnotherInstanceTakesEveryRowNotAnswered_DoesNotSayTheyWentBackToOpen()
+    {
+        // The clock jumps past the lease's end during the first submission; the second one does not start. Before the
+        // outcomes are saved another instance claims every row: all are its now, none went back to open from here, so
+        // the flush reports them taken over (111), not "sending 0 hours was stopped, they are open again" (114).
+        var folder = Directory.CreateTempSubdirectory("mm-lease-").FullName;
+        var path = Path.Combine(folder, "usage.db");
+        var ledger = new LeaseEndsDuringSave(path);
+        try
+        {
+            await using var h = await AccumulationHarness.StartAsync(o => (o.LeaseDuration, o.MaxRowsPerClaim) = (Lease, 150), ledger: ledger);
+            for (var i = 1; i <= 150; i++)
+            {
+                await h.Recorder.RecordAsync(Guid.Parse($"00000000-0000-4000-8000-{i:D12}"), "plan", "calls", 2m, h.HourAgo(2));
+            }
+
+            var clock = new SteppedWallClock(h.Clock);
+            await using var otherLedger = new SqliteUsageLedger(path);
+            ledger.DuringFirstSave = async () =>
+            {
+                var now = clock.GetUtcNow();
+                (await otherLedger.ClaimAsync("other", now - TimeSpan.FromHours(1), now, now + Lease, 150, CancellationToken.None)).Should().HaveCount(150);
+            };
+            using var client = SlowClient(h, new OnFirstCall(() => clock.Step = Lease + TimeSpan.FromMinutes(1)));
+            using var flusher = new UsageFlusher(h.Ledger, client, new UsageAccumulationOptions { TimeProvider = clock, LeaseDuration = Lease, MaxRowsPerClaim = 150, LoggerFactory = h.LoggerFactory });
+
+            var result = await flusher.FlushAsync().WaitAsync(TimeSpan.FromSeconds(60));
+
+            (result.Claimed, result.Delivered, result.Retrying, result.Superseded).Should().Be((150, 0, 0, 150));
+            h.Logs.GetSnapshot().Should().Contain(r => r.Id.Id == 111);
+            h.Logs.GetSnapshot().Should().NotContain(r => r.Id.Id == 114, "no row went back to open");
+        }
+        finally
+        {
+            SqliteConnection.ClearAllPools();
+            try
+            {
+                Directory.Delete(folder, recursive: true);
+            }
+            catch (IOException)
+            {
+                // A file still open elsewhere; the temp folder is cleaned by the OS.
+            }
+        }
+    }
+
+    [Fact]
     public async Task FlushAsync_WallClockStepsBackWhileRowsAreClaimed_StillStopsBeforeTheLeaseEnds()
     {
         // The clock steps an hour back between the claim (whose lease ends LeaseDuration after the clock read before it)

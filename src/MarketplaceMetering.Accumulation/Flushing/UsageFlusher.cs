@@ -268,7 +268,13 @@ public sealed class UsageFlusher : BackgroundService
                     AccumulationLog.Released(_logger, roundRetrying, "the send failed for a reason that may pass");
                 }
 
-                AccumulationLog.LeaseEnding(_logger, notSent, margin, _options.LeaseDuration, _options.MaxRowsPerClaim);
+                // Only when rows went back to open from here: once the clock jumped past the lease's end, another
+                // instance may have taken every row not answered, and event 111 reports those.
+                if (notSent > 0)
+                {
+                    AccumulationLog.LeaseEnding(_logger, notSent, margin, _options.LeaseDuration, _options.MaxRowsPerClaim);
+                }
+
                 break;
             }
 
