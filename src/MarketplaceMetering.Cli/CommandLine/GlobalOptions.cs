@@ -177,5 +177,10 @@ internal sealed class GlobalOptions
         {
             throw new CliException($"--certificate: '{path}' could not be read as a certificate with a private key ({e.Message.TrimEnd('.')}).");
         }
+        catch (Exception e) when (e is UnauthorizedAccessException or IOException)
+        {
+            // No permission, a device error: bad input like a missing file (exit 2), not a service that failed (exit 1).
+            throw new CliException($"--certificate: '{path}' cannot be read ({e.Message.TrimEnd('.')}).");
+        }
     }
 }

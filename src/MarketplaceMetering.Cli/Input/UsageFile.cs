@@ -121,7 +121,19 @@ internal sealed class UsageFile
     /// </summary>
     private static IEnumerable<string> ReadLines(string path)
     {
-        using var reader = new StreamReader(path, StrictUtf8, detectEncodingFromByteOrderMarks: true);
+        // A file that cannot be opened or read (no permission, a device error) is bad input like a missing one (exit 2),
+        // not a service that failed (exit 1, which a script may retry).
+        StreamReader reader;
+        try
+        {
+            reader = new StreamReader(path, StrictUtf8, detectEncodingFromByteOrderMarks: true);
+        }
+        catch (Exception e) when (e is UnauthorizedAccessException or IOException)
+        {
+            throw new CliException($"{path}: cannot be read ({e.Message.TrimEnd('.')}). Nothing was sent.");
+        }
+
+        using var _ = reader;
         var number = 0;
         while (true)
         {
@@ -134,6 +146,10 @@ internal sealed class UsageFile
             {
                 // The reader decodes blocks of the file, so the bad bytes are on this line or one of the next few.
                 throw new CliException($"{path}: not valid UTF-8, at line {(number + 1).ToString(CultureInfo.InvariantCulture)} or shortly after it (a file saved as Latin-1 or Windows-1252?); save it as UTF-8. Nothing was sent.");
+            }
+            catch (Exception e) when (e is UnauthorizedAccessException or IOException)
+            {
+                throw new CliException($"{path}: cannot be read at line {(number + 1).ToString(CultureInfo.InvariantCulture)} ({e.Message.TrimEnd('.')}). Nothing was sent.");
             }
 
             if (line is null)

@@ -410,6 +410,22 @@ public class BatchCommandTests
         run.Error.Should().Contain($"cancelled after {answered} of 100 events were answered; the other {100 - answered} may or may not have reached the service");
     }
 
+    [SkippableFact]
+    public async Task Batch_FileThatCannotBeRead_ExitsTwoNamingItAndSendsNothing()
+    {
+        // A file that exists but whose read fails (here a process's memory file, whose first page is unmapped: the read
+        // fails with an I/O error, even for root; an unreadable file of another user fails the same way, on open). That is
+        // bad input, exit 2, not a failure of the service (exit 1, which a script may retry).
+        Skip.IfNot(OperatingSystem.IsLinux(), "reads Linux's /proc/self/mem");
+        await using var scope = await EmulatorScope.StartAsync();
+
+        var run = await CliRunner.RunAsync(scope.Args("batch", "/proc/self/mem"));
+
+        run.ExitCode.Should().Be(2, run.ToString());
+        run.ErrorLines.Should().ContainSingle().Which.Should().StartWith("error: /proc/self/mem: cannot be read").And.Contain("Nothing was sent");
+        scope.Emulator.Requests.Should().BeEmpty();
+    }
+
     [Fact]
     public async Task Batch_MissingFile_ExitsTwo()
     {

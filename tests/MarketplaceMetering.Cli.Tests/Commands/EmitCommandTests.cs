@@ -288,6 +288,28 @@ public class EmitCommandTests
         run.Error.Trim().Should().Be("error: --certificate: file '/nonexistent/app.pfx' does not exist.");
     }
 
+    [SkippableFact]
+    public async Task Emit_CertificateFileThatCannotBeRead_ExitsTwoNamingIt()
+    {
+        // A file that exists but whose read fails: a PEM name linked to a process's memory file, whose first page is
+        // unmapped (an I/O error, even for root; an unreadable file of another user fails the same way, on open).
+        Skip.IfNot(OperatingSystem.IsLinux(), "reads Linux's /proc/self/mem");
+        var folder = Directory.CreateTempSubdirectory("mm-cert-").FullName;
+        var path = Path.Combine(folder, "app.pem");
+        File.CreateSymbolicLink(path, "/proc/self/mem");
+        try
+        {
+            var run = await CliRunner.RunAsync([.. Event(), "--tenant-id", "t", "--client-id", "c", "--certificate", path]);
+
+            run.ExitCode.Should().Be(2, run.ToString());
+            run.Error.Trim().Should().StartWith($"error: --certificate: '{path}' cannot be read (");
+        }
+        finally
+        {
+            Directory.Delete(folder, recursive: true);
+        }
+    }
+
     [Fact]
     public async Task Emit_CertificateFileNotACertificate_ExitsTwo()
     {
