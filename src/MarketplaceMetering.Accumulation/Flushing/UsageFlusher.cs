@@ -178,13 +178,22 @@ public sealed class UsageFlusher : BackgroundService
 
             // Sending stops `margin` before the lease ends, so what was answered is recorded, and the rest is put back to
             // open, while the rows are still this instance's: otherwise another instance would claim them and send them
-            // again. The timer runs on the options' clock, as the lease does.
-            // The timer counts elapsed time, which no step of the clock moves: the stop is at most LeaseDuration less the
-            // margin away, however far the clock stepped back during the claim (the lease still ends LeaseDuration after
-            // the claim for the other instances, whose clocks did not step).
+            // again. Two things stop it, whichever comes first: a timer of the options' TimeProvider, which counts
+            // elapsed time, and a read of the clock before each submission (SendAsync), which sees a jump forward that
+            // the timer does not. The timer is never more than LeaseDuration less the margin away, however far the clock
+            // stepped back during the claim: for the other instances, whose clocks did not step, the lease still ends
+            // LeaseDuration after the claim.
             var stopAt = leaseUntil - margin;
             var untilStop = stopAt - clock.GetUtcNow();
-            untilStop = untilStop < TimeSpan.Zero ? TimeSpan.Zero : untilStop > _options.LeaseDuration - margin ? _options.LeaseDuration - margin : untilStop;
+            if (untilStop < TimeSpan.Zero)
+            {
+                untilStop = TimeSpan.Zero;
+            }
+            else if (untilStop > _options.LeaseDuration - margin)
+            {
+                untilStop = _options.LeaseDuration - margin;
+            }
+
             using var leaseEnding = new CancellationTokenSource(untilStop, clock);
             using var sending = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, leaseEnding.Token);
             var (outcomes, known, stopped) = await SendAsync(rows, stopAt, leaseEnding, sending.Token).ConfigureAwait(false);
