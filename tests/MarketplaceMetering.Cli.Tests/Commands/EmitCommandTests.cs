@@ -254,6 +254,20 @@ public class EmitCommandTests
         }
     }
 
+    [Theory]
+    [InlineData("--client-secret=")]
+    [InlineData("--token=")]
+    [InlineData("--certificate-password:")]
+    public async Task Emit_SecretWithASpaceUnquotedAfterEqualsOrColon_ExitsTwoWithoutEchoingTheRestOfIt(string optionAndSeparator)
+    {
+        // --client-secret=$SECRET, unquoted, with a space in the secret: the option and the first word are one argument,
+        // and the rest of the secret is an "unrecognized argument".
+        var run = await CliRunner.RunAsync([.. Event(), optionAndSeparator + "s3cr3t-first", "s3cr3t-rest"]);
+
+        run.ExitCode.Should().Be(2, run.ToString());
+        run.Error.Should().Contain("***").And.NotContain("s3cr3t-rest").And.NotContain("s3cr3t-first");
+    }
+
     [Fact]
     public async Task Emit_MisspelledSecretOptionWithEquals_ExitsTwoWithoutEchoingItsValue()
     {
