@@ -121,7 +121,7 @@ public sealed class UsageRecorderTests
         (await ledger.GetEntriesAsync(clock.GetUtcNow().AddDays(-1), clock.GetUtcNow().AddDays(1))).Single().Quantity.Should().Be(5m);
     }
 
-    /// <summary>Runs an action, once, from the first log entry with the given event id.</summary>
+    /// <summary>Runs an action, once, from the first log entry with the given event id (an action that throws stands for a failing logging provider).</summary>
     private sealed class ActingLoggerProvider(int eventId, Action action) : Microsoft.Extensions.Logging.ILoggerProvider, Microsoft.Extensions.Logging.ILogger
     {
         private int _acted;
@@ -393,7 +393,7 @@ public sealed class UsageRecorderTests
     public async Task Save_LoggingTheCarryForwardThrows_UsageWrittenOnce()
     {
         // A logging provider that fails once (a full disk under a file logger, say) after the commit has succeeded.
-        using var loggerFactory = Microsoft.Extensions.Logging.LoggerFactory.Create(b => b.AddProvider(new ThrowingLoggerProvider(eventId: 102)));
+        using var loggerFactory = Microsoft.Extensions.Logging.LoggerFactory.Create(b => b.AddProvider(new ActingLoggerProvider(102, () => throw new IOException("log file: disk full (simulated)"))));
         await using var h = await AccumulationHarness.StartAsync(o => (o.LoggerFactory, o.DurabilityInterval) = (loggerFactory, TimeSpan.FromHours(1)));
         await h.Recorder.RecordAsync(Resource, "plan", "calls", 5m, h.HourAgo(1));
         await h.Flusher.FlushAsync();
@@ -716,31 +716,6 @@ public sealed class UsageRecorderTests
             }
 
             return await base.AddAsync(deltas, now, cancellationToken);
-        }
-    }
-
-    /// <summary>Throws from the first log entry with the given event id, as a failing logging provider does.</summary>
-    private sealed class ThrowingLoggerProvider(int eventId) : Microsoft.Extensions.Logging.ILoggerProvider, Microsoft.Extensions.Logging.ILogger
-    {
-        private int _thrown;
-
-        public Microsoft.Extensions.Logging.ILogger CreateLogger(string categoryName) => this;
-
-        public IDisposable? BeginScope<TState>(TState state)
-            where TState : notnull => null;
-
-        public bool IsEnabled(Microsoft.Extensions.Logging.LogLevel logLevel) => true;
-
-        public void Log<TState>(Microsoft.Extensions.Logging.LogLevel logLevel, Microsoft.Extensions.Logging.EventId id, TState state, Exception? exception, Func<TState, Exception?, string> formatter)
-        {
-            if (id.Id == eventId && Interlocked.Exchange(ref _thrown, 1) == 0)
-            {
-                throw new IOException("log file: disk full (simulated)");
-            }
-        }
-
-        public void Dispose()
-        {
         }
     }
 
