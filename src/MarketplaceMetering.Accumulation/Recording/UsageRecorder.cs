@@ -143,28 +143,27 @@ public sealed class UsageRecorder : IAsyncDisposable, IDisposable
     /// <returns>A task that completes when the writer has stopped. A second call (or one made while <see cref="Dispose"/> runs) waits for the first one's work; nothing is written twice. Called from inside the writer (a ledger or logger call-back), it completes at once: the writer writes what is left when the call-back returns.</returns>
     public async ValueTask DisposeAsync()
     {
-        if (Interlocked.Exchange(ref _disposed, 1) != 0)
+        // The first call stops the writer; a later one (or one racing it) waits for that stop.
+        Task stop;
+        if (Interlocked.Exchange(ref _disposed, 1) == 0)
         {
-            // Another call is stopping the writer. From inside the writer (its last write calling a ledger or logger that
-            // disposes the recorder again), waiting for the stop would wait for the writer to return to itself: return.
-            if (Writing.Value != this)
-            {
-                await _stopped.Task.ConfigureAwait(false);
-            }
-
-            return;
+            _commits.Writer.TryComplete();
+            stop = StopAsync();
+        }
+        else
+        {
+            stop = _stopped.Task;
         }
 
-        _commits.Writer.TryComplete();
         if (Writing.Value == this)
         {
-            // Called from inside the writer (a ledger or a logger it calls that disposes the recorder): the writer writes
-            // what is left once that call returns, and the rest of the stop follows it. Waiting here would never end.
-            _ = StopAsync();
+            // Called from inside the writer (a ledger or a logger it calls that disposes the recorder, first or again): the
+            // writer writes what is left once that call returns, and the rest of the stop follows it. Waiting here would
+            // wait for the writer to return to itself, which it never would.
             return;
         }
 
-        await StopAsync().ConfigureAwait(false);
+        await stop.ConfigureAwait(false);
     }
 
     /// <summary>
