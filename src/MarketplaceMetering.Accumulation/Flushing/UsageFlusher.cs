@@ -267,15 +267,16 @@ public sealed class UsageFlusher : BackgroundService
             // A row the lease's end stopped says nothing about itself (it was not answered), so only the answered rows
             // count towards suspecting the ones that failed.
             Suspect(rows, outcomes, known, partial: roundRetrying > 0 && roundRetrying < rows.Count - notSent);
+            if (roundRetrying > 0)
+            {
+                AccumulationLog.Released(_logger, roundRetrying, "the send failed for a reason that may pass");
+            }
+
             if (cut)
             {
                 // The rows not answered in time are open again: counted as retrying, as they go with the next flush. The
                 // flush ends here rather than claiming again: a service this slow would cut the next claim as well.
                 retrying += notSent;
-                if (roundRetrying > 0)
-                {
-                    AccumulationLog.Released(_logger, roundRetrying, "the send failed for a reason that may pass");
-                }
 
                 // Only when rows went back to open from here: once the clock jumped past the lease's end, another
                 // instance may have taken every row not answered, and event 111 reports those.
@@ -287,20 +288,16 @@ public sealed class UsageFlusher : BackgroundService
                 break;
             }
 
-            if (roundRetrying > 0)
+            if (roundRetrying == rows.Count)
             {
-                AccumulationLog.Released(_logger, roundRetrying, "the send failed for a reason that may pass");
-                if (roundRetrying == rows.Count)
-                {
-                    // Nothing got through: the service or the network is in trouble. What failed is open again and goes
-                    // with the next flush, rather than being claimed again at once in a loop.
-                    break;
-                }
-
-                // Some rows got through and some did not: go on. The failed ones come back in smaller batches (see
-                // SendAsync), so the rest are not held back by one row the service keeps failing; every claim that
-                // gets something through brings the end of the open rows nearer.
+                // Nothing got through: the service or the network is in trouble. What failed is open again and goes with
+                // the next flush, rather than being claimed again at once in a loop.
+                break;
             }
+
+            // Otherwise go on. If some rows got through and some did not, the failed ones come back in smaller batches
+            // (see SendAsync), so the rest are not held back by one row the service keeps failing; every claim that gets
+            // something through brings the end of the open rows nearer.
         }
 
         // Rows the ledger could not read were claimed and marked Failed there; they count as claimed and failed.
