@@ -236,10 +236,10 @@ internal static class WireFormat
     /// <summary>
     /// The service's text (a body, a message it wrote, an id it answered in a header) made safe to carry into a message,
     /// a log, a span or a console: a secret it echoes is masked, a control character (a line break that would forge a
-    /// log line, an ESC sequence that would act on a terminal) or a bidirectional formatting character (which would reorder what
-    /// follows it) is a space, and it is cut to <paramref name="maxLength"/>
-    /// characters with "…" (also when <paramref name="truncated"/> says it was cut before). Masked first, then cut: a
-    /// secret cut in half would no longer match its mask. Text that needs none of this is returned as it is, unallocated.
+    /// log line, an ESC sequence that would act on a terminal) or a bidirectional formatting character (which would
+    /// reorder what follows it) is a space, and it is cut to <paramref name="maxLength"/> characters with "…" (also when
+    /// <paramref name="truncated"/> says it was cut before). Masked first, then cut: a secret cut in half would no longer
+    /// match its mask. Text that needs none of this is returned as it is, unallocated.
     /// </summary>
     public static string SafeText(string text, SecretRedactor redactor, int maxLength, bool truncated = false)
     {
