@@ -79,20 +79,7 @@ public class UsageFlusherLeaseTests
         using var client = SlowClient(h);
         using var flusher = new UsageFlusher(h.Ledger, client, h.Options);
         var started = h.Clock.GetUtcNow();
-        using var guard = new CancellationTokenSource();
-        var flush = flusher.FlushAsync(guard.Token);
-        UsageFlushResult result;
-        try
-        {
-            await Eventually.HoldsAsync(() => BatchCalls(h) == 6, "the first submission is answered and the second one's batches reach the service");
-            h.Clock.Advance(StopAfter);
-            result = await flush.WaitAsync(TimeSpan.FromSeconds(60));
-        }
-        finally
-        {
-            // Should the flush not stop by itself (the bug), end it, so that the test fails rather than hangs.
-            await guard.CancelAsync();
-        }
+        var result = await FlushUntilStoppedAsync(flusher, () => BatchCalls(h) == 6, "the first submission is answered and the second one's batches reach the service", () => h.Clock.Advance(StopAfter));
 
         (result.Claimed, result.Delivered, result.Retrying, result.Superseded).Should().Be((150, 100, 50, 0));
         var rows = await h.EntriesAsync();
@@ -132,19 +119,7 @@ public class UsageFlusherLeaseTests
         h.Emulator.Faults.Enqueue(EmulatorFault.None, EmulatorFault.None, EmulatorFault.None, EmulatorFault.ServerError(), EmulatorFault.Latency(NoAnswer), EmulatorFault.Latency(NoAnswer));
         using var client = SlowClient(h);
         using var flusher = new UsageFlusher(h.Ledger, client, h.Options);
-        using var guard = new CancellationTokenSource();
-        var flush = flusher.FlushAsync(guard.Token);
-        UsageFlushResult stopped;
-        try
-        {
-            await Eventually.HoldsAsync(() => BatchCalls(h) == 6, "the first submission is answered and the second one's batches reach the service");
-            h.Clock.Advance(StopAfter);
-            stopped = await flush.WaitAsync(TimeSpan.FromSeconds(60));
-        }
-        finally
-        {
-            await guard.CancelAsync();
-        }
+        var stopped = await FlushUntilStoppedAsync(flusher, () => BatchCalls(h) == 6, "the first submission is answered and the second one's batches reach the service", () => h.Clock.Advance(StopAfter));
 
         (stopped.Delivered, stopped.Retrying).Should().Be((75, 75));
         h.Logs.GetSnapshot().Should().Contain(r => r.Id.Id == 109 && r.Message.StartsWith("Sending 25 hours did not complete", StringComparison.Ordinal));
@@ -171,20 +146,11 @@ public class UsageFlusherLeaseTests
         var held = new HeldCalls();
         using var client = SlowClient(h, held);
         using var flusher = new UsageFlusher(h.Ledger, client, h.Options);
-        using var guard = new CancellationTokenSource();
-        var flush = flusher.FlushAsync(guard.Token);
-        UsageFlushResult result;
-        try
+        var result = await FlushUntilStoppedAsync(flusher, () => held.Waiting == 2, "both batches reach the service", () =>
         {
-            await Eventually.HoldsAsync(() => held.Waiting == 2, "both batches reach the service");
             h.Clock.Advance(StopAfter - TimeSpan.FromMilliseconds(1));
             held.Release();
-            result = await flush.WaitAsync(TimeSpan.FromSeconds(60));
-        }
-        finally
-        {
-            await guard.CancelAsync();
-        }
+        });
 
         (result.Claimed, result.Delivered, result.Retrying).Should().Be((50, 50, 0));
         h.Emulator.Ledger.Count.Should().Be(50);
@@ -354,20 +320,7 @@ public class UsageFlusherLeaseTests
             h.Emulator.Faults.Enqueue(EmulatorFault.Latency(NoAnswer), EmulatorFault.Latency(NoAnswer));
             using var client = SlowClient(h);
             using var flusher = new UsageFlusher(h.Ledger, client, new UsageAccumulationOptions { TimeProvider = clock, LeaseDuration = Lease, LoggerFactory = h.LoggerFactory });
-            using var guard = new CancellationTokenSource();
-            var flush = flusher.FlushAsync(guard.Token);
-            UsageFlushResult result;
-            try
-            {
-                await Eventually.HoldsAsync(() => BatchCalls(h) == 2, "both batches reach the service");
-                h.Clock.Advance(StopAfter);
-                result = await flush.WaitAsync(TimeSpan.FromSeconds(60));
-            }
-            finally
-            {
-                // Should the flush not stop by itself (the bug), end it, so that the test fails rather than hangs.
-                await guard.CancelAsync();
-            }
+            var result = await FlushUntilStoppedAsync(flusher, () => BatchCalls(h) == 2, "both batches reach the service", () => h.Clock.Advance(StopAfter));
 
             (result.Claimed, result.Delivered, result.Retrying).Should().Be((50, 0, 50));
             (await h.EntriesAsync()).Should().HaveCount(50).And.OnlyContain(r => r.State == UsageLedgerState.Open);
@@ -400,6 +353,27 @@ public class UsageFlusherLeaseTests
     /// A client of the emulator on a clock of its own (so the flusher's clock moving does not time its calls out) that
     /// does not retry: a call is answered, or waits until it is cancelled.
     /// </summary>
+    /// <summary>
+    /// Starts a flush, waits until <paramref name="reached"/> holds, runs <paramref name="then"/> (moves the clock to or
+    /// near the stop) and returns the flush's result. Should the flush not stop by itself (the bug), it is cancelled after
+    /// 60 seconds, so that the test fails rather than hangs.
+    /// </summary>
+    private static async Task<UsageFlushResult> FlushUntilStoppedAsync(UsageFlusher flusher, Func<bool> reached, string because, Action then)
+    {
+        using var guard = new CancellationTokenSource();
+        var flush = flusher.FlushAsync(guard.Token);
+        try
+        {
+            await Eventually.HoldsAsync(reached, because);
+            then();
+            return await flush.WaitAsync(TimeSpan.FromSeconds(60));
+        }
+        finally
+        {
+            await guard.CancelAsync();
+        }
+    }
+
     private static MeteringClient SlowClient(AccumulationHarness h, HttpMessageHandler? handler = null)
     {
         var options = new MeteringClientOptions { Endpoint = h.Emulator.Endpoint, TimeProvider = new TestClock(h.Clock.GetUtcNow()) };
