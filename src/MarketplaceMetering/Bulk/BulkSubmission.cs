@@ -136,7 +136,7 @@ internal sealed class BulkSubmission
                 && failed.TryGetValue(UsageEventKey.Of(error.Event), out var held) && held is not null
                 && DuplicateClassifier.Matches(error.Event, held))
             {
-                results[i] = UsageEventResult.Duplicate.Repeat(error.Event, held, error.RequestId, error.CorrelationId);
+                results[i] = UsageEventResult.Duplicate.Repeat(error.Event, held, error.Ids);
             }
         }
     }
@@ -417,8 +417,7 @@ internal sealed class BulkSubmission
                     "Not sent: while it waited for a slot or an earlier batch, the event left the service's window. " + problem,
                     "effectiveStartTime",
                     details: null,
-                    requestId: null,
-                    correlationId: null);
+                    ServiceIds.None);
             }
             else
             {
@@ -481,7 +480,7 @@ internal sealed class BulkSubmission
         var results = new UsageEventResult[events.Count];
         for (var k = 0; k < events.Count; k++)
         {
-            results[k] = new UsageEventResult.Error(events[k], code, failure.Message, target: null, details: null, failure.RequestId, failure.CorrelationId);
+            results[k] = new UsageEventResult.Error(events[k], code, failure.Message, target: null, details: null, ServiceIds.Of(failure.RequestId, failure.CorrelationId));
         }
 
         return results;
@@ -491,14 +490,14 @@ internal sealed class BulkSubmission
     {
         for (var k = 0; k < positions.Count; k++)
         {
-            results[positions[k]] = new UsageEventResult.Error(events[k], code, message, target: null, details: null, failure.RequestId, failure.CorrelationId);
+            results[positions[k]] = new UsageEventResult.Error(events[k], code, message, target: null, details: null, ServiceIds.Of(failure.RequestId, failure.CorrelationId));
         }
     }
 
     private static UsageEventResult NotSent(UsageEvent usageEvent, string problem, bool inFuture) =>
         inFuture
-            ? new UsageEventResult.BadArgument(usageEvent, "BadArgument", "Not sent: " + problem, "effectiveStartTime", details: null, requestId: null, correlationId: null)
-            : new UsageEventResult.Expired(usageEvent, "Expired", "Not sent: " + problem, "effectiveStartTime", details: null, requestId: null, correlationId: null);
+            ? new UsageEventResult.BadArgument(usageEvent, "BadArgument", "Not sent: " + problem, "effectiveStartTime", details: null, ServiceIds.None)
+            : new UsageEventResult.Expired(usageEvent, "Expired", "Not sent: " + problem, "effectiveStartTime", details: null, ServiceIds.None);
 
     /// <summary>
     /// A list read as a stream without an async iterator: each step completes at once, as the list is in memory.

@@ -9,7 +9,7 @@ public static class MeteringModelFactory
     /// <summary>An <see cref="UsageEventResult.Accepted"/> result.</summary>
     /// <param name="usageEvent">The submitted event.</param>
     /// <param name="usageEventId">The service's id for the event; a new GUID when omitted.</param>
-    /// <param name="messageTime">When the service received it; the event's effective start time when omitted.</param>
+    /// <param name="messageTime">When the service received it, kept in UTC; the event's effective start time when omitted.</param>
     /// <param name="resourceUsageId">The resource id the service recorded it under; the event's resource id when omitted.</param>
     /// <param name="requestId">The <c>x-ms-requestid</c>.</param>
     /// <param name="correlationId">The <c>x-ms-correlationid</c>.</param>
@@ -22,7 +22,7 @@ public static class MeteringModelFactory
         string? correlationId = null)
     {
         Argument.NotNull(usageEvent);
-        return new(usageEvent, usageEventId ?? Guid.NewGuid(), messageTime ?? usageEvent.EffectiveStartTime, resourceUsageId ?? usageEvent.ResourceId, requestId, correlationId);
+        return new(usageEvent, usageEventId ?? Guid.NewGuid(), messageTime ?? usageEvent.EffectiveStartTime, resourceUsageId ?? usageEvent.ResourceId, ServiceIds.Of(requestId, correlationId));
     }
 
     /// <summary>An <see cref="UsageEventResult.Duplicate"/> result; its <see cref="UsageEventResult.Duplicate.IsReplay"/> is computed from <paramref name="original"/>.</summary>
@@ -33,7 +33,7 @@ public static class MeteringModelFactory
     public static UsageEventResult.Duplicate Duplicate(UsageEvent usageEvent, AcceptedUsageEvent? original, string? requestId = null, string? correlationId = null)
     {
         Argument.NotNull(usageEvent);
-        return new(usageEvent, original, requestId, correlationId);
+        return new(usageEvent, original, ServiceIds.Of(requestId, correlationId));
     }
 
     /// <summary>The original accepted event a Duplicate carries.</summary>
@@ -87,42 +87,42 @@ public static class MeteringModelFactory
     /// <param name="requestId">The <c>x-ms-requestid</c>.</param>
     /// <param name="correlationId">The <c>x-ms-correlationid</c>.</param>
     public static UsageEventResult.Expired Expired(UsageEvent usageEvent, string? code = "BadArgument", string? message = null, string? target = "effectiveStartTime", IEnumerable<MeteringErrorDetail>? details = null, string? requestId = null, string? correlationId = null) =>
-        new(Require(usageEvent), code, message, target, details?.ToArray(), requestId, correlationId);
+        new(Require(usageEvent), code, message, target, details?.ToArray(), ServiceIds.Of(requestId, correlationId));
 
     /// <summary>A <see cref="UsageEventResult.ResourceNotFound"/> result.</summary>
     /// <inheritdoc cref="Expired" path="/param"/>
     public static UsageEventResult.ResourceNotFound ResourceNotFound(UsageEvent usageEvent, string? code = "ResourceNotFound", string? message = null, string? target = null, IEnumerable<MeteringErrorDetail>? details = null, string? requestId = null, string? correlationId = null) =>
-        new(Require(usageEvent), code, message, target, details?.ToArray(), requestId, correlationId);
+        new(Require(usageEvent), code, message, target, details?.ToArray(), ServiceIds.Of(requestId, correlationId));
 
     /// <summary>A <see cref="UsageEventResult.ResourceNotAuthorized"/> result.</summary>
     /// <inheritdoc cref="Expired" path="/param"/>
     public static UsageEventResult.ResourceNotAuthorized ResourceNotAuthorized(UsageEvent usageEvent, string? code = "ResourceNotAuthorized", string? message = null, string? target = null, IEnumerable<MeteringErrorDetail>? details = null, string? requestId = null, string? correlationId = null) =>
-        new(Require(usageEvent), code, message, target, details?.ToArray(), requestId, correlationId);
+        new(Require(usageEvent), code, message, target, details?.ToArray(), ServiceIds.Of(requestId, correlationId));
 
     /// <summary>A <see cref="UsageEventResult.ResourceNotActive"/> result.</summary>
     /// <inheritdoc cref="Expired" path="/param"/>
     public static UsageEventResult.ResourceNotActive ResourceNotActive(UsageEvent usageEvent, string? code = "ResourceNotActive", string? message = null, string? target = null, IEnumerable<MeteringErrorDetail>? details = null, string? requestId = null, string? correlationId = null) =>
-        new(Require(usageEvent), code, message, target, details?.ToArray(), requestId, correlationId);
+        new(Require(usageEvent), code, message, target, details?.ToArray(), ServiceIds.Of(requestId, correlationId));
 
     /// <summary>An <see cref="UsageEventResult.InvalidDimension"/> result.</summary>
     /// <inheritdoc cref="Expired" path="/param"/>
     public static UsageEventResult.InvalidDimension InvalidDimension(UsageEvent usageEvent, string? code = "InvalidDimension", string? message = null, string? target = "dimension", IEnumerable<MeteringErrorDetail>? details = null, string? requestId = null, string? correlationId = null) =>
-        new(Require(usageEvent), code, message, target, details?.ToArray(), requestId, correlationId);
+        new(Require(usageEvent), code, message, target, details?.ToArray(), ServiceIds.Of(requestId, correlationId));
 
     /// <summary>An <see cref="UsageEventResult.InvalidQuantity"/> result.</summary>
     /// <inheritdoc cref="Expired" path="/param"/>
     public static UsageEventResult.InvalidQuantity InvalidQuantity(UsageEvent usageEvent, string? code = "InvalidQuantity", string? message = null, string? target = "quantity", IEnumerable<MeteringErrorDetail>? details = null, string? requestId = null, string? correlationId = null) =>
-        new(Require(usageEvent), code, message, target, details?.ToArray(), requestId, correlationId);
+        new(Require(usageEvent), code, message, target, details?.ToArray(), ServiceIds.Of(requestId, correlationId));
 
     /// <summary>A <see cref="UsageEventResult.BadArgument"/> result.</summary>
     /// <inheritdoc cref="Expired" path="/param"/>
     public static UsageEventResult.BadArgument BadArgument(UsageEvent usageEvent, string? code = "BadArgument", string? message = null, string? target = null, IEnumerable<MeteringErrorDetail>? details = null, string? requestId = null, string? correlationId = null) =>
-        new(Require(usageEvent), code, message, target, details?.ToArray(), requestId, correlationId);
+        new(Require(usageEvent), code, message, target, details?.ToArray(), ServiceIds.Of(requestId, correlationId));
 
     /// <summary>An <see cref="UsageEventResult.Error"/> result.</summary>
     /// <inheritdoc cref="Expired" path="/param"/>
     public static UsageEventResult.Error Error(UsageEvent usageEvent, string? code = "Error", string? message = null, string? target = null, IEnumerable<MeteringErrorDetail>? details = null, string? requestId = null, string? correlationId = null) =>
-        new(Require(usageEvent), code, message, target, details?.ToArray(), requestId, correlationId);
+        new(Require(usageEvent), code, message, target, details?.ToArray(), ServiceIds.Of(requestId, correlationId));
 
     /// <summary>An <see cref="UsageEventResult.Unknown"/> result, for a status newer than this library.</summary>
     /// <param name="usageEvent">The submitted event.</param>
@@ -134,7 +134,7 @@ public static class MeteringModelFactory
     /// <param name="requestId">The <c>x-ms-requestid</c>.</param>
     /// <param name="correlationId">The <c>x-ms-correlationid</c>.</param>
     public static UsageEventResult.Unknown Unknown(UsageEvent usageEvent, string rawStatus, string? code = null, string? message = null, string? target = null, IEnumerable<MeteringErrorDetail>? details = null, string? requestId = null, string? correlationId = null) =>
-        new(Require(usageEvent), rawStatus, code, message, target, details?.ToArray(), requestId, correlationId);
+        new(Require(usageEvent), rawStatus, code, message, target, details?.ToArray(), ServiceIds.Of(requestId, correlationId));
 
     /// <summary>A batch result holding <paramref name="results"/> in the given order.</summary>
     /// <param name="results">One result per submitted event.</param>

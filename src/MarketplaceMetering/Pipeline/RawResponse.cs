@@ -24,8 +24,7 @@ internal sealed class RawResponse : IDisposable
         StatusCode = statusCode;
         ReasonPhrase = reasonPhrase;
         _body = body;
-        RequestId = requestId;
-        CorrelationId = correlationId;
+        Ids = new ServiceIds(requestId, correlationId);
         RetryAfter = retryAfter;
         Redactor = redactor ?? SecretRedactor.Shapeless;
         ReceivedAt = receivedAt;
@@ -43,10 +42,13 @@ internal sealed class RawResponse : IDisposable
     public bool BodyTruncated { get; }
 
     /// <summary>The service's <c>x-ms-requestid</c>, or the one the client sent.</summary>
-    public string RequestId { get; }
+    public string RequestId => Ids.RequestId!;
 
     /// <summary>The service's <c>x-ms-correlationid</c>, or the one the client sent.</summary>
-    public string CorrelationId { get; }
+    public string CorrelationId => Ids.CorrelationId!;
+
+    /// <summary>Both ids, once, for the results made from this answer to share.</summary>
+    public ServiceIds Ids { get; }
 
     public TimeSpan? RetryAfter { get; }
 

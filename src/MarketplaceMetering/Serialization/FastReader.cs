@@ -90,7 +90,7 @@ internal static class FastReader
             return null;
         }
 
-        return new UsageEventResult.Accepted(sent, id, messageTime, item.ResourceId, response.RequestId, response.CorrelationId);
+        return new UsageEventResult.Accepted(sent, id, messageTime, item.ResourceId, response.Ids);
     }
 
     private static UsageEventResult[]? ReadBatch(IReadOnlyList<UsageEvent> sent, RawResponse response)
@@ -188,13 +188,13 @@ internal static class FastReader
             {
                 case UsageEventStatus.Accepted when item.UsageEventId is { } id && item.MessageTime is { } messageTime
                                                      && (item.Quantity is not { } held || WireFormat.SameOnTheWire(sent[i].Quantity, held)):
-                    results[i] = new UsageEventResult.Accepted(sent[i], id, messageTime, item.ResourceId, response.RequestId, response.CorrelationId);
+                    results[i] = new UsageEventResult.Accepted(sent[i], id, messageTime, item.ResourceId, response.Ids);
                     break;
                 case UsageEventStatus.Duplicate:
-                    results[i] = new UsageEventResult.Duplicate(sent[i], Original(body, sent[i], item, response.Redactor), response.RequestId, response.CorrelationId);
+                    results[i] = new UsageEventResult.Duplicate(sent[i], Original(body, sent[i], item, response.Redactor), response.Ids);
                     break;
                 case UsageEventStatus.Unknown when !item.HasError && item.RawStatus is { } raw:
-                    results[i] = new UsageEventResult.Unknown(sent[i], response.Redactor.Redact(raw), null, null, null, null, response.RequestId, response.CorrelationId);
+                    results[i] = new UsageEventResult.Unknown(sent[i], response.Redactor.Redact(raw), null, null, null, null, response.Ids);
                     break;
                 default:
                     return null;

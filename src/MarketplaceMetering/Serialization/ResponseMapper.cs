@@ -76,7 +76,7 @@ internal static class ResponseMapper
                 // A 409 is a Duplicate whatever its body; an unreadable body only costs the original (then a conflict).
                 var error = WireFormat.Read(response.Body, MeteringJsonContext.Default.ErrorDto, out _)
                     ?? TolerantReader.ReadError(response.Body, out _);
-                return new UsageEventResult.Duplicate(sent, ReadOriginal(error?.AdditionalInfo?.AcceptedMessage, response.Redactor), response.RequestId, response.CorrelationId);
+                return new UsageEventResult.Duplicate(sent, ReadOriginal(error?.AdditionalInfo?.AcceptedMessage, response.Redactor), response.Ids);
             }
 
             case 400:
@@ -129,8 +129,7 @@ internal static class ResponseMapper
                     "The service's answer had no item for this event, so whether it was recorded is unknown. Sending it again is safe: a recorded event comes back as a replayed Duplicate.",
                     target: null,
                     details: null,
-                    response.RequestId,
-                    response.CorrelationId);
+                    response.Ids);
                 continue;
             }
 
@@ -143,8 +142,7 @@ internal static class ResponseMapper
                     "The service's item for this event could not be read: " + response.Redactor.Redact(itemProblem!) + ". Sending it again is safe: a recorded event comes back as a replayed Duplicate.",
                     target: null,
                     details: null,
-                    response.RequestId,
-                    response.CorrelationId);
+                    response.Ids);
         }
 
         return new BatchUsageEventResult(results);
@@ -255,7 +253,7 @@ internal static class ResponseMapper
         if (!KnownStatuses.TryGetValue(item.Status!, out var status))
         {
             var error = item.Error;
-            return new UsageEventResult.Unknown(sent, redactor.Redact(item.Status!), redactor.RedactOrNull(error?.Code), redactor.RedactOrNull(error?.Message), redactor.RedactOrNull(error?.Target), Details(error, redactor), response.RequestId, response.CorrelationId);
+            return new UsageEventResult.Unknown(sent, redactor.Redact(item.Status!), redactor.RedactOrNull(error?.Code), redactor.RedactOrNull(error?.Message), redactor.RedactOrNull(error?.Target), Details(error, redactor), response.Ids);
         }
 
         switch (status)
@@ -285,14 +283,13 @@ internal static class ResponseMapper
                             sent.Quantity.ToString(System.Globalization.CultureInfo.InvariantCulture)),
                         "quantity",
                         details: null,
-                        response.RequestId,
-                        response.CorrelationId);
+                        response.Ids);
                 }
 
-                return new UsageEventResult.Accepted(sent, id, messageTime, WireFormat.ParseGuid(item.ResourceId), response.RequestId, response.CorrelationId);
+                return new UsageEventResult.Accepted(sent, id, messageTime, WireFormat.ParseGuid(item.ResourceId), response.Ids);
 
             case UsageEventStatus.Duplicate:
-                return new UsageEventResult.Duplicate(sent, ReadOriginal(item.Error?.AdditionalInfo?.AcceptedMessage, redactor), response.RequestId, response.CorrelationId);
+                return new UsageEventResult.Duplicate(sent, ReadOriginal(item.Error?.AdditionalInfo?.AcceptedMessage, redactor), response.Ids);
 
             default:
                 var failure = item.Error ?? new ErrorDto { Code = item.Status };
@@ -351,7 +348,7 @@ internal static class ResponseMapper
         var details = Details(error, redactor);
         var (message, target) = SpecificError(error);
         (message, target) = (redactor.RedactOrNull(message), redactor.RedactOrNull(target));
-        var (code, requestId, correlationId) = (redactor.RedactOrNull(error.Code), response.RequestId, response.CorrelationId);
+        var (code, ids) = (redactor.RedactOrNull(error.Code), response.Ids);
         if (status == UsageEventStatus.Expired && response.ReceivedAt is { } now && now - sent.EffectiveStartTime < ExpiryPlausibleAfter)
         {
             return new UsageEventResult.Error(
@@ -364,20 +361,19 @@ internal static class ResponseMapper
                     message ?? code ?? "(nothing)"),
                 EffectiveStartTimeField,
                 details,
-                requestId,
-                correlationId);
+                ids);
         }
 
         return status switch
         {
-            UsageEventStatus.Expired => new UsageEventResult.Expired(sent, code, message, target, details, requestId, correlationId),
-            UsageEventStatus.ResourceNotFound => new UsageEventResult.ResourceNotFound(sent, code, message, target, details, requestId, correlationId),
-            UsageEventStatus.ResourceNotAuthorized => new UsageEventResult.ResourceNotAuthorized(sent, code, message, target, details, requestId, correlationId),
-            UsageEventStatus.ResourceNotActive => new UsageEventResult.ResourceNotActive(sent, code, message, target, details, requestId, correlationId),
-            UsageEventStatus.InvalidDimension => new UsageEventResult.InvalidDimension(sent, code, message, target, details, requestId, correlationId),
-            UsageEventStatus.InvalidQuantity => new UsageEventResult.InvalidQuantity(sent, code, message, target, details, requestId, correlationId),
-            UsageEventStatus.Error => new UsageEventResult.Error(sent, code, message, target, details, requestId, correlationId),
-            _ => new UsageEventResult.BadArgument(sent, code, message, target, details, requestId, correlationId),
+            UsageEventStatus.Expired => new UsageEventResult.Expired(sent, code, message, target, details, ids),
+            UsageEventStatus.ResourceNotFound => new UsageEventResult.ResourceNotFound(sent, code, message, target, details, ids),
+            UsageEventStatus.ResourceNotAuthorized => new UsageEventResult.ResourceNotAuthorized(sent, code, message, target, details, ids),
+            UsageEventStatus.ResourceNotActive => new UsageEventResult.ResourceNotActive(sent, code, message, target, details, ids),
+            UsageEventStatus.InvalidDimension => new UsageEventResult.InvalidDimension(sent, code, message, target, details, ids),
+            UsageEventStatus.InvalidQuantity => new UsageEventResult.InvalidQuantity(sent, code, message, target, details, ids),
+            UsageEventStatus.Error => new UsageEventResult.Error(sent, code, message, target, details, ids),
+            _ => new UsageEventResult.BadArgument(sent, code, message, target, details, ids),
         };
     }
 

@@ -19,6 +19,37 @@ public class MeteringModelFactoryTests
     }
 
     [Fact]
+    public void Accepted_MessageTimeWithAnOffset_IsTheSameInstantInUtc()
+    {
+        var local = new DateTimeOffset(2026, 11, 20, 11, 31, 5, TimeSpan.FromHours(2)).AddTicks(7);
+
+        var result = MeteringModelFactory.Accepted(Event, messageTime: local);
+
+        result.MessageTime.Should().Be(local);
+        result.MessageTime.Offset.Should().Be(TimeSpan.Zero);
+        result.MessageTime.UtcTicks.Should().Be(local.UtcTicks);
+    }
+
+    [Fact]
+    public void Results_WithTheSameValues_AreEqual_AndDifferInEachId()
+    {
+        var id = Guid.NewGuid();
+        var time = Event.EffectiveStartTime.AddMinutes(1);
+
+        var accepted = MeteringModelFactory.Accepted(Event, id, time, requestId: "r", correlationId: "c");
+
+        accepted.Should().Be(MeteringModelFactory.Accepted(Event, id, time, requestId: "r", correlationId: "c"));
+        accepted.GetHashCode().Should().Be(MeteringModelFactory.Accepted(Event, id, time, requestId: "r", correlationId: "c").GetHashCode());
+        accepted.Should().NotBe(MeteringModelFactory.Accepted(Event, id, time, requestId: "r2", correlationId: "c"));
+        accepted.Should().NotBe(MeteringModelFactory.Accepted(Event, id, time, requestId: "r", correlationId: "c2"));
+        accepted.Should().NotBe(MeteringModelFactory.Accepted(Event, id, time.AddTicks(1), requestId: "r", correlationId: "c"));
+        (accepted with { }).Should().Be(accepted);
+        accepted.ToString().Should().Contain("RequestId = r").And.Contain("CorrelationId = c").And.Contain("Status = Accepted");
+        MeteringModelFactory.Expired(Event, requestId: "r").Should().Be(MeteringModelFactory.Expired(Event, requestId: "r"));
+        MeteringModelFactory.Expired(Event, requestId: "r").Should().NotBe(MeteringModelFactory.Expired(Event));
+    }
+
+    [Fact]
     public void Duplicate_OfItself_IsReplay_OfOtherQuantity_IsConflict()
     {
         MeteringModelFactory.Duplicate(Event, MeteringModelFactory.AcceptedUsageEvent(Event)).IsReplay.Should().BeTrue();
