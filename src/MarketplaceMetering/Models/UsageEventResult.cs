@@ -20,7 +20,8 @@ public abstract record UsageEventResult
 {
     // A batch answer makes 25 results at a time, so each result stays small: the status follows from the case rather
     // than from a field, and the results of one exchange share one ServiceIds rather than holding two strings each
-    // (issue 9: 104 → 88 B per Accepted result, with MessageTime stored as a UTC DateTime).
+    // (issue 9: an Accepted result is 72 B rather than 104, with MessageTime held as a UTC DateTime and an absent
+    // ResourceUsageId as the all-zero id, which no resource has).
     private readonly ServiceIds _ids;
 
     private protected UsageEventResult(UsageEvent usageEvent, ServiceIds ids)
@@ -67,13 +68,14 @@ public abstract record UsageEventResult
     public sealed record Accepted : UsageEventResult
     {
         private readonly DateTime _messageTime;
+        private readonly Guid _resourceUsageId;
 
         internal Accepted(UsageEvent usageEvent, Guid usageEventId, DateTimeOffset messageTime, Guid? resourceUsageId, ServiceIds ids)
             : base(usageEvent, ids)
         {
             UsageEventId = usageEventId;
             _messageTime = messageTime.UtcDateTime;
-            ResourceUsageId = resourceUsageId;
+            _resourceUsageId = resourceUsageId ?? Guid.Empty;
         }
 
         /// <summary>The id the service gave the event.</summary>
@@ -85,8 +87,9 @@ public abstract record UsageEventResult
         /// <summary>
         /// The resource id the service recorded the event under: the SaaS subscription id, or for a managed application
         /// sent by URI its resource usage id, the <c>usageResourceId</c> of the marketplace's usage reports.
+        /// <see langword="null"/> when the answer named none, or only the all-zero id, which no resource has.
         /// </summary>
-        public Guid? ResourceUsageId { get; }
+        public Guid? ResourceUsageId => _resourceUsageId == Guid.Empty ? null : _resourceUsageId;
 
         /// <inheritdoc />
         public override bool IsDelivered => true;

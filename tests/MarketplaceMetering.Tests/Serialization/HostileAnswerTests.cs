@@ -169,6 +169,48 @@ public class HostileAnswerTests
         (await act.Should().ThrowAsync<MeteringException>()).Which.Message.Should().Contain("larger than");
     }
 
+    [Fact]
+    public async Task SubmitBatchUsageEventAsync_UriEventsAnsweredWithTheAllZeroResourceId_HaveNoResourceUsageId()
+    {
+        await using var h = await Harness.StartAsync();
+        var at = h.Clock.GetUtcNow().AddMinutes(-10);
+        var usageId = Guid.NewGuid();
+        var events = Enumerable.Range(0, 3)
+            .Select(i => UsageEvent.ForResourceUri($"/subscriptions/11111111-1111-1111-1111-111111111111/resourceGroups/rg/providers/Microsoft.Solutions/applications/app{i}", "plan1", "dim1", 1m, at))
+            .ToList();
+        var items = new JsonArray();
+        foreach (var (e, resourceId) in events.Zip(new string?[] { Guid.Empty.ToString(), null, usageId.ToString() }))
+        {
+            var item = new JsonObject
+            {
+                ["usageEventId"] = Guid.NewGuid().ToString(),
+                ["status"] = "Accepted",
+                ["messageTime"] = "2026-11-20T10:17:24Z",
+                ["resourceUri"] = e.ResourceUri,
+                ["quantity"] = e.Quantity,
+                ["dimension"] = e.Dimension,
+                ["effectiveStartTime"] = e.EffectiveStartTime.UtcDateTime.ToString("yyyy-MM-ddTHH:mm:ss"),
+                ["planId"] = e.PlanId,
+            };
+            if (resourceId is not null)
+            {
+                item["resourceId"] = resourceId;
+            }
+
+            items.Add(item);
+        }
+
+        h.Emulator.Faults.Enqueue(EmulatorFault.Respond(200, new JsonObject { ["count"] = 3, ["result"] = items }.ToJsonString()));
+
+        var batch = await h.Client.SubmitBatchUsageEventAsync(events);
+
+        var accepted = batch.Results.Should().AllBeOfType<UsageEventResult.Accepted>().Subject.ToList();
+        accepted[0].ResourceUsageId.Should().BeNull("the all-zero id names no resource");
+        accepted[1].ResourceUsageId.Should().BeNull();
+        accepted[2].ResourceUsageId.Should().Be(usageId);
+        SentUsage.FromResult(accepted[0]).ReportedResourceId.Should().BeNull();
+    }
+
     private static JsonObject BatchAnswer(IReadOnlyList<UsageEvent> events)
     {
         var items = new JsonArray();
