@@ -14,9 +14,25 @@ internal static class UsageEventsEndpoint
 {
     public const string Path = "/api/usageEvents";
 
+    /// <summary>The query parameters, spelled as the service documents them (<c>UsageEndDate</c> with a capital U).</summary>
+    private static readonly string[] DocumentedNames =
+        ["usageStartDate", "UsageEndDate", "offerId", "planId", "dimension", "azureSubscriptionId", "reconStatus"];
+
     public static ApiResponse Handle(EmulatorState state, IQueryCollection query)
     {
-        // Query names are case-insensitive here, so both "UsageEndDate" (documented) and "usageEndDate" work.
+        // A documented name in other letter case is refused, naming the documented spelling: ASP.NET would read
+        // "usageEndDate" as "UsageEndDate", but nothing says the service does, and a client passing here with another
+        // spelling could get a report without its end (or filter) in production. After this check, the
+        // case-insensitive lookups below only find names spelled as documented.
+        foreach (var name in query.Keys)
+        {
+            if (Array.Find(DocumentedNames, documented => string.Equals(documented, name, StringComparison.OrdinalIgnoreCase)) is { } documented
+                && !string.Equals(documented, name, StringComparison.Ordinal))
+            {
+                return Invalid(documented, $"The query parameter {name} must be spelled {documented}.");
+            }
+        }
+
         var startText = Single(query, "usageStartDate");
         if (startText is null)
         {

@@ -181,6 +181,41 @@ public sealed class UsageEventsEndpointTests
         UsageEventEndpointTests.AssertServiceError(answer, "BadArgument", "usageStartDate");
     }
 
+    [Theory]
+    [InlineData("&usageStartDate=2026-11-20&usageEndDate=2026-11-21", "usageEndDate", "UsageEndDate")]
+    [InlineData("&UsageStartDate=2026-11-20", "UsageStartDate", "usageStartDate")]
+    [InlineData("&usageStartDate=2026-11-20&PlanId=plan2", "PlanId", "planId")]
+    [InlineData("&usageStartDate=2026-11-20&DIMENSION=dim2", "DIMENSION", "dimension")]
+    [InlineData("&usageStartDate=2026-11-20&reconstatus=Rejected", "reconstatus", "reconStatus")]
+    public async Task GetUsageEvents_DocumentedParameterInOtherLetterCase_Returns400NamingTheDocumentedSpelling(string query, string sent, string documented)
+    {
+        // The service documents "UsageEndDate" with a capital U and the others in camel case; a report that honoured
+        // another spelling here could come back without its end or filter in production.
+        await using var host = await SeededAsync();
+
+        var answer = await host.GetUsageAsync(query);
+
+        BadRequestShapeTests.AssertDocumentedBadRequest(answer, "BadArgument", documented)
+            .GetProperty("message").GetString().Should().Be($"The query parameter {sent} must be spelled {documented}.");
+    }
+
+    [Fact]
+    public async Task GetUsageEvents_EveryParameterSpelledAsDocumented_IsRead()
+    {
+        await using var host = await SeededAsync();
+
+        var answer = await host.GetUsageAsync(
+            "&usageStartDate=2026-11-20&UsageEndDate=2026-11-21&offerId=emulated-offer&planId=plan1&dimension=dim1"
+            + "&azureSubscriptionId=00000000-0000-0000-0000-000000000000&reconStatus=Accepted");
+
+        answer.Status.Should().Be(200);
+        Rows(answer).Should().BeEquivalentTo(
+        [
+            new Row("2026-11-20T00:00:00Z", ResourceA, "dim1", 5.5m, 2),
+            new Row("2026-11-20T00:00:00Z", ResourceB, "dim1", 10m, 1),
+        ]);
+    }
+
     [Fact]
     public async Task GetUsageEvents_NothingRecorded_ReturnsEmptyArray()
     {
