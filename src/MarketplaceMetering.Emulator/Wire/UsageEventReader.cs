@@ -11,6 +11,10 @@ internal static class UsageEventReader
 {
     public const int MaxBatchSize = 25;
 
+    /// <summary>The refusal of a quantity the emulator's decimal ledger cannot hold.</summary>
+    public const string OutOfRangeMessage =
+        "The usageEvent.quantity is out of the range the emulator can record: it keeps quantities as decimals, 1E-28 to 79228162514264337593543950335.";
+
     /// <summary>Reads one event object.</summary>
     public static UsageEventInput ReadEvent(JsonElement element)
     {
@@ -58,13 +62,15 @@ internal static class UsageEventReader
                     quantity = null;
                     if (value.ValueKind == JsonValueKind.Number)
                     {
-                        if (value.TryGetDecimal(out var number))
+                        // The ledger keeps decimals. A number past their range, or one above 0 that they round to 0
+                        // (1e-30), is refused as out of range: "must be greater than 0" would be false for it.
+                        if (value.TryGetDecimal(out var number) && (number != 0 || !(value.TryGetDouble(out var exact) && exact > 0)))
                         {
                             quantity = number;
                         }
                         else
                         {
-                            Fail("quantity", "The usageEvent.quantity is out of range.");
+                            Fail("quantity", OutOfRangeMessage);
                         }
                     }
                     else if (value.ValueKind != JsonValueKind.Null)

@@ -172,6 +172,35 @@ public sealed class UsageEventEndpointTests
     }
 
     [Theory]
+    [InlineData("1e-30")]
+    [InlineData("0.00000000000000000000000000001")]
+    [InlineData("1e30")]
+    public async Task PostUsageEvent_PositiveQuantityADecimalCannotHold_Returns400OutOfRangeNotInvalidQuantity(string quantity)
+    {
+        // Above 0, so "must be greater than 0" (InvalidQuantity) would be false; the emulator's decimal ledger cannot
+        // hold it, and says so.
+        await using var host = await TestEmulator.StartAsync();
+
+        var answer = await host.PostEventAsync(Event(host.Now, quantity: quantity));
+
+        BadRequestShapeTests.AssertDocumentedBadRequest(answer, "BadArgument", "quantity")
+            .GetProperty("message").GetString().Should().Contain("out of the range the emulator can record");
+        host.Emulator.Ledger.Count.Should().Be(0);
+    }
+
+    [Theory]
+    [InlineData("0.0000000000000000000000000001", "0.0000000000000000000000000001")]
+    public async Task PostUsageEvent_QuantityAtTheEdgesOfDecimal_IsAccepted(string quantity, string answered)
+    {
+        await using var host = await TestEmulator.StartAsync();
+
+        var answer = await host.PostEventAsync(Event(host.Now, quantity: quantity));
+
+        answer.Status.Should().Be(200);
+        answer.Json.GetProperty("quantity").GetRawText().Should().Be(answered);
+    }
+
+    [Theory]
     [InlineData("noResource", "resourceId")]
     [InlineData("bothResources", "resourceUri")]
     [InlineData("noQuantity", "quantity")]
