@@ -8,6 +8,10 @@ public sealed class BatchUsageEventEndpointTests
 {
     private static readonly Guid SuspendedResource = Guid.Parse("9a8b7c6d-0000-4000-8000-000000000003");
 
+    /// <summary>What a failed item may carry at its top level: its status, its error and the fields that were sent.</summary>
+    private static readonly string[] FailedItemProperties =
+        ["status", "error", "resourceId", "resourceUri", "quantity", "dimension", "effectiveStartTime", "planId"];
+
     [Fact]
     public async Task PostBatch_AcceptedEvent_ItemHasTheSingleAnswersFields()
     {
@@ -93,13 +97,17 @@ public sealed class BatchUsageEventEndpointTests
             Event(now, resourceId: SuspendedResource),
             Event(now, dimension: "dim3"),
             Event(now, dimension: "dim2", planId: "other-plan"),
-            Event(now, dimension: "dim2", quantity: "\"abc\"")));
+            Event(now, dimension: "dim2", quantity: "\"abc\""),
+            Event(now.AddMinutes(1), dimension: "dim2"),
+            Event(now, dimension: "dim2", resourceId: ResourceA, resourceUri: AppUri),
+            Event(now, dimension: "dim2", useResourceA: false)));
 
         answer.Status.Should().Be(200);
-        answer.Json.GetProperty("count").GetInt32().Should().Be(8);
+        answer.Json.GetProperty("count").GetInt32().Should().Be(11);
         var items = answer.Json.GetProperty("result").EnumerateArray().ToList();
         items.Select(i => i.GetProperty("status").GetString()).Should().Equal(
-            "Accepted", "InvalidQuantity", "Expired", "ResourceNotFound", "ResourceNotActive", "InvalidDimension", "BadArgument", "BadArgument");
+            "Accepted", "InvalidQuantity", "Expired", "ResourceNotFound", "ResourceNotActive", "InvalidDimension", "BadArgument", "BadArgument",
+            "Expired", "BadArgument", "BadArgument");
 
         AssertFailedItem(items[1], "InvalidQuantity", "quantity");
         items[1].GetProperty("quantity").GetRawText().Should().Be("0.0");
@@ -115,6 +123,11 @@ public sealed class BatchUsageEventEndpointTests
         AssertFailedItem(items[7], "BadArgument", "quantity");
         items[7].TryGetProperty("quantity", out _).Should().BeFalse("an unreadable value is left out, never written as null");
         items[7].GetProperty("dimension").GetString().Should().Be("dim2");
+        AssertFailedItem(items[8], "Expired", "effectiveStartTime");
+        items[8].GetProperty("effectiveStartTime").GetString().Should().Be("2026-11-20T10:18:23Z", "a time in the future is refused as Expired");
+        AssertFailedItem(items[9], "BadArgument", "resourceUri");
+        items[9].GetProperty("resourceUri").GetString().Should().Be(AppUri);
+        AssertFailedItem(items[10], "BadArgument", "resourceId");
         items.Skip(1).Select(i => i.TryGetProperty("usageEventId", out var _)).Should().AllBeEquivalentTo(false);
         host.Emulator.Ledger.Count.Should().Be(1);
     }
@@ -244,15 +257,24 @@ public sealed class BatchUsageEventEndpointTests
         host.Emulator.Ledger.Count.Should().Be(1);
     }
 
+    /// <summary>
+    /// Asserts a failed item as the service answers it: at the top only its status, the error and the fields sent
+    /// (never the failing field's code, message or target, nor a usageEventId); the error has exactly code, message,
+    /// target and details, and its one detail exactly code, message and target.
+    /// </summary>
     private static void AssertFailedItem(JsonElement item, string status, string target)
     {
         item.GetProperty("status").GetString().Should().Be(status);
+        item.EnumerateObject().Select(p => p.Name).Should().Contain("error").And.BeSubsetOf(FailedItemProperties);
         var error = item.GetProperty("error");
+        error.EnumerateObject().Select(p => p.Name).Should().BeEquivalentTo("code", "message", "target", "details");
         error.GetProperty("code").GetString().Should().Be(status);
         error.GetProperty("target").GetString().Should().Be(target);
         error.GetProperty("message").GetString().Should().NotBeNullOrWhiteSpace();
         var detail = error.GetProperty("details").EnumerateArray().Should().ContainSingle().Subject;
+        detail.EnumerateObject().Select(p => p.Name).Should().BeEquivalentTo("code", "message", "target");
         detail.GetProperty("code").GetString().Should().Be(status);
         detail.GetProperty("target").GetString().Should().Be(target);
+        detail.GetProperty("message").GetString().Should().Be(error.GetProperty("message").GetString());
     }
 }
