@@ -46,14 +46,25 @@ internal static class BodyErrors
 
     /// <summary>
     /// For the metering API: like <see cref="WithJson(RequestBody, int, string, Func{JsonElement, ApiResponse})"/>, with
-    /// the documented envelope, and a body that is not sent as JSON (<see cref="IsJson"/>) is a 400 too: the service
-    /// reads only what is sent as JSON, so a client that forgets the header must not get through here.
+    /// the documented envelope, and a body that is not sent as JSON (<see cref="IsJson"/>), or said to be in a charset
+    /// other than UTF-8 (<see cref="IsUtf8"/>), is a 400 too: the service reads only what is sent as JSON, so a client
+    /// that forgets the header must not get through here.
     /// </summary>
     public static ApiResponse WithJson(RequestBody body, string? contentType, int limit, string target, Func<JsonElement, ApiResponse> handle)
     {
-        if (Check(body, limit, target, Metering) is null && !IsJson(contentType))
+        if (Check(body, limit, target, Metering) is null)
         {
-            return ApiResponse.Error(400, Metering("The request body must be sent with Content-Type: application/json.", target));
+            if (!IsJson(contentType))
+            {
+                return ApiResponse.Error(400, Metering("The request body must be sent with Content-Type: application/json.", target));
+            }
+
+            if (!IsUtf8(contentType))
+            {
+                // The service decodes the body by the charset it is told: UTF-8 bytes read as UTF-16 (or refused as an
+                // unsupported charset) never get through, so they must not here.
+                return ApiResponse.Error(400, Metering("The request body must be JSON in UTF-8: send charset=utf-8, or no charset.", target));
+            }
         }
 
         return WithJson(body, limit, target, Metering, handle);
@@ -70,6 +81,18 @@ internal static class BodyErrors
         return string.Equals(mediaType, "application/json", StringComparison.OrdinalIgnoreCase)
             || string.Equals(mediaType, "text/json", StringComparison.OrdinalIgnoreCase)
             || (mediaType.StartsWith("application/", StringComparison.OrdinalIgnoreCase) && mediaType.EndsWith("+json", StringComparison.OrdinalIgnoreCase));
+    }
+
+    /// <summary>Whether a Content-Type says UTF-8, or names no charset (JSON's default).</summary>
+    public static bool IsUtf8(string? contentType)
+    {
+        if (!MediaTypeHeaderValue.TryParse(contentType, out var parsed) || parsed.CharSet is not { } charset)
+        {
+            return true;
+        }
+
+        charset = charset.Trim().Trim('"');
+        return string.Equals(charset, "utf-8", StringComparison.OrdinalIgnoreCase) || string.Equals(charset, "utf8", StringComparison.OrdinalIgnoreCase);
     }
 
     private static ApiResponse WithJson(RequestBody body, int limit, string target, Func<string, string, ServiceError> refuse, Func<JsonElement, ApiResponse> handle)

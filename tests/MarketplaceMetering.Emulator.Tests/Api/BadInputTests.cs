@@ -161,8 +161,33 @@ public sealed class BadInputTests
     }
 
     [Theory]
+    [InlineData(TestEmulator.EventPath, "application/json; charset=utf-16")]
+    [InlineData(TestEmulator.EventPath, "application/json; charset=iso-8859-1")]
+    [InlineData(TestEmulator.BatchPath, "application/json; charset=\"utf-32\"")]
+    public async Task Post_Utf8JsonSentWithAnotherCharset_Returns400AndRecordsNothing(string path, string contentType)
+    {
+        // The service decodes the body by the charset it is told; UTF-8 bytes said to be UTF-16 never get through.
+        await using var host = await TestEmulator.StartAsync();
+        var json = path == TestEmulator.BatchPath ? Batch(Event(host.Now)) : Event(host.Now);
+        using var content = new ByteArrayContent(Encoding.UTF8.GetBytes(json));
+        content.Headers.TryAddWithoutValidation("Content-Type", contentType);
+        using var request = new HttpRequestMessage(HttpMethod.Post, path) { Content = content };
+        request.Headers.TryAddWithoutValidation("Authorization", "Bearer " + TestEmulator.Token);
+
+        using var response = await host.Http.SendAsync(request);
+        var answer = await ApiAnswer.ReadAsync(response);
+
+        var target = path == TestEmulator.BatchPath ? "batchUsageEventRequest" : "usageEventRequest";
+        BadRequestShapeTests.AssertDocumentedBadRequest(answer, "BadArgument", target)
+            .GetProperty("message").GetString().Should().Be("The request body must be JSON in UTF-8: send charset=utf-8, or no charset.");
+        host.Emulator.Ledger.Count.Should().Be(0);
+    }
+
+    [Theory]
     [InlineData("application/json")]
     [InlineData("Application/JSON; charset=UTF-8")]
+    [InlineData("application/json; charset=\"utf-8\"")]
+    [InlineData("application/json;charset=utf8")]
     [InlineData("text/json")]
     [InlineData("application/merge-patch+json")]
     public async Task PostUsageEvent_JsonContentTypes_AreAccepted(string contentType)
