@@ -1,3 +1,4 @@
+using System.Globalization;
 using System.Text.Json;
 using MarketplaceMetering.Emulator.Rules;
 
@@ -62,9 +63,7 @@ internal static class UsageEventReader
                     quantity = null;
                     if (value.ValueKind == JsonValueKind.Number)
                     {
-                        // The ledger keeps decimals. A number past their range, or one above 0 that they round to 0
-                        // (1e-30), is refused as out of range: "must be greater than 0" would be false for it.
-                        if (value.TryGetDecimal(out var number) && (number != 0 || !(value.TryGetDouble(out var exact) && exact > 0)))
+                        if (TryReadServiceQuantity(value, out var number))
                         {
                             quantity = number;
                         }
@@ -141,6 +140,29 @@ internal static class UsageEventReader
 
         events = request.EnumerateArray().Select(ReadEvent).ToArray();
         return true;
+    }
+
+    /// <summary>
+    /// Reads a quantity as the service holds it: the nearest double to what was sent, as the service writes that double
+    /// back (the shortest of 15 or 17 significant digits that reads back as it, so 9.123456789012346 is held and echoed as
+    /// 9.1234567890123461, and 0.1 as 0.1), kept in the ledger as that decimal. A number past the decimal range, or one
+    /// above 0 that a decimal rounds to 0 (1e-30), is refused: "must be greater than 0" would be false for it.
+    /// </summary>
+    private static bool TryReadServiceQuantity(JsonElement value, out decimal quantity)
+    {
+        quantity = 0;
+        if (!value.TryGetDouble(out var nearest) || !double.IsFinite(nearest))
+        {
+            return false;
+        }
+
+        var text = nearest.ToString("G15", CultureInfo.InvariantCulture);
+        if (double.Parse(text, NumberStyles.Float, CultureInfo.InvariantCulture) != nearest)
+        {
+            text = nearest.ToString("G17", CultureInfo.InvariantCulture);
+        }
+
+        return decimal.TryParse(text, NumberStyles.Float, CultureInfo.InvariantCulture, out quantity) && (quantity != 0 || nearest <= 0);
     }
 
     private static string? ReadString(JsonElement value, string target, Action<string, string> fail)

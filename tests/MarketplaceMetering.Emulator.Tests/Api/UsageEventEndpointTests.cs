@@ -1,3 +1,4 @@
+using System.Globalization;
 using MarketplaceMetering.Emulator.Tests.TestSupport;
 using static MarketplaceMetering.Emulator.Tests.TestSupport.EventJson;
 
@@ -169,6 +170,31 @@ public sealed class UsageEventEndpointTests
         answer.Status.Should().Be(400);
         AssertServiceError(answer, "InvalidQuantity", "quantity");
         host.Emulator.Ledger.Count.Should().Be(0);
+    }
+
+    [Theory]
+    [InlineData("9.123456789012346", "9.1234567890123461")]
+    [InlineData("0.12345678901234567890", "0.12345678901234568")]
+    [InlineData("123456789.123456789", "123456789.12345679")]
+    [InlineData("0.1", "0.1")]
+    [InlineData("1.50", "1.5")]
+    [InlineData("7", "7.0")]
+    public async Task PostUsageEvent_Quantity_IsHeldAndEchoedAsTheServicesDouble(string sent, string held)
+    {
+        // The service keeps the nearest double and writes it back (DESIGN.md: "quantities may come back as long doubles
+        // (9.1234567890123461)"); code that compares the echo with what it sent must see here what it will see there.
+        await using var host = await TestEmulator.StartAsync();
+
+        var accepted = await host.PostEventAsync(Event(host.Now.AddMinutes(-5), quantity: sent));
+        var conflict = await host.PostEventAsync(Event(host.Now, quantity: sent));
+        var batch = await host.PostBatchAsync(Batch(Event(host.Now, quantity: sent), Event(host.Now, dimension: "dim2", quantity: sent)));
+
+        accepted.Json.GetProperty("quantity").GetRawText().Should().Be(held);
+        conflict.Json.GetProperty("additionalInfo").GetProperty("acceptedMessage").GetProperty("quantity").GetRawText().Should().Be(held);
+        var items = batch.Json.GetProperty("result").EnumerateArray().ToList();
+        items.Select(i => i.GetProperty("quantity").GetRawText()).Should().Equal(held, held);
+        host.Emulator.Ledger.Entries.Select(e => e.Quantity).Should().Equal(
+            decimal.Parse(held, CultureInfo.InvariantCulture), decimal.Parse(held, CultureInfo.InvariantCulture));
     }
 
     [Theory]
