@@ -3,8 +3,8 @@ using MarketplaceMetering.Emulator.Catalogue;
 namespace MarketplaceMetering.Emulator.Ledger;
 
 /// <summary>
-/// Sums accepted usage per resource, dimension, plan and UTC day, as <c>GET /api/usageEvents</c> reports it; dimension
-/// and plan compare ignoring case, as the rules compare them.
+/// Sums accepted usage per resource, dimension and UTC day, as <c>GET /api/usageEvents</c> reports it; dimensions
+/// compare ignoring case, as the rules compare them.
 /// </summary>
 internal static class UsageReport
 {
@@ -20,8 +20,6 @@ internal static class UsageReport
             .GroupBy(e => (
                 e.ResourceId,
                 Dimension: e.Dimension.ToUpperInvariant(),
-                // Plan ids compare ignoring case, as the rules compare them.
-                PlanId: e.PlanId.ToUpperInvariant(),
                 Day: new DateTimeOffset(e.EffectiveStartTime.UtcDateTime.Date, TimeSpan.Zero)));
 
         var rows = new List<UsageReportRow>();
@@ -38,7 +36,9 @@ internal static class UsageReport
                 UsageDate: group.Key.Day,
                 UsageResourceId: first.ResourceId,
                 Dimension: first.Dimension,
-                PlanId: resource?.PlanId ?? first.PlanId,
+                // One row per resource, dimension and day, as the service reports it, even when an open catalogue
+                // took usage of one day under two plans: the row names the plan of the latest usage.
+                PlanId: resource?.PlanId ?? group.MaxBy(e => e.EffectiveStartTime)!.PlanId,
                 // The service reports empty plan and offer names (as recorded); a catalogue may name them.
                 PlanName: resource?.PlanName ?? string.Empty,
                 OfferId: resource?.OfferId ?? DefaultOfferId,

@@ -91,6 +91,27 @@ public sealed class UsageEventsEndpointTests
     }
 
     [Fact]
+    public async Task GetUsageEvents_OneDaysUsageUnderTwoPlans_IsOneRowForTheResourceDimensionAndDay()
+    {
+        // The service reports one row per resource, dimension and day; an open catalogue takes any plan, so a
+        // subscription whose plan changed during the day sends usage under both.
+        await using var host = await TestEmulator.StartAsync();
+        host.Time.SetUtcNow(Day1.AddHours(11));
+        await Accept(host, Event(Day1.AddHours(8), planId: "silver", quantity: "2"));
+        await Accept(host, Event(Day1.AddHours(10), planId: "gold", quantity: "3"));
+        await Accept(host, Event(Day1.AddHours(9), planId: "silver", dimension: "dim2", quantity: "1"));
+
+        var answer = await host.GetUsageAsync("&usageStartDate=2026-11-20");
+
+        Rows(answer).Should().BeEquivalentTo(
+        [
+            new Row("2026-11-20T00:00:00Z", ResourceA, "dim1", 5m, 2),
+            new Row("2026-11-20T00:00:00Z", ResourceA, "dim2", 1m, 1),
+        ]);
+        answer.Json.EnumerateArray().Select(r => r.GetProperty("planId").GetString()).Should().Equal(["gold", "silver"], "a row names the plan of its latest usage");
+    }
+
+    [Fact]
     public async Task GetUsageEvents_PlanIdSentInOtherLetterCase_IsOneRowForTheResourceDimensionAndDay()
     {
         await using var host = await TestEmulator.StartAsync(options => options.Resources.Add(new EmulatedResource
