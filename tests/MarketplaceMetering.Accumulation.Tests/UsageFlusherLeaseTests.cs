@@ -340,6 +340,86 @@ public class UsageFlusherLeaseTests
         }
     }
 
+    [Fact]
+    public async Task FlushAsync_ClaimTakesLongerThanTheLeaseLessTheMargin_SendsNothingAndSaysToRaiseLeaseDurationEveryFlush()
+    {
+        // A 1-second lease (the shortest allowed) stops sending 100 ms before its end; the ledger takes 950 ms to claim.
+        // Nothing can ever be sent: each flush must say that the claim, not the service, is too slow, and what to raise.
+        var folder = Directory.CreateTempSubdirectory("mm-lease-").FullName;
+        var ledger = new SlowClaim(Path.Combine(folder, "usage.db"));
+        try
+        {
+            await using var h = await AccumulationHarness.StartAsync(o => o.LeaseDuration = TimeSpan.FromSeconds(1), ledger: ledger);
+            for (var i = 1; i <= 3; i++)
+            {
+                await h.Recorder.RecordAsync(Guid.Parse($"00000000-0000-4000-8000-{i:D12}"), "plan", "calls", 1m, h.HourAgo(2));
+            }
+
+            ledger.Claiming = () => h.Clock.Advance(TimeSpan.FromMilliseconds(950));
+
+            var first = await h.Flusher.FlushAsync().WaitAsync(TimeSpan.FromSeconds(60));
+            var second = await h.Flusher.FlushAsync().WaitAsync(TimeSpan.FromSeconds(60));
+
+            (first.Claimed, first.Delivered, first.Retrying).Should().Be((3, 0, 3));
+            (second.Claimed, second.Delivered, second.Retrying).Should().Be((3, 0, 3));
+            BatchCalls(h).Should().Be(0, "the stop had passed when the claim returned");
+            (await h.EntriesAsync()).Should().HaveCount(3).And.OnlyContain(r => r.State == UsageLedgerState.Open);
+            var logged = h.Logs.GetSnapshot().Where(r => r.Id.Id == 116).ToList();
+            logged.Should().HaveCount(2, "every flush that sends nothing for this reason says so").And.OnlyContain(r =>
+                r.Level == LogLevel.Error
+                && r.Message.StartsWith("Claiming 3 hours took 00:00:00.9500000 by this instance's clock, which left no time to send them: sending a claim stops 00:00:00.1000000 before its lease ends (LeaseDuration 00:00:01)", StringComparison.Ordinal)
+                && r.Message.Contains("Raise LeaseDuration", StringComparison.Ordinal));
+            h.Logs.GetSnapshot().Should().NotContain(r => r.Id.Id == 114, "the service was never called, so it is not the one too slow");
+        }
+        finally
+        {
+            SqliteConnection.ClearAllPools();
+            try
+            {
+                Directory.Delete(folder, recursive: true);
+            }
+            catch (IOException)
+            {
+                // A file still open elsewhere; the temp folder is cleaned by the OS.
+            }
+        }
+    }
+
+    [Fact]
+    public async Task FlushAsync_ClaimTakesMostOfTheLeaseButLeavesTimeToSend_SendsAsBefore()
+    {
+        var folder = Directory.CreateTempSubdirectory("mm-lease-").FullName;
+        var ledger = new SlowClaim(Path.Combine(folder, "usage.db"));
+        try
+        {
+            await using var h = await AccumulationHarness.StartAsync(o => o.LeaseDuration = TimeSpan.FromSeconds(1), ledger: ledger);
+            for (var i = 1; i <= 3; i++)
+            {
+                await h.Recorder.RecordAsync(Guid.Parse($"00000000-0000-4000-8000-{i:D12}"), "plan", "calls", 1m, h.HourAgo(2));
+            }
+
+            ledger.Claiming = () => h.Clock.Advance(TimeSpan.FromMilliseconds(850));
+
+            var result = await h.Flusher.FlushAsync().WaitAsync(TimeSpan.FromSeconds(60));
+
+            (result.Claimed, result.Delivered, result.Retrying).Should().Be((3, 3, 0));
+            h.Emulator.Ledger.Count.Should().Be(3);
+            h.Logs.GetSnapshot().Should().NotContain(r => r.Id.Id == 116 || r.Id.Id == 114);
+        }
+        finally
+        {
+            SqliteConnection.ClearAllPools();
+            try
+            {
+                Directory.Delete(folder, recursive: true);
+            }
+            catch (IOException)
+            {
+                // A file still open elsewhere; the temp folder is cleaned by the OS.
+            }
+        }
+    }
+
     /// <summary>The number of batch calls the emulator received.</summary>
     private static int BatchCalls(AccumulationHarness h) => h.Emulator.Requests.Count(r => r.Path == "/api/batchUsageEvent");
 
@@ -432,6 +512,23 @@ public class UsageFlusherLeaseTests
             if (rows.Count > 0)
             {
                 Claimed?.Invoke();
+            }
+
+            return rows;
+        }
+    }
+
+    /// <summary>A SQLite ledger whose claim runs <see cref="Claiming"/> (moves the clock: a slow claim) once it claimed rows.</summary>
+    private sealed class SlowClaim(string path) : DelegatingUsageLedger(path)
+    {
+        public Action? Claiming { get; set; }
+
+        protected internal override async Task<IReadOnlyList<UsageLedgerEntry>> ClaimAsync(string owner, DateTimeOffset latestHour, DateTimeOffset now, DateTimeOffset leaseUntil, int maxEntries, CancellationToken cancellationToken)
+        {
+            var rows = await base.ClaimAsync(owner, latestHour, now, leaseUntil, maxEntries, cancellationToken);
+            if (rows.Count > 0)
+            {
+                Claiming?.Invoke();
             }
 
             return rows;

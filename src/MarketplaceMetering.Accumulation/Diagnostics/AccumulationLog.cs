@@ -47,6 +47,9 @@ internal static partial class AccumulationLog
     [LoggerMessage(114, LogLevel.Warning, "Sending {Count} hours was stopped {Margin} before this instance's claim on them would have ended (LeaseDuration {LeaseDuration}): the service answered too slowly for the claim's {MaxRowsPerClaim} rows at most to be sent within it, and letting the claim end would have let another instance send them again. What the service answered was recorded; these hours are open again and go with the next flush. Lower MaxRowsPerClaim or raise LeaseDuration.")]
     public static partial void LeaseEnding(ILogger logger, int count, TimeSpan margin, TimeSpan leaseDuration, int maxRowsPerClaim);
 
+    [LoggerMessage(116, LogLevel.Error, "Claiming {Count} hours took {ClaimDuration} by this instance's clock, which left no time to send them: sending a claim stops {Margin} before its lease ends (LeaseDuration {LeaseDuration}). None was sent; the rows still this instance's are open again, and every flush claims and releases them the same way, sending nothing, until they expire, as long as a claim takes this long. Raise LeaseDuration well above how long the ledger takes to claim up to {MaxRowsPerClaim} rows (MaxRowsPerClaim), or find out why the ledger is this slow.")]
+    public static partial void ClaimLeftNoTimeToSend(ILogger logger, int count, TimeSpan claimDuration, TimeSpan margin, TimeSpan leaseDuration, int maxRowsPerClaim);
+
     [LoggerMessage(115, LogLevel.Warning, "The outcome of sending {Count} hours was not recorded: this instance's claim on them ended (LeaseDuration {LeaseDuration}) while the outcomes were being saved, and another instance took them. That instance records and reports them; this flush's counts may include those hours. Saving to the ledger is slow; raise LeaseDuration if it takes this long.")]
     public static partial void LeaseEndedWhileSaving(ILogger logger, int count, TimeSpan leaseDuration);
 

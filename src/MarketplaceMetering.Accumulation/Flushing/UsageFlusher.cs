@@ -184,7 +184,14 @@ public sealed class UsageFlusher : BackgroundService
             // stepped back during the claim: for the other instances, whose clocks did not step, the lease still ends
             // LeaseDuration after the claim.
             var stopAt = leaseUntil - margin;
-            var untilStop = stopAt - clock.GetUtcNow();
+            var claimedAt = clock.GetUtcNow();
+            var untilStop = stopAt - claimedAt;
+
+            // The claim itself took so long that the stop had passed when it returned: nothing can be sent (the
+            // sending below stops before its first submission). Said apart from a slow service (event 116, not 114):
+            // every later flush claims as slowly and sends nothing, so only a longer LeaseDuration (or a faster ledger)
+            // gets the usage out.
+            var claimLeftNoTime = untilStop <= TimeSpan.Zero;
             if (untilStop < TimeSpan.Zero)
             {
                 untilStop = TimeSpan.Zero;
@@ -280,7 +287,11 @@ public sealed class UsageFlusher : BackgroundService
 
                 // Only when rows went back to open from here: once the clock jumped past the lease's end, another
                 // instance may have taken every row not answered, and event 111 reports those.
-                if (notSent > 0)
+                if (claimLeftNoTime)
+                {
+                    AccumulationLog.ClaimLeftNoTimeToSend(_logger, rows.Count, claimedAt - now, margin, _options.LeaseDuration, _options.MaxRowsPerClaim);
+                }
+                else if (notSent > 0)
                 {
                     AccumulationLog.LeaseEnding(_logger, notSent, margin, _options.LeaseDuration, _options.MaxRowsPerClaim);
                 }
