@@ -29,7 +29,8 @@ public sealed class UsageAccumulationOptions
     /// another instance take and resend rows it is still sending. Registered with
     /// <c>AddMarketplaceMeteringAccumulation</c> next to <c>AddMarketplaceMeteringClient</c>, this is checked when the host
     /// starts; a client built and registered by the app, or given to the <see cref="UsageFlusher"/> constructor, is not
-    /// checked (its options cannot be read back).
+    /// checked (its options cannot be read back; the host logs a warning, event 117, unless the app configures
+    /// <see cref="MeteringClientOptions"/> in the service collection, which is then read instead).
     /// </summary>
     /// <value>The default is 20 minutes. Between 1 second and 1 hour.</value>
     public TimeSpan LeaseDuration { get; set; } = TimeSpan.FromMinutes(20);

@@ -4,6 +4,8 @@ using MarketplaceMetering.Testing;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Logging.Testing;
 using Microsoft.Extensions.Options;
 
 namespace MarketplaceMetering.Accumulation.Tests;
@@ -400,6 +402,65 @@ public sealed class AccumulationRegistrationTests
 
         (flusher.BatchesAtOnce, flusher.RowsPerSubmission).Should().Be((expected, expected * MeteringClient.MaxBatchSize));
         await host.Services.GetRequiredService<UsageLedger>().DisposeAsync();
+        SqliteConnection.ClearAllPools();
+        File.Delete(path);
+    }
+
+    [Theory]
+    [InlineData("instance", true)] // the app built the client and registered the instance
+    [InlineData("factory", true)] // ... or a factory
+    [InlineData("AddMarketplaceMeteringClient", false)]
+    [InlineData("factory and Configure<MeteringClientOptions>", false)] // the app's own options, which the flusher reads
+    public async Task Host_ClientTheFlusherCannotSee_WarnsAtStartWhatItAssumesAndHowToShowIt(string registration, bool warns)
+    {
+        var clock = new TestClock();
+        await using var emulator = await MeteringEmulator.StartAsync(new MeteringEmulatorOptions { TimeProvider = clock });
+        var logs = new FakeLogCollector();
+        var builder = Host.CreateApplicationBuilder();
+        builder.Logging.AddProvider(new FakeLoggerProvider(logs));
+        builder.Services.AddSingleton<TimeProvider>(clock);
+        builder.Services.AddSingleton(emulator.Credential);
+        var clientOptions = new MeteringClientOptions { Endpoint = emulator.Endpoint, MaxConcurrency = 8 };
+        switch (registration)
+        {
+            case "instance":
+                builder.Services.AddSingleton(new MeteringClient(emulator.Credential, clientOptions));
+                break;
+            case "factory":
+                builder.Services.AddSingleton(_ => new MeteringClient(emulator.Credential, clientOptions));
+                break;
+            case "AddMarketplaceMeteringClient":
+                builder.Services.AddMarketplaceMeteringClient(o => (o.Endpoint, o.MaxConcurrency) = (emulator.Endpoint, 8));
+                break;
+            default:
+                builder.Services.Configure<MeteringClientOptions>(o => (o.Endpoint, o.MaxConcurrency) = (emulator.Endpoint, 8));
+                builder.Services.AddSingleton(provider => new MeteringClient(emulator.Credential, provider.GetRequiredService<IOptions<MeteringClientOptions>>().Value));
+                break;
+        }
+
+        var path = Path.Combine(Path.GetTempPath(), "mm-unseen-" + Guid.NewGuid().ToString("N") + ".db");
+        builder.Services.AddMarketplaceMeteringAccumulation(_ => { }, l => l.ConnectionString = path);
+        using var host = builder.Build();
+
+        await host.StartAsync();
+        await host.StopAsync();
+
+        var warnings = logs.GetSnapshot().Where(r => r.Id.Id == 117).ToList();
+        if (warns)
+        {
+            warnings.Should().ContainSingle().Which.Should().Match<FakeLogRecord>(r =>
+                r.Level == LogLevel.Warning
+                && r.Message.Contains("assumes MaxConcurrency 4 (the client's default)", StringComparison.Ordinal)
+                && r.Message.Contains("did not check at start-up that LeaseDuration 00:20:00", StringComparison.Ordinal)
+                && r.Message.Contains("register the client with AddMarketplaceMeteringClient, or configure the options it is built with through services.Configure<MeteringClientOptions>", StringComparison.Ordinal));
+            host.Services.GetRequiredService<UsageFlusher>().BatchesAtOnce.Should().Be(4);
+        }
+        else
+        {
+            warnings.Should().BeEmpty();
+            host.Services.GetRequiredService<UsageFlusher>().BatchesAtOnce.Should().Be(8, "the flusher sees the client's settings");
+        }
+
         SqliteConnection.ClearAllPools();
         File.Delete(path);
     }

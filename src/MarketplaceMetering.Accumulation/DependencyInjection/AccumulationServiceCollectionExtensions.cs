@@ -82,7 +82,7 @@ public static class AccumulationServiceCollectionExtensions
         services.TryAddKeyedSingleton<UsageLedger>(UsageLedgerKind.Sqlite, (provider, _) => new SqliteUsageLedger(provider.GetRequiredService<IOptions<UsageLedgerOptions>>().Value.SqlitePath));
         services.TryAddSingleton(provider => provider.GetRequiredKeyedService<UsageLedger>(provider.GetRequiredService<IOptions<UsageLedgerOptions>>().Value.Ledger));
         services.TryAddSingleton(provider => new UsageRecorder(provider.GetRequiredService<UsageLedger>(), ResolvedOptions(provider)));
-        services.TryAddSingleton(provider => new UsageFlusher(provider.GetRequiredService<UsageLedger>(), provider.GetRequiredService<MeteringClient>(), ResolvedOptions(provider), RegisteredClientOptions(provider)?.MaxConcurrency));
+        services.TryAddSingleton(provider => new UsageFlusher(provider.GetRequiredService<UsageLedger>(), provider.GetRequiredService<MeteringClient>(), ResolvedOptions(provider), RegisteredClientOptions(provider)?.MaxConcurrency, clientSettingsUnseen: !ClientOptionsConfigured(provider)));
         services.TryAddEnumerable(ServiceDescriptor.Singleton<IHostedService, UsageFlusherHostedService>());
         return new UsageAccumulationBuilder(services, reader.Path);
     }
@@ -95,7 +95,7 @@ public static class AccumulationServiceCollectionExtensions
     /// </summary>
     internal static MeteringClientOptions? RegisteredClientOptions(IServiceProvider provider)
     {
-        if (!provider.GetServices<IConfigureOptions<MeteringClientOptions>>().Any())
+        if (!ClientOptionsConfigured(provider))
         {
             return null;
         }
@@ -109,6 +109,14 @@ public static class AccumulationServiceCollectionExtensions
             return null;
         }
     }
+
+    /// <summary>
+    /// Whether anything in the container configures <see cref="MeteringClientOptions"/>: <c>AddMarketplaceMeteringClient</c>,
+    /// or the app's own <c>services.Configure&lt;MeteringClientOptions&gt;</c>. When nothing does, the client was built and
+    /// registered by the app, and its settings cannot be seen.
+    /// </summary>
+    internal static bool ClientOptionsConfigured(IServiceProvider provider) =>
+        provider.GetServices<IConfigureOptions<MeteringClientOptions>>().Any();
 
     /// <summary>The options with the host's logger factory and clock, unless set in code.</summary>
     private static UsageAccumulationOptions ResolvedOptions(IServiceProvider provider)

@@ -10,7 +10,12 @@ namespace MarketplaceMetering;
 /// </summary>
 internal sealed class UsageFlusherHostedService(IServiceProvider services) : IHostedService
 {
-    public Task StartAsync(CancellationToken cancellationToken) => services.GetRequiredService<UsageFlusher>().StartAsync(cancellationToken);
+    public Task StartAsync(CancellationToken cancellationToken)
+    {
+        var flusher = services.GetRequiredService<UsageFlusher>();
+        flusher.ReportStart();
+        return flusher.StartAsync(cancellationToken);
+    }
 
     public Task StopAsync(CancellationToken cancellationToken) => services.GetRequiredService<UsageFlusher>().StopAsync(cancellationToken);
 }

@@ -31,6 +31,7 @@ public sealed class UsageFlusher : BackgroundService
     private readonly UsageAccumulationOptions _options;
     private readonly ILogger _logger;
     private readonly SemaphoreSlim _oneAtATime = new(1, 1);
+    private readonly bool _clientSettingsUnseen;
     private static readonly UsageLedgerState[] UnsentStates = [UsageLedgerState.Open, UsageLedgerState.Submitting];
     private readonly HashSet<long> _warned = [];
 
@@ -64,7 +65,15 @@ public sealed class UsageFlusher : BackgroundService
     /// which the registration reads from the container); <see langword="null"/>: the client's default. The client does not
     /// expose the setting, so a flusher built with the public constructor assumes the default.
     /// </summary>
-    internal UsageFlusher(UsageLedger ledger, MeteringClient client, UsageAccumulationOptions? options, int? batchesAtOnce)
+    /// <param name="ledger">The ledger to send from.</param>
+    /// <param name="client">The client that sends.</param>
+    /// <param name="options">The settings; <see langword="null"/> for the defaults.</param>
+    /// <param name="batchesAtOnce">The client's <see cref="MeteringClientOptions.MaxConcurrency"/>, if known.</param>
+    /// <param name="clientSettingsUnseen">
+    /// The registration could not see the client's settings (the app built and registered the client itself):
+    /// <see cref="ReportStart"/> then warns that the flusher assumes the default and checked no lease.
+    /// </param>
+    internal UsageFlusher(UsageLedger ledger, MeteringClient client, UsageAccumulationOptions? options, int? batchesAtOnce, bool clientSettingsUnseen = false)
     {
         ArgumentNullException.ThrowIfNull(ledger);
         ArgumentNullException.ThrowIfNull(client);
@@ -75,7 +84,21 @@ public sealed class UsageFlusher : BackgroundService
         _options = options;
         _logger = (ILogger?)options.LoggerFactory?.CreateLogger<UsageFlusher>() ?? NullLogger.Instance;
         BatchesAtOnce = batchesAtOnce ?? DefaultBatchesAtOnce;
+        _clientSettingsUnseen = clientSettingsUnseen;
         _ledger.UnreadableRowFound += OnUnreadableRow;
+    }
+
+    /// <summary>
+    /// Called by the host when it starts the flusher: warns (event 117) when the registration could not see the
+    /// client's settings, so that the flusher assumes the client's default MaxConcurrency and the start-up check of
+    /// LeaseDuration against the client's longest send did not run.
+    /// </summary>
+    internal void ReportStart()
+    {
+        if (_clientSettingsUnseen)
+        {
+            AccumulationLog.ClientSettingsUnseen(_logger, BatchesAtOnce, _options.LeaseDuration);
+        }
     }
 
     /// <summary>
