@@ -202,7 +202,7 @@ public sealed class SqliteUsageLedger : UsageLedger
             return [];
         }
 
-        using var connection = await OpenAsync(cancellationToken).ConfigureAwait(false);
+        using var connection = await OpenToWriteAsync(cancellationToken).ConfigureAwait(false);
         using var transaction = (SqliteTransaction)await connection.BeginTransactionAsync(cancellationToken).ConfigureAwait(false);
 
         using var find = connection.CreateCommand();
@@ -341,7 +341,7 @@ public sealed class SqliteUsageLedger : UsageLedger
     /// <inheritdoc/>
     protected internal override async Task<IReadOnlyList<UsageLedgerEntry>> ClaimAsync(string owner, DateTimeOffset latestHour, DateTimeOffset now, DateTimeOffset leaseUntil, int maxEntries, CancellationToken cancellationToken)
     {
-        using var connection = await OpenAsync(cancellationToken).ConfigureAwait(false);
+        using var connection = await OpenToWriteAsync(cancellationToken).ConfigureAwait(false);
         using var transaction = (SqliteTransaction)await connection.BeginTransactionAsync(cancellationToken).ConfigureAwait(false);
         using var command = connection.CreateCommand();
         command.Transaction = transaction;
@@ -368,7 +368,7 @@ public sealed class SqliteUsageLedger : UsageLedger
     protected internal override async Task<int> CompleteAsync(IReadOnlyList<UsageOutcome> outcomes, DateTimeOffset now, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(outcomes);
-        using var connection = await OpenAsync(cancellationToken).ConfigureAwait(false);
+        using var connection = await OpenToWriteAsync(cancellationToken).ConfigureAwait(false);
         using var transaction = (SqliteTransaction)await connection.BeginTransactionAsync(cancellationToken).ConfigureAwait(false);
         using var command = connection.CreateCommand();
         command.Transaction = transaction;
@@ -403,7 +403,7 @@ public sealed class SqliteUsageLedger : UsageLedger
     /// <inheritdoc/>
     protected internal override async Task<IReadOnlyList<UsageLedgerEntry>> ExpireAsync(DateTimeOffset now, CancellationToken cancellationToken)
     {
-        using var connection = await OpenAsync(cancellationToken).ConfigureAwait(false);
+        using var connection = await OpenToWriteAsync(cancellationToken).ConfigureAwait(false);
         using var transaction = (SqliteTransaction)await connection.BeginTransactionAsync(cancellationToken).ConfigureAwait(false);
         using var command = connection.CreateCommand();
         command.Transaction = transaction;
@@ -434,6 +434,24 @@ public sealed class SqliteUsageLedger : UsageLedger
         }
 
         return await OpenCoreAsync(cancellationToken).ConfigureAwait(false);
+    }
+
+    /// <summary>
+    /// A connection to write with. SQLite opens a file it cannot write (its permissions, a read-only volume) read-only,
+    /// without an error, and a pooled connection opened so stayed read-only once the file could be written again: every
+    /// write failed ("attempt to write a readonly database") until the process restarted, the recorder holding
+    /// <see cref="UsageRecorder.Record"/>'s usage in memory, lost when the app stopped. Such a connection serves this
+    /// write (which fails, as it must) and is then discarded, so a later write opens the file afresh.
+    /// </summary>
+    private async Task<SqliteConnection> OpenToWriteAsync(CancellationToken cancellationToken)
+    {
+        var connection = await OpenAsync(cancellationToken).ConfigureAwait(false);
+        if (SQLitePCL.raw.sqlite3_db_readonly(connection.Handle, "main") == 1)
+        {
+            SqliteConnection.ClearPool(connection);
+        }
+
+        return connection;
     }
 
     private async Task<SqliteConnection> OpenCoreAsync(CancellationToken cancellationToken)
