@@ -67,6 +67,52 @@ public sealed class PostgreSqlOutageTests
         h.Emulator.Ledger.Entries.Sum(e => e.Quantity).Should().Be(Enumerable.Range(1, 30).Sum());
     }
 
+    [SkippableFact]
+    public async Task RecordAsync_RoleWithoutWriteRights_FailsUntilGrantedAndUsageRecordedMeanwhileIsWrittenThen()
+    {
+        var connectionString = PostgresServer.ConnectionString();
+        var schema = "t_" + Guid.NewGuid().ToString("N");
+        var role = "r_" + Guid.NewGuid().ToString("N");
+        await using var admin = Npgsql.NpgsqlDataSource.Create(connectionString);
+        await using (var owner = new PostgreSqlUsageLedger(connectionString, schema))
+        {
+            await owner.InitializeAsync();
+        }
+
+        await ExecuteAsync(admin, $"CREATE ROLE {role} LOGIN; GRANT USAGE ON SCHEMA {schema} TO {role}; GRANT SELECT ON ALL TABLES IN SCHEMA {schema} TO {role};");
+        try
+        {
+            var asRole = new Npgsql.NpgsqlConnectionStringBuilder(connectionString) { Username = role }.ConnectionString;
+            await using var ledger = new PostgreSqlUsageLedger(asRole, schema);
+            await using var h = await AccumulationHarness.StartAsync(ledger: ledger);
+
+            var readOnly = () => h.Recorder.RecordAsync(Resource, "plan", "calls", 10m, h.HourAgo(2));
+            (await readOnly.Should().ThrowAsync<Exception>("the caller learns that its usage was not recorded")).Which.Message.Should().Contain("permission denied");
+            h.Recorder.Record(Resource, "plan", "calls", 100m, h.HourAgo(2));
+            await h.Recorder.Invoking(r => r.SaveAsync()).Should().ThrowAsync<Exception>();
+            await h.Flusher.Invoking(f => f.FlushAsync()).Should().ThrowAsync<Exception>();
+
+            await ExecuteAsync(admin, $"GRANT INSERT, UPDATE ON ALL TABLES IN SCHEMA {schema} TO {role}; GRANT USAGE ON ALL SEQUENCES IN SCHEMA {schema} TO {role};");
+            await h.Recorder.SaveAsync();
+            await h.Recorder.RecordAsync(Resource, "plan", "calls", 1000m, h.HourAgo(2));
+
+            (await h.EntriesAsync()).Should().ContainSingle().Which.Quantity.Should().Be(1100m, "what Record took meanwhile was kept in memory and written once the role could write");
+            (await h.Flusher.FlushAsync()).Delivered.Should().Be(1);
+        }
+        finally
+        {
+            Npgsql.NpgsqlConnection.ClearAllPools();
+            await PostgresServer.DropAsync(schema);
+            await ExecuteAsync(admin, $"DROP ROLE IF EXISTS {role};");
+        }
+    }
+
+    private static async Task ExecuteAsync(Npgsql.NpgsqlDataSource source, string sql)
+    {
+        await using var command = source.CreateCommand(sql);
+        await command.ExecuteNonQueryAsync();
+    }
+
     /// <summary>Runs an action before the first call goes to the service, then lets every call through.</summary>
     private sealed class BeforeFirstCall(Func<Task> first) : DelegatingHandler(new SocketsHttpHandler())
     {
