@@ -1,5 +1,9 @@
+using MarketplaceMetering.Emulator;
 using MarketplaceMetering.Testing;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Logging.Testing;
 
 namespace MarketplaceMetering.Accumulation.Tests;
 
@@ -111,6 +115,33 @@ public sealed class PostgreSqlOutageTests
     {
         await using var command = source.CreateCommand(sql);
         await command.ExecuteNonQueryAsync();
+    }
+
+    [Fact]
+    public async Task Host_PostgreSqlUnreachable_FlushesFailAndAreLoggedWhileTheHostKeepsRunning()
+    {
+        // Nothing listens on the ledger's port: every ledger call fails. The hosted flusher logs each failed flush and
+        // tries again at the next interval; the host is not stopped.
+        var clock = new TestClock();
+        await using var emulator = await MeteringEmulator.StartAsync(new MeteringEmulatorOptions { TimeProvider = clock });
+        var logs = new FakeLogCollector();
+        var builder = Host.CreateApplicationBuilder();
+        builder.Logging.AddProvider(new FakeLoggerProvider(logs));
+        builder.Services.AddSingleton<TimeProvider>(clock);
+        builder.Services.AddSingleton(emulator.Credential);
+        builder.Services.AddMarketplaceMeteringClient(o => o.Endpoint = emulator.Endpoint);
+        builder.Services.AddMarketplaceMeteringAccumulation(o => o.FlushInterval = TimeSpan.FromMinutes(1), l => (l.Ledger, l.ConnectionString) = (UsageLedgerKind.PostgreSql, "Host=127.0.0.1;Port=1;Username=mm;Timeout=5")).UsePostgreSqlLedger();
+        using var host = builder.Build();
+        var stopping = host.Services.GetRequiredService<IHostApplicationLifetime>().ApplicationStopping;
+
+        await host.StartAsync();
+        await MarketplaceMetering.Tests.Eventually.HoldsAsync(() => logs.GetSnapshot().Count(r => r.Id.Id == 108) == 1, "the first flush fails");
+        clock.Advance(TimeSpan.FromMinutes(1));
+        await MarketplaceMetering.Tests.Eventually.HoldsAsync(() => logs.GetSnapshot().Count(r => r.Id.Id == 108) == 2, "the next flush is tried, and fails too");
+
+        stopping.IsCancellationRequested.Should().BeFalse("a ledger that cannot be reached does not stop the host");
+        logs.GetSnapshot().Where(r => r.Id.Id == 108).Should().OnlyContain(r => r.Level == LogLevel.Error && r.Exception != null);
+        await host.StopAsync();
     }
 
     /// <summary>Runs an action before the first call goes to the service, then lets every call through.</summary>
