@@ -265,18 +265,32 @@ public sealed partial class PostgreSqlUsageLedger : UsageLedger
             .ToList();
         for (var attempt = 1; ; attempt++)
         {
+            var commit = new CommitState();
             try
             {
-                return await AddOnceAsync(ordered, now, cancellationToken).ConfigureAwait(false);
+                return await AddOnceAsync(ordered, now, commit, cancellationToken).ConfigureAwait(false);
             }
             catch (PostgresException e) when (e.SqlState is PostgresErrorCodes.DeadlockDetected or PostgresErrorCodes.SerializationFailure && attempt < 5)
             {
                 // The other transaction has gone on (PostgreSQL chose this one as the victim): try again at once.
             }
+            catch (NpgsqlException e) when (e.IsTransient && !commit.Sent && attempt < 3)
+            {
+                // The connection broke before the commit was sent, so nothing was committed: typically a pooled connection
+                // to a server that has restarted since, which fails on first use (and the pool is cleared). Try again on a
+                // new connection, rather than fail a RecordAsync while the server is up. A failure during the commit is
+                // not retried: the transaction may have committed, and the usage would be added twice.
+            }
         }
     }
 
-    private async Task<IReadOnlyList<UsageCarryForward>> AddOnceAsync(List<UsageDelta> deltas, DateTimeOffset now, CancellationToken cancellationToken)
+    /// <summary>Whether an add's commit was sent: after that, a failure leaves it unknown whether the usage was committed.</summary>
+    private sealed class CommitState
+    {
+        public bool Sent { get; set; }
+    }
+
+    private async Task<IReadOnlyList<UsageCarryForward>> AddOnceAsync(List<UsageDelta> deltas, DateTimeOffset now, CommitState commit, CancellationToken cancellationToken)
     {
         var connection = await OpenAsync(cancellationToken).ConfigureAwait(false);
         await using (connection.ConfigureAwait(false))
@@ -348,6 +362,7 @@ public sealed partial class PostgreSqlUsageLedger : UsageLedger
                         }
                     }
 
+                    commit.Sent = true;
                     await transaction.CommitAsync(cancellationToken).ConfigureAwait(false);
                     return (IReadOnlyList<UsageCarryForward>?)moves ?? [];
                 }

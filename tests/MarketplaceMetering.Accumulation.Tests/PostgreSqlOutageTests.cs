@@ -42,6 +42,24 @@ public sealed class PostgreSqlOutageTests
     }
 
     [SkippableFact]
+    public async Task RecordAsync_PostgreSqlRestartedBetweenWrites_FirstCallAfterItSucceeds()
+    {
+        // The pool holds connections to the server as it was before the restart; the first one used fails. The server is
+        // up again, and nothing was committed on the broken connection: the call must not fail for it.
+        await using var server = await ThrowawayPostgres.StartAsync();
+        await using var ledger = new PostgreSqlUsageLedger(server.ConnectionString);
+        await using var h = await AccumulationHarness.StartAsync(ledger: ledger);
+        await Task.WhenAll(Enumerable.Range(0, 4).Select(_ => h.Recorder.RecordAsync(Resource, "plan", "calls", 1m, h.HourAgo(2))));
+
+        await server.StopAsync();
+        await server.StartAgainAsync();
+        await h.Recorder.RecordAsync(Resource, "plan", "calls", 10m, h.HourAgo(2));
+
+        (await h.EntriesAsync()).Should().ContainSingle().Which.Quantity.Should().Be(14m, "the usage is added once");
+        h.Logs.GetSnapshot().Should().NotContain(r => r.Id.Id == 100);
+    }
+
+    [SkippableFact]
     public async Task FlushAsync_PostgreSqlStopsWhileAClaimIsSent_ThrowsAndTheRowsAreSentAgainAfterTheLeaseAndBilledOnce()
     {
         await using var server = await ThrowawayPostgres.StartAsync();
