@@ -17,7 +17,7 @@ internal static class BatchCommand
 
     public static Command Create(GlobalOptions global, CliContext context)
     {
-        var file = new Argument<string>("FILE") { Description = "A CSV file with a header row (resourceId or resourceUri, planId, dimension, quantity, effectiveStartTime) or a JSON-lines file with those properties." };
+        var file = new Argument<string>("FILE") { Description = "A CSV file with a header row (resourceId or resourceUri, planId, dimension, quantity, effectiveStartTime) or a JSON-lines file with those properties; UTF-8, at most 65536 characters a line." };
         var dryRun = new Option<bool>("--dry-run") { Description = "Check the file and send nothing." };
         var command = new Command("batch", "Report every event of a file, checked in full before anything is sent.") { file, dryRun };
 

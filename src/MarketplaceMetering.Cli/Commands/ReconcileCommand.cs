@@ -11,7 +11,7 @@ internal static class ReconcileCommand
 {
     public static Command Create(GlobalOptions global, CliContext context)
     {
-        var sent = new Option<string>("--sent") { Description = "A CSV or JSON-lines file of the events sent, with a status column (Accepted, Duplicate, Expired, …) and optionally resourceUsageId.", HelpName = "FILE" };
+        var sent = new Option<string>("--sent") { Description = "A CSV or JSON-lines file of the events sent, with a status column (Accepted, Duplicate, Expired, …) and optionally resourceUsageId; at most 65536 characters a line.", HelpName = "FILE" };
         var ledger = new Option<string>("--ledger") { Description = "The accumulation ledger: a SQLite file, or an Npgsql connection string (Host=…) for a PostgreSQL ledger. With --sent too, both are compared together.", HelpName = "PATH|CONNECTION" };
         var ledgerSchema = new Option<string>("--ledger-schema") { Description = "The PostgreSQL ledger's schema; default: marketplace_metering.", HelpName = "SCHEMA" };
         var from = new Option<string>("--from") { Description = "First day (2026-11-19, a UTC day) or time with a zone.", Required = true, HelpName = "DAY" };

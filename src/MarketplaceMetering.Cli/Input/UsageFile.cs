@@ -20,6 +20,13 @@ internal sealed class UsageFile
 {
     public const int MaxReportedProblems = 10;
 
+    /// <summary>
+    /// The longest line a file may have, in characters (64 Ki; documented in docs/cli.md): an event is a few hundred.
+    /// A longer line refuses the file, and is not read past this many characters: a multi-gigabyte file with no line
+    /// break (a binary file, a dump given by mistake) would otherwise be read whole into memory.
+    /// </summary>
+    public const int MaxLineLength = 64 * 1024;
+
     private static readonly UTF8Encoding StrictUtf8 = new(encoderShouldEmitUTF8Identifier: false, throwOnInvalidBytes: true);
 
     private static readonly string[] EventColumns = ["resourceId", "resourceUri", "planId", "dimension", "quantity", "effectiveStartTime"];
@@ -134,13 +141,18 @@ internal sealed class UsageFile
         }
 
         using var _ = reader;
+        var lines = new LineReader(reader, MaxLineLength);
         var number = 0;
         while (true)
         {
             string? line;
             try
             {
-                line = reader.ReadLine();
+                line = lines.ReadLine();
+            }
+            catch (LineTooLongException)
+            {
+                throw new CliException($"{path}:{(number + 1).ToString(CultureInfo.InvariantCulture)}: the line is longer than {MaxLineLength.ToString(CultureInfo.InvariantCulture)} characters, the most a line may have (an event takes a few hundred); is this a file of events? Nothing was sent.");
             }
             catch (DecoderFallbackException)
             {

@@ -207,9 +207,9 @@ public class BatchCommandTests
     [InlineData("a JSON property name")]
     public async Task Batch_HugeValueInAFile_ErrorQuotesItsStartAndLengthNotAllOfIt(string where)
     {
-        // A corrupt or hostile file (a line of 100,000 characters): the error line must stay readable, not be the line.
+        // A corrupt or hostile file (a line of 60,000 characters, under the line limit): the error line must stay readable, not be the line.
         await using var scope = await EmulatorScope.StartAsync();
-        var huge = new string('7', 100_000);
+        var huge = new string('7', 60_000);
         string Field(string name, string value) => where == name ? huge : value;
         var path = where switch
         {
@@ -221,10 +221,53 @@ public class BatchCommandTests
         var run = await CliRunner.RunAsync(scope.Args("batch", path));
 
         run.ExitCode.Should().Be(2, where);
-        run.ErrorLines[0].Should().Contain("7777… (100000 characters)", where);
+        run.ErrorLines[0].Should().Contain("7777… (60000 characters)", where);
         run.Error.Length.Should().BeLessThan(1_000, where);
         scope.Emulator.Requests.Should().BeEmpty(where);
     }
+
+    [Theory]
+    [InlineData("huge.csv")]
+    [InlineData("huge.jsonl")]
+    public async Task Batch_LineLongerThanTheLimit_ExitsTwoNamingTheLineAndTheLimitAndSendsNothing(string name)
+    {
+        // A valid first event, then 4 MB with no line break (a dump or a binary file given by mistake; the same holds for
+        // gigabytes, which were read whole into memory before the limit).
+        await using var scope = await EmulatorScope.StartAsync();
+        var first = name.EndsWith(".csv", StringComparison.Ordinal)
+            ? $"{Header}\n{EmulatorScope.Resource(0)},plan1,dim1,1,{Hour}\n"
+            : JsonLine(EmulatorScope.Resource(0)) + "\n" + JsonLine(EmulatorScope.Resource(1)) + "\n";
+        var path = scope.File(name, first + new string('x', 4 * 1024 * 1024));
+
+        var run = await CliRunner.RunAsync(scope.Args("batch", path));
+
+        run.ExitCode.Should().Be(2, run.ToString());
+        run.ErrorLines.Should().ContainSingle().Which.Should()
+            .Be($"error: {path}:3: the line is longer than 65536 characters, the most a line may have (an event takes a few hundred); is this a file of events? Nothing was sent.");
+        scope.Emulator.Requests.Should().BeEmpty();
+    }
+
+    [Fact]
+    public async Task Batch_LineOfExactlyTheLimit_IsReadAndOneCharacterMoreIsRefused()
+    {
+        // JSON allows spaces after the object: the same event padded to the limit is an event; one character more is not.
+        await using var scope = await EmulatorScope.StartAsync();
+        var line = JsonLine(EmulatorScope.Resource(0));
+        var atLimit = scope.File("limit.jsonl", line.PadRight(65_536) + "\r\n");
+        var overLimit = scope.File("over.jsonl", line.PadRight(65_537) + "\n");
+
+        var read = await CliRunner.RunAsync(scope.Args("batch", atLimit));
+        var refused = await CliRunner.RunAsync(scope.Args("batch", overLimit));
+
+        read.ExitCode.Should().Be(0, read.ToString());
+        read.Out.Should().Contain("1 of 1 events delivered.");
+        refused.ExitCode.Should().Be(2, refused.ToString());
+        refused.Error.Should().Contain("over.jsonl:1: the line is longer than 65536 characters");
+        scope.Emulator.Ledger.Count.Should().Be(1);
+    }
+
+    private static string JsonLine(Guid resource) =>
+        $$"""{"resourceId":"{{resource}}","planId":"plan1","dimension":"dim1","quantity":1,"effectiveStartTime":"{{Hour}}"}""";
 
     public static TheoryData<string, string, string> BadJsonLines => new()
     {

@@ -76,6 +76,19 @@ public class ReconcileCommandTests
     }
 
     [Fact]
+    public async Task Reconcile_SentFileWithALineLongerThanTheLimit_ExitsTwoNamingTheLine()
+    {
+        await using var scope = await EmulatorScope.StartAsync();
+        var path = scope.File("sent.csv", $"{Header}\n" + new string('x', 2 * 1024 * 1024) + "\n");
+
+        var run = await CliRunner.RunAsync(scope.Args("reconcile", "--sent", path, "--from", From));
+
+        run.ExitCode.Should().Be(2, run.ToString());
+        run.Error.Should().Contain("sent.csv:2: the line is longer than 65536 characters");
+        scope.Emulator.Requests.Should().BeEmpty();
+    }
+
+    [Fact]
     public async Task Reconcile_SentQuantitiesOfADayAddUpPastDecimalMaxValue_ExitsTwoNamingTheRow()
     {
         await using var scope = await EmulatorScope.StartAsync();
