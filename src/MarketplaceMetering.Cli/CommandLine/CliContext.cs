@@ -27,5 +27,11 @@ internal sealed record CliContext
     /// <summary>Width of tables when output is redirected (a console reports its own).</summary>
     public int RedirectedWidth { get; init; } = 200;
 
+    /// <summary>
+    /// The handler the client sends through (a test's, around the network); <see langword="null"/>, as in a real run:
+    /// the client's own TLS-enforcing connection pool.
+    /// </summary>
+    public HttpMessageHandler? HttpHandler { get; init; }
+
     public static CliContext ForConsole() => new() { Out = Console.Out, Error = Console.Error };
 }

@@ -118,7 +118,9 @@ internal sealed class GlobalOptions
         var credential = CreateCredential(parse, context);
         try
         {
-            return new MeteringClient(credential, options);
+            return context.HttpHandler is { } handler
+                ? new MeteringClient(new HttpClient(handler, disposeHandler: false) { Timeout = Timeout.InfiniteTimeSpan }, credential, options)
+                : new MeteringClient(credential, options);
         }
         catch (ArgumentException e)
         {

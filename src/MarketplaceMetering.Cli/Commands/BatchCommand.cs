@@ -9,11 +9,17 @@ namespace MarketplaceMetering.Cli.Commands;
 
 /// <summary>
 /// <c>metering batch FILE</c>: reads a CSV or JSON-lines file of events, checks all of it before anything is sent, then
-/// sends it through the bulk API (batches of 25, several at a time) and prints a summary.
+/// sends it in batches of 25, four at a time, and prints a summary.
 /// </summary>
 internal static class BatchCommand
 {
     private const int ShownFailures = 20;
+
+    /// <summary>Events per call: the service's most.</summary>
+    private const int BatchSize = 25;
+
+    /// <summary>Calls in flight at once: the client's default for a bulk submission.</summary>
+    private static readonly int Concurrency = new MeteringClientOptions().MaxConcurrency;
 
     public static Command Create(GlobalOptions global, CliContext context)
     {
@@ -43,42 +49,31 @@ internal static class BatchCommand
             }
 
             using var client = global.CreateClient(parse, context);
-            var results = new List<UsageEventResult>(lines.Count);
-            var cancelled = false;
-            try
+            var answers = new UsageEventResult?[lines.Count];
+            bool cancelled;
+            if (output.ShowsProgress)
             {
-                if (output.ShowsProgress)
+                cancelled = false;
+                await output.Console.Progress().StartAsync(async progress =>
                 {
-                    await output.Console.Progress().StartAsync(async progress =>
-                    {
-                        var task = progress.AddTask("Sending", maxValue: lines.Count);
-                        await foreach (var result in client.SubmitUsageEventsAsync(Events(lines), cancellationToken).ConfigureAwait(false))
-                        {
-                            results.Add(result);
-                            task.Increment(1);
-                        }
-                    }).ConfigureAwait(false);
-                }
-                else
-                {
-                    await foreach (var result in client.SubmitUsageEventsAsync(Events(lines), cancellationToken).ConfigureAwait(false))
-                    {
-                        results.Add(result);
-                    }
-                }
+                    var task = progress.AddTask("Sending", maxValue: lines.Count);
+                    cancelled = await SendAsync(client, lines, answers, count => task.Increment(count), cancellationToken).ConfigureAwait(false);
+                }).ConfigureAwait(false);
             }
-            catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
+            else
             {
-                cancelled = true;
+                cancelled = await SendAsync(client, lines, answers, _ => { }, cancellationToken).ConfigureAwait(false);
             }
 
+            var answered = answers.Count(r => r is not null);
+            var results = answers.OfType<UsageEventResult>().ToList();
             output.Outcome = $"{results.Count(r => r.IsDelivered).ToString(CultureInfo.InvariantCulture)} of {lines.Count.ToString(CultureInfo.InvariantCulture)} events were delivered"
-                + (cancelled ? $" before the run was cancelled ({(lines.Count - results.Count).ToString(CultureInfo.InvariantCulture)} unanswered may or may not have reached the service)" : string.Empty);
-            Report(output, path, lines, results, complete: !cancelled);
+                + (cancelled ? $" before the run was cancelled ({(lines.Count - answered).ToString(CultureInfo.InvariantCulture)} unanswered may or may not have reached the service)" : string.Empty);
+            Report(output, path, lines, answers, complete: !cancelled);
             if (cancelled)
             {
                 await context.Error.WriteLineAsync(
-                    $"error: cancelled after {results.Count.ToString(CultureInfo.InvariantCulture)} of {lines.Count.ToString(CultureInfo.InvariantCulture)} events were answered; the other {(lines.Count - results.Count).ToString(CultureInfo.InvariantCulture)} may or may not have reached the service. Sending the file again is safe: recorded events come back as replayed Duplicates.")
+                    $"error: cancelled after {answered.ToString(CultureInfo.InvariantCulture)} of {lines.Count.ToString(CultureInfo.InvariantCulture)} events were answered; the other {(lines.Count - answered).ToString(CultureInfo.InvariantCulture)} may or may not have reached the service. Sending the file again is safe: recorded events come back as replayed Duplicates.")
                     .ConfigureAwait(false);
                 return ExitCodes.Cancelled;
             }
@@ -93,8 +88,95 @@ internal static class BatchCommand
     public static bool IsRefusal(UsageEventResult result) =>
         result is UsageEventResult.Error { Code: "Forbidden" or "Unauthorized" };
 
-    private static void Report(CliOutput output, string path, List<UsageLine> lines, List<UsageEventResult> results, bool complete)
+    /// <summary>
+    /// Sends the events in batches of <see cref="BatchSize"/>, <see cref="Concurrency"/> at a time, each through the
+    /// bulk API, and files every batch's results at their lines as soon as the batch is answered, whatever the order
+    /// the batches come back in. Returns whether the run was cancelled; every result answered by then is filed (a
+    /// single bulk submission yields its results in input order, so on cancellation the answers held behind a slow
+    /// earlier batch were lost: 25 of 200 reported while the service had accepted 125).
+    /// </summary>
+    /// <remarks>
+    /// The file has no two events for one resource, dimension and hour (UsageFile refuses them), so batches are
+    /// independent. After the service refuses the caller (401, 403), no further batch is sent: its events are Errors
+    /// that say so, as a single bulk submission gives them.
+    /// </remarks>
+    private static async Task<bool> SendAsync(MeteringClient client, List<UsageLine> lines, UsageEventResult?[] answers, Action<int> answered, CancellationToken cancellationToken)
     {
+        var running = new List<Task<(int Start, BulkUsageEventResult Answer)>>();
+        var next = 0;
+        UsageEventResult.Error? refusal = null;
+
+        void File((int Start, BulkUsageEventResult Answer) batch)
+        {
+            var results = batch.Answer.Results;
+            for (var i = 0; i < results.Count; i++)
+            {
+                answers[batch.Start + i] = results[i];
+                refusal ??= results[i] is UsageEventResult.Error error && IsRefusal(error) ? error : null;
+            }
+
+            answered(results.Count);
+        }
+
+        try
+        {
+            while (true)
+            {
+                while (running.Count < Concurrency && next < lines.Count)
+                {
+                    cancellationToken.ThrowIfCancellationRequested();
+                    if (refusal is not null)
+                    {
+                        for (; next < lines.Count; next++)
+                        {
+                            answers[next] = MeteringModelFactory.Error(lines[next].Event, "NotSent", "Not sent: the service refused the caller earlier in this run. " + refusal.Message, requestId: refusal.RequestId, correlationId: refusal.CorrelationId);
+                        }
+
+                        break;
+                    }
+
+                    var start = next;
+                    var events = lines.GetRange(start, Math.Min(BatchSize, lines.Count - start)).ConvertAll(l => l.Event);
+                    running.Add(SendBatchAsync(client, start, events, cancellationToken));
+                    next += events.Count;
+                }
+
+                if (running.Count == 0)
+                {
+                    return false;
+                }
+
+                var finished = await Task.WhenAny(running).ConfigureAwait(false);
+                running.Remove(finished);
+                File(await finished.ConfigureAwait(false));
+            }
+        }
+        catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
+        {
+            // The batches still out stop at once; an answer that came back as the run stopped is kept.
+            foreach (var batch in running)
+            {
+                try
+                {
+                    File(await batch.ConfigureAwait(false));
+                }
+                catch (OperationCanceledException)
+                {
+                    // Not answered: it may or may not have reached the service.
+                }
+            }
+
+            return true;
+        }
+    }
+
+    private static async Task<(int Start, BulkUsageEventResult Answer)> SendBatchAsync(MeteringClient client, int start, List<UsageEvent> events, CancellationToken cancellationToken) =>
+        (start, await client.SubmitUsageEventsAsync(events, cancellationToken).ConfigureAwait(false));
+
+    private static void Report(CliOutput output, string path, List<UsageLine> lines, UsageEventResult?[] answers, bool complete)
+    {
+        var answered = lines.Select((line, i) => (Result: answers[i], Line: line)).Where(p => p.Result is not null).Select(p => (Result: p.Result!, p.Line)).ToList();
+        var results = answered.ConvertAll(p => p.Result);
         var summary = UsageEventSummary.Create(results);
         if (output.Json)
         {
@@ -109,7 +191,7 @@ internal static class BatchCommand
                 replays = summary.Replays,
                 conflicts = summary.Conflicts,
                 byStatus = summary.CountByStatus.ToDictionary(p => p.Key.ToString(), p => p.Value),
-                results = results.Select((r, i) => ResultView.Of(r, lines[i])),
+                results = answered.Select(p => ResultView.Of(p.Result, p.Line)),
             });
             return;
         }
@@ -125,12 +207,12 @@ internal static class BatchCommand
 
         if (results.Count < lines.Count)
         {
-            CliOutput.AddRow(table, "Not answered", (lines.Count - results.Count).ToString(CultureInfo.InvariantCulture), CliOutput.Number(lines.Skip(results.Count).Sum(l => l.Event.Quantity)));
+            CliOutput.AddRow(table, "Not answered", (lines.Count - results.Count).ToString(CultureInfo.InvariantCulture), CliOutput.Number(lines.Where((_, i) => answers[i] is null).Sum(l => l.Event.Quantity)));
         }
 
         output.Console.Write(table);
 
-        var failed = results.Select((r, i) => (Result: r, Line: lines[i])).Where(p => !p.Result.IsDelivered).ToList();
+        var failed = answered.Where(p => !p.Result.IsDelivered).ToList();
         if (failed.Count > 0)
         {
             var failures = CliOutput.Table("Line", "Resource", "Dimension", "Time", "Status", "Message");
@@ -148,15 +230,5 @@ internal static class BatchCommand
         }
 
         output.WriteLine($"{summary.Delivered.ToString(CultureInfo.InvariantCulture)} of {lines.Count.ToString(CultureInfo.InvariantCulture)} events delivered.");
-    }
-
-#pragma warning disable CS1998 // an iterator over a list: nothing to await
-    private static async IAsyncEnumerable<UsageEvent> Events(List<UsageLine> lines)
-#pragma warning restore CS1998
-    {
-        foreach (var line in lines)
-        {
-            yield return line.Event;
-        }
     }
 }

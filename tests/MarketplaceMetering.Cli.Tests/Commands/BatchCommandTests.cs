@@ -411,6 +411,27 @@ public class BatchCommandTests
     }
 
     [Fact]
+    public async Task Batch_RefusedByTheService_SendsNoBatchAfterTheRefusalAndSaysSoForTheirEvents()
+    {
+        // 300 events, 12 batches; the first call is refused (403). The batches already out go on; none is sent after the
+        // refusal is seen, and their events say why they were not sent.
+        await using var scope = await EmulatorScope.StartAsync();
+        scope.Emulator.Faults.Enqueue(EmulatorFault.Respond(403, """{"message":"Client is not authorized for this usage resource.","code":"Forbidden"}"""));
+
+        var run = await CliRunner.RunAsync(scope.Args("batch", scope.Csv(300), "--json"));
+
+        run.ExitCode.Should().Be(3, run.ToString());
+        var requests = scope.Emulator.Requests.Count;
+        requests.Should().BeLessThanOrEqualTo(7, "4 calls at a time, and at most 3 answered before the refusal is seen");
+        using var json = JsonDocument.Parse(run.Out);
+        json.RootElement.GetProperty("answered").GetInt32().Should().Be(300);
+        json.RootElement.GetProperty("delivered").GetInt32().Should().Be(scope.Emulator.Ledger.Count).And.Be((requests - 1) * 25);
+        var notSent = json.RootElement.GetProperty("results").EnumerateArray().Where(r => r.TryGetProperty("code", out var code) && code.GetString() == "NotSent").ToList();
+        notSent.Should().HaveCount(300 - (requests * 25));
+        notSent.Should().OnlyContain(r => r.GetProperty("message").GetString()!.StartsWith("Not sent: the service refused the caller earlier in this run.", StringComparison.Ordinal));
+    }
+
+    [Fact]
     public async Task Batch_ServerKeepsFailing_ExitsFourWithTheEventsUndelivered()
     {
         await using var scope = await EmulatorScope.StartAsync();
@@ -451,6 +472,60 @@ public class BatchCommandTests
         var answered = json.RootElement.GetProperty("answered").GetInt32();
         answered.Should().BeLessThan(100);
         run.Error.Should().Contain($"cancelled after {answered} of 100 events were answered; the other {100 - answered} may or may not have reached the service");
+    }
+
+    [Fact]
+    public async Task Batch_CancelledWhileTheFirstBatchIsOut_ReportsEveryBatchAnsweredBeforeAsTheServiceRecordedThem()
+    {
+        // 200 events (8 batches, 4 at a time). The first batch is held, never sent; the next three reach the emulator and
+        // are answered; the batches sent after them are held too, and the third of those cancels the run, so by then
+        // the three answers have come back and nothing else is out. Reporting in input order, the tool had said 0 of
+        // 200 answered (everything waited behind the first batch) while the emulator had recorded 75.
+        await using var scope = await EmulatorScope.StartAsync();
+        using var stop = new CancellationTokenSource();
+        using var handler = new HoldingHandler(stop, held: EmulatorScope.Resource(0), forward: 3, cancelAtRequest: 7);
+
+        var run = await CliRunner.RunAsync(scope.Args("batch", scope.Csv(200), "--json"), environment: null, handler: handler, cancellationToken: stop.Token)
+            .WaitAsync(TimeSpan.FromSeconds(60));
+
+        run.ExitCode.Should().Be(130, run.ToString());
+        scope.Emulator.Ledger.Count.Should().Be(75);
+        scope.Emulator.Requests.Should().HaveCount(3);
+        using var json = JsonDocument.Parse(run.Out);
+        json.RootElement.GetProperty("complete").GetBoolean().Should().BeFalse();
+        json.RootElement.GetProperty("answered").GetInt32().Should().Be(75);
+        json.RootElement.GetProperty("delivered").GetInt32().Should().Be(75);
+        json.RootElement.GetProperty("results").EnumerateArray().Select(r => r.GetProperty("line").GetInt32()).Should().NotContain(Enumerable.Range(2, 25), "the first batch (lines 2 to 26) was never answered");
+        run.ErrorLines.Should().ContainSingle().Which.Should()
+            .StartWith("error: cancelled after 75 of 200 events were answered; the other 125 may or may not have reached the service.");
+    }
+
+    /// <summary>
+    /// Sends to the emulator the first <c>forward</c> requests that do not carry <c>held</c>; holds every other request
+    /// (never sent) until the run is cancelled, and cancels it when the <c>cancelAtRequest</c>-th request arrives.
+    /// </summary>
+    private sealed class HoldingHandler(CancellationTokenSource stop, Guid held, int forward, int cancelAtRequest) : DelegatingHandler(new SocketsHttpHandler())
+    {
+        private int _requests;
+        private int _forwarded;
+
+        protected override async Task<HttpResponseMessage> SendAsync(HttpRequestMessage request, CancellationToken cancellationToken)
+        {
+            var body = await request.Content!.ReadAsStringAsync(cancellationToken);
+            var number = Interlocked.Increment(ref _requests);
+            if (!body.Contains(held.ToString(), StringComparison.OrdinalIgnoreCase) && Interlocked.Increment(ref _forwarded) <= forward)
+            {
+                return await base.SendAsync(request, cancellationToken);
+            }
+
+            if (number == cancelAtRequest)
+            {
+                await stop.CancelAsync();
+            }
+
+            await Task.Delay(Timeout.Infinite, cancellationToken);
+            throw new InvalidOperationException("unreachable");
+        }
     }
 
     [SkippableFact]

@@ -16,7 +16,7 @@ internal static class CliRunner
 {
     public static Task<CliResult> RunAsync(params string[] args) => RunAsync(args, environment: null);
 
-    public static async Task<CliResult> RunAsync(string[] args, IReadOnlyDictionary<string, string>? environment, TextWriter? output = null, bool redirected = true, bool? colorTerminal = null, CancellationToken cancellationToken = default)
+    public static async Task<CliResult> RunAsync(string[] args, IReadOnlyDictionary<string, string>? environment, TextWriter? output = null, bool redirected = true, bool? colorTerminal = null, HttpMessageHandler? handler = null, CancellationToken cancellationToken = default)
     {
         var error = new StringWriter();
         var captured = output ?? new StringWriter();
@@ -28,6 +28,7 @@ internal static class CliRunner
             IsOutputRedirected = redirected,
             ColorTerminal = colorTerminal,
             HandleSignals = false,
+            HttpHandler = handler,
         };
 
         var exitCode = await MeteringCli.RunAsync(args, context, cancellationToken);
