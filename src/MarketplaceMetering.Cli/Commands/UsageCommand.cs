@@ -77,8 +77,16 @@ internal static class UsageCommand
         return command;
     }
 
-    public static DateTimeOffset ParseDay(string text, string option) =>
-        TimeText.ParseDayOrInstant(text, out var problem) ?? throw new CliException(option + " " + problem + ".");
+    public static DateTimeOffset ParseDay(string text, string option)
+    {
+        var day = TimeText.ParseDayOrInstant(text, out var problem) ?? throw new CliException(option + " " + problem + ".");
+
+        // The client takes the smallest date there is for a date not given, and said "UsageStartDate is required" of a
+        // --from that was given.
+        return day == DateTimeOffset.MinValue
+            ? throw new CliException($"{option} {Messages.Shown(text.Trim())} is the smallest date there is (0001-01-01T00:00:00Z), which the client takes for a date not given; give the first day to list, such as 2026-11-19.")
+            : day;
+    }
 
     public static object View(RecordedUsage row) => new
     {

@@ -59,6 +59,25 @@ public class UsageCommandTests
         scope.Emulator.Requests.Should().BeEmpty();
     }
 
+    [Theory]
+    [InlineData("usage", "0001-01-01")]
+    [InlineData("usage", "0001-01-01T00:00:00Z")]
+    [InlineData("reconcile", "0001-01-01")]
+    public async Task Usage_FromTheSmallestDate_ExitsTwoSayingWhatIsWrongNotThatTheDateIsMissing(string command, string from)
+    {
+        // The client takes DateTimeOffset.MinValue for a start date not given: the error said "UsageStartDate is
+        // required" of a --from that was there.
+        await using var scope = await EmulatorScope.StartAsync();
+        string[] args = command == "usage" ? ["usage", "--from", from] : ["reconcile", "--sent", scope.File("sent.csv", $"resourceId,planId,dimension,quantity,effectiveStartTime,status\n{EmulatorScope.Resource(0)},plan1,dim1,1,{EmulatorScope.LastHour:yyyy-MM-dd'T'HH:mm:ss'Z'},Accepted\n"), "--from", from];
+
+        var run = await CliRunner.RunAsync(scope.Args(args));
+
+        run.ExitCode.Should().Be(2, run.ToString());
+        run.ErrorLines.Should().ContainSingle().Which.Should().Be(
+            $"error: --from {from} is the smallest date there is (0001-01-01T00:00:00Z), which the client takes for a date not given; give the first day to list, such as 2026-11-19.");
+        scope.Emulator.Requests.Should().BeEmpty();
+    }
+
     [Fact]
     public async Task Usage_ToBeforeFrom_ExitsTwo()
     {
