@@ -1,4 +1,5 @@
 using System.CommandLine;
+using System.Globalization;
 using System.Security.Cryptography;
 using System.Security.Cryptography.X509Certificates;
 using Azure.Core;
@@ -132,6 +133,14 @@ internal sealed class GlobalOptions
     {
         if (Read(parse, Token, context, TokenVariable) is { } token)
         {
+            if (TokenProblem(token) is { } problem)
+            {
+                // Else the client refused it per call: exit 3 (a refused credential) for emit and usage, and exit 4 (some
+                // events not delivered) for batch, each event an Error, for what is a typing or copying mistake.
+                var bearer = token.StartsWith("Bearer ", StringComparison.OrdinalIgnoreCase) ? " (give the token without 'Bearer ')" : string.Empty;
+                throw new CliException($"--token (or {TokenVariable}) is not a bearer token: {problem}; a token is one word of printable ASCII{bearer}. Nothing was sent.");
+            }
+
             return new StaticTokenCredential(token, context.TimeProvider);
         }
 
@@ -160,6 +169,34 @@ internal sealed class GlobalOptions
 
         throw new CliException(
             $"No credential: pass --token (or {TokenVariable}); or --tenant-id, --client-id and --client-secret (or {TenantVariable}, {ClientIdVariable}, {ClientSecretVariable}); or --certificate; or --managed-identity.");
+    }
+
+    /// <summary>
+    /// What keeps <paramref name="token"/> out of an Authorization header (a line break from a file saved on Windows, a
+    /// space after a pasted "Bearer"), without quoting it; <see langword="null"/> when it can be sent. The client
+    /// refuses the same characters.
+    /// </summary>
+    private static string? TokenProblem(string token)
+    {
+        for (var i = 0; i < token.Length; i++)
+        {
+            var c = token[i];
+            if (c is > (char)0x20 and < (char)0x7F)
+            {
+                continue;
+            }
+
+            var what = c switch
+            {
+                '\r' or '\n' => "a line break",
+                ' ' => "a space",
+                < (char)0x20 or (char)0x7F => "a control character",
+                _ => "a character outside ASCII",
+            };
+            return string.Create(CultureInfo.InvariantCulture, $"character {i + 1} of {token.Length} is {what}");
+        }
+
+        return null;
     }
 
     private static X509Certificate2 LoadCertificate(string path, string? password)

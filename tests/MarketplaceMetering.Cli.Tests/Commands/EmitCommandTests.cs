@@ -100,6 +100,40 @@ public class EmitCommandTests
         scope.Emulator.Ledger.Count.Should().Be(0);
     }
 
+    [Theory]
+    [InlineData("emit", "--token", "Bearer " + EmulatorScope.Token, "character 7 of 26 is a space; a token is one word of printable ASCII (give the token without 'Bearer ')")]
+    [InlineData("batch", "--token", "Bearer " + EmulatorScope.Token, "character 7 of 26 is a space; a token is one word of printable ASCII (give the token without 'Bearer ')")]
+    [InlineData("emit", "METERING_TOKEN", EmulatorScope.Token + "\r", "character 20 of 20 is a line break; a token is one word of printable ASCII")]
+    [InlineData("usage", "METERING_TOKEN", EmulatorScope.Token + "\u00e9", "character 20 of 20 is a character outside ASCII; a token is one word of printable ASCII")]
+    public async Task Token_NotABearerToken_ExitsTwoBeforeSendingWithoutQuotingIt(string command, string from, string token, string expected)
+    {
+        // A pasted "Bearer …" or a token file saved on Windows: the client refused it per call, so emit exited 3 (a refused
+        // credential) and batch 4 (every event an Error, "some events not delivered"), for a typing mistake.
+        await using var scope = await EmulatorScope.StartAsync();
+        string[] args = command switch
+        {
+            "emit" => Event(),
+            "batch" => ["batch", scope.Csv(30)],
+            _ => ["usage", "--from", "2026-11-19"],
+        };
+        var environment = new Dictionary<string, string> { ["METERING_ENDPOINT"] = scope.Emulator.Endpoint.ToString() };
+        if (from == "METERING_TOKEN")
+        {
+            environment[from] = token;
+        }
+        else
+        {
+            args = [.. args, from, token];
+        }
+
+        var run = await CliRunner.RunAsync(args, environment);
+
+        run.ExitCode.Should().Be(2, run.ToString());
+        run.ErrorLines.Should().ContainSingle().Which.Should().Be($"error: --token (or METERING_TOKEN) is not a bearer token: {expected}. Nothing was sent.");
+        run.Out.Should().NotContain(EmulatorScope.Token);
+        scope.Emulator.Requests.Should().BeEmpty();
+    }
+
     [Fact]
     public async Task Emit_Verbose_AddsTheStackTraceToTheError()
     {
