@@ -94,6 +94,22 @@ internal sealed class GlobalOptions
         Recursive = true,
     };
 
+    public GlobalOptions()
+    {
+        // The client's own check named its setting (Retry.MaxRetries), not the option given.
+        MaxRetries.Validators.Add(result =>
+        {
+            var retries = result.GetValueOrDefault<int>();
+            if (retries is < 0 or > MaxRetriesLimit)
+            {
+                result.AddError(string.Create(CultureInfo.InvariantCulture, $"--max-retries must be a number from 0 to {MaxRetriesLimit}; it is {retries}."));
+            }
+        });
+    }
+
+    /// <summary>The most retries the client allows (MeteringRetryOptions.MaxRetries).</summary>
+    private const int MaxRetriesLimit = 100;
+
     public IEnumerable<Option> All => [Endpoint, Token, TenantId, ClientId, ClientSecret, Certificate, CertificatePassword, ManagedIdentity, MaxRetries, Json, Verbose];
 
     /// <summary>The value of an option, else of its environment variable, else <see langword="null"/>.</summary>

@@ -197,6 +197,8 @@ public class EmitCommandTests
         { "two resources", [.. Event(), "--resource-uri", "/subscriptions/x"], "exactly one of --resource-id and --resource-uri" },
         { "missing option", ["emit", "--plan", "p"], "Option '--dimension' is required" },
         { "unknown option", [.. Event(), "--colour"], "--colour" },
+        { "negative retries", [.. Event(), "--max-retries", "-5"], "--max-retries must be a number from 0 to 100; it is -5." },
+        { "too many retries", [.. Event(), "--max-retries", "2147483647"], "--max-retries must be a number from 0 to 100; it is 2147483647." },
         { "expired", Event(time: EmulatorScope.LastHour.AddDays(-2).ToString("yyyy-MM-dd'T'HH:mm:ss'Z'", CultureInfo.InvariantCulture)), "24 hours" },
     };
 
