@@ -82,6 +82,11 @@ internal sealed class UsageFile
     private static UsageFile Read(string path, bool sent, DateTimeOffset? now)
     {
         var file = new UsageFile(path, sent, now);
+        if (Directory.Exists(path))
+        {
+            throw new CliException($"{path}: is a folder, not a file of events; nothing was sent.");
+        }
+
         if (!File.Exists(path))
         {
             throw new CliException($"{path}: file not found.");

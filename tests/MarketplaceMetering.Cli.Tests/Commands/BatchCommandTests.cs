@@ -545,6 +545,18 @@ public class BatchCommandTests
     }
 
     [Fact]
+    public async Task Batch_FolderForTheFile_ExitsTwoSayingItIsAFolderNotThatItIsMissing()
+    {
+        await using var scope = await EmulatorScope.StartAsync();
+
+        var run = await CliRunner.RunAsync(scope.Args("batch", scope.Directory));
+
+        run.ExitCode.Should().Be(2, run.ToString());
+        run.ErrorLines.Should().ContainSingle().Which.Should().Be($"error: {scope.Directory}: is a folder, not a file of events; nothing was sent.");
+        scope.Emulator.Requests.Should().BeEmpty();
+    }
+
+    [Fact]
     public async Task Batch_MissingFile_ExitsTwo()
     {
         var run = await CliRunner.RunAsync("batch", "/nonexistent/events.csv", "--token", "t");
