@@ -70,6 +70,25 @@ internal static class Messages
     }
 
     /// <summary>
+    /// Where <paramref name="value"/> holds a character no plan id, dimension or resource has (a control character such
+    /// as a NUL, a tab or an ESC from a corrupt file, or a bidirectional formatting one), said without quoting the value:
+    /// <c>a control character (U+0000) at character 4</c>; <see langword="null"/> when it holds none.
+    /// </summary>
+    public static string? UnsafeCharacter(string value)
+    {
+        for (var i = 0; i < value.Length; i++)
+        {
+            if (IsUnsafe(value[i]))
+            {
+                var what = char.IsControl(value[i]) ? "a control character" : "a bidirectional formatting character";
+                return string.Create(System.Globalization.CultureInfo.InvariantCulture, $"{what} (U+{(int)value[i]:X4}) at character {i + 1}");
+            }
+        }
+
+        return null;
+    }
+
+    /// <summary>
     /// A control character, or a bidirectional formatting one: the marks (ALM, LRM, RLM), the embeddings and overrides
     /// (LRE to RLO) and the isolates (LRI to PDI). The core's WireFormat.SafeText treats the same characters alike.
     /// </summary>

@@ -443,6 +443,17 @@ internal sealed class UsageFile
             return;
         }
 
+        // A NUL, a tab or an ESC (a corrupt file, a stray escape) would be sent as part of the plan or dimension: the
+        // service would refuse it at best, and the line would fail after the rest was sent.
+        foreach (var name in (string[])["planId", "dimension", "resourceUri"])
+        {
+            if (values.TryGetValue(name, out var text) && Messages.UnsafeCharacter(text) is { } unsafeCharacter)
+            {
+                Problem(line, $"{name} holds {unsafeCharacter}");
+                return;
+            }
+        }
+
         values.TryGetValue("resourceId", out var resourceIdText);
         values.TryGetValue("resourceUri", out var resourceUri);
         if ((resourceIdText is null) == (resourceUri is null))

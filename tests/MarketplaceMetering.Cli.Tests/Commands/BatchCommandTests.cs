@@ -129,6 +129,8 @@ public class BatchCommandTests
                 { "expired", $"{Header}\n{EmulatorScope.Resource(1)},plan1,dim1,1,{old}", ":2: effectiveStartTime " + old + " is more than 24 hours ago" },
                 { "unclosed quote", $"{Header}\n{good}\n\"{other}", ":3: has a quote that is not closed" },
                 { "missing value", $"{Header}\n{EmulatorScope.Resource(1)},,dim1,1,{Hour}", ":2: no value for planId" },
+                { "NUL in a dimension", $"{Header}\n{good}\n{EmulatorScope.Resource(1)},plan1,dim\u00001,1,{Hour}", ":3: dimension holds a control character (U+0000) at character 4" },
+                { "tab in a plan", $"{Header}\n{EmulatorScope.Resource(1)},pl\tan1,dim1,1,{Hour}", ":2: planId holds a control character (U+0009) at character 3" },
                 { "empty file", string.Empty, "the file is empty" },
                 { "blank lines only", "\n  \n\n", "the file is empty" },
                 { "header only", Header + "\n", "no events in the file" },
@@ -277,6 +279,8 @@ public class BatchCommandTests
         { "quantity is text", "{\"resourceId\":\"6f1a2b3c-0000-4000-8000-000000000001\",\"planId\":\"p\",\"dimension\":\"d\",\"quantity\":\"lots\",\"effectiveStartTime\":\"2026-11-20T10:00:00Z\"}", ":1: quantity 'lots' is not a number" },
         { "dimension is a number", "{\"resourceId\":\"6f1a2b3c-0000-4000-8000-000000000001\",\"planId\":\"p\",\"dimension\":3,\"quantity\":1,\"effectiveStartTime\":\"2026-11-20T10:00:00Z\"}", ":1: dimension is number, not text" },
         { "quantity twice", "{\"resourceId\":\"6f1a2b3c-0000-4000-8000-000000000001\",\"planId\":\"p\",\"dimension\":\"d\",\"quantity\":1,\"effectiveStartTime\":\"2026-11-20T10:00:00Z\",\"Quantity\":1000}", ":1: property 'Quantity' appears twice" },
+        { "escape in a dimension", "{\"resourceId\":\"6f1a2b3c-0000-4000-8000-000000000001\",\"planId\":\"p\",\"dimension\":\"d\\u001b[2J\",\"quantity\":1,\"effectiveStartTime\":\"2026-11-20T10:00:00Z\"}", ":1: dimension holds a control character (U+001B) at character 2" },
+        { "right-to-left override in a plan", "{\"resourceId\":\"6f1a2b3c-0000-4000-8000-000000000001\",\"planId\":\"\\u202Ep\",\"dimension\":\"d\",\"quantity\":1,\"effectiveStartTime\":\"2026-11-20T10:00:00Z\"}", ":1: planId holds a bidirectional formatting character (U+202E) at character 1" },
         { "half a surrogate pair", "{\"resourceId\":\"6f1a2b3c-0000-4000-8000-000000000001\",\"planId\":\"p\",\"dimension\":\"d\\uD800\",\"quantity\":1,\"effectiveStartTime\":\"2026-11-20T10:00:00Z\"}", ":1: dimension is not valid text" },
     };
 

@@ -197,6 +197,8 @@ public class EmitCommandTests
         { "two resources", [.. Event(), "--resource-uri", "/subscriptions/x"], "exactly one of --resource-id and --resource-uri" },
         { "missing option", ["emit", "--plan", "p"], "Option '--dimension' is required" },
         { "unknown option", [.. Event(), "--colour"], "--colour" },
+        { "escape in the dimension", ["emit", "--resource-id", EmulatorScope.Resource(0).ToString(), "--plan", "plan1", "--dimension", "dim\u001b[2J", "--quantity", "1"], "--dimension holds a control character (U+001B) at character 4; nothing was sent." },
+        { "line break in the plan", ["emit", "--resource-id", EmulatorScope.Resource(0).ToString(), "--plan", "plan1\n", "--dimension", "dim1", "--quantity", "1"], "--plan holds a control character (U+000A) at character 6; nothing was sent." },
         { "negative retries", [.. Event(), "--max-retries", "-5"], "--max-retries must be a number from 0 to 100; it is -5." },
         { "too many retries", [.. Event(), "--max-retries", "2147483647"], "--max-retries must be a number from 0 to 100; it is 2147483647." },
         { "expired", Event(time: EmulatorScope.LastHour.AddDays(-2).ToString("yyyy-MM-dd'T'HH:mm:ss'Z'", CultureInfo.InvariantCulture)), "24 hours" },
