@@ -141,8 +141,23 @@ internal sealed class GlobalOptions
         }
         catch (ArgumentException e)
         {
-            throw new CliException(Messages.WithoutParameter(e));
+            throw new CliException(OptionProblem(Messages.WithoutParameter(e)));
         }
+    }
+
+    /// <summary>
+    /// The client's options error in the words of the command line: the endpoint is the one setting a user gives that
+    /// the client checks (--max-retries is checked by its option), and "The metering client options are not valid:
+    /// - Endpoint must …" names a property the user never saw. Any other message is kept as it is.
+    /// </summary>
+    private static string OptionProblem(string message)
+    {
+        const string Prefix = "The metering client options are not valid:";
+        const string Endpoint = " - Endpoint ";
+        var problems = message.StartsWith(Prefix, StringComparison.Ordinal) ? message[Prefix.Length..].Split(Endpoint) : null;
+        return problems is [{ Length: 0 } or " ", .. var rest] && rest.Length > 0
+            ? string.Join(" ", rest.Select(p => $"--endpoint (or {EndpointVariable}) {p.Trim()}"))
+            : message;
     }
 
     private TokenCredential CreateCredential(ParseResult parse, CliContext context)

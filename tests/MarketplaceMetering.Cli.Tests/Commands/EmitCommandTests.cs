@@ -382,4 +382,17 @@ public class EmitCommandTests
         run.ExitCode.Should().Be(2, run.ToString());
         run.Error.Should().Contain("https");
     }
+
+    [Theory]
+    [InlineData("http://example.com/", "--endpoint (or METERING_ENDPOINT) must use https (TLS 1.2 or later)")]
+    [InlineData("http://127.0.0.1:5099/?code=abc", "--endpoint (or METERING_ENDPOINT) must be the service root, without a query or fragment")]
+    [InlineData("http://user:pa55word@127.0.0.1:5099/", "--endpoint (or METERING_ENDPOINT) must not carry user information")]
+    public async Task Emit_EndpointTheClientRefuses_ErrorNamesTheOptionNotTheClientsSetting(string endpoint, string expected)
+    {
+        // It said "The metering client options are not valid:  - Endpoint must …", a property the user never saw.
+        var run = await CliRunner.RunAsync([.. Event(), "--endpoint", endpoint, "--token", "t"]);
+
+        run.ExitCode.Should().Be(2, run.ToString());
+        run.ErrorLines.Should().ContainSingle().Which.Should().StartWith("error: " + expected).And.NotContain("options are not valid").And.NotContain("pa55word").And.NotContain("code=abc");
+    }
 }
