@@ -30,6 +30,15 @@ internal static class UsageCommand
                 subscriptionId = Guid.TryParse(subscriptionText, out var parsed) ? parsed : throw new CliException($"--azure-subscription '{Messages.Shown(subscriptionText)}' is not a GUID.");
             }
 
+            // A filter holding a line break or an ESC matches no row: the listing would say "0 rows" of a typing mistake.
+            foreach (var (option, value) in (ReadOnlySpan<(string, string?)>)[("--offer", parse.GetValue(offer)), ("--plan", parse.GetValue(plan)), ("--dimension", parse.GetValue(dimension)), ("--recon-status", parse.GetValue(recon))])
+            {
+                if (value is not null && Messages.UnsafeCharacter(value) is { } unsafeCharacter)
+                {
+                    throw new CliException($"{option} holds {unsafeCharacter}; no row can match it.");
+                }
+            }
+
             if (end < start)
             {
                 throw new CliException($"--to {CliOutput.Time(end.Value)} is before --from {CliOutput.Time(start)}.");

@@ -47,6 +47,8 @@ public class UsageCommandTests
     [InlineData("--from", "2026-11-19T10:00:00", "has no time zone")]
     [InlineData("--azure-subscription", "nope", "is not a GUID")]
     [InlineData("--dimension", "", "query.Dimension is empty; leave it null to list every dimension")]
+    [InlineData("--plan", "gold\n", "--plan holds a control character (U+000A) at character 5; no row can match it.")]
+    [InlineData("--recon-status", "\u001b[31mAccepted", "--recon-status holds a control character (U+001B) at character 1; no row can match it.")]
     public async Task Usage_BadArgument_ExitsTwoAndSendsNothing(string option, string value, string expected)
     {
         await using var scope = await EmulatorScope.StartAsync();
