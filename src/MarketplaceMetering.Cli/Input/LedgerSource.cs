@@ -47,6 +47,11 @@ internal static partial class LedgerSource
 
     private static async Task<UsageLedger> OpenSqliteAsync(string path, CancellationToken cancellationToken)
     {
+        if (Directory.Exists(path))
+        {
+            throw new CliException($"--ledger {path}: is a folder. Give the path of the SQLite ledger file, or a PostgreSQL connection string (Host=…).");
+        }
+
         if (!File.Exists(path))
         {
             throw new CliException($"--ledger {path}: no such file. Give the path of the SQLite ledger, or a PostgreSQL connection string (Host=…).");

@@ -86,6 +86,18 @@ public class ReconcileLedgerCommandTests
         scope.Emulator.Requests.Should().BeEmpty();
     }
 
+    [Fact]
+    public async Task Reconcile_LedgerIsAFolder_ExitsTwoSayingSoNotThatItIsMissing()
+    {
+        await using var scope = await EmulatorScope.StartAsync();
+
+        var run = await CliRunner.RunAsync(scope.Args("reconcile", "--ledger", scope.Directory, "--from", From, "--to", To));
+
+        run.ExitCode.Should().Be(2, run.ToString());
+        run.ErrorLines.Should().ContainSingle().Which.Should().Be($"error: --ledger {scope.Directory}: is a folder. Give the path of the SQLite ledger file, or a PostgreSQL connection string (Host=…).");
+        scope.Emulator.Requests.Should().BeEmpty();
+    }
+
     [Theory]
     [InlineData("Username=metering;Password=hunter2-secret;Database=ledger")]
     [InlineData("User ID=metering; Password = hunter2-secret")]
