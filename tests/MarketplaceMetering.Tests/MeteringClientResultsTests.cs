@@ -174,6 +174,28 @@ public class MeteringClientResultsTests
     }
 
     [Fact]
+    public async Task ResourceOfAnotherPublisher_BatchItemIsResourceNotAuthorized_SingleEventThrowsAuthorizationException()
+    {
+        var foreign = Guid.Parse("aaaaaaaa-1111-4111-8111-00000000f0f0");
+        await using var h = await Harness.StartAsync(emulator: o =>
+        {
+            Catalogue(o);
+            o.Resources.Add(new EmulatedResource { ResourceId = foreign, PlanId = "plan1", Dimensions = ["dim1"], Status = EmulatedResourceStatus.OtherPublisher });
+        });
+
+        var batch = await h.Client.SubmitBatchUsageEventAsync([h.HourAgo(resource: Active), h.HourAgo(resource: foreign)]);
+        var single = () => h.Client.SubmitUsageEventAsync(h.HourAgo(resource: foreign, dimension: "dim1", quantity: 2m));
+
+        batch.Results[0].Should().BeOfType<UsageEventResult.Accepted>();
+        batch.Results[1].Should().BeOfType<UsageEventResult.ResourceNotAuthorized>().Which.IsDelivered.Should().BeFalse();
+        var e = (await single.Should().ThrowAsync<MeteringAuthorizationException>()).Which;
+        e.StatusCode.Should().Be(403);
+        e.Message.Should().Contain("bought under another publisher app");
+        h.Emulator.Requests.Should().HaveCount(2, "a 403 is not retried");
+        h.Emulator.Ledger.Entries.Should().ContainSingle().Which.ResourceId.Should().Be(Active);
+    }
+
+    [Fact]
     public async Task SubmitUsageEventAsync_WrongToken_ThrowsAuthorizationExceptionAndSendsOnce()
     {
         await using var h = await Harness.StartAsync(credential: _ => new CountingCredential("not-the-emulators-token", TimeProvider.System));

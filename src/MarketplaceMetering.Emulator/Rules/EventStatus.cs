@@ -7,6 +7,7 @@ internal static class EventStatus
     public const string Duplicate = "Duplicate";
     public const string Expired = "Expired";
     public const string ResourceNotFound = "ResourceNotFound";
+    public const string ResourceNotAuthorized = "ResourceNotAuthorized";
     public const string ResourceNotActive = "ResourceNotActive";
     public const string InvalidDimension = "InvalidDimension";
     public const string InvalidQuantity = "InvalidQuantity";

@@ -5,7 +5,7 @@ namespace MarketplaceMetering.Emulator.Rules;
 /// <summary>
 /// The metering service's rules for one usage event, checked in the service's order: readable fields
 /// (<c>BadArgument</c>), quantity (<c>InvalidQuantity</c>), the 24-hour window (<c>Expired</c>), the resource
-/// (<c>ResourceNotFound</c>, <c>ResourceNotActive</c>), plan (<c>BadArgument</c>), dimension
+/// (<c>ResourceNotFound</c>, <c>ResourceNotAuthorized</c>, <c>ResourceNotActive</c>), plan (<c>BadArgument</c>), dimension
 /// (<c>InvalidDimension</c>), then one event per resource, dimension and UTC hour (<c>Duplicate</c>).
 /// Accepted events go into the ledger. No HTTP here.
 /// </summary>
@@ -46,6 +46,11 @@ internal sealed class UsageEventRules(ResourceCatalogue catalogue, EmulatorLedge
         if (resource is null)
         {
             return Reject(input, EventStatus.ResourceNotFound, resourceTarget, "The resource was not found or is not authorized for this publisher.");
+        }
+
+        if (resource.Status == EmulatedResourceStatus.OtherPublisher)
+        {
+            return Reject(input, EventStatus.ResourceNotAuthorized, resourceTarget, "The resource is not authorized for this publisher.");
         }
 
         if (resource.Status != EmulatedResourceStatus.Subscribed)

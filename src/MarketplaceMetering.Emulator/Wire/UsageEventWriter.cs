@@ -22,6 +22,8 @@ internal static class UsageEventWriter
         // says BadArgument too (the service has no Expired code for a single event), the others their status.
         UsageEventOutcome.Rejected { Code: EventStatus.Expired } expired => (400, ServiceErrorWriter.ToJson(
             ServiceError.BadRequest(EventStatus.BadArgument, expired.Message, expired.Target))),
+        // A resource of another publisher is a 403 with the same body as a bad token: the service says no more.
+        UsageEventOutcome.Rejected { Code: EventStatus.ResourceNotAuthorized } => (403, ServiceErrorWriter.Forbidden()),
         UsageEventOutcome.Rejected rejected => (400, ServiceErrorWriter.ToJson(ServiceError.BadRequest(rejected.Code, rejected.Message, rejected.Target))),
         _ => throw new InvalidOperationException($"Unknown outcome {outcome.GetType().Name}."),
     };
