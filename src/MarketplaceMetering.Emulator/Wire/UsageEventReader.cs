@@ -145,8 +145,9 @@ internal static class UsageEventReader
     /// <summary>
     /// Reads a quantity as the service holds it: the nearest double to what was sent, as the service writes that double
     /// back (the shortest of 15 or 17 significant digits that reads back as it, so 9.123456789012346 is held and echoed as
-    /// 9.1234567890123461, and 0.1 as 0.1), kept in the ledger as that decimal. A number past the decimal range, or one
-    /// above 0 that a decimal rounds to 0 (1e-30), is refused: "must be greater than 0" would be false for it.
+    /// 9.1234567890123461, and 0.1 as 0.1), kept in the ledger as that decimal; at the top of the decimal range, where that
+    /// double lies past it, the decimal sent. A number past the decimal range, or one above 0 that a decimal rounds to 0
+    /// (1e-30), is refused: "must be greater than 0" would be false for it.
     /// </summary>
     private static bool TryReadServiceQuantity(JsonElement value, out decimal quantity)
     {
@@ -162,7 +163,15 @@ internal static class UsageEventReader
             text = nearest.ToString("G17", CultureInfo.InvariantCulture);
         }
 
-        return decimal.TryParse(text, NumberStyles.Float, CultureInfo.InvariantCulture, out quantity) && (quantity != 0 || nearest <= 0);
+        if (decimal.TryParse(text, NumberStyles.Float, CultureInfo.InvariantCulture, out quantity))
+        {
+            return quantity != 0 || nearest <= 0;
+        }
+
+        // The nearest double to a quantity at the top of the decimal range can lie just past it (the double nearest to
+        // 79228162514264337593543950334 is 2^96): a decimal ledger cannot hold that double, so it holds the decimal sent,
+        // which reads back as the same double, so an echo still matches what was sent.
+        return value.TryGetDecimal(out quantity) && quantity != 0;
     }
 
     private static string? ReadString(JsonElement value, string target, Action<string, string> fail)

@@ -198,6 +198,21 @@ public sealed class UsageEventEndpointTests
     }
 
     [Theory]
+    [InlineData("79228162514264337593543950334")]
+    [InlineData("79228162514264337593543950335")]
+    public async Task PostUsageEvent_QuantityWhoseDoubleIsPastTheDecimalRange_IsAcceptedAndEchoedAsTheSameDouble(string sent)
+    {
+        // The nearest double to these is 2^96, just past decimal.MaxValue: the ledger keeps the decimal sent instead.
+        await using var host = await TestEmulator.StartAsync();
+
+        var accepted = await host.PostEventAsync(Event(host.Now.AddMinutes(-5), quantity: sent));
+
+        accepted.Status.Should().Be(200);
+        accepted.Json.GetProperty("quantity").GetDouble().Should().Be(double.Parse(sent, CultureInfo.InvariantCulture));
+        host.Emulator.Ledger.Entries.Single().Quantity.Should().Be(decimal.Parse(sent, CultureInfo.InvariantCulture));
+    }
+
+    [Theory]
     [InlineData("1e-30")]
     [InlineData("0.00000000000000000000000000001")]
     [InlineData("1e30")]
