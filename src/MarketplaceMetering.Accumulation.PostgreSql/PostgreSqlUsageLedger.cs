@@ -278,16 +278,78 @@ public sealed partial class PostgreSqlUsageLedger : UsageLedger
             {
                 // The connection broke before the commit was sent, so nothing was committed: typically a pooled connection
                 // to a server that has restarted since, which fails on first use (and the pool is cleared). Try again on a
-                // new connection, rather than fail a RecordAsync while the server is up. A failure during the commit is
-                // not retried: the transaction may have committed, and the usage would be added twice.
+                // new connection, rather than fail a RecordAsync while the server is up.
+            }
+            catch (Exception e) when (commit.Sent && commit.TransactionId is { } id && e is (NpgsqlException and not PostgresException) or OperationCanceledException)
+            {
+                // The connection broke (or the call was cancelled) after the commit was sent: the usage may be committed.
+                // Failing would make the caller (the recorder putting Record's sums back) add it a second time, so ask the
+                // server what became of the transaction, on a new connection.
+                switch (await OutcomeOfAsync(id).ConfigureAwait(false))
+                {
+                    case "committed":
+                        return commit.Result!;
+                    case "aborted" when attempt < 3:
+                        continue;
+                    default:
+                        throw;
+                }
             }
         }
     }
 
-    /// <summary>Whether an add's commit was sent: after that, a failure leaves it unknown whether the usage was committed.</summary>
+    /// <summary>
+    /// An add's progress: once its commit is sent, a failure leaves it unknown whether the usage was committed, until
+    /// <see cref="OutcomeOfAsync"/> asks the server about <see cref="TransactionId"/>.
+    /// </summary>
     private sealed class CommitState
     {
         public bool Sent { get; set; }
+
+        /// <summary>The transaction's id (<c>txid_current()</c>), to ask <c>txid_status</c> about.</summary>
+        public long? TransactionId { get; set; }
+
+        /// <summary>What the add returns once committed.</summary>
+        public IReadOnlyList<UsageCarryForward>? Result { get; set; }
+    }
+
+    /// <summary>
+    /// What became of a transaction whose commit was sent on a connection that broke: <c>committed</c>, <c>aborted</c>, or
+    /// <see langword="null"/> when the server cannot say (it is unreachable, or still shows the transaction in progress
+    /// after a few seconds). PostgreSQL's <c>txid_status</c> exists for this very case (PostgreSQL 10 and later).
+    /// Asked without the caller's cancellation: a cancelled call still has to learn whether its usage was recorded.
+    /// </summary>
+    private async Task<string?> OutcomeOfAsync(long transactionId)
+    {
+        using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(30));
+        try
+        {
+            for (var asked = 1; ; asked++)
+            {
+                var connection = await OpenCoreAsync(timeout.Token).ConfigureAwait(false);
+                await using (connection.ConfigureAwait(false))
+                {
+                    var command = new NpgsqlCommand("SELECT txid_status(@id)", connection);
+                    await using (command.ConfigureAwait(false))
+                    {
+                        command.Parameters.AddWithValue("id", NpgsqlDbType.Bigint, transactionId);
+                        var status = await command.ExecuteScalarAsync(timeout.Token).ConfigureAwait(false) as string;
+                        if (status is not "in progress" || asked == 20)
+                        {
+                            // In progress: the server has not yet seen the broken connection and aborted the transaction.
+                            return status is "in progress" ? null : status;
+                        }
+                    }
+                }
+
+                // Real time, not the app's TimeProvider: this waits for the database server, whatever clock the app uses.
+                await Task.Delay(TimeSpan.FromMilliseconds(100 * asked), TimeProvider.System, timeout.Token).ConfigureAwait(false);
+            }
+        }
+        catch (Exception e) when (e is NpgsqlException or OperationCanceledException or InvalidOperationException)
+        {
+            return null;
+        }
     }
 
     private async Task<IReadOnlyList<UsageCarryForward>> AddOnceAsync(List<UsageDelta> deltas, DateTimeOffset now, CommitState commit, CancellationToken cancellationToken)
@@ -298,6 +360,12 @@ public sealed partial class PostgreSqlUsageLedger : UsageLedger
             var transaction = await connection.BeginTransactionAsync(cancellationToken).ConfigureAwait(false);
             await using (transaction.ConfigureAwait(false))
             {
+                var current = new NpgsqlCommand("SELECT txid_current()", connection, transaction);
+                await using (current.ConfigureAwait(false))
+                {
+                    commit.TransactionId = Convert.ToInt64(await current.ExecuteScalarAsync(cancellationToken).ConfigureAwait(false), CultureInfo.InvariantCulture);
+                }
+
                 // An atomic upsert per delta: adds to the hour's row while it is open and was never claimed, whoever else is
                 // adding to it. When the row exists but is taken (claimed, sent, or tried: the service may hold the hour
                 // with the quantity sent), or full (its sum would pass decimal.MaxValue, and the row could no longer be
@@ -362,9 +430,10 @@ public sealed partial class PostgreSqlUsageLedger : UsageLedger
                         }
                     }
 
+                    commit.Result = (IReadOnlyList<UsageCarryForward>?)moves ?? [];
                     commit.Sent = true;
                     await transaction.CommitAsync(cancellationToken).ConfigureAwait(false);
-                    return (IReadOnlyList<UsageCarryForward>?)moves ?? [];
+                    return commit.Result;
                 }
             }
         }
