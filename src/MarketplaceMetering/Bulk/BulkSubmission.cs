@@ -72,9 +72,11 @@ internal sealed class BulkSubmission
     }
 
     /// <summary>
-    /// An event given more than once in a list is recorded once: a replay whose original is the id an earlier result of
-    /// this call was delivered as (accepted, or found as a replay) becomes a conflict, since its own attempt recorded
-    /// nothing. Same-key events are sent in input order, so the delivered one comes first. A copy that ended as an
+    /// An event given more than once in a list is recorded once: a replay whose original is the id another result of
+    /// this call was accepted as, or an earlier result was found as a replay of, becomes a conflict, since its own
+    /// attempt recorded nothing. Same-key events are sent in input order, but a managed application named by its URI in
+    /// one input and by its resource usage id in another is two keys to the client, so their batches may go at once and
+    /// the later input be accepted first: an accepted id counts wherever it stands. A copy that ended as an
     /// Error (its answer lost, or its batch failed after the retries) while another copy was delivered, before or
     /// after it, is a repeat too: sent again it could only come back as a replay of the one recorded event, and be
     /// counted as delivered a second time. Costs one scan when there is no replay and no Error; the maps are built only
@@ -107,16 +109,26 @@ internal sealed class BulkSubmission
             }
         }
 
+        // First every id the call was accepted as, wherever it stands, then the replays in input order.
         var delivered = new HashSet<Guid>();
+        foreach (var result in results)
+        {
+            if (result is UsageEventResult.Accepted accepted)
+            {
+                delivered.Add(accepted.UsageEventId);
+            }
+        }
+
+        var replayed = new HashSet<Guid>();
         for (var i = 0; i < results.Length; i++)
         {
             switch (results[i])
             {
                 case UsageEventResult.Accepted accepted:
-                    delivered.Add(accepted.UsageEventId);
                     Hold(failed, accepted);
                     break;
-                case UsageEventResult.Duplicate { IsReplay: true, Original: { } original } replay when !delivered.Add(original.UsageEventId):
+                case UsageEventResult.Duplicate { IsReplay: true, Original: { } original } replay
+                    when delivered.Contains(original.UsageEventId) || !replayed.Add(original.UsageEventId):
                     results[i] = replay.AsRepeat();
                     break;
                 case UsageEventResult.Duplicate { IsReplay: true } replay:

@@ -1,3 +1,5 @@
+using MarketplaceMetering.Emulator;
+
 namespace MarketplaceMetering.Tests.Bulk;
 
 /// <summary>
@@ -129,6 +131,57 @@ public class RepeatedEventTests
         bulk.Summary.Replays.Should().Be(1);
         bulk.Summary.Conflicts.Should().Be(1);
         bulk.Summary.DeliveredQuantityByDimension["dim1"].Should().Be(5);
+    }
+
+    [Fact]
+    public async Task SubmitUsageEventsAsync_ManagedAppByUriAndByItsIdInBatchesAnsweredOutOfOrder_OneDeliveredOneConflict()
+    {
+        // By URI and by its resource usage id, one application is two keys to the client, so the two go in two batches at
+        // once. Here the later input's batch is recorded first: the earlier input comes back as a Duplicate of it, which
+        // matches it (the same application, plan, dimension, hour and quantity) but recorded nothing of its own.
+        const string uri = "/subscriptions/11111111-1111-1111-1111-111111111111/resourceGroups/rg/providers/Microsoft.Solutions/applications/app";
+        var usageId = Guid.Parse("5d4c3b2a-0000-4000-8000-00000000a0a0");
+        await using var h = await Harness.StartAsync(emulator: o => o.Resources.Add(
+            new EmulatedResource { ResourceId = usageId, ResourceUri = uri, PlanId = TestEvents.Plan, Dimensions = [TestEvents.Dimension, .. Enumerable.Range(0, 25).Select(i => $"d{i}")] }));
+        var at = h.Clock.GetUtcNow().AddHours(-1);
+        List<UsageEvent> events =
+        [
+            UsageEvent.ForResourceUri(uri, TestEvents.Plan, TestEvents.Dimension, 5m, at),
+            .. Enumerable.Range(0, 25).Select(i => UsageEvent.ForResourceId(usageId, TestEvents.Plan, $"d{i}", 1m, at)),
+            UsageEvent.ForResourceId(usageId, TestEvents.Plan, TestEvents.Dimension, 5m, at),
+        ];
+        var options = new MeteringClientOptions { Endpoint = h.Emulator.Endpoint, TimeProvider = h.Clock };
+        using var client = new MeteringClient(new HttpClient(new UriBatchAnsweredLast()), h.Emulator.Credential, options);
+
+        var bulk = await client.SubmitUsageEventsAsync(events);
+
+        var accepted = bulk.Results[26].Should().BeOfType<UsageEventResult.Accepted>("its batch reached the emulator first").Subject;
+        var repeat = bulk.Results[0].Should().BeOfType<UsageEventResult.Duplicate>().Subject;
+        repeat.Original!.UsageEventId.Should().Be(accepted.UsageEventId);
+        repeat.IsReplay.Should().BeFalse("the call's other input was accepted as this very record; this one's attempt recorded nothing");
+        h.Emulator.Ledger.Entries.Count(e => e.Dimension == TestEvents.Dimension).Should().Be(1);
+        bulk.Summary.Delivered.Should().Be(26, "the 25 others and the application's hour once");
+        bulk.Summary.DeliveredQuantityByDimension[TestEvents.Dimension].Should().Be(5);
+    }
+
+    /// <summary>Holds the batch that names a resource by URI until another batch has been answered.</summary>
+    private sealed class UriBatchAnsweredLast() : DelegatingHandler(new SocketsHttpHandler())
+    {
+        private readonly TaskCompletionSource _otherAnswered = new(TaskCreationOptions.RunContinuationsAsynchronously);
+
+        protected override async Task<HttpResponseMessage> SendAsync(HttpRequestMessage request, CancellationToken cancellationToken)
+        {
+            var body = request.Content is null ? string.Empty : await request.Content.ReadAsStringAsync(cancellationToken);
+            if (body.Contains("\"resourceUri\"", StringComparison.Ordinal))
+            {
+                await _otherAnswered.Task.WaitAsync(TimeSpan.FromMinutes(1), cancellationToken);
+                return await base.SendAsync(request, cancellationToken);
+            }
+
+            var response = await base.SendAsync(request, cancellationToken);
+            _otherAnswered.TrySetResult();
+            return response;
+        }
     }
 
     [Fact]
