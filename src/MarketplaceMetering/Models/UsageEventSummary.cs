@@ -48,7 +48,8 @@ public sealed class UsageEventSummary
 
     /// <summary>
     /// The quantity recorded for billing per dimension (case-insensitive keys): accepted events' quantities, and for
-    /// replays the quantity the service holds (its original's).
+    /// replays the quantity the service holds (its original's). A total past <see cref="decimal.MaxValue"/> is held
+    /// as <see cref="decimal.MaxValue"/>.
     /// </summary>
     public IReadOnlyDictionary<string, decimal> DeliveredQuantityByDimension => _deliveredByDimension;
 
@@ -155,9 +156,10 @@ public sealed class UsageEventSummary
             // a double's precision; never more than the service recorded.
             var quantity = result is UsageEventResult.Duplicate { Original: { } original } ? original.Quantity : result.Event.Quantity;
 #if NET
-            CollectionsMarshal.GetValueRefOrAddDefault(_deliveredByDimension, result.Event.Dimension, out _) += quantity;
+            ref var total = ref CollectionsMarshal.GetValueRefOrAddDefault(_deliveredByDimension, result.Event.Dimension, out _);
+            total = AddSaturating(total, quantity);
 #else
-            _deliveredByDimension[result.Event.Dimension] = (_deliveredByDimension.TryGetValue(result.Event.Dimension, out var q) ? q : 0) + quantity;
+            _deliveredByDimension[result.Event.Dimension] = AddSaturating(_deliveredByDimension.TryGetValue(result.Event.Dimension, out var q) ? q : 0, quantity);
 #endif
         }
         else
@@ -165,4 +167,11 @@ public sealed class UsageEventSummary
             _needsAttention.Add(result);
         }
     }
+
+    /// <summary>
+    /// The sum, or <see cref="decimal.MaxValue"/> past it: the service holds doubles, so events each a decimal can be
+    /// delivered whose total is not, and the summary of a submission that was sent must not throw.
+    /// </summary>
+    private static decimal AddSaturating(decimal total, decimal quantity) =>
+        quantity > decimal.MaxValue - total ? decimal.MaxValue : total + quantity;
 }

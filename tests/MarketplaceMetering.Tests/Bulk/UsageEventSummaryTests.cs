@@ -41,6 +41,22 @@ public class UsageEventSummaryTests
     }
 
     [Fact]
+    public void Create_DeliveredQuantitiesPastTheLargestDecimal_HoldsTheLargestDecimalInsteadOfThrowing()
+    {
+        // Each event is a decimal, delivered; their total is not. SubmitUsageEventsAsync built this summary after the
+        // events were billed, and threw an OverflowException instead of returning their results.
+        var big = 79228162514264328000000000000m;
+        var results = Enumerable.Range(0, 3)
+            .Select(i => (UsageEventResult)MeteringModelFactory.Accepted(TestEvents.At(Hour.AddHours(-i), quantity: big)))
+            .ToList();
+
+        var summary = UsageEventSummary.Create(results);
+
+        summary.Delivered.Should().Be(3);
+        summary.DeliveredQuantityByDimension.Should().BeEquivalentTo(new Dictionary<string, decimal> { ["dim1"] = decimal.MaxValue });
+    }
+
+    [Fact]
     public async Task CreateAsync_Stream_EqualsCreate()
     {
         var results = Enumerable.Range(0, 10).Select(i => (UsageEventResult)MeteringModelFactory.Accepted(TestEvents.At(Hour, quantity: i + 1, resource: TestEvents.ResourceNumber(i)))).ToList();
