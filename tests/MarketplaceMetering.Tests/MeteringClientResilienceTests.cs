@@ -61,6 +61,31 @@ public class MeteringClientResilienceTests
         h.Emulator.Requests.Should().HaveCount(2);
     }
 
+    public static TheoryData<string> Quantities => new()
+    {
+        "0.1", "0.0000001", "123456789.123456789", "5", "5.0", "1000000000000000", "9.123456789012346",
+        "79228162514264328797450928128", "79228162514264335000000000000", "79228162514264337593543950335",
+    };
+
+    [Theory]
+    [MemberData(nameof(Quantities))]
+    public async Task SubmitUsageEventAsync_ConnectionDroppedAfterAccept_RetryIsAReplayWhateverTheQuantity(string quantity)
+    {
+        // The emulator holds and echoes the service's double: the retry's original must still read as this event.
+        await using var h = await Harness.StartAsync();
+        h.Emulator.Faults.Enqueue(EmulatorFault.DropAfterAccept());
+        var sent = h.HourAgo(quantity: decimal.Parse(quantity, System.Globalization.CultureInfo.InvariantCulture));
+
+        var single = await h.Client.SubmitUsageEventAsync(sent);
+        h.Emulator.Faults.Enqueue(EmulatorFault.DropAfterAccept());
+        var batch = await h.Client.SubmitBatchUsageEventAsync([h.HourAgo(sent.Quantity, dimension: "dim2")]);
+
+        single.Should().BeOfType<UsageEventResult.Duplicate>().Which.IsReplay.Should().BeTrue(single.ToString());
+        batch.Results.Should().ContainSingle().Which.Should().BeOfType<UsageEventResult.Duplicate>()
+            .Which.IsReplay.Should().BeTrue(batch.Results[0].ToString());
+        h.Emulator.Ledger.Count.Should().Be(2);
+    }
+
     [Fact]
     public async Task SubmitBatchUsageEventAsync_ConnectionDroppedAfterAccept_AllReplaysDelivered()
     {

@@ -283,6 +283,50 @@ public class MeteringClientUsageEventsTests
     }
 
     [Theory]
+    [InlineData("7.922816251426434E+28")]
+    [InlineData("79228162514264337593543950335")]
+    public async Task GetUsageEventsAsync_TotalThatIsTheLargestDecimalsDouble_ReadsAsTheLargestDecimal(string total)
+    {
+        // The service holds doubles: the largest decimal is held as 2^96, just past a decimal, and a day's total can be it.
+        using var server = Canned(200, Row("\"submittedQuantity\":" + total));
+        using var client = server.ClientWithoutRetries();
+
+        var rows = await client.GetUsageEventsAsync(new UsageEventQuery(TestClock.DefaultStart.AddDays(-1)));
+
+        rows.Should().ContainSingle().Which.SubmittedQuantity.Should().Be(decimal.MaxValue);
+    }
+
+    [Fact]
+    public async Task GetUsageEventsAsync_EmulatorDayOverTheLargestDecimal_ReadsTheTotalItReports()
+    {
+        // Two hours of a quantity just under the largest decimal: the emulator reports the day as the largest decimal,
+        // written in full, which reads as 2^96; the client refused the whole report (metering usage exited 1).
+        await using var h = await Harness.StartAsync(clock: HalfPastMidnight());
+        var now = h.Clock.GetUtcNow();
+        const decimal Big = 79228162514264328000000000000m;
+        var bulk = await h.Client.SubmitUsageEventsAsync([TestEvents.At(now.AddHours(-3), Big), TestEvents.At(now.AddHours(-2), Big)]);
+        bulk.Summary.AllDelivered.Should().BeTrue();
+
+        var rows = await h.Client.GetUsageEventsAsync(new UsageEventQuery(now.AddDays(-2)));
+
+        var row = rows.Should().ContainSingle().Subject;
+        row.SubmittedQuantity.Should().Be(decimal.MaxValue);
+        row.SubmittedCount.Should().Be(2);
+    }
+
+    [Fact]
+    public async Task GetUsageEventsAsync_TotalPastADecimal_ThrowsMeteringExceptionSayingSo()
+    {
+        using var server = Canned(200, Row("\"submittedQuantity\":1E+30"));
+        using var client = server.ClientWithoutRetries();
+
+        var act = () => client.GetUsageEventsAsync(new UsageEventQuery(TestClock.DefaultStart.AddDays(-1)));
+
+        (await act.Should().ThrowExactlyAsync<MeteringException>()).Which.Message.Should()
+            .Contain("row 0's submittedQuantity is 1E+30, more than this client can hold (a decimal, at most 79228162514264337593543950335)");
+    }
+
+    [Theory]
     [InlineData("2026-11-19")]
     [InlineData("2026-11-19T00:00:00Z")]
     public async Task GetUsageEventsAsync_UsageDateAsADayOrATime_IsThatDaysMidnightUtc(string usageDate)

@@ -241,9 +241,17 @@ internal static class UsageEventsReader
                 return Fail(field, TolerantReader.Kind(value) + ", not a number", (decimal?)null);
             }
 
-            return WireFormat.ToDecimal(number) is { } quantity && quantity >= 0
-                ? quantity
-                : Fail(field, "not a quantity (" + number.ToString("R", CultureInfo.InvariantCulture) + ")", (decimal?)null);
+            if (WireFormat.ToDecimal(number) is { } quantity && quantity >= 0)
+            {
+                return quantity;
+            }
+
+            // A total past what a decimal holds (RecordedUsage's quantities are decimals) is a quantity all the same: say so.
+            var shown = number.ToString("R", CultureInfo.InvariantCulture);
+            return Fail(
+                field,
+                number > 0 ? shown + ", more than this client can hold (a decimal, at most 79228162514264337593543950335)" : "not a quantity (" + shown + ")",
+                (decimal?)null);
         }
 
         public int? Count(string field)

@@ -12,6 +12,9 @@ internal static class WireFormat
     /// <summary>The wire's time format: UTC, ISO 8601 with a <c>Z</c>; fractional seconds only when there are some.</summary>
     public const string TimeFormat = "yyyy-MM-dd'T'HH:mm:ss.FFFFFFF'Z'";
 
+    /// <summary>The double nearest to <see cref="decimal.MaxValue"/>: 2^96, one more than it.</summary>
+    public const double LargestDecimalDouble = 79228162514264337593543950336d;
+
     /// <summary>UTC, ISO 8601 with a <c>Z</c>; fractional seconds only when there are some.</summary>
     public static string FormatTime(DateTimeOffset time) =>
         time.UtcDateTime.ToString(TimeFormat, CultureInfo.InvariantCulture);
@@ -133,13 +136,20 @@ internal static class WireFormat
 
     /// <summary>
     /// A service quantity as a decimal, through its shortest round-trip text so that 9.1234567890123461 reads as
-    /// 9.123456789012346, not as a 15-digit rounding. Out-of-range and non-finite values read as <see langword="null"/>.
+    /// 9.123456789012346, not as a 15-digit rounding. The double the service holds for the largest decimal, 2^96
+    /// (<c>7.922816251426434E+28</c>), is just past a decimal and reads as that largest decimal, whose double it is.
+    /// Other out-of-range and non-finite values read as <see langword="null"/>.
     /// </summary>
     public static decimal? ToDecimal(double? value)
     {
         if (value is not { } d || double.IsNaN(d) || double.IsInfinity(d))
         {
             return null;
+        }
+
+        if (Math.Abs(d) == LargestDecimalDouble)
+        {
+            return d > 0 ? decimal.MaxValue : decimal.MinValue;
         }
 
 #if NET
