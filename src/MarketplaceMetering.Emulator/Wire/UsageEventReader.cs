@@ -171,7 +171,19 @@ internal static class UsageEventReader
         // The nearest double to a quantity at the top of the decimal range can lie just past it (the double nearest to
         // 79228162514264337593543950334 is 2^96): a decimal ledger cannot hold that double, so it holds the decimal sent,
         // which reads back as the same double, so an echo still matches what was sent.
-        return value.TryGetDecimal(out quantity) && quantity != 0;
+        if (value.TryGetDecimal(out quantity))
+        {
+            return quantity != 0;
+        }
+
+        // 2^96 itself, sent as a double's digits (7.922816251426434E+28): held as the largest decimal, whose double it is.
+        if (Math.Abs(nearest) == (double)decimal.MaxValue)
+        {
+            quantity = nearest > 0 ? decimal.MaxValue : decimal.MinValue;
+            return true;
+        }
+
+        return false;
     }
 
     private static string? ReadString(JsonElement value, string target, Action<string, string> fail)

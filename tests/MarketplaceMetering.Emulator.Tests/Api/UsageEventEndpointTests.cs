@@ -231,6 +231,9 @@ public sealed class UsageEventEndpointTests
 
     [Theory]
     [InlineData("0.0000000000000000000000000001", "0.0000000000000000000000000001")]
+    [InlineData("79228162514264337593543950335", "79228162514264337593543950335")]
+    [InlineData("7.922816251426434E+28", "79228162514264337593543950335")]
+    [InlineData("79228162514264335000000000000", "79228162514264335000000000000")]
     public async Task PostUsageEvent_QuantityAtTheEdgesOfDecimal_IsAccepted(string quantity, string answered)
     {
         await using var host = await TestEmulator.StartAsync();
