@@ -10,7 +10,7 @@ public static class MeteringModelFactory
     /// <param name="usageEvent">The submitted event.</param>
     /// <param name="usageEventId">The service's id for the event; a new GUID when omitted.</param>
     /// <param name="messageTime">When the service received it, kept in UTC; the event's effective start time when omitted.</param>
-    /// <param name="resourceUsageId">The resource id the service recorded it under; the event's resource id when omitted.</param>
+    /// <param name="resourceUsageId">The resource id the service recorded it under; the event's resource id when omitted. The all-zero id, which no resource has, reads as none (<see cref="UsageEventResult.Accepted.ResourceUsageId"/> is <see langword="null"/>), as in an answer.</param>
     /// <param name="requestId">The <c>x-ms-requestid</c>.</param>
     /// <param name="correlationId">The <c>x-ms-correlationid</c>.</param>
     public static UsageEventResult.Accepted Accepted(

@@ -33,6 +33,27 @@ public class ResponseMapperTests
         accepted.IsDelivered.Should().BeTrue();
     }
 
+    [Theory]
+    [InlineData("2026-11-20T09:31:02")]
+    [InlineData("2026-11-20T09:31:02Z")]
+    [InlineData("2026-11-20T11:31:02+02:00")]
+    public void MapSingle_200AcceptedWithMessageTimeInAnyForm_EqualsTheModelFactorysResultInUtc(string messageTime)
+    {
+        var id = Guid.Parse("11111111-2222-3333-4444-555555555555");
+        var body = """{"usageEventId":"11111111-2222-3333-4444-555555555555","status":"Accepted","messageTime":"TIME","resourceId":"6f1a2b3c-0000-4000-8000-000000000001","quantity":5.0,"dimension":"dim1","effectiveStartTime":"2026-11-20T09:30:00Z","planId":"plan1"}""";
+
+        var fromTheWire = ResponseMapper.MapSingle(Sent, Raw(200, body.Replace("TIME", messageTime, StringComparison.Ordinal)), Op);
+        var faked = MeteringModelFactory.Accepted(Sent, id, new DateTimeOffset(2026, 11, 20, 11, 31, 2, TimeSpan.FromHours(2)), TestEvents.Resource, "req-1", "corr-1");
+
+        var accepted = fromTheWire.Should().BeOfType<UsageEventResult.Accepted>().Subject;
+        accepted.MessageTime.Should().Be(new DateTimeOffset(2026, 11, 20, 9, 31, 2, TimeSpan.Zero));
+        accepted.MessageTime.Offset.Should().Be(TimeSpan.Zero);
+        fromTheWire.Should().Be(faked);
+        fromTheWire.GetHashCode().Should().Be(faked.GetHashCode());
+        fromTheWire.ToString().Should().Be(faked.ToString()).And.Contain("MessageTime = 11/20/2026 09:31:02 +00:00");
+        (fromTheWire with { }).Should().Be(faked);
+    }
+
     [Fact]
     public void MapSingle_409WithAcceptedMessage_ReturnsDuplicateCarryingOriginal()
     {
