@@ -65,11 +65,12 @@ internal static class BatchCommand
                 cancelled = await SendAsync(client, lines, answers, _ => { }, cancellationToken).ConfigureAwait(false);
             }
 
+            var repeats = TakeRepeatsAsConflicts(answers);
             var answered = answers.Count(r => r is not null);
             var results = answers.OfType<UsageEventResult>().ToList();
             output.Outcome = $"{results.Count(r => r.IsDelivered).ToString(CultureInfo.InvariantCulture)} of {lines.Count.ToString(CultureInfo.InvariantCulture)} events were delivered"
                 + (cancelled ? $" before the run was cancelled ({(lines.Count - answered).ToString(CultureInfo.InvariantCulture)} unanswered may or may not have reached the service)" : string.Empty);
-            Report(output, path, lines, answers, complete: !cancelled);
+            Report(output, path, lines, answers, repeats, complete: !cancelled);
             if (cancelled)
             {
                 await context.Error.WriteLineAsync(
@@ -170,12 +171,48 @@ internal static class BatchCommand
         }
     }
 
+    /// <summary>
+    /// A replay whose original is what another line of this run was recorded as (accepted, or found as a replay) is that
+    /// line's event given a second time, under another name: a managed application given once by its resource URI and
+    /// once by its resource usage id, which the file check cannot tell apart. The service recorded one of them, so this
+    /// one becomes a conflict (not delivered) instead of a second delivery of the same usage. A single bulk submission
+    /// does this across its batches; each batch of this run is its own submission, so it is done here over the whole
+    /// run, whatever the order the batches came back in. Returns each such line's index with the line recorded and
+    /// its original, for the report.
+    /// </summary>
+    private static Dictionary<int, (int Recorded, AcceptedUsageEvent Original)> TakeRepeatsAsConflicts(UsageEventResult?[] answers)
+    {
+        var recorded = new Dictionary<Guid, int>();
+        for (var i = 0; i < answers.Length; i++)
+        {
+            if (answers[i] is UsageEventResult.Accepted accepted)
+            {
+                recorded.TryAdd(accepted.UsageEventId, i);
+            }
+        }
+
+        var repeats = new Dictionary<int, (int Recorded, AcceptedUsageEvent Original)>();
+        for (var i = 0; i < answers.Length; i++)
+        {
+            if (answers[i] is UsageEventResult.Duplicate { IsReplay: true, Original: { } original } replay
+                && !recorded.TryAdd(original.UsageEventId, i))
+            {
+                answers[i] = MeteringModelFactory.Duplicate(replay.Event, original: null, replay.RequestId, replay.CorrelationId);
+                repeats[i] = (recorded[original.UsageEventId], original);
+            }
+        }
+
+        return repeats;
+    }
+
     private static async Task<(int Start, BulkUsageEventResult Answer)> SendBatchAsync(MeteringClient client, int start, List<UsageEvent> events, CancellationToken cancellationToken) =>
         (start, await client.SubmitUsageEventsAsync(events, cancellationToken).ConfigureAwait(false));
 
-    private static void Report(CliOutput output, string path, List<UsageLine> lines, UsageEventResult?[] answers, bool complete)
+    private static void Report(CliOutput output, string path, List<UsageLine> lines, UsageEventResult?[] answers, Dictionary<int, (int Recorded, AcceptedUsageEvent Original)> repeats, bool complete)
     {
-        var answered = lines.Select((line, i) => (Result: answers[i], Line: line)).Where(p => p.Result is not null).Select(p => (Result: p.Result!, p.Line)).ToList();
+        ResultView View(UsageEventResult result, int index) =>
+            repeats.TryGetValue(index, out var repeat) ? ResultView.Repeat(result, lines[index].Line, lines[repeat.Recorded].Line, repeat.Original) : ResultView.Of(result, lines[index]);
+        var answered = lines.Select((line, i) => (Result: answers[i], Line: line, Index: i)).Where(p => p.Result is not null).Select(p => (Result: p.Result!, p.Line, p.Index)).ToList();
         var results = answered.ConvertAll(p => p.Result);
         var summary = UsageEventSummary.Create(results);
         if (output.Json)
@@ -191,7 +228,7 @@ internal static class BatchCommand
                 replays = summary.Replays,
                 conflicts = summary.Conflicts,
                 byStatus = summary.CountByStatus.ToDictionary(p => p.Key.ToString(), p => p.Value),
-                results = answered.Select(p => ResultView.Of(p.Result, p.Line)),
+                results = answered.Select(p => View(p.Result, p.Index)),
             });
             return;
         }
@@ -216,9 +253,9 @@ internal static class BatchCommand
         if (failed.Count > 0)
         {
             var failures = CliOutput.Table("Line", "Resource", "Dimension", "Time", "Status", "Message");
-            foreach (var (result, line) in failed.Take(ShownFailures))
+            foreach (var (result, line, index) in failed.Take(ShownFailures))
             {
-                var view = ResultView.Of(result, line);
+                var view = View(result, index);
                 CliOutput.AddRow(failures, line.Line.ToString(CultureInfo.InvariantCulture), view.Resource, view.Dimension, view.EffectiveStartTime, view.Status, view.Message);
             }
 

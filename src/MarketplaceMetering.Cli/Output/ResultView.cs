@@ -49,5 +49,16 @@ internal sealed record ResultView(
 
     public static ResultView Of(UsageEventResult result, UsageLine line) => Of(result, line.Line);
 
+    /// <summary>
+    /// A line whose event is another line's given again under another name (a managed application by resource URI and
+    /// by resource usage id): a conflict whose original is what line <paramref name="recordedLine"/> was recorded as.
+    /// </summary>
+    public static ResultView Repeat(UsageEventResult result, int line, int recordedLine, AcceptedUsageEvent original) =>
+        Of(result, line) with
+        {
+            UsageEventId = original.UsageEventId,
+            Message = $"The same event as line {recordedLine.ToString(System.Globalization.CultureInfo.InvariantCulture)} (the resource under another name), which the service recorded for this hour with quantity {OutputNumber(original.Quantity)}; this line's quantity was not recorded again.",
+        };
+
     private static string OutputNumber(decimal value) => CliOutput.Number(value);
 }

@@ -436,6 +436,49 @@ public class BatchCommandTests
     }
 
     [Fact]
+    public async Task Batch_ManagedAppByUriAndByResourceIdInTwoBatches_CountsTheSecondAsAConflictNotDeliveredTwice()
+    {
+        // One managed application, given on line 1 by its resource URI and on line 27 by its resource usage id (the file
+        // check cannot tell the two names apart), with the same usage: 2 batches. The service records one event and
+        // answers the other copy Duplicate with it; each copy alone looks like a replay, so both were counted delivered
+        // (27 of 27, exit 0) while 26 events were recorded. One bulk submission caught it across its batches.
+        const string Uri = "/subscriptions/0b7f0000-0000-4000-8000-000000000001/resourceGroups/rg/providers/Microsoft.Solutions/applications/app1";
+        var usageId = EmulatorScope.Resource(100);
+        await using var scope = await EmulatorScope.StartAsync(o =>
+        {
+            o.Resources.Add(new EmulatedResource { ResourceId = usageId, ResourceUri = Uri, PlanId = "plan1", Dimensions = ["dim1"] });
+            for (var i = 0; i < 25; i++)
+            {
+                o.Resources.Add(new EmulatedResource { ResourceId = EmulatorScope.Resource(i), PlanId = "plan1", Dimensions = ["dim1"] });
+            }
+        });
+        var text = new StringBuilder();
+        text.Append(CultureInfo.InvariantCulture, $$"""{"resourceUri":"{{Uri}}","planId":"plan1","dimension":"dim1","quantity":5,"effectiveStartTime":"{{Hour}}"}""").Append('\n');
+        for (var i = 0; i < 25; i++)
+        {
+            text.Append(JsonLine(EmulatorScope.Resource(i))).Append('\n');
+        }
+
+        text.Append(CultureInfo.InvariantCulture, $$"""{"resourceId":"{{usageId}}","planId":"plan1","dimension":"dim1","quantity":5,"effectiveStartTime":"{{Hour}}"}""").Append('\n');
+
+        var run = await CliRunner.RunAsync(scope.Args("batch", scope.File("app.jsonl", text.ToString()), "--json"));
+
+        run.ExitCode.Should().Be(4, run.ToString());
+        scope.Emulator.Requests.Should().HaveCount(2);
+        scope.Emulator.Ledger.Count.Should().Be(26);
+        using var json = JsonDocument.Parse(run.Out);
+        json.RootElement.GetProperty("delivered").GetInt32().Should().Be(26);
+        json.RootElement.GetProperty("conflicts").GetInt32().Should().Be(1);
+        var copies = json.RootElement.GetProperty("results").EnumerateArray()
+            .Where(r => r.GetProperty("line").GetInt32() is 1 or 27)
+            .Select(r => (Delivered: r.GetProperty("delivered").GetBoolean(), Id: r.GetProperty("usageEventId").GetGuid()))
+            .ToList();
+        copies.Should().HaveCount(2);
+        copies.Count(c => c.Delivered).Should().Be(1);
+        copies.Select(c => c.Id).Should().AllBeEquivalentTo(scope.Emulator.Ledger.Entries.Single(e => e.ResourceId == usageId).UsageEventId);
+    }
+
+    [Fact]
     public async Task Batch_ServerKeepsFailing_ExitsFourWithTheEventsUndelivered()
     {
         await using var scope = await EmulatorScope.StartAsync();
