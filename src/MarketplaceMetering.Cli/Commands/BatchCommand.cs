@@ -85,9 +85,18 @@ internal static class BatchCommand
         return command;
     }
 
-    /// <summary>Whether a result says the service refused the caller (the bulk API turns a 401/403 into an Error per event).</summary>
+    /// <summary>
+    /// Whether a result says the service refused the caller (the bulk API turns a 401/403 into an Error per event). Its
+    /// code is the one the answer's body gave ("Forbidden" as documented, but a gateway's or ARM's "AuthorizationFailed"
+    /// as well), or "Forbidden" when the body gave none; the client's message for a refusal names the status whatever
+    /// the code. (The result carries no status of its own.)
+    /// </summary>
     public static bool IsRefusal(UsageEventResult result) =>
-        result is UsageEventResult.Error { Code: "Forbidden" or "Unauthorized" };
+        result is UsageEventResult.Error error
+        && (error.Code is "Forbidden" or "Unauthorized"
+            || (error.Message is { } message
+                && message.StartsWith("The metering service refused ", StringComparison.Ordinal)
+                && (message.Contains(" with HTTP 401.", StringComparison.Ordinal) || message.Contains(" with HTTP 403.", StringComparison.Ordinal))));
 
     /// <summary>
     /// Sends the events in batches of <see cref="BatchSize"/>, <see cref="Concurrency"/> at a time, each through the

@@ -479,6 +479,26 @@ public class BatchCommandTests
     }
 
     [Fact]
+    public async Task Batch_RefusedWithAnotherErrorCode_SendsNoBatchAfterTheRefusalAndExitsThree()
+    {
+        // A 403 whose body names another code than "Forbidden" (a gateway's, ARM's "AuthorizationFailed") is a refusal
+        // all the same: the client stops a bulk submission on the status, whatever the code. The tool looked at the
+        // code only, so it went on sending all 12 batches after the refusal and exited 4 (partial delivery), not 3.
+        await using var scope = await EmulatorScope.StartAsync();
+        scope.Emulator.Faults.Enqueue(EmulatorFault.Respond(403, """{"message":"The client does not have authorization to perform this action.","code":"AuthorizationFailed"}"""));
+
+        var run = await CliRunner.RunAsync(scope.Args("batch", scope.Csv(300), "--json"));
+
+        run.ExitCode.Should().Be(3, run.ToString());
+        var requests = scope.Emulator.Requests.Count;
+        requests.Should().BeLessThanOrEqualTo(7, "4 calls at a time, and at most 3 answered before the refusal is seen");
+        using var json = JsonDocument.Parse(run.Out);
+        json.RootElement.GetProperty("delivered").GetInt32().Should().Be(scope.Emulator.Ledger.Count).And.Be((requests - 1) * 25);
+        json.RootElement.GetProperty("results").EnumerateArray().Count(r => r.TryGetProperty("code", out var code) && code.GetString() == "NotSent")
+            .Should().Be(300 - (requests * 25));
+    }
+
+    [Fact]
     public async Task Batch_ServerKeepsFailing_ExitsFourWithTheEventsUndelivered()
     {
         await using var scope = await EmulatorScope.StartAsync();
