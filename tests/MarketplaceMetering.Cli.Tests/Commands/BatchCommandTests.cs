@@ -498,6 +498,66 @@ public class BatchCommandTests
             .Should().Be(300 - (requests * 25));
     }
 
+    [Theory]
+    [InlineData(1, 1)]
+    [InlineData(25, 1)]
+    [InlineData(26, 2)]
+    [InlineData(100, 4)]
+    [InlineData(101, 5)]
+    public async Task Batch_FileOfNEvents_SendsBatchesOf25ListsEveryLineInOrderAndASecondRunReplaysThem(int count, int batches)
+    {
+        await using var scope = await EmulatorScope.StartAsync();
+        var file = scope.Csv(count);
+
+        var first = await CliRunner.RunAsync(scope.Args("batch", file, "--json"));
+        var again = await CliRunner.RunAsync(scope.Args("batch", file, "--json"));
+
+        first.ExitCode.Should().Be(0, first.ToString());
+        scope.Emulator.Requests.Should().HaveCount(2 * batches);
+        scope.Emulator.Requests.Take(batches).Sum(r => JsonDocument.Parse(r.Body).RootElement.GetProperty("request").GetArrayLength()).Should().Be(count);
+        scope.Emulator.Ledger.Count.Should().Be(count);
+        using var json = JsonDocument.Parse(first.Out);
+        json.RootElement.GetProperty("results").EnumerateArray().Select(r => r.GetProperty("line").GetInt32()).Should().Equal(Enumerable.Range(2, count));
+        json.RootElement.GetProperty("results").EnumerateArray().Select(r => r.GetProperty("resource").GetString())
+            .Should().Equal(Enumerable.Range(0, count).Select(i => EmulatorScope.Resource(i).ToString()));
+
+        // Sending the file again is safe: every event comes back a replay, delivered once, none a conflict.
+        again.ExitCode.Should().Be(0, again.ToString());
+        using var replayed = JsonDocument.Parse(again.Out);
+        replayed.RootElement.GetProperty("delivered").GetInt32().Should().Be(count);
+        replayed.RootElement.GetProperty("replays").GetInt32().Should().Be(count);
+        replayed.RootElement.GetProperty("conflicts").GetInt32().Should().Be(0);
+        scope.Emulator.Ledger.Count.Should().Be(count);
+    }
+
+    [Fact]
+    public async Task Batch_CancelledWhileABatchWaitsToRetry_ReportsItUnansweredAndExits130()
+    {
+        // The only batch is answered 503 and waits to try again when the run is cancelled: it was not answered (its
+        // events are not Errors), and the tool says they may or may not have reached the service.
+        await using var scope = await EmulatorScope.StartAsync();
+        scope.Emulator.Faults.Enqueue(Enumerable.Repeat(EmulatorFault.ServerError(503), 10).ToArray());
+        using var stop = new CancellationTokenSource();
+        var running = CliRunner.RunAsync(scope.Args("batch", scope.Csv(25), "--max-retries", "8", "--json"), environment: null, cancellationToken: stop.Token);
+        await Task.Run(async () =>
+        {
+            while (scope.Emulator.Requests.Count < 1)
+            {
+                await Task.Delay(20);
+            }
+        }).WaitAsync(TimeSpan.FromSeconds(60));
+        stop.Cancel();
+
+        var run = await running.WaitAsync(TimeSpan.FromSeconds(60));
+
+        run.ExitCode.Should().Be(130, run.ToString());
+        using var json = JsonDocument.Parse(run.Out);
+        json.RootElement.GetProperty("answered").GetInt32().Should().Be(0);
+        json.RootElement.GetProperty("results").GetArrayLength().Should().Be(0);
+        run.ErrorLines.Should().ContainSingle().Which.Should().StartWith("error: cancelled after 0 of 25 events were answered; the other 25 may or may not have reached the service.");
+        scope.Emulator.Ledger.Count.Should().Be(0);
+    }
+
     [Fact]
     public async Task Batch_ServerKeepsFailing_ExitsFourWithTheEventsUndelivered()
     {
