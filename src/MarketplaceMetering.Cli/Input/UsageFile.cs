@@ -27,7 +27,12 @@ internal sealed class UsageFile
     /// </summary>
     public const int MaxLineLength = 64 * 1024;
 
-    private static readonly UTF8Encoding StrictUtf8 = new(encoderShouldEmitUTF8Identifier: false, throwOnInvalidBytes: true);
+    /// <summary>
+    /// UTF-8 that throws on bytes that are not UTF-8. Its preamble is what the reader skips at the start of a file (a
+    /// byte order mark is allowed): the reader is not left to detect the encoding from the mark, since it then decodes
+    /// with <see cref="Encoding.UTF8"/>, which turns bad bytes into U+FFFD instead of throwing.
+    /// </summary>
+    private static readonly UTF8Encoding StrictUtf8 = new(encoderShouldEmitUTF8Identifier: true, throwOnInvalidBytes: true);
 
     private static readonly string[] EventColumns = ["resourceId", "resourceUri", "planId", "dimension", "quantity", "effectiveStartTime"];
     private static readonly string[] SentColumns = [.. EventColumns, "status", "resourceUsageId"];
@@ -127,7 +132,7 @@ internal sealed class UsageFile
     }
 
     /// <summary>
-    /// The file's lines, read as UTF-8 (or as its byte order mark says). Bytes that are not UTF-8 (a file saved as
+    /// The file's lines, read as UTF-8 (after a byte order mark, if any). Bytes that are not UTF-8 (a file saved as
     /// Latin-1 or Windows-1252: "dim\xE9") fail the read: decoded leniently they would become U+FFFD and be sent as
     /// another dimension or plan than the file meant.
     /// </summary>
@@ -138,7 +143,7 @@ internal sealed class UsageFile
         StreamReader reader;
         try
         {
-            reader = new StreamReader(path, StrictUtf8, detectEncodingFromByteOrderMarks: true);
+            reader = new StreamReader(path, StrictUtf8, detectEncodingFromByteOrderMarks: false);
         }
         catch (Exception e) when (e is UnauthorizedAccessException or IOException)
         {

@@ -202,6 +202,60 @@ public class BatchCommandTests
     }
 
     [Theory]
+    [InlineData("events.csv")]
+    [InlineData("events.jsonl")]
+    public async Task Batch_FileWithAByteOrderMarkButNotUtf8_ExitsTwoSayingSoAndSendsNothing(string name)
+    {
+        // A UTF-8 byte order mark, then a line saved as Windows-1252 ("dim\xE9"): the mark must not turn the strict
+        // reading lenient (the bytes read as U+FFFD and "dim\uFFFD" sent as the dimension).
+        await using var scope = await EmulatorScope.StartAsync();
+        var text = name.EndsWith(".csv", StringComparison.Ordinal)
+            ? $"{Header}\r\n{EmulatorScope.Resource(0)},plan1,dimé,1,{Hour}\r\n"
+            : $$"""{"resourceId":"{{EmulatorScope.Resource(0)}}","planId":"plan1","dimension":"dimé","quantity":1,"effectiveStartTime":"{{Hour}}"}""" + "\r\n";
+        var path = Path.Combine(scope.Directory, name);
+        await File.WriteAllBytesAsync(path, [0xEF, 0xBB, 0xBF, .. Encoding.Latin1.GetBytes(text)]);
+
+        var run = await CliRunner.RunAsync(scope.Args("batch", path));
+
+        run.ExitCode.Should().Be(2, run.ToString());
+        run.ErrorLines.Should().ContainSingle().Which.Should().Contain(name + ": not valid UTF-8");
+        scope.Emulator.Requests.Should().BeEmpty();
+    }
+
+    [Fact]
+    public async Task Batch_ByteOrderMarkCrLfMultiByteTextAndNoFinalLineEnd_ReadsEveryLineWithItsNumber()
+    {
+        // A file saved by a Windows editor: a byte order mark, CRLF line ends, a dimension in Japanese (3 bytes a
+        // character) and an emoji one (a surrogate pair), padded so characters straddle the reader's blocks, and no
+        // line end after the last line. A bad quantity on the last line is named by its number.
+        await using var scope = await EmulatorScope.StartAsync();
+        var text = new StringBuilder(Header).Append("\r\n");
+        for (var i = 0; i < 40; i++)
+        {
+            var dimension = i % 2 == 0 ? "\u6e2c\u5b9a" + new string('\u6e2c', i * 37) : "\U0001F680" + new string('x', i * 41);
+            text.Append(CultureInfo.InvariantCulture, $"{EmulatorScope.Resource(i)},plan1,{dimension},1,{Hour}\r\n");
+        }
+
+        var good = text.ToString().TrimEnd('\r', '\n');
+        var bad = good + $"\r\n{EmulatorScope.Resource(40)},plan1,dim1,x,{Hour}";
+        var goodPath = Path.Combine(scope.Directory, "good.csv");
+        var badPath = Path.Combine(scope.Directory, "bad.csv");
+        await File.WriteAllTextAsync(goodPath, good, new UTF8Encoding(true));
+        await File.WriteAllTextAsync(badPath, bad, new UTF8Encoding(true));
+
+        var refused = await CliRunner.RunAsync(scope.Args("batch", badPath));
+        var run = await CliRunner.RunAsync(scope.Args("batch", goodPath, "--json"));
+
+        refused.ExitCode.Should().Be(2, refused.ToString());
+        refused.Error.Should().Contain("bad.csv:42: quantity 'x' is not a number");
+        run.ExitCode.Should().Be(0, run.ToString());
+        using var json = JsonDocument.Parse(run.Out);
+        json.RootElement.GetProperty("results").EnumerateArray().Select(r => r.GetProperty("line").GetInt32()).Should().Equal(Enumerable.Range(2, 40));
+        scope.Emulator.Ledger.Entries.Select(e => (e.ResourceId, e.Dimension)).Should().BeEquivalentTo(Enumerable.Range(0, 40).Select(i =>
+            (EmulatorScope.Resource(i), i % 2 == 0 ? "\u6e2c\u5b9a" + new string('\u6e2c', i * 37) : "\U0001F680" + new string('x', i * 41))));
+    }
+
+    [Theory]
     [InlineData("resourceId")]
     [InlineData("quantity")]
     [InlineData("effectiveStartTime")]
