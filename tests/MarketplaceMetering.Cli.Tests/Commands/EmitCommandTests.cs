@@ -134,6 +134,55 @@ public class EmitCommandTests
         scope.Emulator.Requests.Should().BeEmpty();
     }
 
+    public static TheoryData<string, string, string> GoodTokens
+    {
+        get
+        {
+            // A JWT of about 2,000 characters (three base64url segments: '-', '_', digits, letters; dots between them)
+            // and an opaque token holding every character base64 and RFC 6750's b64token allow besides.
+            static string Segment(int length, int seed) => string.Concat(Enumerable.Range(0, length).Select(i => "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_"[((i * 31) + seed) % 64]));
+            var jwt = Segment(36, 1) + "." + Segment(1_620, 2) + "." + Segment(342, 3);
+            const string Opaque = "AbC+/9xy=~z.-_Q0+/Zz~~==";
+            return new()
+            {
+                { "emit", "--token", jwt },
+                { "batch", "METERING_TOKEN", jwt },
+                { "usage", "--token", Opaque },
+                { "batch", "--token", Opaque },
+            };
+        }
+    }
+
+    [Theory]
+    [MemberData(nameof(GoodTokens))]
+    public async Task Token_JwtOrOpaqueWithBase64Punctuation_IsSentAsItIs(string command, string from, string token)
+    {
+        // The bad-token check refuses spaces, line breaks, controls and non-ASCII: '.', '-', '_', '+', '/', '=' and '~'
+        // all appear in real tokens and must pass.
+        await using var scope = await EmulatorScope.StartAsync(o => o.Token = token);
+        string[] args = command switch
+        {
+            "emit" => Event(),
+            "batch" => ["batch", scope.Csv(30)],
+            _ => ["usage", "--from", EmulatorScope.Now.AddDays(-1).ToString("yyyy-MM-dd", CultureInfo.InvariantCulture)],
+        };
+        var environment = new Dictionary<string, string> { ["METERING_ENDPOINT"] = scope.Emulator.Endpoint.ToString() };
+        if (from == "METERING_TOKEN")
+        {
+            environment[from] = token;
+        }
+        else
+        {
+            args = [.. args, from, token];
+        }
+
+        var run = await CliRunner.RunAsync(args, environment);
+
+        run.ExitCode.Should().Be(0, run.ToString());
+        scope.Emulator.Requests.Should().NotBeEmpty().And.OnlyContain(r => r.Headers["Authorization"] == "Bearer " + token);
+        (run.Out + run.Error).Should().NotContain(token);
+    }
+
     [Fact]
     public async Task Emit_Verbose_AddsTheStackTraceToTheError()
     {
