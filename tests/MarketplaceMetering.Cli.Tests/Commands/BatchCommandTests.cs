@@ -685,6 +685,55 @@ public class BatchCommandTests
             .StartWith("error: cancelled after 75 of 200 events were answered; the other 125 may or may not have reached the service.");
     }
 
+    [Fact]
+    public async Task Batch_FirstBatchAnsweredLast_FilesEveryResultAtItsOwnLine()
+    {
+        // 150 events (6 batches, 4 at a time). The first batch is held until 3 others have been answered, so the answers
+        // come back out of order; each line must still show the id the service recorded for that line's resource.
+        await using var scope = await EmulatorScope.StartAsync();
+        using var handler = new FirstLastHandler(EmulatorScope.Resource(0), releaseAfter: 3);
+
+        var run = await CliRunner.RunAsync(scope.Args("batch", scope.Csv(150, quantity: i => i + 1), "--json"), environment: null, handler: handler)
+            .WaitAsync(TimeSpan.FromSeconds(60));
+
+        run.ExitCode.Should().Be(0, run.ToString());
+        handler.HeldWasAnsweredAfterOthers.Should().BeTrue();
+        var recorded = scope.Emulator.Ledger.Entries.ToDictionary(e => e.ResourceId, e => (e.UsageEventId, e.Quantity));
+        using var json = JsonDocument.Parse(run.Out);
+        var results = json.RootElement.GetProperty("results").EnumerateArray().ToList();
+        results.Select(r => r.GetProperty("line").GetInt32()).Should().Equal(Enumerable.Range(2, 150));
+        results.Select(r => (r.GetProperty("usageEventId").GetGuid(), r.GetProperty("quantity").GetDecimal()))
+            .Should().Equal(Enumerable.Range(0, 150).Select(i => recorded[EmulatorScope.Resource(i)]));
+    }
+
+    /// <summary>Holds the request that carries <c>held</c> until <c>releaseAfter</c> other requests have been answered.</summary>
+    private sealed class FirstLastHandler(Guid held, int releaseAfter) : DelegatingHandler(new SocketsHttpHandler())
+    {
+        private readonly TaskCompletionSource _release = new(TaskCreationOptions.RunContinuationsAsynchronously);
+        private int _answered;
+
+        public bool HeldWasAnsweredAfterOthers { get; private set; }
+
+        protected override async Task<HttpResponseMessage> SendAsync(HttpRequestMessage request, CancellationToken cancellationToken)
+        {
+            var body = await request.Content!.ReadAsStringAsync(cancellationToken);
+            if (body.Contains(held.ToString(), StringComparison.OrdinalIgnoreCase))
+            {
+                await _release.Task.WaitAsync(cancellationToken);
+                HeldWasAnsweredAfterOthers = true;
+                return await base.SendAsync(request, cancellationToken);
+            }
+
+            var response = await base.SendAsync(request, cancellationToken);
+            if (Interlocked.Increment(ref _answered) == releaseAfter)
+            {
+                _release.TrySetResult();
+            }
+
+            return response;
+        }
+    }
+
     /// <summary>
     /// Sends to the emulator the first <c>forward</c> requests that do not carry <c>held</c>; holds every other request
     /// (never sent) until the run is cancelled, and cancels it when the <c>cancelAtRequest</c>-th request arrives.
