@@ -706,6 +706,49 @@ public class BatchCommandTests
             .Should().Equal(Enumerable.Range(0, 150).Select(i => recorded[EmulatorScope.Resource(i)]));
     }
 
+    [Fact]
+    public async Task Batch_OneBatchFailsAfterItsRetries_TheOthersAreDeliveredAndItsLinesListedAsErrors()
+    {
+        // 100 events; every call of the second batch (lines 27 to 51) is answered 503. That batch's events are Errors
+        // after its retries; the three others are delivered; exit 4, every line in order.
+        await using var scope = await EmulatorScope.StartAsync();
+        using var handler = new FailingHandler(EmulatorScope.Resource(25));
+
+        var run = await CliRunner.RunAsync(scope.Args("batch", scope.Csv(100), "--max-retries", "1", "--json"), environment: null, handler: handler)
+            .WaitAsync(TimeSpan.FromSeconds(60));
+
+        run.ExitCode.Should().Be(4, run.ToString());
+        handler.Failed.Should().Be(2, "the call and its one retry");
+        scope.Emulator.Ledger.Count.Should().Be(75);
+        using var json = JsonDocument.Parse(run.Out);
+        json.RootElement.GetProperty("delivered").GetInt32().Should().Be(75);
+        json.RootElement.GetProperty("complete").GetBoolean().Should().BeTrue();
+        var results = json.RootElement.GetProperty("results").EnumerateArray().ToList();
+        results.Select(r => r.GetProperty("line").GetInt32()).Should().Equal(Enumerable.Range(2, 100));
+        results.Where(r => !r.GetProperty("delivered").GetBoolean()).Select(r => r.GetProperty("line").GetInt32()).Should().Equal(Enumerable.Range(27, 25));
+        results.Where(r => !r.GetProperty("delivered").GetBoolean()).Should().OnlyContain(r => r.GetProperty("status").GetString() == "Error");
+    }
+
+    /// <summary>Answers 503 to every request that carries <c>failing</c>; sends the others to the emulator.</summary>
+    private sealed class FailingHandler(Guid failing) : DelegatingHandler(new SocketsHttpHandler())
+    {
+        private int _failed;
+
+        public int Failed => _failed;
+
+        protected override async Task<HttpResponseMessage> SendAsync(HttpRequestMessage request, CancellationToken cancellationToken)
+        {
+            var body = await request.Content!.ReadAsStringAsync(cancellationToken);
+            if (body.Contains(failing.ToString(), StringComparison.OrdinalIgnoreCase))
+            {
+                Interlocked.Increment(ref _failed);
+                return new HttpResponseMessage(System.Net.HttpStatusCode.ServiceUnavailable) { RequestMessage = request, Content = new StringContent("""{"code":"ServiceUnavailable","message":"try later"}""", System.Text.Encoding.UTF8, "application/json") };
+            }
+
+            return await base.SendAsync(request, cancellationToken);
+        }
+    }
+
     /// <summary>Holds the request that carries <c>held</c> until <c>releaseAfter</c> other requests have been answered.</summary>
     private sealed class FirstLastHandler(Guid held, int releaseAfter) : DelegatingHandler(new SocketsHttpHandler())
     {
