@@ -493,8 +493,10 @@ public class BatchCommandTests
         notSent.Should().OnlyContain(r => r.GetProperty("message").GetString()!.StartsWith("Not sent: the service refused the caller earlier in this run.", StringComparison.Ordinal));
     }
 
-    [Fact]
-    public async Task Batch_ManagedAppByUriAndByResourceIdInTwoBatches_CountsTheSecondAsAConflictNotDeliveredTwice()
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public async Task Batch_ManagedAppByUriAndByResourceIdInTwoBatches_CountsOneAsAConflictNotDeliveredTwice(bool firstBatchAnsweredLast)
     {
         // One managed application, given on line 1 by its resource URI and on line 27 by its resource usage id (the file
         // check cannot tell the two names apart), with the same usage: 2 batches. The service records one event and
@@ -519,7 +521,10 @@ public class BatchCommandTests
 
         text.Append(CultureInfo.InvariantCulture, $$"""{"resourceId":"{{usageId}}","planId":"plan1","dimension":"dim1","quantity":5,"effectiveStartTime":"{{Hour}}"}""").Append('\n');
 
-        var run = await CliRunner.RunAsync(scope.Args("batch", scope.File("app.jsonl", text.ToString()), "--json"));
+        // Held, the first batch reaches the service after the second: line 27 is recorded, and line 1 is its Duplicate.
+        using var handler = new FirstLastHandler(EmulatorScope.Resource(0), releaseAfter: 1);
+        var run = await CliRunner.RunAsync(scope.Args("batch", scope.File("app.jsonl", text.ToString()), "--json"), environment: null, handler: firstBatchAnsweredLast ? handler : null)
+            .WaitAsync(TimeSpan.FromSeconds(60));
 
         run.ExitCode.Should().Be(4, run.ToString());
         scope.Emulator.Requests.Should().HaveCount(2);
@@ -533,6 +538,11 @@ public class BatchCommandTests
             .ToList();
         copies.Should().HaveCount(2);
         copies.Count(c => c.Delivered).Should().Be(1);
+        if (firstBatchAnsweredLast)
+        {
+            copies[1].Delivered.Should().BeTrue("line 27 reached the service first");
+        }
+
         copies.Select(c => c.Id).Should().AllBeEquivalentTo(scope.Emulator.Ledger.Entries.Single(e => e.ResourceId == usageId).UsageEventId);
     }
 
