@@ -217,6 +217,21 @@ internal static class BatchCommand
     private static async Task<(int Start, BulkUsageEventResult Answer)> SendBatchAsync(MeteringClient client, int start, List<UsageEvent> events, CancellationToken cancellationToken) =>
         (start, await client.SubmitUsageEventsAsync(events, cancellationToken).ConfigureAwait(false));
 
+    /// <summary>
+    /// The sum of the quantities, or <see cref="decimal.MaxValue"/> past it (as <see cref="UsageEventSummary"/> holds its
+    /// totals): each event can be up to it, and the report comes after the events were sent, so it must not throw.
+    /// </summary>
+    private static decimal Total(IEnumerable<decimal> quantities)
+    {
+        var total = 0m;
+        foreach (var quantity in quantities)
+        {
+            total = quantity > decimal.MaxValue - total ? decimal.MaxValue : total + quantity;
+        }
+
+        return total;
+    }
+
     private static void Report(CliOutput output, string path, List<UsageLine> lines, UsageEventResult?[] answers, Dictionary<int, (int Recorded, AcceptedUsageEvent Original)> repeats, bool complete)
     {
         ResultView View(UsageEventResult result, int index) =>
@@ -248,12 +263,12 @@ internal static class BatchCommand
             table.AddRow(
                 CliOutput.Status(group.Key.ToString(), group.Key is UsageEventStatus.Accepted || (group.Key is UsageEventStatus.Duplicate && group.All(r => r.IsDelivered))),
                 new Text(group.Count().ToString(CultureInfo.InvariantCulture)),
-                new Text(CliOutput.Number(group.Sum(r => r.Event.Quantity))));
+                new Text(CliOutput.Number(Total(group.Select(r => r.Event.Quantity)))));
         }
 
         if (results.Count < lines.Count)
         {
-            CliOutput.AddRow(table, "Not answered", (lines.Count - results.Count).ToString(CultureInfo.InvariantCulture), CliOutput.Number(lines.Where((_, i) => answers[i] is null).Sum(l => l.Event.Quantity)));
+            CliOutput.AddRow(table, "Not answered", (lines.Count - results.Count).ToString(CultureInfo.InvariantCulture), CliOutput.Number(Total(lines.Where((_, i) => answers[i] is null).Select(l => l.Event.Quantity))));
         }
 
         output.Console.Write(table);

@@ -31,6 +31,20 @@ public class BatchCommandTests
     }
 
     [Fact]
+    public async Task Batch_QuantitiesSummingPastTheLargestDecimal_ReportsThemInsteadOfCrashingAfterSending()
+    {
+        await using var scope = await EmulatorScope.StartAsync();
+        var file = scope.Csv(3, quantity: _ => decimal.MaxValue);
+
+        var run = await CliRunner.RunAsync(scope.Args("batch", file));
+
+        run.ExitCode.Should().Be(0, run.ToString());
+        scope.Emulator.Ledger.Count.Should().Be(3);
+        run.Out.Should().Contain("3 of 3 events delivered.");
+        run.Error.Should().NotContain("Overflow");
+    }
+
+    [Fact]
     public async Task Batch_JsonLines_SendsThemAndJsonOutputGivesEachLinesResult()
     {
         await using var scope = await EmulatorScope.StartAsync();
