@@ -168,22 +168,21 @@ internal static class UsageEventReader
             return quantity != 0 || nearest <= 0;
         }
 
-        // The nearest double to a quantity at the top of the decimal range can lie just past it (the double nearest to
-        // 79228162514264337593543950334 is 2^96): a decimal ledger cannot hold that double, so it holds the decimal sent,
-        // which reads back as the same double, so an echo still matches what was sent.
-        if (value.TryGetDecimal(out quantity))
+        // Past a decimal, only 2^96 is a quantity the ledger can hold: the double nearest to the top of the decimal range
+        // (79228162514264337593543950334, say). It holds the decimal sent, which reads back as that double, so an echo
+        // still matches what was sent; or, for 2^96 sent as a double's digits (7.922816251426434E+28), the largest
+        // decimal, whose double it is.
+        if (Math.Abs(nearest) != (double)decimal.MaxValue)
         {
-            return quantity != 0;
+            return false;
         }
 
-        // 2^96 itself, sent as a double's digits (7.922816251426434E+28): held as the largest decimal, whose double it is.
-        if (Math.Abs(nearest) == (double)decimal.MaxValue)
+        if (!value.TryGetDecimal(out quantity))
         {
             quantity = nearest > 0 ? decimal.MaxValue : decimal.MinValue;
-            return true;
         }
 
-        return false;
+        return true;
     }
 
     private static string? ReadString(JsonElement value, string target, Action<string, string> fail)
