@@ -304,12 +304,13 @@ public sealed partial class PostgreSqlUsageLedger : UsageLedger
     /// </summary>
     private sealed class CommitState
     {
-        public bool Sent { get; set; }
+        /// <summary>Whether the commit was sent: it is sent once the result is known.</summary>
+        public bool Sent => Result is not null;
 
-        /// <summary>The transaction's id (<c>txid_current()</c>), to ask <c>txid_status</c> about.</summary>
+        /// <summary>The transaction's id (<c>txid_current()</c>, returned by the upserts), to ask <c>txid_status</c> about.</summary>
         public long? TransactionId { get; set; }
 
-        /// <summary>What the add returns once committed.</summary>
+        /// <summary>What the add returns once committed; set just before the commit is sent.</summary>
         public IReadOnlyList<UsageCarryForward>? Result { get; set; }
     }
 
@@ -360,16 +361,10 @@ public sealed partial class PostgreSqlUsageLedger : UsageLedger
             var transaction = await connection.BeginTransactionAsync(cancellationToken).ConfigureAwait(false);
             await using (transaction.ConfigureAwait(false))
             {
-                var current = new NpgsqlCommand("SELECT txid_current()", connection, transaction);
-                await using (current.ConfigureAwait(false))
-                {
-                    commit.TransactionId = Convert.ToInt64(await current.ExecuteScalarAsync(cancellationToken).ConfigureAwait(false), CultureInfo.InvariantCulture);
-                }
-
                 // An atomic upsert per delta: adds to the hour's row while it is open and was never claimed, whoever else is
                 // adding to it. When the row exists but is taken (claimed, sent, or tried: the service may hold the hour
                 // with the quantity sent), or full (its sum would pass decimal.MaxValue, and the row could no longer be
-                // read), nothing changes and no id comes back: the delta moves on. So it does when another plan has a row
+                // read), nothing changes and no row comes back: the delta moves on. So it does when another plan has a row
                 // for the resource, dimension and hour (the plan changed during it): the service keeps one event for them
                 // whatever the plan, and would answer this plan's as a Duplicate of the other's, never billed. (Two
                 // instances recording two plans of one resource, dimension and hour at the same instant can still
@@ -385,7 +380,7 @@ public sealed partial class PostgreSqlUsageLedger : UsageLedger
                         ON CONFLICT (lower(resource), lower(plan_id), lower(dimension), hour)
                         DO UPDATE SET quantity = {0}.usage.quantity + EXCLUDED.quantity, updated_at = EXCLUDED.updated_at
                         WHERE {0}.usage.state = 0 AND {0}.usage.attempts = 0 AND {0}.usage.quantity + EXCLUDED.quantity <= @max
-                        RETURNING id;
+                        RETURNING txid_current();
                         """),
                     connection,
                     transaction);
@@ -413,8 +408,10 @@ public sealed partial class PostgreSqlUsageLedger : UsageLedger
                         while (true)
                         {
                             hour.Value = target;
-                            if (await upsert.ExecuteScalarAsync(cancellationToken).ConfigureAwait(false) is not null)
+                            // A row changed: the transaction's id comes back, for txid_status should the commit's answer be lost.
+                            if (await upsert.ExecuteScalarAsync(cancellationToken).ConfigureAwait(false) is long transactionId)
                             {
+                                commit.TransactionId = transactionId;
                                 break;
                             }
 
@@ -431,7 +428,6 @@ public sealed partial class PostgreSqlUsageLedger : UsageLedger
                     }
 
                     commit.Result = (IReadOnlyList<UsageCarryForward>?)moves ?? [];
-                    commit.Sent = true;
                     await transaction.CommitAsync(cancellationToken).ConfigureAwait(false);
                     return commit.Result;
                 }
