@@ -89,6 +89,22 @@ internal static class Messages
     }
 
     /// <summary>
+    /// Refuses the first option whose value holds a character no plan id, dimension or resource has (see
+    /// <see cref="UnsafeCharacter"/>), saying what follows from it: <c>--plan holds a control character (U+0009) at
+    /// character 4; nothing was sent.</c>
+    /// </summary>
+    public static void RefuseUnsafeOptions(ReadOnlySpan<(string Option, string? Value)> options, string consequence)
+    {
+        foreach (var (option, value) in options)
+        {
+            if (value is not null && UnsafeCharacter(value) is { } unsafeCharacter)
+            {
+                throw new CliException($"{option} holds {unsafeCharacter}; {consequence}.");
+            }
+        }
+    }
+
+    /// <summary>
     /// A control character, or a bidirectional formatting one: the marks (ALM, LRM, RLM), the embeddings and overrides
     /// (LRE to RLO) and the isolates (LRI to PDI). The core's WireFormat.SafeText treats the same characters alike.
     /// </summary>

@@ -41,13 +41,7 @@ internal static class EmitCommand
 
             var id = parse.GetValue(resourceId);
             var uri = parse.GetValue(resourceUri);
-            foreach (var (option, value) in (ReadOnlySpan<(string, string?)>)[("--plan", parse.GetValue(plan)), ("--dimension", parse.GetValue(dimension)), ("--resource-uri", uri)])
-            {
-                if (value is not null && Messages.UnsafeCharacter(value) is { } unsafeCharacter)
-                {
-                    throw new CliException($"{option} holds {unsafeCharacter}; nothing was sent.");
-                }
-            }
+            Messages.RefuseUnsafeOptions([("--plan", parse.GetValue(plan)), ("--dimension", parse.GetValue(dimension)), ("--resource-uri", uri)], "nothing was sent");
 
             if ((id is null) == (uri is null))
             {

@@ -31,13 +31,7 @@ internal static class UsageCommand
             }
 
             // A filter holding a line break or an ESC matches no row: the listing would say "0 rows" of a typing mistake.
-            foreach (var (option, value) in (ReadOnlySpan<(string, string?)>)[("--offer", parse.GetValue(offer)), ("--plan", parse.GetValue(plan)), ("--dimension", parse.GetValue(dimension)), ("--recon-status", parse.GetValue(recon))])
-            {
-                if (value is not null && Messages.UnsafeCharacter(value) is { } unsafeCharacter)
-                {
-                    throw new CliException($"{option} holds {unsafeCharacter}; no row can match it.");
-                }
-            }
+            Messages.RefuseUnsafeOptions([("--offer", parse.GetValue(offer)), ("--plan", parse.GetValue(plan)), ("--dimension", parse.GetValue(dimension)), ("--recon-status", parse.GetValue(recon))], "no row can match it");
 
             if (end < start)
             {
