@@ -162,11 +162,11 @@ public abstract record UsageEventResult
     /// <summary>The service (or, after exhausting retries, the client) could not record the event. Carries the service's error.</summary>
     public abstract record Failure : UsageEventResult
     {
-        private protected Failure(UsageEventStatus status, UsageEvent usageEvent, string? code, string? message, string? target, IReadOnlyList<MeteringErrorDetail>? details, ServiceIds ids)
+        private protected Failure(UsageEvent usageEvent, string? code, string? message, string? target, IReadOnlyList<MeteringErrorDetail>? details, ServiceIds ids)
             : base(usageEvent, ids)
         {
             Code = code;
-            Message = string.IsNullOrEmpty(message) ? $"The service answered {status} for the event." : message!;
+            Message = string.IsNullOrEmpty(message) ? $"The service answered {Status} for the event." : message!;
             Target = target;
             Details = details ?? [];
         }
@@ -199,7 +199,7 @@ public abstract record UsageEventResult
     public sealed record Expired : Failure
     {
         internal Expired(UsageEvent usageEvent, string? code, string? message, string? target, IReadOnlyList<MeteringErrorDetail>? details, ServiceIds ids)
-            : base(UsageEventStatus.Expired, usageEvent, code, message, target, details, ids)
+            : base(usageEvent, code, message, target, details, ids)
         {
         }
     }
@@ -208,7 +208,7 @@ public abstract record UsageEventResult
     public sealed record ResourceNotFound : Failure
     {
         internal ResourceNotFound(UsageEvent usageEvent, string? code, string? message, string? target, IReadOnlyList<MeteringErrorDetail>? details, ServiceIds ids)
-            : base(UsageEventStatus.ResourceNotFound, usageEvent, code, message, target, details, ids)
+            : base(usageEvent, code, message, target, details, ids)
         {
         }
     }
@@ -217,7 +217,7 @@ public abstract record UsageEventResult
     public sealed record ResourceNotAuthorized : Failure
     {
         internal ResourceNotAuthorized(UsageEvent usageEvent, string? code, string? message, string? target, IReadOnlyList<MeteringErrorDetail>? details, ServiceIds ids)
-            : base(UsageEventStatus.ResourceNotAuthorized, usageEvent, code, message, target, details, ids)
+            : base(usageEvent, code, message, target, details, ids)
         {
         }
     }
@@ -226,7 +226,7 @@ public abstract record UsageEventResult
     public sealed record ResourceNotActive : Failure
     {
         internal ResourceNotActive(UsageEvent usageEvent, string? code, string? message, string? target, IReadOnlyList<MeteringErrorDetail>? details, ServiceIds ids)
-            : base(UsageEventStatus.ResourceNotActive, usageEvent, code, message, target, details, ids)
+            : base(usageEvent, code, message, target, details, ids)
         {
         }
     }
@@ -235,7 +235,7 @@ public abstract record UsageEventResult
     public sealed record InvalidDimension : Failure
     {
         internal InvalidDimension(UsageEvent usageEvent, string? code, string? message, string? target, IReadOnlyList<MeteringErrorDetail>? details, ServiceIds ids)
-            : base(UsageEventStatus.InvalidDimension, usageEvent, code, message, target, details, ids)
+            : base(usageEvent, code, message, target, details, ids)
         {
         }
     }
@@ -244,7 +244,7 @@ public abstract record UsageEventResult
     public sealed record InvalidQuantity : Failure
     {
         internal InvalidQuantity(UsageEvent usageEvent, string? code, string? message, string? target, IReadOnlyList<MeteringErrorDetail>? details, ServiceIds ids)
-            : base(UsageEventStatus.InvalidQuantity, usageEvent, code, message, target, details, ids)
+            : base(usageEvent, code, message, target, details, ids)
         {
         }
     }
@@ -253,7 +253,7 @@ public abstract record UsageEventResult
     public sealed record BadArgument : Failure
     {
         internal BadArgument(UsageEvent usageEvent, string? code, string? message, string? target, IReadOnlyList<MeteringErrorDetail>? details, ServiceIds ids)
-            : base(UsageEventStatus.BadArgument, usageEvent, code, message, target, details, ids)
+            : base(usageEvent, code, message, target, details, ids)
         {
         }
     }
@@ -266,7 +266,7 @@ public abstract record UsageEventResult
     public sealed record Error : Failure
     {
         internal Error(UsageEvent usageEvent, string? code, string? message, string? target, IReadOnlyList<MeteringErrorDetail>? details, ServiceIds ids)
-            : base(UsageEventStatus.Error, usageEvent, code, message, target, details, ids)
+            : base(usageEvent, code, message, target, details, ids)
         {
         }
     }

@@ -50,6 +50,13 @@ public class MeteringModelFactoryTests
     }
 
     [Fact]
+    public void Failure_WithoutAMessage_SaysWhichStatusTheServiceAnswered()
+    {
+        MeteringModelFactory.ResourceNotActive(Event, message: null).Message.Should().Be("The service answered ResourceNotActive for the event.");
+        MeteringModelFactory.Expired(Event, message: "").Message.Should().Be("The service answered Expired for the event.");
+    }
+
+    [Fact]
     public void Duplicate_OfItself_IsReplay_OfOtherQuantity_IsConflict()
     {
         MeteringModelFactory.Duplicate(Event, MeteringModelFactory.AcceptedUsageEvent(Event)).IsReplay.Should().BeTrue();
