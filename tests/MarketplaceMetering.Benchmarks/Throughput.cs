@@ -10,7 +10,8 @@ namespace MarketplaceMetering.Benchmarks;
 /// The end-to-end throughput program: N events (200,000 by default) through <c>SubmitUsageEventsAsync</c> to the
 /// metering emulator running in another process, the same events through the minimal sender (4 batches in flight, as
 /// the client's default) and through <c>SubmitBatchUsageEventAsync</c> by 4 callers; then M events (60,000 by default)
-/// one per call through <c>SubmitUsageEventAsync</c> and the minimal sender, 4 callers each. Each run is a fresh child
+/// one per call through <c>SubmitUsageEventAsync</c> and the minimal sender, 4 callers each. The minimal sender runs
+/// twice in each group: with pooled bodies, and with allocated bodies as issue 9 measured it. Each run is a fresh child
 /// process against a fresh emulator, warmed up before it is measured; the senders are interleaved over R rounds (3 by
 /// default) and each ratio is taken within its round. Prints events/s, bytes allocated per event, CPU time per event of
 /// the sending process and of the emulator, and peak working set side by side, then the median ratio of the rounds.
@@ -37,19 +38,22 @@ internal static class Throughput
         // is taken against the baseline of its own round. The verdict is the median of the rounds' ratios.
         // "SubmitBatchUsageEventAsync" sends the same batches by 4 callers, as the minimal sender does: it tells the
         // batch call's own cost from that of the bulk planner above it.
+        // Each group has two references: the minimal sender with pooled bodies (the stricter one, "minimal sender") and
+        // the same sender as issue 9 measured it, which copies its request body into an array of its own and lets
+        // HttpClient buffer the answer ("minimal sender, allocated bodies"). Every client is compared with both.
         var groups = new[]
         {
-            new Group("bulk", count, "baseline", ["client", "client-batches"]),
-            new Group("single", singles, "baseline-single", ["client-single"]),
+            new Group("bulk", count, ["baseline", "baseline-allocated"], ["client", "client-batches"]),
+            new Group("single", singles, ["baseline-single", "baseline-allocated-single"], ["client-single"]),
         }.Where(g => g.Count > 0).ToArray(); // 0 skips a group
         var ok = true;
         Console.WriteLine();
-        Console.WriteLine($"{"round",-7}{"sender",-28}{"events/s",12}{"B/event",12}{"CPU us/event",14}{"emulator CPU",14}{"peak WS MiB",14}{"accepted",12}");
+        Console.WriteLine($"{"round",-7}{"sender",-44}{"events/s",12}{"B/event",12}{"CPU us/event",14}{"emulator CPU",14}{"peak WS MiB",14}{"accepted",12}");
         for (var round = 1; round <= rounds; round++)
         {
             foreach (var group in groups)
             {
-                var senders = group.Clients.Prepend(group.Baseline).ToList();
+                var senders = group.Baselines.Concat(group.Clients).ToList();
                 var figures = new Dictionary<string, Figures>();
                 for (var k = 0; k < senders.Count; k++)
                 {
@@ -57,17 +61,20 @@ internal static class Throughput
                     var f = await MeasureAsync(sender, group.Count);
                     figures[sender] = f;
                     ok &= f.Accepted == group.Count && f.LedgerProblem is null;
-                    Console.WriteLine($"{round,-7}{f.Sender,-28}{f.EventsPerSecond,12:N0}{f.BytesPerEvent,12:N0}{f.CpuMicrosecondsPerEvent,14:N1}{f.EmulatorCpuMicrosecondsPerEvent,14:N1}{f.PeakWorkingSet / 1048576.0,14:N1}{f.Accepted,12:N0}");
+                    Console.WriteLine($"{round,-7}{f.Sender,-44}{f.EventsPerSecond,12:N0}{f.BytesPerEvent,12:N0}{f.CpuMicrosecondsPerEvent,14:N1}{f.EmulatorCpuMicrosecondsPerEvent,14:N1}{f.PeakWorkingSet / 1048576.0,14:N1}{f.Accepted,12:N0}");
                     if (f.LedgerProblem is { } problem)
                     {
                         Console.WriteLine($"       {f.Sender}: the emulator's ledger is not what the sender was to send: {problem}");
                     }
                 }
 
-                foreach (var client in group.Clients)
+                foreach (var baseline in group.Baselines)
                 {
-                    group.Ratios[client].Add(figures[client].EventsPerSecond / figures[group.Baseline].EventsPerSecond);
-                    Compare($"{group.Name}, round {round}", figures[group.Baseline], figures[client]);
+                    foreach (var client in group.Clients)
+                    {
+                        group.Ratios[(client, baseline)].Add(figures[client].EventsPerSecond / figures[baseline].EventsPerSecond);
+                        Compare($"{group.Name}, round {round}", figures[baseline], figures[client]);
+                    }
                 }
             }
         }
@@ -75,18 +82,20 @@ internal static class Throughput
         Console.WriteLine();
         foreach (var group in groups)
         {
-            foreach (var (client, ratios) in group.Ratios)
+            foreach (var ((client, baseline), ratios) in group.Ratios)
             {
-                Console.WriteLine($"{group.Name}: {Name(client)} / minimal sender, events/s by round: {string.Join(", ", ratios.Select(r => r.ToString("N2", CultureInfo.InvariantCulture) + "x"))}; median {Median(ratios):N2}x");
+                Console.WriteLine($"{group.Name}: {Name(client)} / {Reference(baseline)}, events/s by round: {string.Join(", ", ratios.Select(r => r.ToString("N2", CultureInfo.InvariantCulture) + "x"))}; median {Median(ratios):N2}x");
             }
         }
 
         return ok ? 0 : 1;
     }
 
-    private sealed record Group(string Name, int Count, string Baseline, string[] Clients)
+    private sealed record Group(string Name, int Count, string[] Baselines, string[] Clients)
     {
-        public Dictionary<string, List<double>> Ratios { get; } = Clients.ToDictionary(c => c, _ => new List<double>());
+        /// <summary>Each client's ratio to each baseline, by round; the pooled baseline's first.</summary>
+        public Dictionary<(string Client, string Baseline), List<double>> Ratios { get; } =
+            Baselines.SelectMany(b => Clients.Select(c => (c, b))).ToDictionary(p => p, _ => new List<double>());
     }
 
     private static string Name(string sender) => sender switch
@@ -95,8 +104,15 @@ internal static class Throughput
         "client-single" => "SubmitUsageEventAsync",
         "client-batches" => "SubmitBatchUsageEventAsync",
         "baseline-single" => "minimal sender, single",
-        _ => "minimal sender, batches",
+        "baseline-allocated-single" => "minimal sender, single, allocated bodies",
+        "baseline-allocated" => "minimal sender, batches, allocated bodies",
+        "baseline" => "minimal sender, batches",
+        _ => throw new ArgumentException("Unknown sender: " + sender, nameof(sender)),
     };
+
+    /// <summary>A baseline's name in the medians' lines.</summary>
+    private static string Reference(string baseline) =>
+        baseline.Contains("allocated", StringComparison.Ordinal) ? "minimal sender with allocated bodies (issue 9's baseline)" : "minimal sender";
 
     private static double Median(List<double> values)
     {
@@ -158,14 +174,18 @@ internal static class Throughput
             .ToArray();
         var credential = new Azure.Core.AccessToken(Token, DateTimeOffset.UtcNow.AddHours(1));
         using var client = new MeteringClient(new FixedCredential(credential), new MeteringClientOptions { Endpoint = endpoint });
-        using var baseline = new MinimalSender(endpoint, Token);
+        using var baseline = new MinimalSender(
+            endpoint,
+            Token,
+            sender.Contains("allocated", StringComparison.Ordinal) ? MinimalSender.Bodies.Allocated : MinimalSender.Bodies.Pooled);
         Func<UsageEvent[], Task<int>> send = sender switch
         {
             "client" => async events => (await client.SubmitUsageEventsAsync(events).ConfigureAwait(false)).Summary.Delivered,
             "client-single" => events => EachAsync(events, e => client.SubmitUsageEventAsync(e), static result => result is UsageEventResult.Accepted),
-            "baseline-single" => events => EachAsync(events, baseline.SendAsync, static accepted => accepted),
+            "baseline-single" or "baseline-allocated-single" => events => EachAsync(events, baseline.SendAsync, static accepted => accepted),
             "client-batches" => events => BatchesAsync(events, batch => client.SubmitBatchUsageEventAsync(batch), static result => result.Results.Count(r => r is UsageEventResult.Accepted)),
-            _ => events => baseline.SendBulkAsync(events, concurrency: 4),
+            "baseline" or "baseline-allocated" => events => baseline.SendBulkAsync(events, concurrency: 4),
+            _ => throw new ArgumentException("Unknown sender: " + sender, nameof(sender)),
         };
 
         // Warm up first, as a long-lived publisher's process is: the runtime compiles the code it runs, and the connections
