@@ -492,7 +492,7 @@ internal sealed class BulkSubmission
         var results = new UsageEventResult[events.Count];
         for (var k = 0; k < events.Count; k++)
         {
-            results[k] = new UsageEventResult.Error(events[k], code, failure.Message, target: null, details: null, ServiceIds.Of(failure.RequestId, failure.CorrelationId));
+            results[k] = new UsageEventResult.Error(events[k], code, failure.Message, target: null, details: null, ServiceIds.Of(failure.RequestId, failure.CorrelationId), failure.StatusCode);
         }
 
         return results;

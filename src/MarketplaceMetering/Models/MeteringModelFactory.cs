@@ -120,9 +120,16 @@ public static class MeteringModelFactory
         new(Require(usageEvent), code, message, target, details?.ToArray(), ServiceIds.Of(requestId, correlationId));
 
     /// <summary>An <see cref="UsageEventResult.Error"/> result.</summary>
-    /// <inheritdoc cref="Expired" path="/param"/>
-    public static UsageEventResult.Error Error(UsageEvent usageEvent, string? code = "Error", string? message = null, string? target = null, IEnumerable<MeteringErrorDetail>? details = null, string? requestId = null, string? correlationId = null) =>
-        new(Require(usageEvent), code, message, target, details?.ToArray(), ServiceIds.Of(requestId, correlationId));
+    /// <param name="usageEvent">The submitted event.</param>
+    /// <param name="code">The error code.</param>
+    /// <param name="message">The error message.</param>
+    /// <param name="target">The field the error is about.</param>
+    /// <param name="details">The error's details.</param>
+    /// <param name="requestId">The <c>x-ms-requestid</c>.</param>
+    /// <param name="correlationId">The <c>x-ms-correlationid</c>.</param>
+    /// <param name="statusCode">The HTTP status of a call that failed as a whole (<see cref="UsageEventResult.Error.StatusCode"/>).</param>
+    public static UsageEventResult.Error Error(UsageEvent usageEvent, string? code = "Error", string? message = null, string? target = null, IEnumerable<MeteringErrorDetail>? details = null, string? requestId = null, string? correlationId = null, int? statusCode = null) =>
+        new(Require(usageEvent), code, message, target, details?.ToArray(), ServiceIds.Of(requestId, correlationId), statusCode);
 
     /// <summary>An <see cref="UsageEventResult.Unknown"/> result, for a status newer than this library.</summary>
     /// <param name="usageEvent">The submitted event.</param>

@@ -265,10 +265,29 @@ public abstract record UsageEventResult
     [System.Diagnostics.CodeAnalysis.SuppressMessage("Naming", "CA1716:Identifiers should not match keywords", Justification = "Named as the service's status 'Error'; the public contract fixes this name.")]
     public sealed record Error : Failure
     {
-        internal Error(UsageEvent usageEvent, string? code, string? message, string? target, IReadOnlyList<MeteringErrorDetail>? details, ServiceIds ids)
+        internal Error(UsageEvent usageEvent, string? code, string? message, string? target, IReadOnlyList<MeteringErrorDetail>? details, ServiceIds ids, int? statusCode = null)
             : base(usageEvent, code, message, target, details, ids)
         {
+            StatusCode = statusCode;
         }
+
+        /// <summary>
+        /// The HTTP status the whole call ended with, when the client could not deliver the event: in a bulk
+        /// submission, 401 or 403 when the service refused the caller (nothing more is sent after it), or the last
+        /// status of a call whose retries ran out (a 5xx or a 429). <see langword="null"/> when the service answered for
+        /// the event itself (an item of a batch answer), when no answer came at all (the network failed or the call
+        /// timed out), and for an event a bulk submission did not send because the service had refused the caller
+        /// earlier (its <see cref="Failure.Code"/> is <c>NotSent</c>).
+        /// </summary>
+        /// <example>
+        /// <code>
+        /// if (result is UsageEventResult.Error { StatusCode: 401 or 403 })
+        /// {
+        ///     // the credential is refused: fix it before sending again
+        /// }
+        /// </code>
+        /// </example>
+        public int? StatusCode { get; }
     }
 
     /// <summary>

@@ -122,6 +122,7 @@ public class TokenFailureTests
         var bulk = await h.Client.SubmitUsageEventsAsync(TestEvents.Distinct(h.Clock, 60));
 
         bulk.Results.Should().AllBeOfType<UsageEventResult.Error>().And.OnlyContain(r => ((UsageEventResult.Error)r).Code == "TokenRefused");
+        bulk.Results.Cast<UsageEventResult.Error>().Should().OnlyContain(e => e.StatusCode == null, "no call was made");
         bulk.Summary.Delivered.Should().Be(0);
         h.Emulator.Requests.Should().BeEmpty();
     }
@@ -235,6 +236,7 @@ public class TokenFailureTests
         var bulk = await h.Client.SubmitUsageEventsAsync(TestEvents.Distinct(h.Clock, 100));
 
         bulk.Results.Should().AllBeOfType<UsageEventResult.Error>();
+        bulk.Results.Take(25).Cast<UsageEventResult.Error>().Should().OnlyContain(e => e.StatusCode == 403 && e.Code == "Forbidden");
         h.Emulator.Requests.Should().ContainSingle("after the service's 403 nothing more is sent");
     }
 

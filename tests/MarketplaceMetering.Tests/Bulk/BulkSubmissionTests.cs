@@ -125,6 +125,7 @@ public class BulkSubmissionTests
 
         var failed = bulk.Results.Take(25).Should().AllBeOfType<UsageEventResult.Error>().Subject.ToList();
         failed.Should().OnlyContain(e => e.Code == "ServiceUnavailable" && e.Message.Contains("HTTP 503") && e.Message.Contains("outlasted the retries") && e.RequestId != null);
+        failed.Should().OnlyContain(e => e.StatusCode == 503, "the call's last answer was a 503");
         bulk.Results.Skip(25).Should().AllBeOfType<UsageEventResult.Accepted>();
         bulk.Summary.Retryable.Should().Equal(events.Take(25));
         h.Emulator.Requests.Should().HaveCount(4);
@@ -140,6 +141,38 @@ public class BulkSubmissionTests
         bulk.Results.Should().HaveCount(100).And.AllBeOfType<UsageEventResult.Error>();
         bulk.Results.Cast<UsageEventResult.Error>().Should().OnlyContain(e => e.Message.Contains("403") || e.Message.Contains("refused"));
         h.Emulator.Requests.Should().ContainSingle("after a 403 nothing more is sent");
+        var errors = bulk.Results.Cast<UsageEventResult.Error>().ToList();
+        errors.Take(25).Should().OnlyContain(e => e.StatusCode == 403, "the refused batch's events carry the refusal's status");
+        errors.Skip(25).Should().OnlyContain(e => e.StatusCode == null && e.Code == "NotSent", "the events never sent had no call of their own");
+    }
+
+    [Fact]
+    public async Task SubmitUsageEventsAsync_BatchGetsNoAnswer_ItsErrorsCarryNoStatusCode()
+    {
+        await using var h = await Harness.StartAsync(client: o =>
+        {
+            o.MaxConcurrency = 1;
+            o.Retry.MaxRetries = 0;
+        });
+        h.Emulator.Faults.Enqueue(EmulatorFault.DropAfterAccept());
+
+        var bulk = await h.Client.SubmitUsageEventsAsync(TestEvents.Distinct(h.Clock, 30));
+
+        bulk.Results.Take(25).Should().AllBeOfType<UsageEventResult.Error>()
+            .And.OnlyContain(r => ((UsageEventResult.Error)r).StatusCode == null, "no answer came, so there is no status to report");
+        bulk.Results.Skip(25).Should().AllBeOfType<UsageEventResult.Accepted>();
+    }
+
+    [Fact]
+    public async Task SubmitUsageEventsAsync_AnswerOmitsTheBatchsItems_ItsErrorsCarryNoStatusCode()
+    {
+        await using var h = await Harness.StartAsync(client: o => o.MaxConcurrency = 1);
+        h.Emulator.Faults.Enqueue(EmulatorFault.Respond(200, """{"count":0,"result":[]}"""));
+
+        var bulk = await h.Client.SubmitUsageEventsAsync(TestEvents.Distinct(h.Clock, 3));
+
+        bulk.Results.Should().AllBeOfType<UsageEventResult.Error>()
+            .And.OnlyContain(r => ((UsageEventResult.Error)r).Code == "MissingFromResponse" && ((UsageEventResult.Error)r).StatusCode == null, "the call itself succeeded");
     }
 
     [Fact]

@@ -77,6 +77,20 @@ public class MeteringModelFactoryTests
     }
 
     [Fact]
+    public void Error_WithStatusCode_KeepsItAndEqualityComparesIt()
+    {
+        var refused = MeteringModelFactory.Error(Event, "Forbidden", "refused", requestId: "r", statusCode: 403);
+        var plain = MeteringModelFactory.Error(Event, "Forbidden", "refused", requestId: "r");
+
+        refused.StatusCode.Should().Be(403);
+        plain.StatusCode.Should().BeNull();
+        refused.Should().NotBe(plain);
+        refused.Should().Be(MeteringModelFactory.Error(Event, "Forbidden", "refused", requestId: "r", statusCode: 403));
+        (refused with { }).StatusCode.Should().Be(403);
+        refused.ToString().Should().Contain("StatusCode = 403");
+    }
+
+    [Fact]
     public void FailureFactories_BuildEachStatusWithItsError()
     {
         var details = new[] { new MeteringErrorDetail("c", "m", "t") };
