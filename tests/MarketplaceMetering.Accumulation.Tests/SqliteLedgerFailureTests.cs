@@ -1,4 +1,5 @@
 using System.Diagnostics;
+using System.Globalization;
 using Microsoft.Data.Sqlite;
 using Microsoft.Extensions.Logging;
 
@@ -44,6 +45,77 @@ public sealed class SqliteLedgerFailureTests
             SqliteConnection.ClearAllPools();
             Directory.Delete(folder, recursive: true);
         }
+    }
+
+    [SkippableFact]
+    public async Task DisposeAsync_LedgerFileReadOnly_LogsEachLostSumSoThatItCanBeRecordedAgain()
+    {
+        const string Application = "/subscriptions/0c6f3a5e-1b2d-4e8f-9a0b-1c2d3e4f5a6b/resourceGroups/rg/providers/Microsoft.Solutions/applications/app1";
+        var (folder, path) = await CreateLedgerFileAsync();
+        Skip.IfNot(SetReadOnly(path, true), "the file cannot be made read-only here (as root, chattr +i is needed)");
+        try
+        {
+            await using var h = await AccumulationHarness.StartAsync(o => o.DurabilityInterval = TimeSpan.FromHours(1), ledger: new SqliteUsageLedger(path));
+            var recorded = new (UsageResource Resource, string Plan, string Dimension, DateTimeOffset Hour, decimal Quantity)[]
+            {
+                (Resource, "plan", "calls", h.HourAgo(2), 100m),
+                (Resource, "plan", "calls", h.HourAgo(1), 5.5m),
+                (UsageResource.FromUri(Application), "gold", "gigabytes", h.HourAgo(0), 0.25m),
+            };
+            foreach (var (resource, plan, dimension, hour, quantity) in recorded)
+            {
+                h.Recorder.Record(resource, plan, dimension, quantity, hour.AddMinutes(10));
+            }
+
+            await h.Recorder.DisposeAsync().AsTask().WaitAsync(TimeSpan.FromSeconds(60));
+
+            var logs = h.Logs.GetSnapshot();
+            var stopped = logs.Where(r => r.Id.Id == 101).Should().ContainSingle().Subject;
+            stopped.Level.Should().Be(LogLevel.Critical);
+            stopped.GetStructuredStateValue("Count").Should().Be("3");
+            stopped.Exception.Should().BeOfType<SqliteException>("the entry says why the usage could not be written");
+            var lost = logs.Where(r => r.Id.Id == 118).ToList();
+            lost.Should().OnlyContain(r => r.Level == LogLevel.Critical);
+            var fromLog = lost.Select(r => (
+                Resource: r.GetStructuredStateValue("Resource")!,
+                Plan: r.GetStructuredStateValue("Plan")!,
+                Dimension: r.GetStructuredStateValue("Dimension")!,
+                Hour: DateTimeOffset.Parse(r.GetStructuredStateValue("Hour")!, CultureInfo.InvariantCulture),
+                Quantity: decimal.Parse(r.GetStructuredStateValue("Quantity")!, CultureInfo.InvariantCulture))).ToList();
+            fromLog.Should().BeEquivalentTo(recorded.Select(x => (Resource: x.Resource.ToString(), x.Plan, x.Dimension, x.Hour, x.Quantity)), "each lost sum is logged with what recording it again needs");
+            lost.Should().OnlyContain(r => r.Message.Contains(AccumulationRules.DeadlineOf(DateTimeOffset.Parse(r.GetStructuredStateValue("Hour")!, CultureInfo.InvariantCulture)).ToString("o", CultureInfo.InvariantCulture), StringComparison.Ordinal), "the message says until when it can still be billed");
+
+            // The operator records them again from the log, once the file can be written.
+            SetReadOnly(path, false).Should().BeTrue();
+            await using (var again = new UsageRecorder(h.Ledger, h.Options))
+            {
+                foreach (var (resource, plan, dimension, hour, quantity) in fromLog)
+                {
+                    await again.RecordAsync(resource.StartsWith('/') ? UsageResource.FromUri(resource) : Guid.Parse(resource), plan, dimension, quantity, hour);
+                }
+            }
+
+            (await h.EntriesAsync()).Select(e => (e.Resource, e.PlanId, e.Dimension, e.Hour, e.Quantity)).Should().BeEquivalentTo(recorded);
+        }
+        finally
+        {
+            SetReadOnly(path, false);
+            SqliteConnection.ClearAllPools();
+            Directory.Delete(folder, recursive: true);
+        }
+    }
+
+    private static async Task<(string Folder, string Path)> CreateLedgerFileAsync()
+    {
+        var folder = Directory.CreateTempSubdirectory("mm-readonly-").FullName;
+        var path = Path.Combine(folder, "usage.db");
+        await using (var created = new SqliteUsageLedger(path))
+        {
+            await created.InitializeAsync();
+        }
+
+        SqliteConnection.ClearAllPools();
+        return (folder, path);
     }
 
     /// <summary>Makes the file read-only or writable again: its mode or attribute, or (for root, whom the mode does not stop) its immutable attribute.</summary>

@@ -34,7 +34,7 @@ public sealed class UsageRecorderTests
     }
 
     [Fact]
-    public async Task DisposeAsync_AfterTheWriterStoppedWithUsageInMemory_LogsHowManySumsWereLost()
+    public async Task DisposeAsync_AfterTheWriterStoppedWithUsageInMemory_LogsEachLostSum()
     {
         // Record's usage lands in memory while the writer writes (after it took the meter's sums), and the writer then
         // stops on an unexpected error (the clock refuses the next interval's timer): that usage can never be written.
@@ -64,6 +64,8 @@ public sealed class UsageRecorderTests
         var lost = logs.GetSnapshot().Where(r => r.Id.Id == 101).Should().ContainSingle("the usage left in memory is lost, and the stop says how much").Subject;
         lost.Level.Should().Be(Microsoft.Extensions.Logging.LogLevel.Critical);
         lost.GetStructuredStateValue("Count").Should().Be("2");
+        logs.GetSnapshot().Where(r => r.Id.Id == 118).Select(r => (r.Level, r.GetStructuredStateValue("Dimension"), r.GetStructuredStateValue("Quantity")))
+            .Should().BeEquivalentTo(new[] { (Microsoft.Extensions.Logging.LogLevel.Critical, "calls", "7"), (Microsoft.Extensions.Logging.LogLevel.Critical, "exports", "2") }, "each lost sum is named, to be recorded again by hand");
         (await ledger.GetEntriesAsync(clock.GetUtcNow().AddDays(-1), clock.GetUtcNow().AddDays(1))).Single().Quantity.Should().Be(4m, "what was written before the stop stays");
     }
 

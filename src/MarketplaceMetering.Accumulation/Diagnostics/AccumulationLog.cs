@@ -8,8 +8,11 @@ internal static partial class AccumulationLog
     [LoggerMessage(100, LogLevel.Error, "Writing {Count} usage sums to the ledger failed; they stay in memory and are written with the next commit.")]
     public static partial void CommitFailed(ILogger logger, int count, Exception exception);
 
-    [LoggerMessage(101, LogLevel.Critical, "The recorder stopped with {Count} usage sums it could not write to the ledger: that usage is lost.")]
-    public static partial void LostOnDispose(ILogger logger, int count);
+    [LoggerMessage(101, LogLevel.Critical, "The recorder stopped with {Count} usage sums it could not write to the ledger: that usage is lost. Each sum is logged with event id 118, to be recorded again by hand.")]
+    public static partial void LostOnDispose(ILogger logger, int count, Exception? exception);
+
+    [LoggerMessage(118, LogLevel.Critical, "Usage LOST: {Resource} / {Plan} / {Dimension} for {Hour:o}, quantity {Quantity}, could not be written to the ledger before the recorder stopped. To bill it, record it again for that hour (RecordAsync with at: {Hour:o}) before {Deadline:o}.")]
+    public static partial void LostSum(ILogger logger, string resource, string plan, string dimension, DateTimeOffset hour, decimal quantity, DateTimeOffset deadline);
 
     [LoggerMessage(102, LogLevel.Information, "Usage of {Resource} / {Dimension} for {FromHour:o} arrived after that hour was sent; {Quantity} moved into {IntoHour:o}.")]
     public static partial void CarriedForward(ILogger logger, string resource, string dimension, DateTimeOffset fromHour, DateTimeOffset intoHour, decimal quantity);

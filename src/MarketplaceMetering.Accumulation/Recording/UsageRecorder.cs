@@ -196,15 +196,30 @@ public sealed class UsageRecorder : IAsyncDisposable, IDisposable
 
     /// <summary>
     /// After the writer stopped on an unexpected error, the sums still in memory can never be written: the meters are
-    /// closed (an add racing this throws rather than being taken) and how many sums were lost is logged (event id 101).
+    /// closed (an add racing this throws rather than being taken) and the lost sums are logged (event ids 101 and 118).
     /// </summary>
     private void ReportLostAfterWriterStopped()
     {
         var lost = new List<UsageDelta>();
         TakeAllAndClose(lost);
-        if (lost.Count > 0)
+        ReportLost(lost, Volatile.Read(ref _writerFault));
+    }
+
+    /// <summary>
+    /// Logs usage that can no longer be written: how many sums (event id 101, with the error), then each sum on its own
+    /// (event id 118: resource, plan, dimension, hour and quantity, which is what an operator needs to record it again).
+    /// </summary>
+    private void ReportLost(List<UsageDelta> lost, Exception? error)
+    {
+        if (lost.Count == 0)
         {
-            Report(() => AccumulationLog.LostOnDispose(_logger, lost.Count));
+            return;
+        }
+
+        Report(() => AccumulationLog.LostOnDispose(_logger, lost.Count, error));
+        foreach (var sum in lost)
+        {
+            Report(() => AccumulationLog.LostSum(_logger, sum.Resource.ToString(), sum.PlanId, sum.Dimension, sum.Hour, sum.Quantity, AccumulationRules.DeadlineOf(sum.Hour)));
         }
     }
 
@@ -442,14 +457,12 @@ public sealed class UsageRecorder : IAsyncDisposable, IDisposable
                 }
 
                 CompleteAll(batch, e);
-                Report(() =>
+                Report(() => AccumulationLog.CommitFailed(_logger, deltas.Count, e));
+                if (!open)
                 {
-                    AccumulationLog.CommitFailed(_logger, deltas.Count, e);
-                    if (!open)
-                    {
-                        AccumulationLog.LostOnDispose(_logger, saved.Count);
-                    }
-                });
+                    ReportLost(saved, e);
+                }
+
                 continue;
             }
 
