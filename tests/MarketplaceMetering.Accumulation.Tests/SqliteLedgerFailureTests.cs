@@ -105,6 +105,32 @@ public sealed class SqliteLedgerFailureTests
         }
     }
 
+    [SkippableFact]
+    public async Task DisposeAsync_LedgerFileWritableAgainAfterTheLastWriteFailed_TriesOnceMoreAndLosesNothing()
+    {
+        var (folder, path) = await CreateLedgerFileAsync();
+        Skip.IfNot(SetReadOnly(path, true), "the file cannot be made read-only here (as root, chattr +i is needed)");
+        try
+        {
+            // The outage ends just as the recorder stops: its last write fails, and the file can be written right after.
+            var ledger = new WritableAfterFirstFailureLedger(path, () => SetReadOnly(path, false));
+            await using var h = await AccumulationHarness.StartAsync(o => o.DurabilityInterval = TimeSpan.FromHours(1), ledger: ledger);
+            h.Recorder.Record(Resource, "plan", "calls", 100m, h.HourAgo(2));
+
+            await h.Recorder.DisposeAsync().AsTask().WaitAsync(TimeSpan.FromSeconds(60));
+
+            ledger.Failures.Should().Be(1, "the last write failed once (the file was read-only)");
+            (await h.EntriesAsync()).Should().ContainSingle().Which.Quantity.Should().Be(100m, "the last write is tried again before the usage is given up");
+            h.Logs.GetSnapshot().Should().Contain(r => r.Id.Id == 100).And.NotContain(r => r.Id.Id == 101 || r.Id.Id == 118);
+        }
+        finally
+        {
+            SetReadOnly(path, false);
+            SqliteConnection.ClearAllPools();
+            Directory.Delete(folder, recursive: true);
+        }
+    }
+
     private static async Task<(string Folder, string Path)> CreateLedgerFileAsync()
     {
         var folder = Directory.CreateTempSubdirectory("mm-readonly-").FullName;
@@ -116,6 +142,25 @@ public sealed class SqliteLedgerFailureTests
 
         SqliteConnection.ClearAllPools();
         return (folder, path);
+    }
+
+    /// <summary>A SQLite ledger whose file becomes writable again (by the given action) right after the first write that fails.</summary>
+    private sealed class WritableAfterFirstFailureLedger(string path, Func<bool> makeWritable) : MarketplaceMetering.Testing.DelegatingUsageLedger(path)
+    {
+        public int Failures { get; private set; }
+
+        protected internal override async Task<IReadOnlyList<UsageCarryForward>> AddAsync(IReadOnlyList<UsageDelta> deltas, DateTimeOffset now, CancellationToken cancellationToken)
+        {
+            try
+            {
+                return await base.AddAsync(deltas, now, cancellationToken);
+            }
+            catch (SqliteException) when (Failures++ == 0)
+            {
+                makeWritable().Should().BeTrue();
+                throw;
+            }
+        }
     }
 
     /// <summary>Makes the file read-only or writable again: its mode or attribute, or (for root, whom the mode does not stop) its immutable attribute.</summary>

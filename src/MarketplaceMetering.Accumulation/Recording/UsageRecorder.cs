@@ -443,7 +443,7 @@ public sealed class UsageRecorder : IAsyncDisposable, IDisposable
             IReadOnlyList<UsageCarryForward> moves;
             try
             {
-                moves = await Ledger.AddAsync(deltas, Clock.GetUtcNow(), CancellationToken.None).ConfigureAwait(false);
+                moves = await WriteAsync(deltas, last: !open).ConfigureAwait(false);
             }
             catch (Exception e)
             {
@@ -478,6 +478,31 @@ public sealed class UsageRecorder : IAsyncDisposable, IDisposable
                 }
             });
         }
+    }
+
+    /// <summary>
+    /// Adds the sums to the ledger. The last write (the recorder stopping) is tried a second time if the first try fails,
+    /// since nothing writes these sums after it. The second try follows at once: disposing has no time limit of its own
+    /// to wait within (a host's shutdown timeout bounds its hosted services, not the disposal of its container), and a
+    /// process killed while waiting would lose the sums without naming them. A locked SQLite file is already waited for
+    /// within each try (its busy timeout), and a connection the SQLite ledger opened read-only is not used again.
+    /// </summary>
+    [System.Diagnostics.CodeAnalysis.SuppressMessage("Design", "CA1031:Do not catch general exception types", Justification = "Any failure of the first try is reported; the second try's failure is the caller's.")]
+    private async Task<IReadOnlyList<UsageCarryForward>> WriteAsync(List<UsageDelta> deltas, bool last)
+    {
+        if (last)
+        {
+            try
+            {
+                return await Ledger.AddAsync(deltas, Clock.GetUtcNow(), CancellationToken.None).ConfigureAwait(false);
+            }
+            catch (Exception e)
+            {
+                Report(() => AccumulationLog.CommitFailed(_logger, deltas.Count, e));
+            }
+        }
+
+        return await Ledger.AddAsync(deltas, Clock.GetUtcNow(), CancellationToken.None).ConfigureAwait(false);
     }
 
     /// <summary>Takes every meter's pending sum, dirty or not, and closes the meters: no add is taken after this.</summary>
