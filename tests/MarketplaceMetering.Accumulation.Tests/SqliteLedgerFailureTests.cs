@@ -48,6 +48,73 @@ public sealed class SqliteLedgerFailureTests
     }
 
     [SkippableFact]
+    public async Task SaveAsync_LedgerFileReadOnlyForAWhile_LogsTheFirstFailureThenOnceAMinuteWithTheCountAndOnceWhenWritesSucceedAgain()
+    {
+        var (folder, path) = await CreateLedgerFileAsync();
+        Skip.IfNot(SetReadOnly(path, true), "the file cannot be made read-only here (as root, chattr +i is needed)");
+        try
+        {
+            await using var h = await AccumulationHarness.StartAsync(o => o.DurabilityInterval = TimeSpan.FromHours(1), ledger: new SqliteUsageLedger(path));
+            var failed = () => h.Logs.GetSnapshot().Where(r => r.Id.Id == 100).ToList();
+            var recovered = () => h.Logs.GetSnapshot().Where(r => r.Id.Id == 119).ToList();
+            async Task FailingSaveAsync() => await h.Recorder.Invoking(r => r.SaveAsync()).Should().ThrowAsync<SqliteException>();
+            var start = h.Clock.GetUtcNow();
+            h.Recorder.Record(Resource, "plan", "calls", 100m, h.HourAgo(2));
+
+            await FailingSaveAsync();
+            await FailingSaveAsync();
+            await FailingSaveAsync();
+            var first = failed().Should().ContainSingle("the first failure of an outage is logged, the next ones within a minute are not").Subject;
+            first.Level.Should().Be(LogLevel.Error);
+            first.Exception.Should().BeOfType<SqliteException>();
+            first.GetStructuredStateValue("Failures").Should().Be("1");
+            DateTimeOffset.Parse(first.GetStructuredStateValue("OutageStart")!, CultureInfo.InvariantCulture).Should().Be(start);
+
+            h.Clock.Advance(TimeSpan.FromSeconds(59));
+            await FailingSaveAsync();
+            failed().Should().HaveCount(1);
+
+            h.Clock.Advance(TimeSpan.FromSeconds(1));
+            await FailingSaveAsync();
+            var second = failed().Should().HaveCount(2, "a minute after the previous entry, the next failure is logged").And.Subject.Last();
+            second.GetStructuredStateValue("Failures").Should().Be("4", "two more at the start, one at 59 seconds, and this one");
+            DateTimeOffset.Parse(second.GetStructuredStateValue("OutageStart")!, CultureInfo.InvariantCulture).Should().Be(start);
+            recovered().Should().BeEmpty();
+
+            h.Clock.Advance(TimeSpan.FromSeconds(10));
+            SetReadOnly(path, false).Should().BeTrue();
+            await h.Recorder.SaveAsync();
+            var back = recovered().Should().ContainSingle("the end of the outage is logged once").Subject;
+            back.Level.Should().Be(LogLevel.Information);
+            back.GetStructuredStateValue("Duration").Should().Be(TimeSpan.FromSeconds(70).ToString());
+            back.GetStructuredStateValue("Failures").Should().Be("5");
+            h.Recorder.Record(Resource, "plan", "calls", 1m, h.HourAgo(2));
+            await h.Recorder.SaveAsync();
+            recovered().Should().HaveCount(1);
+
+            // A later outage is a new one: its first failure is logged at once, though less than a minute has passed.
+            SqliteConnection.ClearAllPools(); // a connection opened while the file was writable would still write its log
+            SetReadOnly(path, true).Should().BeTrue();
+            h.Recorder.Record(Resource, "plan", "calls", 10m, h.HourAgo(2));
+            await FailingSaveAsync();
+            var third = failed().Should().HaveCount(3).And.Subject.Last();
+            third.GetStructuredStateValue("Failures").Should().Be("1");
+            DateTimeOffset.Parse(third.GetStructuredStateValue("OutageStart")!, CultureInfo.InvariantCulture).Should().Be(start.AddSeconds(70));
+
+            SetReadOnly(path, false).Should().BeTrue();
+            await h.Recorder.SaveAsync();
+            recovered().Should().HaveCount(2);
+            (await h.EntriesAsync()).Should().ContainSingle().Which.Quantity.Should().Be(111m);
+        }
+        finally
+        {
+            SetReadOnly(path, false);
+            SqliteConnection.ClearAllPools();
+            Directory.Delete(folder, recursive: true);
+        }
+    }
+
+    [SkippableFact]
     public async Task DisposeAsync_LedgerFileReadOnly_LogsEachLostSumSoThatItCanBeRecordedAgain()
     {
         const string Application = "/subscriptions/0c6f3a5e-1b2d-4e8f-9a0b-1c2d3e4f5a6b/resourceGroups/rg/providers/Microsoft.Solutions/applications/app1";

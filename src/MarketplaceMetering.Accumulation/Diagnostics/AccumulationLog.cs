@@ -5,8 +5,11 @@ namespace MarketplaceMetering;
 /// <summary>The accumulation layer's log messages (event ids 100 and up; the core client uses 1 to 99).</summary>
 internal static partial class AccumulationLog
 {
-    [LoggerMessage(100, LogLevel.Error, "Writing {Count} usage sums to the ledger failed; they stay in memory and are written with the next commit.")]
-    public static partial void CommitFailed(ILogger logger, int count, Exception exception);
+    [LoggerMessage(100, LogLevel.Error, "Writing {Count} usage sums to the ledger failed; they stay in memory and are written with the next commit. Writes have failed since {OutageStart:o}: {Failures} since the previous entry of this kind, which is logged at most once a minute while writes fail (event id 119 follows when a write succeeds again).")]
+    public static partial void CommitFailed(ILogger logger, int count, DateTimeOffset outageStart, int failures, Exception exception);
+
+    [LoggerMessage(119, LogLevel.Information, "Writing usage to the ledger succeeded again after failing for {Duration} (since {OutageStart:o}; {Failures} failed writes).")]
+    public static partial void CommitRecovered(ILogger logger, TimeSpan duration, DateTimeOffset outageStart, int failures);
 
     [LoggerMessage(101, LogLevel.Critical, "The recorder stopped with {Count} usage sums it could not write to the ledger: that usage is lost. Each sum is logged with event id 118, to be recorded again by hand.")]
     public static partial void LostOnDispose(ILogger logger, int count, Exception? exception);

@@ -37,6 +37,14 @@ public sealed class UsageRecorder : IAsyncDisposable, IDisposable
     private int _disposed;
     private Exception? _writerFault;
 
+    // The ledger outage the writer is in, if any (the writer's alone): when its first failed write was (by the clock, and
+    // as a timestamp of the TimeProvider), when event 100 was last logged, and the failed writes in all and since then.
+    private DateTimeOffset? _outageStart;
+    private long _outageStartTimestamp;
+    private long _failureLoggedTimestamp;
+    private int _outageFailures;
+    private int _failuresNotLogged;
+
     // The recorder whose writer is running in this async flow: set by the writer, so it flows into the ledger calls and
     // the logging it makes, where a dispose must not wait for the writer (it would wait for itself).
     private static readonly AsyncLocal<UsageRecorder?> Writing = new();
@@ -456,8 +464,9 @@ public sealed class UsageRecorder : IAsyncDisposable, IDisposable
                     }
                 }
 
+                // Logged before the callers learn it failed, so that a caller that looks finds the entry there.
+                ReportWriteFailed(deltas.Count, e);
                 CompleteAll(batch, e);
-                Report(() => AccumulationLog.CommitFailed(_logger, deltas.Count, e));
                 if (!open)
                 {
                     ReportLost(saved, e);
@@ -467,7 +476,9 @@ public sealed class UsageRecorder : IAsyncDisposable, IDisposable
             }
 
             // Committed. Only reported from here on: a logger or metric listener that throws must neither put the sums
-            // back (they would be written, and billed, twice) nor stop the writer.
+            // back (they would be written, and billed, twice) nor stop the writer. The end of an outage is logged before
+            // the callers learn the write succeeded, as a failure is.
+            ReportWriteSucceeded();
             CompleteAll(batch, null);
             Report(() =>
             {
@@ -498,11 +509,53 @@ public sealed class UsageRecorder : IAsyncDisposable, IDisposable
             }
             catch (Exception e)
             {
-                Report(() => AccumulationLog.CommitFailed(_logger, deltas.Count, e));
+                ReportWriteFailed(deltas.Count, e);
             }
         }
 
         return await Ledger.AddAsync(deltas, Clock.GetUtcNow(), CancellationToken.None).ConfigureAwait(false);
+    }
+
+    /// <summary>How often, at most, event 100 is logged while writes keep failing.</summary>
+    internal static readonly TimeSpan FailureLogInterval = TimeSpan.FromMinutes(1);
+
+    /// <summary>
+    /// Logs a failed write (event id 100): the first of an outage at once, then at most once every
+    /// <see cref="FailureLogInterval"/> (by the recorder's clock) with how many writes failed since the previous entry,
+    /// rather than every durability interval for as long as the ledger is down.
+    /// </summary>
+    private void ReportWriteFailed(int count, Exception error)
+    {
+        var now = Clock.GetTimestamp();
+        _outageFailures++;
+        _failuresNotLogged++;
+        if (_outageStart is null)
+        {
+            _outageStart = Clock.GetUtcNow();
+            _outageStartTimestamp = now;
+        }
+        else if (Clock.GetElapsedTime(_failureLoggedTimestamp, now) < FailureLogInterval)
+        {
+            return;
+        }
+
+        var (start, failures) = (_outageStart.Value, _failuresNotLogged);
+        _failureLoggedTimestamp = now;
+        _failuresNotLogged = 0;
+        Report(() => AccumulationLog.CommitFailed(_logger, count, start, failures, error));
+    }
+
+    /// <summary>After writes failed, logs that one succeeded again and how long they failed (event id 119), and ends the outage.</summary>
+    private void ReportWriteSucceeded()
+    {
+        if (_outageStart is not { } start)
+        {
+            return;
+        }
+
+        var (duration, failures) = (Clock.GetElapsedTime(_outageStartTimestamp), _outageFailures);
+        (_outageStart, _outageFailures, _failuresNotLogged) = (null, 0, 0);
+        Report(() => AccumulationLog.CommitRecovered(_logger, duration, start, failures));
     }
 
     /// <summary>Takes every meter's pending sum, dirty or not, and closes the meters: no add is taken after this.</summary>
