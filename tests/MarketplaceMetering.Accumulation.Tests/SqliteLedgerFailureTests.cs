@@ -48,6 +48,40 @@ public sealed class SqliteLedgerFailureTests
     }
 
     [SkippableFact]
+    public async Task RecordSaveAndFlush_LedgerFileReadOnly_ThrowTheLedgersOwnSqliteExceptionAsDocumented()
+    {
+        // docs/accumulation.md: a RecordAsync whose commit fails throws the ledger's error, today the provider's own
+        // exception. What each caller gets, so that a change to it is a decision, not an accident.
+        var (folder, path) = await CreateLedgerFileAsync();
+        await using (var ledger = new SqliteUsageLedger(path))
+        await using (var recorder = new UsageRecorder(ledger, new UsageAccumulationOptions { TimeProvider = new MarketplaceMetering.Testing.TestClock() }))
+        {
+            await recorder.RecordAsync(Resource, "plan", "calls", 1m, MarketplaceMetering.Testing.TestClock.DefaultStart.AddHours(-3)); // a closed hour for the flush to claim
+        }
+
+        SqliteConnection.ClearAllPools();
+        Skip.IfNot(SetReadOnly(path, true), "the file cannot be made read-only here (as root, chattr +i is needed)");
+        try
+        {
+            await using var h = await AccumulationHarness.StartAsync(o => o.DurabilityInterval = TimeSpan.FromHours(1), ledger: new SqliteUsageLedger(path));
+
+            var recordAsync = (await h.Recorder.Invoking(r => r.RecordAsync(Resource, "plan", "calls", 10m, h.HourAgo(2))).Should().ThrowExactlyAsync<SqliteException>()).Which;
+            recordAsync.SqliteErrorCode.Should().Be(8, "SQLITE_READONLY");
+            recordAsync.Message.Should().Contain("readonly database");
+            h.Recorder.Record(Resource, "plan", "calls", 100m, h.HourAgo(2));
+            (await h.Recorder.Invoking(r => r.SaveAsync()).Should().ThrowExactlyAsync<SqliteException>()).Which.SqliteErrorCode.Should().Be(8);
+            (await h.Flusher.Invoking(f => f.FlushAsync()).Should().ThrowExactlyAsync<SqliteException>()).Which.SqliteErrorCode.Should().Be(8);
+            SetReadOnly(path, false).Should().BeTrue();
+        }
+        finally
+        {
+            SetReadOnly(path, false);
+            SqliteConnection.ClearAllPools();
+            Directory.Delete(folder, recursive: true);
+        }
+    }
+
+    [SkippableFact]
     public async Task SaveAsync_LedgerFileReadOnlyForAWhile_LogsTheFirstFailureThenOnceAMinuteWithTheCountAndOnceWhenWritesSucceedAgain()
     {
         var (folder, path) = await CreateLedgerFileAsync();

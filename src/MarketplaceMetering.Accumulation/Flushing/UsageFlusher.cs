@@ -106,7 +106,7 @@ public sealed class UsageFlusher : BackgroundService
     /// longer than the grace period, and records the outcomes. One flush at a time per flusher.
     /// </summary>
     /// <param name="cancellationToken">Stops the flush; rows being sent go back to open.</param>
-    /// <returns>What was done.</returns>
+    /// <returns>What was done. It fails with the ledger's error if the ledger cannot be read or written (the hosted flusher logs it, event id 108, and tries again at its next interval).</returns>
     public async Task<UsageFlushResult> FlushAsync(CancellationToken cancellationToken = default)
     {
         await _oneAtATime.WaitAsync(cancellationToken).ConfigureAwait(false);

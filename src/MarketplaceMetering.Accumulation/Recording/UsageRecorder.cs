@@ -140,7 +140,7 @@ public sealed class UsageRecorder : IAsyncDisposable, IDisposable
 
     /// <summary>Writes every sum still only in memory to the ledger now.</summary>
     /// <param name="cancellationToken">Stops waiting.</param>
-    /// <returns>A task that completes when the sums recorded before the call are committed.</returns>
+    /// <returns>A task that completes when the sums recorded before the call are committed; it fails with the ledger's error if the commit fails (the sums then stay in memory and go with the next write).</returns>
     public Task SaveAsync(CancellationToken cancellationToken = default)
     {
         ThrowIfDisposed();
