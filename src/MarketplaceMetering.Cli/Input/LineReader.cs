@@ -8,12 +8,19 @@ namespace MarketplaceMetering.Cli.Input;
 /// throws <see cref="LineTooLongException"/> as soon as the reader has read past the limit, so a file of one huge
 /// line (gigabytes with no line break) costs a block of memory, not the line.
 /// </summary>
+/// <remarks>
+/// A character is a Unicode scalar value (a <see cref="Rune"/>), as a user counts them: a surrogate pair (an emoji)
+/// is one, not two UTF-16 units, so a line of emoji is not refused at half the limit. The text comes from strict
+/// UTF-8, which never yields half a pair, so counting every unit that is not a low surrogate counts the runes, also
+/// when a pair is split across two blocks.
+/// </remarks>
 internal sealed class LineReader(TextReader reader, int maxLength)
 {
     private readonly char[] _buffer = new char[4096];
     private readonly StringBuilder _line = new();
     private int _position;
     private int _length;
+    private int _characters;
     private bool _afterCarriageReturn;
 
     /// <summary>The next line, without its end; <see langword="null"/> at the end of the text.</summary>
@@ -21,6 +28,7 @@ internal sealed class LineReader(TextReader reader, int maxLength)
     public string? ReadLine()
     {
         _line.Clear();
+        _characters = 0;
         var started = false;
         while (true)
         {
@@ -49,7 +57,8 @@ internal sealed class LineReader(TextReader reader, int maxLength)
             var rest = _buffer.AsSpan(_position, _length - _position);
             var end = rest.IndexOfAny('\r', '\n');
             var part = end < 0 ? rest : rest[..end];
-            if (_line.Length + part.Length > maxLength)
+            _characters += part.Length - CountLowSurrogates(part);
+            if (_characters > maxLength)
             {
                 throw new LineTooLongException();
             }
@@ -65,6 +74,20 @@ internal sealed class LineReader(TextReader reader, int maxLength)
             _position += end + 1;
             return _line.ToString();
         }
+    }
+
+    private static int CountLowSurrogates(ReadOnlySpan<char> text)
+    {
+        var count = 0;
+        foreach (var c in text)
+        {
+            if (char.IsLowSurrogate(c))
+            {
+                count++;
+            }
+        }
+
+        return count;
     }
 }
 

@@ -75,6 +75,20 @@ public class LineReaderTests
         next.Should().Throw<LineTooLongException>();
     }
 
+    [Fact]
+    public void ReadLine_CharactersOutsideTheBmp_CountOneEachAgainstTheLimit()
+    {
+        // The limit is in characters (Unicode scalar values), as docs/cli.md says: an emoji is one character in two UTF-16
+        // units, and a line of them was refused at half the limit. Blocks of 4,096 units split some pairs.
+        const string Emoji = "\U0001F600";
+        var atLimit = string.Concat(Enumerable.Repeat(Emoji, 3_000));
+        var reader = new LineReader(new StringReader(atLimit + "\n" + "a" + atLimit + "\n"), maxLength: 3_000);
+
+        reader.ReadLine().Should().Be(atLimit);
+        var next = () => reader.ReadLine();
+        next.Should().Throw<LineTooLongException>();
+    }
+
     /// <summary>A read-only stream of <c>x</c> bytes, as long as asked, that counts what was read from it.</summary>
     private sealed class EndlessStream(long length) : Stream
     {
