@@ -16,8 +16,9 @@ internal sealed record CliContext
     public bool IsOutputRedirected { get; init; } = Console.IsOutputRedirected;
 
     /// <summary>
-    /// <see langword="true"/> to treat standard output as a colour terminal, <see langword="null"/> to let Spectre.Console
-    /// detect it. Redirected output and NO_COLOR switch colours off either way.
+    /// <see langword="true"/> to treat standard output as an interactive colour terminal (the live progress bar, drawn
+    /// in place), <see langword="null"/> to let Spectre.Console detect it. Redirected output and NO_COLOR switch colours
+    /// off either way.
     /// </summary>
     public bool? ColorTerminal { get; init; }
 

@@ -137,11 +137,14 @@ internal static class BatchCommand
                     cancellationToken.ThrowIfCancellationRequested();
                     if (refusal is not null)
                     {
+                        // Reported (NotSent) is answered, for the progress too: the bar ends at every line, not short of these.
+                        var notSent = lines.Count - next;
                         for (; next < lines.Count; next++)
                         {
                             answers[next] = MeteringModelFactory.Error(lines[next].Event, "NotSent", "Not sent: the service refused the caller earlier in this run. " + refusal.Message, requestId: refusal.RequestId, correlationId: refusal.CorrelationId);
                         }
 
+                        answered(notSent);
                         break;
                     }
 

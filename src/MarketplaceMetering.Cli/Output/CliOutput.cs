@@ -34,7 +34,7 @@ internal sealed class CliOutput
             Out = context.Out is OutputWriter guarded ? new GuardedConsoleOutput(guarded) : new AnsiConsoleOutput(context.Out),
             Ansi = plain ? AnsiSupport.No : terminal ? AnsiSupport.Yes : AnsiSupport.Detect,
             ColorSystem = plain ? ColorSystemSupport.NoColors : terminal ? ColorSystemSupport.Standard : ColorSystemSupport.Detect,
-            Interactive = context.IsOutputRedirected ? InteractionSupport.No : InteractionSupport.Detect,
+            Interactive = context.IsOutputRedirected ? InteractionSupport.No : terminal ? InteractionSupport.Yes : InteractionSupport.Detect,
         });
         if (context.IsOutputRedirected)
         {

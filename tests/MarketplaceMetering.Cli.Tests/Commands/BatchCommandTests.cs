@@ -108,6 +108,22 @@ public class BatchCommandTests
     }
 
     [Fact]
+    public async Task Batch_OnATerminalRefusedByTheService_TheProgressBarEndsAtEveryLineNotShortOfTheNotSentOnes()
+    {
+        // 300 events; the first call is refused (403): at most 7 batches go out, and the rest are reported NotSent. The
+        // bar counted only the answered batches, so its last frame (drawn when it stops) read "Sending: 33%".
+        await using var scope = await EmulatorScope.StartAsync();
+        scope.Emulator.Faults.Enqueue(EmulatorFault.Respond(403, """{"message":"Client is not authorized for this usage resource.","code":"Forbidden"}"""));
+
+        var run = await CliRunner.RunAsync(scope.Args("batch", scope.Csv(300)), new Dictionary<string, string>(), redirected: false, colorTerminal: true);
+
+        run.ExitCode.Should().Be(3, run.ToString());
+        var frames = run.Out.Split('\n').Where(l => l.Contains("Sending", StringComparison.Ordinal)).ToList();
+        frames.Should().NotBeEmpty(run.ToString());
+        frames[^1].Should().Contain("100%", run.ToString());
+    }
+
+    [Fact]
     public async Task Batch_DryRun_ChecksTheFileAndSendsNothing()
     {
         await using var scope = await EmulatorScope.StartAsync();
