@@ -214,8 +214,74 @@ internal static class BatchCommand
             }
         }
 
+        TakeFailedCopiesAsConflicts(answers, repeats);
         return repeats;
     }
+
+    /// <summary>
+    /// A line that ended as an Error (its batch failed after the retries, or was not sent after a refusal) while the
+    /// same event under its other name was delivered on another line is a conflict naming that line, as a bulk
+    /// submission takes a failed copy of an event it delivered: the hour is recorded, and sent again the line could only
+    /// come back as a replay of it. Same plan, dimension and hour, and the same quantity (else it stays an Error, as
+    /// there). A delivered line names its resource usage id (what the service recorded a managed application sent by URI
+    /// under, or the id it was sent by) and, for a replay, also the URI the service holds; an Error by id or by URI is
+    /// matched on those. (An event accepted by id does not say its URI, so an Error by URI is not matched to it.)
+    /// </summary>
+    private static void TakeFailedCopiesAsConflicts(UsageEventResult?[] answers, Dictionary<int, (int Recorded, AcceptedUsageEvent Original)> repeats)
+    {
+        if (!answers.Any(a => a is UsageEventResult.Error))
+        {
+            return;
+        }
+
+        var delivered = new Dictionary<(string Resource, string Dimension, DateTimeOffset Hour), (int Line, AcceptedUsageEvent Original)>();
+        void Hold(string? resource, int line, AcceptedUsageEvent original)
+        {
+            if (resource is not null)
+            {
+                delivered.TryAdd((resource.ToUpperInvariant(), original.Dimension?.ToUpperInvariant() ?? string.Empty, HourOf(original.EffectiveStartTime)), (line, original));
+            }
+        }
+
+        for (var i = 0; i < answers.Length; i++)
+        {
+            switch (answers[i])
+            {
+                case UsageEventResult.Accepted accepted:
+                    var usage = accepted.Event;
+                    var original = MeteringModelFactory.AcceptedUsageEvent(
+                        accepted.UsageEventId,
+                        usage.Quantity,
+                        usage.EffectiveStartTime,
+                        accepted.ResourceUsageId ?? usage.ResourceId,
+                        usage.ResourceUri,
+                        usage.PlanId,
+                        usage.Dimension,
+                        accepted.MessageTime);
+                    Hold(original.ResourceId?.ToString("D"), i, original);
+                    Hold(original.ResourceUri, i, original);
+                    break;
+                case UsageEventResult.Duplicate { IsReplay: true, Original: { } replayed }:
+                    Hold(replayed.ResourceId?.ToString("D"), i, replayed);
+                    Hold(replayed.ResourceUri, i, replayed);
+                    break;
+            }
+        }
+
+        for (var i = 0; i < answers.Length; i++)
+        {
+            if (answers[i] is UsageEventResult.Error error
+                && delivered.TryGetValue(((error.Event.ResourceUri ?? error.Event.ResourceId!.Value.ToString("D")).ToUpperInvariant(), error.Event.Dimension.ToUpperInvariant(), HourOf(error.Event.EffectiveStartTime)), out var copy)
+                && string.Equals(copy.Original.PlanId, error.Event.PlanId, StringComparison.OrdinalIgnoreCase)
+                && (copy.Original.Quantity == error.Event.Quantity || (double)copy.Original.Quantity == (double)error.Event.Quantity))
+            {
+                answers[i] = MeteringModelFactory.Duplicate(error.Event, original: null, error.RequestId, error.CorrelationId);
+                repeats[i] = (copy.Line, copy.Original);
+            }
+        }
+    }
+
+    private static DateTimeOffset HourOf(DateTimeOffset time) => new(time.UtcTicks - (time.UtcTicks % TimeSpan.TicksPerHour), TimeSpan.Zero);
 
     private static async Task<(int Start, BulkUsageEventResult Answer)> SendBatchAsync(MeteringClient client, int start, List<UsageEvent> events, CancellationToken cancellationToken) =>
         (start, await client.SubmitUsageEventsAsync(events, cancellationToken).ConfigureAwait(false));

@@ -576,6 +576,55 @@ public class BatchCommandTests
         copies.Select(c => c.Id).Should().AllBeEquivalentTo(scope.Emulator.Ledger.Entries.Single(e => e.ResourceId == usageId).UsageEventId);
     }
 
+    [Theory]
+    [InlineData(true)]
+    [InlineData(false)]
+    public async Task Batch_ManagedAppByUriDeliveredAndByResourceIdFailed_ReportsTheFailedCopyAsAConflictNamingTheRecordedLine(bool uriFirst)
+    {
+        // One managed application, by resource URI on one line and by resource usage id on another (line 1 and line 27,
+        // two batches); every call carrying the usage id is answered 503, so that copy ends as an Error after its retry
+        // while the URI copy is accepted. The hour was recorded: sent again, the failed copy could only come back as a
+        // replay of it. As a bulk submission does for a failed copy of a delivered event, it is a conflict naming the
+        // line recorded, not an Error to resend (was: Error, "1 of 2 copies undelivered").
+        const string Uri = "/subscriptions/0b7f0000-0000-4000-8000-000000000001/resourceGroups/rg/providers/Microsoft.Solutions/applications/app1";
+        var usageId = EmulatorScope.Resource(100);
+        await using var scope = await EmulatorScope.StartAsync(o =>
+        {
+            o.Resources.Add(new EmulatedResource { ResourceId = usageId, ResourceUri = Uri, PlanId = "plan1", Dimensions = ["dim1"] });
+            for (var i = 0; i < 25; i++)
+            {
+                o.Resources.Add(new EmulatedResource { ResourceId = EmulatorScope.Resource(i), PlanId = "plan1", Dimensions = ["dim1"] });
+            }
+        });
+        var byUri = $$"""{"resourceUri":"{{Uri}}","planId":"plan1","dimension":"dim1","quantity":5,"effectiveStartTime":"{{Hour}}"}""";
+        var byId = $$"""{"resourceId":"{{usageId}}","planId":"plan1","dimension":"dim1","quantity":5,"effectiveStartTime":"{{Hour}}"}""";
+        var text = new StringBuilder().Append(uriFirst ? byUri : byId).Append('\n');
+        for (var i = 0; i < 25; i++)
+        {
+            text.Append(JsonLine(EmulatorScope.Resource(i))).Append('\n');
+        }
+
+        text.Append(uriFirst ? byId : byUri).Append('\n');
+        using var handler = new FailingHandler(usageId);
+
+        var run = await CliRunner.RunAsync(scope.Args("batch", scope.File("app.jsonl", text.ToString()), "--max-retries", "1", "--json"), environment: null, handler: handler)
+            .WaitAsync(TimeSpan.FromSeconds(60));
+
+        run.ExitCode.Should().Be(4, run.ToString());
+        handler.Failed.Should().Be(2, "the call and its one retry");
+        var recorded = scope.Emulator.Ledger.Entries.Single(e => e.ResourceId == usageId);
+        var (uriLine, idLine) = uriFirst ? (1, 27) : (27, 1);
+        using var json = JsonDocument.Parse(run.Out);
+        var root = json.RootElement;
+        root.GetProperty("conflicts").GetInt32().Should().Be(1);
+        root.GetProperty("byStatus").GetProperty("Error").GetInt32().Should().Be(uriFirst ? 1 : 24, "the other events of the failed batch stay Errors");
+        var failed = root.GetProperty("results").EnumerateArray().Single(r => r.GetProperty("line").GetInt32() == idLine);
+        failed.GetProperty("status").GetString().Should().Be("Duplicate");
+        failed.GetProperty("delivered").GetBoolean().Should().BeFalse();
+        failed.GetProperty("usageEventId").GetGuid().Should().Be(recorded.UsageEventId);
+        failed.GetProperty("message").GetString().Should().StartWith($"The same event as line {uriLine} (the resource under another name)");
+    }
+
     [Fact]
     public async Task Batch_RefusedWithAnotherErrorCode_SendsNoBatchAfterTheRefusalAndExitsThree()
     {
