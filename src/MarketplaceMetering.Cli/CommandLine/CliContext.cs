@@ -34,5 +34,11 @@ internal sealed record CliContext
     /// </summary>
     public HttpMessageHandler? HttpHandler { get; init; }
 
+    /// <summary>
+    /// Told the number of events <c>batch</c> has read from its file and not yet seen answered, each time it changes
+    /// (tests check that it stays bounded, whatever the file's length); <see langword="null"/> in a real run.
+    /// </summary>
+    public Action<int>? PendingEventsObserved { get; init; }
+
     public static CliContext ForConsole() => new() { Out = Console.Out, Error = Console.Error };
 }

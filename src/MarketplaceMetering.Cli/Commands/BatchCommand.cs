@@ -1,5 +1,10 @@
 using System.CommandLine;
+using System.Buffers.Binary;
 using System.Globalization;
+using System.Runtime.CompilerServices;
+using System.Runtime.InteropServices;
+using System.Security.Cryptography;
+using System.Text;
 using MarketplaceMetering.Cli.CommandLine;
 using MarketplaceMetering.Cli.Input;
 using MarketplaceMetering.Cli.Output;
@@ -11,6 +16,12 @@ namespace MarketplaceMetering.Cli.Commands;
 /// <c>metering batch FILE</c>: reads a CSV or JSON-lines file of events, checks all of it before anything is sent, then
 /// sends it in batches of 25, four at a time, and prints a summary.
 /// </summary>
+/// <remarks>
+/// The file is read, not held: a first pass checks every line (keeping the count, the problems and a digest per hour),
+/// a second reads the events again as the batches go (at most <see cref="MaxPendingEvents"/> read and not yet
+/// answered), and a third prints the report, each line's event next to what became of it. What is kept for the whole
+/// run is a <see cref="LineOutcome"/> per line: some 64 bytes, not the event (its resource, plan and dimension).
+/// </remarks>
 internal static class BatchCommand
 {
     private const int ShownFailures = 20;
@@ -21,6 +32,9 @@ internal static class BatchCommand
     /// <summary>Calls in flight at once: the client's default for a bulk submission.</summary>
     private static readonly int Concurrency = new MeteringClientOptions().MaxConcurrency;
 
+    /// <summary>The most events read from the file and not yet answered: the batches in flight.</summary>
+    internal static int MaxPendingEvents => BatchSize * Concurrency;
+
     public static Command Create(GlobalOptions global, CliContext context)
     {
         var file = new Argument<string>("FILE") { Description = "A CSV file with a header row (resourceId or resourceUri, planId, dimension, quantity, effectiveStartTime) or a JSON-lines file with those properties; UTF-8, at most 65536 characters a line." };
@@ -30,56 +44,66 @@ internal static class BatchCommand
         MeteringCli.SetAction(command, global, context, async (parse, output, cancellationToken) =>
         {
             var path = parse.GetValue(file)!;
-            var input = UsageFile.ReadEvents(path, context.TimeProvider.GetUtcNow());
+            using var input = UsageFile.CheckEvents(path, context.TimeProvider.GetUtcNow());
             input.ThrowIfInvalid(context.Error);
-            var lines = input.Lines;
+            var count = input.EventCount;
             if (parse.GetValue(dryRun))
             {
                 output.Outcome = "the file was checked and nothing was sent (--dry-run)";
                 if (output.Json)
                 {
-                    output.WriteJson(new { file = path, events = lines.Count, valid = true, sent = false });
+                    output.WriteJson(new { file = path, events = count, valid = true, sent = false });
                 }
                 else
                 {
-                    output.WriteLine($"{path}: {lines.Count.ToString(CultureInfo.InvariantCulture)} events, all valid; nothing was sent (--dry-run).");
+                    output.WriteLine($"{path}: {count.ToString(CultureInfo.InvariantCulture)} events, all valid; nothing was sent (--dry-run).");
                 }
 
                 return ExitCodes.Success;
             }
 
             using var client = global.CreateClient(parse, context);
-            var answers = new UsageEventResult?[lines.Count];
+            var outcomes = new LineOutcome[count];
+            var changed = new StrongBox<bool>();
             bool cancelled;
             if (output.ShowsProgress)
             {
                 cancelled = false;
                 await output.Console.Progress().StartAsync(async progress =>
                 {
-                    var task = progress.AddTask("Sending", maxValue: lines.Count);
-                    cancelled = await SendAsync(client, lines, answers, count => task.Increment(count), cancellationToken).ConfigureAwait(false);
+                    var task = progress.AddTask("Sending", maxValue: count);
+                    cancelled = await SendAsync(client, input.ReadEventsAgain(changed), outcomes, count => task.Increment(count), context.PendingEventsObserved, cancellationToken).ConfigureAwait(false);
                 }).ConfigureAwait(false);
             }
             else
             {
-                cancelled = await SendAsync(client, lines, answers, _ => { }, cancellationToken).ConfigureAwait(false);
+                cancelled = await SendAsync(client, input.ReadEventsAgain(changed), outcomes, _ => { }, context.PendingEventsObserved, cancellationToken).ConfigureAwait(false);
             }
 
-            var repeats = TakeRepeatsAsConflicts(answers);
-            var answered = answers.Count(r => r is not null);
-            var results = answers.OfType<UsageEventResult>().ToList();
-            output.Outcome = $"{results.Count(r => r.IsDelivered).ToString(CultureInfo.InvariantCulture)} of {lines.Count.ToString(CultureInfo.InvariantCulture)} events were delivered"
-                + (cancelled ? $" before the run was cancelled ({(lines.Count - answered).ToString(CultureInfo.InvariantCulture)} unanswered may or may not have reached the service)" : string.Empty);
-            Report(output, path, lines, answers, repeats, complete: !cancelled);
+            TakeRepeatsAsConflicts(outcomes);
+            TakeFailedCopiesAsConflicts(input, outcomes);
+            var answered = outcomes.Count(o => o.Answered);
+            var delivered = outcomes.Count(o => o.Delivered);
+            output.Outcome = $"{delivered.ToString(CultureInfo.InvariantCulture)} of {count.ToString(CultureInfo.InvariantCulture)} events were delivered"
+                + (cancelled ? $" before the run was cancelled ({(count - answered).ToString(CultureInfo.InvariantCulture)} unanswered may or may not have reached the service)" : string.Empty);
+            Report(output, path, input, outcomes, complete: !cancelled);
             if (cancelled)
             {
                 await context.Error.WriteLineAsync(
-                    $"error: cancelled after {answered.ToString(CultureInfo.InvariantCulture)} of {lines.Count.ToString(CultureInfo.InvariantCulture)} events were answered; the other {(lines.Count - answered).ToString(CultureInfo.InvariantCulture)} may or may not have reached the service. Sending the file again is safe: recorded events come back as replayed Duplicates.")
+                    $"error: cancelled after {answered.ToString(CultureInfo.InvariantCulture)} of {count.ToString(CultureInfo.InvariantCulture)} events were answered; the other {(count - answered).ToString(CultureInfo.InvariantCulture)} may or may not have reached the service. Sending the file again is safe: recorded events come back as replayed Duplicates.")
                     .ConfigureAwait(false);
                 return ExitCodes.Cancelled;
             }
 
-            return results.All(r => r.IsDelivered) ? ExitCodes.Success : results.Any(IsRefusal) ? ExitCodes.Unauthorized : ExitCodes.PartialDelivery;
+            if (changed.Value)
+            {
+                await context.Error.WriteLineAsync(
+                    $"error: {path}: the file changed while it was sent (it no longer reads as it did when it was checked); {answered.ToString(CultureInfo.InvariantCulture)} of the {count.ToString(CultureInfo.InvariantCulture)} events checked were answered, and the lines of the report may not be the ones sent. Sending the file again is safe: recorded events come back as replayed Duplicates.")
+                    .ConfigureAwait(false);
+                return ExitCodes.PartialDelivery;
+            }
+
+            return outcomes.All(o => !o.Answered || o.Delivered) ? ExitCodes.Success : outcomes.Any(o => o.Refusal) ? ExitCodes.Unauthorized : ExitCodes.PartialDelivery;
         });
 
         return command;
@@ -100,31 +124,49 @@ internal static class BatchCommand
 
     /// <summary>
     /// Sends the events in batches of <see cref="BatchSize"/>, <see cref="Concurrency"/> at a time, each through the
-    /// bulk API, and files every batch's results at their lines as soon as the batch is answered, whatever the order
-    /// the batches come back in. Returns whether the run was cancelled; every result answered by then is filed (a
-    /// single bulk submission yields its results in input order, so on cancellation the answers held behind a slow
-    /// earlier batch were lost: 25 of 200 reported while the service had accepted 125).
+    /// bulk API, reading each batch from the file as it goes (so at most <see cref="MaxPendingEvents"/> events are held),
+    /// and files every batch's results at their lines as soon as the batch is answered, whatever the order the batches
+    /// come back in. Returns whether the run was cancelled; every result answered by then is filed (a single bulk
+    /// submission yields its results in input order, so on cancellation the answers held behind a slow earlier batch
+    /// were lost: 25 of 200 reported while the service had accepted 125).
     /// </summary>
     /// <remarks>
     /// The file has no two events for one resource, dimension and hour (UsageFile refuses them), so batches are
-    /// independent. After the service refuses the caller (401, 403), no further batch is sent: its events are Errors
-    /// that say so, as a single bulk submission gives them.
+    /// independent. After the service refuses the caller (401, 403), no further batch is sent: the rest of the file is
+    /// read for its lines, whose events are Errors that say so, as a single bulk submission gives them.
     /// </remarks>
-    private static async Task<bool> SendAsync(MeteringClient client, List<UsageLine> lines, UsageEventResult?[] answers, Action<int> answered, CancellationToken cancellationToken)
+    private static async Task<bool> SendAsync(MeteringClient client, IEnumerable<UsageLine> lines, LineOutcome[] outcomes, Action<int> answered, Action<int>? pendingObserved, CancellationToken cancellationToken)
     {
-        var running = new List<Task<(int Start, BulkUsageEventResult Answer)>>();
+        var running = new List<Task<(int Start, List<UsageLine> Lines, BulkUsageEventResult Answer)>>();
+        var pending = 0;
+
+        // Every event read from the file counts as pending until its line has an outcome.
+        IEnumerable<UsageLine> Counted()
+        {
+            foreach (var line in lines)
+            {
+                pending++;
+                pendingObserved?.Invoke(pending);
+                yield return line;
+            }
+        }
+
+        using var reader = Counted().GetEnumerator();
         var next = 0;
+        var more = true;
         UsageEventResult.Error? refusal = null;
 
-        void File((int Start, BulkUsageEventResult Answer) batch)
+        void File((int Start, List<UsageLine> Lines, BulkUsageEventResult Answer) batch)
         {
             var results = batch.Answer.Results;
             for (var i = 0; i < results.Count; i++)
             {
-                answers[batch.Start + i] = results[i];
+                outcomes[batch.Start + i] = LineOutcome.Of(batch.Lines[i], results[i]);
                 refusal ??= results[i] is UsageEventResult.Error error && IsRefusal(error) ? error : null;
             }
 
+            pending -= batch.Lines.Count;
+            pendingObserved?.Invoke(pending);
             answered(results.Count);
         }
 
@@ -132,26 +174,41 @@ internal static class BatchCommand
         {
             while (true)
             {
-                while (running.Count < Concurrency && next < lines.Count)
+                while (running.Count < Concurrency && more)
                 {
                     cancellationToken.ThrowIfCancellationRequested();
                     if (refusal is not null)
                     {
                         // Reported (NotSent) is answered, for the progress too: the bar ends at every line, not short of these.
-                        var notSent = lines.Count - next;
-                        for (; next < lines.Count; next++)
+                        var message = Messages.OneLine("Not sent: the service refused the caller earlier in this run. " + refusal.Message);
+                        var notSent = 0;
+                        while (next < outcomes.Length && reader.MoveNext())
                         {
-                            answers[next] = MeteringModelFactory.Error(lines[next].Event, "NotSent", "Not sent: the service refused the caller earlier in this run. " + refusal.Message, requestId: refusal.RequestId, correlationId: refusal.CorrelationId);
+                            outcomes[next++] = LineOutcome.NotSent(reader.Current, message, refusal.RequestId);
+                            notSent++;
+                            pending--;
+                            pendingObserved?.Invoke(pending);
                         }
 
                         answered(notSent);
+                        more = false;
                         break;
                     }
 
-                    var start = next;
-                    var events = lines.GetRange(start, Math.Min(BatchSize, lines.Count - start)).ConvertAll(l => l.Event);
-                    running.Add(SendBatchAsync(client, start, events, cancellationToken));
-                    next += events.Count;
+                    var batch = new List<UsageLine>(BatchSize);
+                    while (batch.Count < BatchSize && next + batch.Count < outcomes.Length && reader.MoveNext())
+                    {
+                        batch.Add(reader.Current);
+                    }
+
+                    if (batch.Count == 0)
+                    {
+                        more = false;
+                        break;
+                    }
+
+                    running.Add(SendBatchAsync(client, next, batch, cancellationToken));
+                    next += batch.Count;
                 }
 
                 if (running.Count == 0)
@@ -187,35 +244,42 @@ internal static class BatchCommand
     /// A replay whose original is what another line of this run was recorded as (accepted, or found as a replay) is that
     /// line's event given a second time, under another name: a managed application given once by its resource URI and
     /// once by its resource usage id, which the file check cannot tell apart. The service recorded one of them, so this
-    /// one becomes a conflict (not delivered) instead of a second delivery of the same usage. A single bulk submission
-    /// does this across its batches; each batch of this run is its own submission, so it is done here over the whole
-    /// run, whatever the order the batches came back in. Returns each such line's index with the line recorded and
-    /// its original, for the report.
+    /// one becomes a conflict (not delivered) naming the line recorded, instead of a second delivery of the same usage.
+    /// A single bulk submission does this across its batches; each batch of this run is its own submission, so it is
+    /// done here over the whole run, whatever the order the batches came back in. The maps hold only the ids replayed.
     /// </summary>
-    private static Dictionary<int, (int Recorded, AcceptedUsageEvent Original)> TakeRepeatsAsConflicts(UsageEventResult?[] answers)
+    private static void TakeRepeatsAsConflicts(LineOutcome[] outcomes)
     {
+        var replayed = new HashSet<Guid>();
+        foreach (var outcome in outcomes)
+        {
+            if (outcome.Kind == OutcomeKind.Replay)
+            {
+                replayed.Add(outcome.Id);
+            }
+        }
+
+        if (replayed.Count == 0)
+        {
+            return;
+        }
+
         var recorded = new Dictionary<Guid, int>();
-        for (var i = 0; i < answers.Length; i++)
+        for (var i = 0; i < outcomes.Length; i++)
         {
-            if (answers[i] is UsageEventResult.Accepted accepted)
+            if (outcomes[i].Kind == OutcomeKind.Accepted && replayed.Contains(outcomes[i].Id))
             {
-                recorded.TryAdd(accepted.UsageEventId, i);
+                recorded.TryAdd(outcomes[i].Id, i);
             }
         }
 
-        var repeats = new Dictionary<int, (int Recorded, AcceptedUsageEvent Original)>();
-        for (var i = 0; i < answers.Length; i++)
+        for (var i = 0; i < outcomes.Length; i++)
         {
-            if (answers[i] is UsageEventResult.Duplicate { IsReplay: true, Original: { } original } replay
-                && !recorded.TryAdd(original.UsageEventId, i))
+            if (outcomes[i].Kind == OutcomeKind.Replay && !recorded.TryAdd(outcomes[i].Id, i))
             {
-                answers[i] = MeteringModelFactory.Duplicate(replay.Event, original: null, replay.RequestId, replay.CorrelationId);
-                repeats[i] = (recorded[original.UsageEventId], original);
+                outcomes[i] = outcomes[i].AsRepeat(outcomes[recorded[outcomes[i].Id]].Line, outcomes[i].Detail!.Original!);
             }
         }
-
-        TakeFailedCopiesAsConflicts(answers, repeats);
-        return repeats;
     }
 
     /// <summary>
@@ -225,66 +289,81 @@ internal static class BatchCommand
     /// come back as a replay of it. Same plan, dimension and hour, and the same quantity (else it stays an Error, as
     /// there). A delivered line names its resource usage id (what the service recorded a managed application sent by URI
     /// under, or the id it was sent by) and, for a replay, also the URI the service holds; an Error by id or by URI is
-    /// matched on those. (An event accepted by id does not say its URI, so an Error by URI is not matched to it.)
+    /// matched on those. (An event accepted by id does not say its URI, so an Error by URI is not matched to it.) The
+    /// events are read from the file again, twice, only when an Error is among the outcomes; the maps hold the Errors'
+    /// keys only.
     /// </summary>
-    private static void TakeFailedCopiesAsConflicts(UsageEventResult?[] answers, Dictionary<int, (int Recorded, AcceptedUsageEvent Original)> repeats)
+    private static void TakeFailedCopiesAsConflicts(UsageFile input, LineOutcome[] outcomes)
     {
-        if (!answers.Any(a => a is UsageEventResult.Error))
+        if (!outcomes.Any(o => o.Kind == OutcomeKind.Error))
         {
             return;
         }
 
-        var delivered = new Dictionary<(string Resource, string Dimension, DateTimeOffset Hour), (int Line, AcceptedUsageEvent Original)>();
-        void Hold(string? resource, int line, AcceptedUsageEvent original)
+        var failed = new Dictionary<UInt128, (int Recorded, AcceptedUsageEvent? Original)>();
+        var changed = new StrongBox<bool>();
+        var i = 0;
+        foreach (var line in input.ReadEventsAgain(changed))
         {
-            if (resource is not null)
+            if (i < outcomes.Length && outcomes[i].Kind == OutcomeKind.Error)
             {
-                delivered.TryAdd((resource.ToUpperInvariant(), original.Dimension?.ToUpperInvariant() ?? string.Empty, HourOf(original.EffectiveStartTime)), (line, original));
+                var usage = line.Event;
+                failed.TryAdd(SlotKey(usage.ResourceUri ?? usage.ResourceId!.Value.ToString("D"), usage.PlanId, usage.Dimension, usage.EffectiveStartTime), (-1, null));
             }
+
+            i++;
         }
 
-        for (var i = 0; i < answers.Length; i++)
+        i = 0;
+        foreach (var line in input.ReadEventsAgain(changed))
         {
-            switch (answers[i])
+            if (i < outcomes.Length && outcomes[i].Delivered)
             {
-                case UsageEventResult.Accepted accepted:
-                    var usage = accepted.Event;
-                    var original = MeteringModelFactory.AcceptedUsageEvent(
-                        accepted.UsageEventId,
-                        usage.Quantity,
-                        usage.EffectiveStartTime,
-                        accepted.ResourceUsageId ?? usage.ResourceId,
-                        usage.ResourceUri,
-                        usage.PlanId,
-                        usage.Dimension,
-                        accepted.MessageTime);
-                    Hold(original.ResourceId?.ToString("D"), i, original);
-                    Hold(original.ResourceUri, i, original);
-                    break;
-                case UsageEventResult.Duplicate { IsReplay: true, Original: { } replayed }:
-                    Hold(replayed.ResourceId?.ToString("D"), i, replayed);
-                    Hold(replayed.ResourceUri, i, replayed);
-                    break;
+                var usage = line.Event;
+                var original = outcomes[i].Kind == OutcomeKind.Replay
+                    ? outcomes[i].Detail!.Original!
+                    : MeteringModelFactory.AcceptedUsageEvent(outcomes[i].Id, usage.Quantity, usage.EffectiveStartTime, outcomes[i].ResourceUsageId ?? usage.ResourceId, usage.ResourceUri, usage.PlanId, usage.Dimension);
+                foreach (var resource in (string?[])[original.ResourceId?.ToString("D"), original.ResourceUri])
+                {
+                    var key = resource is null ? default : SlotKey(resource, original.PlanId ?? usage.PlanId, original.Dimension ?? usage.Dimension, original.EffectiveStartTime);
+                    if (resource is not null && failed.TryGetValue(key, out var held) && held.Original is null)
+                    {
+                        failed[key] = (i, original);
+                    }
+                }
             }
+
+            i++;
         }
 
-        for (var i = 0; i < answers.Length; i++)
+        i = 0;
+        foreach (var line in input.ReadEventsAgain(changed))
         {
-            if (answers[i] is UsageEventResult.Error error
-                && delivered.TryGetValue(((error.Event.ResourceUri ?? error.Event.ResourceId!.Value.ToString("D")).ToUpperInvariant(), error.Event.Dimension.ToUpperInvariant(), HourOf(error.Event.EffectiveStartTime)), out var copy)
-                && string.Equals(copy.Original.PlanId, error.Event.PlanId, StringComparison.OrdinalIgnoreCase)
-                && (copy.Original.Quantity == error.Event.Quantity || (double)copy.Original.Quantity == (double)error.Event.Quantity))
+            var usage = line.Event;
+            if (i < outcomes.Length && outcomes[i].Kind == OutcomeKind.Error
+                && failed.TryGetValue(SlotKey(usage.ResourceUri ?? usage.ResourceId!.Value.ToString("D"), usage.PlanId, usage.Dimension, usage.EffectiveStartTime), out var copy)
+                && copy.Original is { } original
+                && (original.Quantity == usage.Quantity || (double)original.Quantity == (double)usage.Quantity))
             {
-                answers[i] = MeteringModelFactory.Duplicate(error.Event, original: null, error.RequestId, error.CorrelationId);
-                repeats[i] = (copy.Line, copy.Original);
+                outcomes[i] = outcomes[i].AsRepeat(outcomes[copy.Recorded].Line, original);
             }
+
+            i++;
         }
     }
 
-    private static DateTimeOffset HourOf(DateTimeOffset time) => new(time.UtcTicks - (time.UtcTicks % TimeSpan.TicksPerHour), TimeSpan.Zero);
+    /// <summary>A resource, plan, dimension and hour (names ignoring case) as the first 16 bytes of their SHA-256.</summary>
+    private static UInt128 SlotKey(string resource, string plan, string dimension, DateTimeOffset time)
+    {
+        var hour = time.UtcTicks - (time.UtcTicks % TimeSpan.TicksPerHour);
+        var text = string.Join('\n', resource.ToUpperInvariant(), plan.ToUpperInvariant(), dimension.ToUpperInvariant(), hour.ToString(CultureInfo.InvariantCulture));
+        Span<byte> digest = stackalloc byte[32];
+        SHA256.HashData(Encoding.UTF8.GetBytes(text), digest);
+        return BinaryPrimitives.ReadUInt128LittleEndian(digest);
+    }
 
-    private static async Task<(int Start, BulkUsageEventResult Answer)> SendBatchAsync(MeteringClient client, int start, List<UsageEvent> events, CancellationToken cancellationToken) =>
-        (start, await client.SubmitUsageEventsAsync(events, cancellationToken).ConfigureAwait(false));
+    private static async Task<(int Start, List<UsageLine> Lines, BulkUsageEventResult Answer)> SendBatchAsync(MeteringClient client, int start, List<UsageLine> lines, CancellationToken cancellationToken) =>
+        (start, lines, await client.SubmitUsageEventsAsync(lines.ConvertAll(l => l.Event), cancellationToken).ConfigureAwait(false));
 
     /// <summary>
     /// The sum of the quantities, or <see cref="decimal.MaxValue"/> past it (as <see cref="UsageEventSummary"/> holds its
@@ -301,64 +380,184 @@ internal static class BatchCommand
         return total;
     }
 
-    private static void Report(CliOutput output, string path, List<UsageLine> lines, UsageEventResult?[] answers, Dictionary<int, (int Recorded, AcceptedUsageEvent Original)> repeats, bool complete)
+    /// <summary>
+    /// Prints the report, reading the file a third time for each line's event: the totals (counted from the outcomes
+    /// before the results in JSON, summed with the quantities for the table), then every result in JSON, or the first
+    /// <see cref="ShownFailures"/> lines not delivered in the table.
+    /// </summary>
+    private static void Report(CliOutput output, string path, UsageFile input, LineOutcome[] outcomes, bool complete)
     {
-        ResultView View(UsageEventResult result, int index) =>
-            repeats.TryGetValue(index, out var repeat) ? ResultView.Repeat(result, lines[index].Line, lines[repeat.Recorded].Line, repeat.Original) : ResultView.Of(result, lines[index]);
-        var answered = lines.Select((line, i) => (Result: answers[i], Line: line, Index: i)).Where(p => p.Result is not null).Select(p => (Result: p.Result!, p.Line, p.Index)).ToList();
-        var results = answered.ConvertAll(p => p.Result);
-        var summary = UsageEventSummary.Create(results);
+        var changed = new StrongBox<bool>();
+        IEnumerable<(UsageLine Line, LineOutcome Outcome)> Answered()
+        {
+            var i = 0;
+            foreach (var line in input.ReadEventsAgain(changed))
+            {
+                if (i < outcomes.Length && outcomes[i].Answered)
+                {
+                    yield return (line, outcomes[i]);
+                }
+
+                i++;
+            }
+        }
+
+        var answered = outcomes.Count(o => o.Answered);
+        var delivered = outcomes.Count(o => o.Delivered);
         if (output.Json)
         {
-            output.WriteJson(new
+            var byStatus = new Dictionary<string, int>();
+            foreach (var outcome in outcomes)
             {
-                file = path,
-                total = lines.Count,
-                answered = results.Count,
-                complete,
-                delivered = summary.Delivered,
-                accepted = summary.Accepted,
-                replays = summary.Replays,
-                conflicts = summary.Conflicts,
-                byStatus = summary.CountByStatus.ToDictionary(p => p.Key.ToString(), p => p.Value),
-                results = answered.Select(p => View(p.Result, p.Index)),
-            });
+                if (outcome.Answered)
+                {
+                    CollectionsMarshal.GetValueRefOrAddDefault(byStatus, outcome.Status.ToString(), out _)++;
+                }
+            }
+
+            output.WriteJson(
+                new
+                {
+                    file = path,
+                    total = outcomes.Length,
+                    answered,
+                    complete,
+                    delivered,
+                    accepted = outcomes.Count(o => o.Kind == OutcomeKind.Accepted),
+                    replays = outcomes.Count(o => o.Kind == OutcomeKind.Replay),
+                    conflicts = outcomes.Count(o => o.Kind == OutcomeKind.Conflict),
+                    byStatus,
+                },
+                "results",
+                Answered().Select(p => p.Outcome.View(p.Line)));
             return;
         }
 
-        var table = CliOutput.Table("Status", "Events", "Quantity");
-        foreach (var group in results.GroupBy(r => r.Status).OrderBy(g => g.Key))
+        var groups = new SortedDictionary<UsageEventStatus, (int Count, decimal Quantity, bool AllDelivered)>();
+        var unanswered = (Count: 0, Quantity: 0m);
+        var failures = new List<ResultView>();
+        var failed = 0;
+        var index = 0;
+        foreach (var line in input.ReadEventsAgain(changed))
         {
-            table.AddRow(
-                CliOutput.Status(group.Key.ToString(), group.Key is UsageEventStatus.Accepted || (group.Key is UsageEventStatus.Duplicate && group.All(r => r.IsDelivered))),
-                new Text(group.Count().ToString(CultureInfo.InvariantCulture)),
-                new Text(CliOutput.Number(Total(group.Select(r => r.Event.Quantity)))));
+            var outcome = index < outcomes.Length ? outcomes[index] : default;
+            index++;
+            var quantity = line.Event.Quantity;
+            if (!outcome.Answered)
+            {
+                unanswered = (unanswered.Count + 1, Total([unanswered.Quantity, quantity]));
+                continue;
+            }
+
+            var group = groups.TryGetValue(outcome.Status, out var g) ? g : (Count: 0, Quantity: 0m, AllDelivered: true);
+            groups[outcome.Status] = (group.Count + 1, Total([group.Quantity, quantity]), group.AllDelivered && outcome.Delivered);
+            if (!outcome.Delivered)
+            {
+                failed++;
+                if (failures.Count < ShownFailures)
+                {
+                    failures.Add(outcome.View(line));
+                }
+            }
         }
 
-        if (results.Count < lines.Count)
+        var table = CliOutput.Table("Status", "Events", "Quantity");
+        foreach (var (status, group) in groups)
         {
-            CliOutput.AddRow(table, "Not answered", (lines.Count - results.Count).ToString(CultureInfo.InvariantCulture), CliOutput.Number(Total(lines.Where((_, i) => answers[i] is null).Select(l => l.Event.Quantity))));
+            table.AddRow(
+                CliOutput.Status(status.ToString(), status is UsageEventStatus.Accepted || (status is UsageEventStatus.Duplicate && group.AllDelivered)),
+                new Text(group.Count.ToString(CultureInfo.InvariantCulture)),
+                new Text(CliOutput.Number(group.Quantity)));
+        }
+
+        if (answered < outcomes.Length)
+        {
+            CliOutput.AddRow(table, "Not answered", (outcomes.Length - answered).ToString(CultureInfo.InvariantCulture), CliOutput.Number(unanswered.Quantity));
         }
 
         output.Console.Write(table);
 
-        var failed = answered.Where(p => !p.Result.IsDelivered).ToList();
-        if (failed.Count > 0)
+        if (failed > 0)
         {
-            var failures = CliOutput.Table("Line", "Resource", "Dimension", "Time", "Status", "Message");
-            foreach (var (result, line, index) in failed.Take(ShownFailures))
+            var table2 = CliOutput.Table("Line", "Resource", "Dimension", "Time", "Status", "Message");
+            foreach (var view in failures)
             {
-                var view = View(result, index);
-                CliOutput.AddRow(failures, line.Line.ToString(CultureInfo.InvariantCulture), view.Resource, view.Dimension, view.EffectiveStartTime, view.Status, view.Message);
+                CliOutput.AddRow(table2, view.Line!.Value.ToString(CultureInfo.InvariantCulture), view.Resource, view.Dimension, view.EffectiveStartTime, view.Status, view.Message);
             }
 
-            output.Console.Write(failures);
-            if (failed.Count > ShownFailures)
+            output.Console.Write(table2);
+            if (failed > ShownFailures)
             {
-                output.WriteLine($"… and {(failed.Count - ShownFailures).ToString(CultureInfo.InvariantCulture)} more not delivered (--json lists every result).");
+                output.WriteLine($"… and {(failed - ShownFailures).ToString(CultureInfo.InvariantCulture)} more not delivered (--json lists every result).");
             }
         }
 
-        output.WriteLine($"{summary.Delivered.ToString(CultureInfo.InvariantCulture)} of {lines.Count.ToString(CultureInfo.InvariantCulture)} events delivered.");
+        output.WriteLine($"{delivered.ToString(CultureInfo.InvariantCulture)} of {outcomes.Length.ToString(CultureInfo.InvariantCulture)} events delivered.");
+    }
+
+    private enum OutcomeKind : byte
+    {
+        /// <summary>Not answered (not sent, or cancelled while out).</summary>
+        None,
+        Accepted,
+        Replay,
+        Conflict,
+        Error,
+        OtherFailure,
+    }
+
+    /// <summary>What a non-accepted result says, as the report prints it, and the original of a Duplicate.</summary>
+    private sealed record OutcomeDetail(string Status, string? Code, string? Message, AcceptedUsageEvent? Original);
+
+    /// <summary>
+    /// What became of one line, without its event (read again from the file for the report): some 64 bytes a line,
+    /// the detail (codes, messages, the original) only for a line not simply accepted.
+    /// </summary>
+    private readonly record struct LineOutcome(int Line, OutcomeKind Kind, UsageEventStatus Status, bool Refusal, Guid Id, Guid? ResourceUsageId, string? RequestId, OutcomeDetail? Detail)
+    {
+        public bool Answered => Kind != OutcomeKind.None;
+
+        public bool Delivered => Kind is OutcomeKind.Accepted or OutcomeKind.Replay;
+
+        public static LineOutcome Of(UsageLine line, UsageEventResult result)
+        {
+            if (result is UsageEventResult.Accepted accepted)
+            {
+                return new(line.Line, OutcomeKind.Accepted, UsageEventStatus.Accepted, false, accepted.UsageEventId, accepted.ResourceUsageId, accepted.RequestId, null);
+            }
+
+            var view = ResultView.Of(result, line);
+            var kind = result switch
+            {
+                UsageEventResult.Duplicate { IsReplay: true } => OutcomeKind.Replay,
+                UsageEventResult.Duplicate => OutcomeKind.Conflict,
+                UsageEventResult.Error => OutcomeKind.Error,
+                _ => OutcomeKind.OtherFailure,
+            };
+            return new(line.Line, kind, result.Status, IsRefusal(result), view.UsageEventId ?? Guid.Empty, null, view.RequestId, new OutcomeDetail(view.Status, view.Code, view.Message, (result as UsageEventResult.Duplicate)?.Original));
+        }
+
+        public static LineOutcome NotSent(UsageLine line, string message, string? requestId) =>
+            new(line.Line, OutcomeKind.Error, UsageEventStatus.Error, false, Guid.Empty, null, requestId, new OutcomeDetail(nameof(UsageEventStatus.Error), "NotSent", message, null));
+
+        /// <summary>This line as a conflict: its event is line <paramref name="recordedLine"/>'s, recorded as <paramref name="original"/>.</summary>
+        public LineOutcome AsRepeat(int recordedLine, AcceptedUsageEvent original) =>
+            this with
+            {
+                Kind = OutcomeKind.Conflict,
+                Status = UsageEventStatus.Duplicate,
+                Refusal = false,
+                Id = original.UsageEventId,
+                Detail = new OutcomeDetail(nameof(UsageEventStatus.Duplicate), "Conflict", ResultView.RepeatMessage(recordedLine, original.Quantity), original),
+            };
+
+        public ResultView View(UsageLine line) => ResultView.Of(
+            line,
+            Detail?.Status ?? nameof(UsageEventStatus.Accepted),
+            Delivered,
+            Id == Guid.Empty ? null : Id,
+            Detail?.Code,
+            Detail?.Message,
+            RequestId);
     }
 }

@@ -1,4 +1,7 @@
+using System.Buffers.Binary;
 using System.Globalization;
+using System.Runtime.CompilerServices;
+using System.Security.Cryptography;
 using System.Text;
 using System.Text.Json;
 using MarketplaceMetering.Cli.CommandLine;
@@ -10,13 +13,19 @@ namespace MarketplaceMetering.Cli.Input;
 /// (<c>.csv</c>; <c>.jsonl</c>, <c>.ndjson</c>, <c>.json</c>) or else by the first character. The whole file is read and
 /// checked before anything is sent; every problem is reported with its line. A file of sent events (for
 /// <c>metering reconcile --sent</c>) also has a <c>status</c> column and may have <c>resourceUsageId</c>.
+/// <para>
+/// A file of events to send is read more than once instead of held: <see cref="CheckEvents"/> checks all of it and
+/// keeps only the count, the problems and a 16-byte digest per resource, dimension and hour (for the one-event-an-hour
+/// check), then <see cref="ReadEventsAgain"/> gives the events one at a time, as many times as asked. A file that
+/// cannot be read twice (a pipe, <c>/dev/stdin</c>) is copied to a temporary file as it is checked, and read from there.
+/// </para>
 /// </summary>
 /// <remarks>
 /// The CSV reader is hand-written (RFC 4180: a header, commas, double quotes with "" inside them; no fields across
 /// lines): the values here are ids, numbers and times, the reader needs the line number of each record for its
 /// messages, and a CSV library would be a dependency of every installation of the tool for some thirty lines.
 /// </remarks>
-internal sealed class UsageFile
+internal sealed class UsageFile : IDisposable
 {
     public const int MaxReportedProblems = 10;
 
@@ -41,14 +50,25 @@ internal sealed class UsageFile
     private readonly bool _sent;
     private readonly DateTimeOffset? _now;
     private readonly List<string> _problems = [];
-    private readonly Dictionary<(string Resource, string Dimension, DateTimeOffset Hour), int> _hours = [];
+    private readonly bool _checkHours;
+    private readonly Dictionary<UInt128, int> _hours = [];
 
-    private UsageFile(string path, bool sent, DateTimeOffset? now)
+    /// <summary>
+    /// The temporary copy of a file that cannot be read twice, read from instead of it (deleted by
+    /// <see cref="Dispose"/>); <see langword="null"/> when the file itself is read again.
+    /// </summary>
+    private string? _copy;
+
+    private UsageFile(string path, bool sent, DateTimeOffset? now, bool checkHours)
     {
         _path = path;
         _sent = sent;
         _now = now;
+        _checkHours = checkHours;
     }
+
+    /// <summary>How many events the file holds (all of them valid when <see cref="ProblemCount"/> is 0).</summary>
+    public int EventCount { get; private set; }
 
     /// <summary>How many problems were found (only the first <see cref="MaxReportedProblems"/> are kept).</summary>
     public int ProblemCount { get; private set; }
@@ -59,10 +79,112 @@ internal sealed class UsageFile
     public List<UsageLine> Lines { get; } = [];
 
     /// <summary>Reads events to send: each must lie within the past 24 hours of <paramref name="now"/>, one per resource, dimension and hour.</summary>
-    public static UsageFile ReadEvents(string path, DateTimeOffset now) => Read(path, sent: false, now);
+    public static UsageFile ReadEvents(string path, DateTimeOffset now)
+    {
+        var file = new UsageFile(path, sent: false, now, checkHours: true);
+        file.Lines.AddRange(file.Parse(Open(path)));
+        file.EventCount = file.Lines.Count;
+        return file;
+    }
+
+    /// <summary>
+    /// Checks events to send as <see cref="ReadEvents"/> does, keeping none of them: only their count and the problems.
+    /// Dispose the result when done with <see cref="ReadEventsAgain"/>.
+    /// </summary>
+    public static UsageFile CheckEvents(string path, DateTimeOffset now)
+    {
+        var file = new UsageFile(path, sent: false, now, checkHours: true);
+        var copy = Path.Combine(Path.GetTempPath(), "metering-" + Guid.NewGuid().ToString("N") + ".events");
+        var source = Open(path) with { CopyTo = copy };
+        try
+        {
+            foreach (var _ in file.Parse(source))
+            {
+                file.EventCount++;
+            }
+
+            file._copy = File.Exists(copy) ? copy : null;
+        }
+        catch
+        {
+            file._copy = copy;
+            file.Dispose();
+            throw;
+        }
+
+        return file;
+    }
+
+    /// <summary>
+    /// The events of a file <see cref="CheckEvents"/> found valid, read again one at a time, in order, with their lines.
+    /// <paramref name="changed"/> is set when the file no longer reads as it did (it was changed since): the events read
+    /// then are the ones before the change.
+    /// </summary>
+    public IEnumerable<UsageLine> ReadEventsAgain(StrongBox<bool> changed)
+    {
+        var again = new UsageFile(_path, sent: false, _now, checkHours: false);
+        var count = 0;
+        using var lines = again.Parse(new Source(_copy ?? _path, _path)).GetEnumerator();
+        while (true)
+        {
+            bool read;
+            try
+            {
+                read = lines.MoveNext();
+            }
+            catch (CliException)
+            {
+                // The file no longer reads (a line now too long, bytes now not UTF-8, the file gone): changed too.
+                read = false;
+                changed.Value = true;
+            }
+
+            if (!read)
+            {
+                break;
+            }
+
+            if (again.ProblemCount > 0 || ++count > EventCount)
+            {
+                changed.Value = true;
+                yield break;
+            }
+
+            yield return lines.Current;
+        }
+
+        if (again.ProblemCount > 0 || count != EventCount)
+        {
+            changed.Value = true;
+        }
+    }
+
+    /// <summary>Deletes the temporary copy of a file that could not be read twice, if one was made.</summary>
+    public void Dispose()
+    {
+        if (_copy is not null)
+        {
+            try
+            {
+                File.Delete(_copy);
+            }
+            catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+            {
+                // A copy left behind in the temporary folder is not worth failing the run for.
+            }
+
+            _copy = null;
+        }
+    }
 
     /// <summary>Reads events that were sent, with their status.</summary>
-    public static UsageFile ReadSent(string path) => Read(path, sent: true, now: null);
+    public static UsageFile ReadSent(string path)
+    {
+        var file = new UsageFile(path, sent: true, now: null, checkHours: false);
+        file.Lines.AddRange(file.Parse(Open(path)));
+        file.EventCount = file.Lines.Count;
+        return file;
+    }
 
     /// <summary>Fails with every problem found (first ones only), or when the file holds no event.</summary>
     public void ThrowIfInvalid(TextWriter error)
@@ -78,15 +200,21 @@ internal sealed class UsageFile
             throw new CliException($"{_path}: {ProblemCount} bad line{(ProblemCount == 1 ? string.Empty : "s")}{more}; nothing was sent.");
         }
 
-        if (Lines.Count == 0)
+        if (EventCount == 0)
         {
             throw new CliException($"{_path}: no events in the file; nothing was sent.");
         }
     }
 
-    private static UsageFile Read(string path, bool sent, DateTimeOffset? now)
+    /// <summary>
+    /// Where a file's lines come from: <paramref name="Path"/>, named <paramref name="Shown"/> in messages; when
+    /// <paramref name="CopyTo"/> is set and the file cannot be read again (it cannot seek: a pipe, <c>/dev/stdin</c>),
+    /// every byte read is also written there.
+    /// </summary>
+    private sealed record Source(string Path, string Shown, string? CopyTo = null);
+
+    private static Source Open(string path)
     {
-        var file = new UsageFile(path, sent, now);
         if (Directory.Exists(path))
         {
             throw new CliException($"{path}: is a folder, not a file of events; nothing was sent.");
@@ -97,7 +225,15 @@ internal sealed class UsageFile
             throw new CliException($"{path}: file not found.");
         }
 
-        var lines = ReadLines(path);
+        return new Source(path, path);
+    }
+
+    /// <summary>The events of the file, checked one by one (problems noted, not thrown), as they are read.</summary>
+    private IEnumerable<UsageLine> Parse(Source source)
+    {
+        var path = source.Shown;
+        using var read = ReadLines(source).GetEnumerator();
+        var lines = Rest(read, []);
         var extension = Path.GetExtension(path).ToLowerInvariant();
         bool json;
         if (extension == ".csv")
@@ -110,7 +246,20 @@ internal sealed class UsageFile
         }
         else
         {
-            var first = lines.Select(l => l.TrimStart()).FirstOrDefault(l => l.Length > 0);
+            // The first lines are read once and kept until the format is known: a pipe cannot be read from its start again.
+            var blank = new List<string>();
+            string? first = null;
+            while (read.MoveNext())
+            {
+                blank.Add(read.Current);
+                if (read.Current.TrimStart() is { Length: > 0 } text)
+                {
+                    first = text;
+                    break;
+                }
+            }
+
+            lines = Rest(read, blank);
             if (first is null)
             {
                 throw new CliException($"{path}: the file is empty; nothing was sent.");
@@ -119,16 +268,24 @@ internal sealed class UsageFile
             json = first[0] == '{';
         }
 
-        if (json)
+        foreach (var line in json ? ReadJsonLines(lines) : ReadCsv(lines))
         {
-            file.ReadJsonLines(lines);
+            yield return line;
         }
-        else
+    }
+
+    /// <summary><paramref name="read"/> lines first, then the rest of <paramref name="rest"/>.</summary>
+    private static IEnumerable<string> Rest(IEnumerator<string> rest, List<string> read)
+    {
+        foreach (var line in read)
         {
-            file.ReadCsv(lines);
+            yield return line;
         }
 
-        return file;
+        while (rest.MoveNext())
+        {
+            yield return rest.Current;
+        }
     }
 
     /// <summary>
@@ -136,14 +293,22 @@ internal sealed class UsageFile
     /// Latin-1 or Windows-1252: "dim\xE9") fail the read: decoded leniently they would become U+FFFD and be sent as
     /// another dimension or plan than the file meant.
     /// </summary>
-    private static IEnumerable<string> ReadLines(string path)
+    private static IEnumerable<string> ReadLines(Source source)
     {
+        var path = source.Shown;
+
         // A file that cannot be opened or read (no permission, a device error) is bad input like a missing one (exit 2),
         // not a service that failed (exit 1, which a script may retry).
         StreamReader reader;
         try
         {
-            reader = new StreamReader(path, StrictUtf8, detectEncodingFromByteOrderMarks: false);
+            Stream stream = new FileStream(source.Path, FileMode.Open, FileAccess.Read, FileShare.ReadWrite, bufferSize: 4096);
+            if (source.CopyTo is { } copy && !stream.CanSeek)
+            {
+                stream = new CopyingStream(stream, new FileStream(copy, FileMode.CreateNew, FileAccess.Write, FileShare.None));
+            }
+
+            reader = new StreamReader(stream, StrictUtf8, detectEncodingFromByteOrderMarks: false);
         }
         catch (Exception e) when (e is UnauthorizedAccessException or IOException)
         {
@@ -184,7 +349,7 @@ internal sealed class UsageFile
         }
     }
 
-    private void ReadCsv(IEnumerable<string> lines)
+    private IEnumerable<UsageLine> ReadCsv(IEnumerable<string> lines)
     {
         string[]? header = null;
         var number = 0;
@@ -207,7 +372,7 @@ internal sealed class UsageFile
                 header = fields.Select(f => f.Trim()).ToArray();
                 if (!CheckColumns(header, number))
                 {
-                    return;
+                    yield break;
                 }
 
                 continue;
@@ -228,7 +393,10 @@ internal sealed class UsageFile
                 }
             }
 
-            Add(number, values);
+            if (Add(number, values) is { } line)
+            {
+                yield return line;
+            }
         }
 
         if (header is null)
@@ -331,7 +499,7 @@ internal sealed class UsageFile
         return fields.ToArray();
     }
 
-    private void ReadJsonLines(IEnumerable<string> lines)
+    private IEnumerable<UsageLine> ReadJsonLines(IEnumerable<string> lines)
     {
         var number = 0;
         var any = false;
@@ -412,9 +580,9 @@ internal sealed class UsageFile
                     }
                 }
 
-                if (ok)
+                if (ok && Add(number, values) is { } line)
                 {
-                    Add(number, values);
+                    yield return line;
                 }
             }
         }
@@ -438,14 +606,14 @@ internal sealed class UsageFile
         }
     }
 
-    /// <summary>Checks one record's values and keeps the event, or notes what is wrong with it.</summary>
-    private void Add(int line, Dictionary<string, string> values)
+    /// <summary>Checks one record's values: its event, or <see langword="null"/> with what is wrong with it noted.</summary>
+    private UsageLine? Add(int line, Dictionary<string, string> values)
     {
         var missing = Required().Where(name => !values.ContainsKey(name)).ToList();
         if (missing.Count > 0)
         {
             Problem(line, $"no value for {string.Join(", ", missing)}");
-            return;
+            return null;
         }
 
         // A NUL, a tab or an ESC (a corrupt file, a stray escape) would be sent as part of the plan or dimension: the
@@ -455,7 +623,7 @@ internal sealed class UsageFile
             if (values.TryGetValue(name, out var text) && Messages.UnsafeCharacter(text) is { } unsafeCharacter)
             {
                 Problem(line, $"{name} holds {unsafeCharacter}");
-                return;
+                return null;
             }
         }
 
@@ -464,7 +632,7 @@ internal sealed class UsageFile
         if ((resourceIdText is null) == (resourceUri is null))
         {
             Problem(line, "give exactly one of resourceId and resourceUri");
-            return;
+            return null;
         }
 
         Guid? resourceId = null;
@@ -473,7 +641,7 @@ internal sealed class UsageFile
             if (!Guid.TryParse(resourceIdText, out var id))
             {
                 Problem(line, $"resourceId '{Messages.Shown(resourceIdText)}' is not a GUID");
-                return;
+                return null;
             }
 
             resourceId = id;
@@ -483,13 +651,13 @@ internal sealed class UsageFile
         if (!decimal.TryParse(quantityText, NumberStyles.AllowLeadingSign | NumberStyles.AllowDecimalPoint | NumberStyles.AllowExponent, CultureInfo.InvariantCulture, out var quantity))
         {
             Problem(line, $"quantity '{Messages.Shown(quantityText)}' is not a number (use a dot for decimals: 12.5)");
-            return;
+            return null;
         }
 
         if (TimeText.ParseInstant(values["effectiveStartTime"], out var timeProblem) is not { } time)
         {
             Problem(line, "effectiveStartTime " + timeProblem);
-            return;
+            return null;
         }
 
         UsageEventStatus? status = null;
@@ -499,7 +667,7 @@ internal sealed class UsageFile
             if (!Enum.TryParse<UsageEventStatus>(values["status"], ignoreCase: true, out var parsed) || int.TryParse(values["status"], out _))
             {
                 Problem(line, $"status '{Messages.Shown(values["status"])}' is not one of {string.Join(", ", Enum.GetNames<UsageEventStatus>())}");
-                return;
+                return null;
             }
 
             status = parsed;
@@ -508,7 +676,7 @@ internal sealed class UsageFile
                 if (!Guid.TryParse(usageIdText, out var parsedId))
                 {
                     Problem(line, $"resourceUsageId '{Messages.Shown(usageIdText)}' is not a GUID");
-                    return;
+                    return null;
                 }
 
                 usageId = parsedId;
@@ -525,7 +693,7 @@ internal sealed class UsageFile
         catch (ArgumentException e)
         {
             Problem(line, Messages.WithoutParameter(e));
-            return;
+            return null;
         }
 
         if (_now is { } now)
@@ -533,26 +701,42 @@ internal sealed class UsageFile
             if (time > now)
             {
                 Problem(line, $"effectiveStartTime {Format(time)} is in the future (now is {Format(now)})");
-                return;
+                return null;
             }
 
             if (time <= now.AddHours(-24))
             {
                 Problem(line, $"effectiveStartTime {Format(time)} is more than 24 hours ago; the marketplace no longer accepts it");
-                return;
+                return null;
             }
 
-            var key = ((resourceUri ?? resourceId!.Value.ToString("D")).ToUpperInvariant(), usage.Dimension.ToUpperInvariant(), HourOf(time));
-            if (_hours.TryGetValue(key, out var earlier))
+            var key = _checkHours ? HourKey(resourceUri ?? resourceId!.Value.ToString("D"), usage.Dimension, HourOf(time)) : default;
+            if (_checkHours && _hours.TryGetValue(key, out var earlier))
             {
                 Problem(line, $"same resource, dimension and hour as line {earlier}; the marketplace keeps one event per hour, so sum them into one line");
-                return;
+                return null;
             }
 
-            _hours[key] = line;
+            if (_checkHours)
+            {
+                _hours[key] = line;
+            }
         }
 
-        Lines.Add(new UsageLine(line, usage, status, usageId));
+        return new UsageLine(line, usage, status, usageId);
+    }
+
+    /// <summary>
+    /// The one-event-an-hour check's key for a resource, dimension and hour (names compared ignoring case): the first 16
+    /// bytes of their SHA-256, not the text, so a file of millions of lines costs some 40 bytes a line to check, not
+    /// the names. Two different keys share a digest with a chance of about 2^-128 per pair: never, for a file.
+    /// </summary>
+    private static UInt128 HourKey(string resource, string dimension, DateTimeOffset hour)
+    {
+        var text = string.Concat(resource.ToUpperInvariant(), "\n", dimension.ToUpperInvariant(), "\n", hour.UtcTicks.ToString(CultureInfo.InvariantCulture));
+        Span<byte> digest = stackalloc byte[32];
+        SHA256.HashData(Encoding.UTF8.GetBytes(text), digest);
+        return BinaryPrimitives.ReadUInt128LittleEndian(digest);
     }
 
     private static DateTimeOffset HourOf(DateTimeOffset time) => new(time.UtcTicks - (time.UtcTicks % TimeSpan.TicksPerHour), TimeSpan.Zero);
@@ -566,5 +750,56 @@ internal sealed class UsageFile
         {
             _problems.Add($"{_path}:{line.ToString(CultureInfo.InvariantCulture)}: {Messages.OneLine(Messages.Shown(what, Messages.MaxProblemLength))}");
         }
+    }
+}
+
+/// <summary>
+/// A stream that is read as another is, writing every byte it gives to <paramref name="copy"/>: a file that cannot be
+/// read twice (a pipe) is copied as it is checked, to be sent from the copy.
+/// </summary>
+internal sealed class CopyingStream(Stream source, Stream copy) : Stream
+{
+    public override bool CanRead => true;
+
+    public override bool CanSeek => false;
+
+    public override bool CanWrite => false;
+
+    public override long Length => throw new NotSupportedException();
+
+    public override long Position
+    {
+        get => throw new NotSupportedException();
+        set => throw new NotSupportedException();
+    }
+
+    public override int Read(byte[] buffer, int offset, int count) => Read(buffer.AsSpan(offset, count));
+
+    public override int Read(Span<byte> buffer)
+    {
+        var read = source.Read(buffer);
+        copy.Write(buffer[..read]);
+        return read;
+    }
+
+    public override void Flush()
+    {
+    }
+
+    public override long Seek(long offset, SeekOrigin origin) => throw new NotSupportedException();
+
+    public override void SetLength(long value) => throw new NotSupportedException();
+
+    public override void Write(byte[] buffer, int offset, int count) => throw new NotSupportedException();
+
+    protected override void Dispose(bool disposing)
+    {
+        if (disposing)
+        {
+            source.Dispose();
+            copy.Dispose();
+        }
+
+        base.Dispose(disposing);
     }
 }

@@ -62,6 +62,34 @@ internal sealed class CliOutput
         _context.Out.WriteLine(JsonSerializer.Serialize(value, JsonOptions));
     }
 
+    /// <summary>
+    /// Writes <paramref name="value"/> with one more property, <paramref name="name"/>, last: the array of
+    /// <paramref name="items"/>, written one by one as they are enumerated (a file's results are not held). The same
+    /// one line as <see cref="WriteJson{T}(T)"/> of an object whose last property is that array.
+    /// </summary>
+    public void WriteJson<T, TItem>(T value, string name, IEnumerable<TItem> items)
+    {
+        var head = JsonSerializer.Serialize(value, JsonOptions);
+        var writer = _context.Out;
+        writer.Write(head.AsSpan(0, head.Length - 1));
+        writer.Write(head.Length > 2 ? "," : string.Empty);
+        writer.Write(JsonSerializer.Serialize(name, JsonOptions));
+        writer.Write(":[");
+        var first = true;
+        foreach (var item in items)
+        {
+            if (!first)
+            {
+                writer.Write(',');
+            }
+
+            writer.Write(JsonSerializer.Serialize(item, JsonOptions));
+            first = false;
+        }
+
+        writer.WriteLine("]}");
+    }
+
     public void WriteLine(string text) => Console.WriteLine(Messages.OneLine(text));
 
     /// <summary>A table whose cells are plain text (never parsed as markup: values come from files and the service).</summary>

@@ -49,6 +49,25 @@ internal sealed record ResultView(
 
     public static ResultView Of(UsageEventResult result, UsageLine line) => Of(result, line.Line);
 
+    /// <summary>A line's result from what was kept of it (its status, id, code, message) and its event, read again.</summary>
+    public static ResultView Of(UsageLine line, string status, bool delivered, Guid? usageEventId, string? code, string? message, string? requestId)
+    {
+        var usage = line.Event;
+        return new ResultView(
+            line.Line,
+            status,
+            delivered,
+            usage.ResourceUri ?? usage.ResourceId!.Value.ToString("D"),
+            usage.PlanId,
+            usage.Dimension,
+            usage.Quantity,
+            CliOutput.Time(usage.EffectiveStartTime),
+            usageEventId,
+            code,
+            message,
+            requestId);
+    }
+
     /// <summary>
     /// A line whose event is another line's given again under another name (a managed application by resource URI and
     /// by resource usage id): a conflict whose original is what line <paramref name="recordedLine"/> was recorded as.
@@ -57,8 +76,12 @@ internal sealed record ResultView(
         Of(result, line) with
         {
             UsageEventId = original.UsageEventId,
-            Message = $"The same event as line {recordedLine.ToString(System.Globalization.CultureInfo.InvariantCulture)} (the resource under another name), which the service recorded for this hour with quantity {OutputNumber(original.Quantity)}; this line's quantity was not recorded again.",
+            Message = RepeatMessage(recordedLine, original.Quantity),
         };
+
+    /// <summary>What a line given again under another name (see <see cref="Repeat"/>) says.</summary>
+    public static string RepeatMessage(int recordedLine, decimal recordedQuantity) =>
+        $"The same event as line {recordedLine.ToString(System.Globalization.CultureInfo.InvariantCulture)} (the resource under another name), which the service recorded for this hour with quantity {OutputNumber(recordedQuantity)}; this line's quantity was not recorded again.";
 
     private static string OutputNumber(decimal value) => CliOutput.Number(value);
 }

@@ -414,6 +414,41 @@ public class BatchCommandTests
     }
 
     [Fact]
+    public async Task Batch_TwoHundredThousandLines_SendsThemHoldingAtMostTheBatchesInFlightAndReportsEachLineExactly()
+    {
+        // The file is read as it is sent, not held: at most four batches of 25 events are read and unanswered at any
+        // time (the whole file, 200,000, when it was read into memory first), and every line's result is still the one
+        // the service recorded for it, in line order.
+        await using var scope = await EmulatorScope.StartAsync();
+        const int Count = 200_000;
+        var file = scope.Csv(Count, "large.csv", quantity: i => i + 1);
+        var mostPending = 0;
+
+        var run = await CliRunner.RunAsync(scope.Args("batch", file, "--json"), environment: null, pendingEventsObserved: n => mostPending = Math.Max(mostPending, n));
+
+        run.ExitCode.Should().Be(0, run.Error);
+        mostPending.Should().BeInRange(1, MarketplaceMetering.Cli.Commands.BatchCommand.MaxPendingEvents).And.Be(100);
+        scope.Emulator.Ledger.Count.Should().Be(Count);
+        var recorded = scope.Emulator.Ledger.Entries.ToDictionary(e => e.ResourceId, e => (e.UsageEventId, e.Quantity));
+        using var json = JsonDocument.Parse(run.Out);
+        var root = json.RootElement;
+        (root.GetProperty("total").GetInt32(), root.GetProperty("answered").GetInt32(), root.GetProperty("delivered").GetInt32(), root.GetProperty("accepted").GetInt32())
+            .Should().Be((Count, Count, Count, Count));
+        var i = 0;
+        foreach (var result in root.GetProperty("results").EnumerateArray())
+        {
+            var resource = EmulatorScope.Resource(i);
+            result.GetProperty("line").GetInt32().Should().Be(i + 2);
+            result.GetProperty("resource").GetGuid().Should().Be(resource);
+            result.GetProperty("quantity").GetDecimal().Should().Be(i + 1);
+            (result.GetProperty("usageEventId").GetGuid(), result.GetProperty("quantity").GetDecimal()).Should().Be(recorded[resource]);
+            i++;
+        }
+
+        i.Should().Be(Count);
+    }
+
+    [Fact]
     public async Task Batch_HundredThousandLinesWithBadOnesNearTheEnd_NamesThoseLinesAndSendsNothing()
     {
         await using var scope = await EmulatorScope.StartAsync();
@@ -892,6 +927,41 @@ public class BatchCommandTests
             await Task.Delay(Timeout.Infinite, cancellationToken);
             throw new InvalidOperationException("unreachable");
         }
+    }
+
+    [SkippableFact]
+    public async Task Batch_EventsFromAPipe_AreCheckedThenSentFromACopyAndReportedLineByLine()
+    {
+        // A named pipe (as /dev/stdin or <(generate) is) reads once: the events are checked as they stream in and copied
+        // to a temporary file, from which they are sent and reported. Without the copy the second read waits for a
+        // writer that never comes. No extension: the format is told from the first line, also read once.
+        Skip.IfNot(OperatingSystem.IsLinux(), "makes a named pipe with mkfifo");
+        await using var scope = await EmulatorScope.StartAsync();
+        var content = System.IO.File.ReadAllText(scope.Csv(60));
+        var pipe = Path.Combine(scope.Directory, "events");
+        using (var mkfifo = System.Diagnostics.Process.Start("mkfifo", pipe))
+        {
+            await mkfifo.WaitForExitAsync();
+        }
+
+        var writer = Task.Run(async () =>
+        {
+            await using var stream = new FileStream(pipe, FileMode.Open, FileAccess.Write);
+            await stream.WriteAsync(Encoding.UTF8.GetBytes(content));
+        });
+        var temporary = System.IO.Directory.GetFiles(Path.GetTempPath(), "metering-*.events").Length;
+
+        // On a thread of its own: a read that waits for a writer blocks before the run's first await.
+        var run = await Task.Run(() => CliRunner.RunAsync(scope.Args("batch", pipe, "--json"))).WaitAsync(TimeSpan.FromSeconds(30));
+        await writer;
+
+        run.ExitCode.Should().Be(0, run.ToString());
+        scope.Emulator.Ledger.Count.Should().Be(60);
+        using var json = JsonDocument.Parse(run.Out);
+        json.RootElement.GetProperty("delivered").GetInt32().Should().Be(60);
+        json.RootElement.GetProperty("results").EnumerateArray().Select(r => (r.GetProperty("line").GetInt32(), r.GetProperty("quantity").GetDecimal()))
+            .Should().Equal(Enumerable.Range(0, 60).Select(i => (i + 2, (decimal)(i + 1))));
+        System.IO.Directory.GetFiles(Path.GetTempPath(), "metering-*.events").Length.Should().BeLessThanOrEqualTo(temporary, "the copy is deleted");
     }
 
     [SkippableFact]
