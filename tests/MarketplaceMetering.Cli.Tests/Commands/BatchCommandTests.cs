@@ -853,6 +853,40 @@ public class BatchCommandTests
         results.Where(r => !r.GetProperty("delivered").GetBoolean()).Should().OnlyContain(r => r.GetProperty("status").GetString() == "Error");
     }
 
+    [Fact]
+    public async Task Batch_FileCutShortWhileItIsSent_StopsThereSaysSoAndExitsFour()
+    {
+        // The file is checked, then read again as it is sent: cut to 10 events when the first batch goes out, it no
+        // longer reads as checked. The sending stops where the file ends now, and the run says the file changed
+        // instead of reporting the 300 events checked as sent.
+        await using var scope = await EmulatorScope.StartAsync();
+        var file = scope.Csv(300);
+        var shorter = string.Join('\n', System.IO.File.ReadAllText(file).Split('\n').Take(11)) + "\n";
+        using var handler = new FirstRequestHandler(() => System.IO.File.WriteAllText(file, shorter));
+
+        var run = await CliRunner.RunAsync(scope.Args("batch", file), environment: null, handler: handler).WaitAsync(TimeSpan.FromSeconds(60));
+
+        run.ExitCode.Should().Be(4, run.ToString());
+        run.ErrorLines.Should().ContainSingle().Which.Should().StartWith($"error: {file}: the file changed while it was sent");
+        scope.Emulator.Ledger.Count.Should().BeLessThan(300);
+    }
+
+    /// <summary>Runs <c>first</c> before the first request is sent on to the emulator.</summary>
+    private sealed class FirstRequestHandler(Action first) : DelegatingHandler(new SocketsHttpHandler())
+    {
+        private int _requests;
+
+        protected override Task<HttpResponseMessage> SendAsync(HttpRequestMessage request, CancellationToken cancellationToken)
+        {
+            if (Interlocked.Increment(ref _requests) == 1)
+            {
+                first();
+            }
+
+            return base.SendAsync(request, cancellationToken);
+        }
+    }
+
     /// <summary>Answers 503 to every request that carries <c>failing</c>; sends the others to the emulator.</summary>
     private sealed class FailingHandler(Guid failing) : DelegatingHandler(new SocketsHttpHandler())
     {
