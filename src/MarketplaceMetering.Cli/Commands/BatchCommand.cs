@@ -1,5 +1,5 @@
-using System.CommandLine;
 using System.Buffers.Binary;
+using System.CommandLine;
 using System.Globalization;
 using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
@@ -72,7 +72,7 @@ internal static class BatchCommand
                 await output.Console.Progress().StartAsync(async progress =>
                 {
                     var task = progress.AddTask("Sending", maxValue: count);
-                    cancelled = await SendAsync(client, input.ReadEventsAgain(changed), outcomes, count => task.Increment(count), context.PendingEventsObserved, cancellationToken).ConfigureAwait(false);
+                    cancelled = await SendAsync(client, input.ReadEventsAgain(changed), outcomes, n => task.Increment(n), context.PendingEventsObserved, cancellationToken).ConfigureAwait(false);
                 }).ConfigureAwait(false);
             }
             else

@@ -78,18 +78,10 @@ internal sealed class UsageFile : IDisposable
 
     public List<UsageLine> Lines { get; } = [];
 
-    /// <summary>Reads events to send: each must lie within the past 24 hours of <paramref name="now"/>, one per resource, dimension and hour.</summary>
-    public static UsageFile ReadEvents(string path, DateTimeOffset now)
-    {
-        var file = new UsageFile(path, sent: false, now, checkHours: true);
-        file.Lines.AddRange(file.Parse(Open(path)));
-        file.EventCount = file.Lines.Count;
-        return file;
-    }
-
     /// <summary>
-    /// Checks events to send as <see cref="ReadEvents"/> does, keeping none of them: only their count and the problems.
-    /// Dispose the result when done with <see cref="ReadEventsAgain"/>.
+    /// Checks events to send, keeping none of them, only their count and the problems: each must lie within the past
+    /// 24 hours of <paramref name="now"/>, one per resource, dimension and hour. Dispose the result when done with
+    /// <see cref="ReadEventsAgain"/>.
     /// </summary>
     public static UsageFile CheckEvents(string path, DateTimeOffset now)
     {
