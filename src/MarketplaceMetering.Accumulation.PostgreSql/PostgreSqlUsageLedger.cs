@@ -285,14 +285,29 @@ public sealed partial class PostgreSqlUsageLedger : UsageLedger
                 // The connection broke (or the call was cancelled) after the commit was sent: the usage may be committed.
                 // Failing would make the caller (the recorder putting Record's sums back) add it a second time, so ask the
                 // server what became of the transaction, on a new connection.
-                switch (await OutcomeOfAsync(id).ConfigureAwait(false))
+                var (status, unknown) = await OutcomeOfAsync(id, commit.BackendPid).ConfigureAwait(false);
+                switch (status)
                 {
                     case "committed":
                         return commit.Result!;
                     case "aborted" when attempt < 3:
                         continue;
-                    default:
+                    case "aborted":
+                        // Written and aborted three times: nothing is in the ledger.
                         throw;
+                    case null when e is OperationCanceledException:
+                        // A cancelled call stays a cancellation, whatever became of its usage.
+                        throw;
+                    default:
+                        // Unknown: the usage may yet be committed, and written again by whoever retries it.
+                        throw new NpgsqlException(
+                            string.Format(
+                                CultureInfo.InvariantCulture,
+                                "The connection to PostgreSQL broke after the commit of transaction {0} was sent, and the server cannot say whether it committed: {1}. The usage may be in the ledger already, in which case writing it again counts it twice. ({2})",
+                                id,
+                                unknown,
+                                e.Message),
+                            e);
                 }
             }
         }
@@ -310,19 +325,37 @@ public sealed partial class PostgreSqlUsageLedger : UsageLedger
         /// <summary>The transaction's id (<c>txid_current()</c>, returned by the upserts), to ask <c>txid_status</c> about.</summary>
         public long? TransactionId { get; set; }
 
+        /// <summary>
+        /// The process id of the server backend that runs the transaction (<c>pg_backend_pid()</c>, returned by the upserts
+        /// with the transaction's id, so it costs no round trip), to end it should the transaction stay in progress.
+        /// Not <see cref="NpgsqlConnection.ProcessID"/>: behind a pooler (PgBouncer) that is the pooler's, not the backend's.
+        /// </summary>
+        public int? BackendPid { get; set; }
+
         /// <summary>What the add returns once committed; set just before the commit is sent.</summary>
         public IReadOnlyList<UsageCarryForward>? Result { get; set; }
     }
 
     /// <summary>
-    /// What became of a transaction whose commit was sent on a connection that broke: <c>committed</c>, <c>aborted</c>, or
-    /// <see langword="null"/> when the server cannot say (it is unreachable, or still shows the transaction in progress
-    /// after a few seconds). PostgreSQL's <c>txid_status</c> exists for this very case (PostgreSQL 10 and later).
-    /// Asked without the caller's cancellation: a cancelled call still has to learn whether its usage was recorded.
+    /// What became of a transaction whose commit was sent on a connection that broke: <c>committed</c> or <c>aborted</c>;
+    /// or no status, and why, when the server cannot say (it is unreachable, or still shows the transaction in progress
+    /// after some 19 seconds of asking). PostgreSQL's <c>txid_status</c> exists for this very case (PostgreSQL 10 and
+    /// later). Asked without the caller's cancellation: a cancelled call still has to learn whether its usage was recorded.
     /// </summary>
-    private async Task<string?> OutcomeOfAsync(long transactionId)
+    /// <remarks>
+    /// In progress means the server has not yet noticed that the connection is gone: a network partition that leaves the
+    /// server's side of the TCP connection open, or the COMMIT still in a buffer on the way. Waiting is no answer: the
+    /// transaction may commit after the wait gives up, and the usage, failed and written again, would count twice. So the
+    /// backend that runs it (<paramref name="backendPid"/>) is ended with <c>pg_terminate_backend</c>, which a role may
+    /// do to its own backends: the transaction is then committed (the commit had been written) or aborted, never in
+    /// progress again, and the next question gets a definitive answer. Only when ending it is not allowed (the role lacks
+    /// the right, the function is revoked) does the ledger fall back to asking until the bound, and says so if it runs out.
+    /// </remarks>
+    private async Task<(string? Status, string? Unknown)> OutcomeOfAsync(long transactionId, int? backendPid)
     {
         using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(30));
+        string? notEnded = backendPid is null ? "its backend is not known" : null;
+        var ended = false;
         try
         {
             for (var asked = 1; ; asked++)
@@ -335,21 +368,71 @@ public sealed partial class PostgreSqlUsageLedger : UsageLedger
                     {
                         command.Parameters.AddWithValue("id", NpgsqlDbType.Bigint, transactionId);
                         var status = await command.ExecuteScalarAsync(timeout.Token).ConfigureAwait(false) as string;
-                        if (status is not "in progress" || asked == 20)
+                        if (status is not "in progress")
                         {
-                            // In progress: the server has not yet seen the broken connection and aborted the transaction.
-                            return status is "in progress" ? null : status;
+                            return (status, status is null ? "the server no longer knows the transaction" : null);
                         }
+                    }
+
+                    if (!ended && notEnded is null)
+                    {
+                        notEnded = await EndBackendAsync(connection, backendPid!.Value, transactionId, timeout.Token).ConfigureAwait(false);
+                        ended = notEnded is null;
+                    }
+
+                    if (asked == 20)
+                    {
+                        var backend = "its backend (process " + (backendPid?.ToString(CultureInfo.InvariantCulture) ?? "unknown") + ")";
+                        return (null, ended
+                            ? "the server still shows it in progress after 20 checks, although " + backend + " was ended or no longer ran it"
+                            : "the server still shows it in progress after 20 checks, and " + backend + " could not be ended (" + notEnded + ")");
                     }
                 }
 
-                // Real time, not the app's TimeProvider: this waits for the database server, whatever clock the app uses.
+                // Once ended, the backend takes a moment to exit and abort; when it cannot be ended, the server notices the
+                // broken connection in its own time. Real time, not the app's TimeProvider: this waits for the database
+                // server, whatever clock the app uses.
                 await Task.Delay(TimeSpan.FromMilliseconds(100 * asked), TimeProvider.System, timeout.Token).ConfigureAwait(false);
             }
         }
         catch (Exception e) when (e is NpgsqlException or OperationCanceledException or InvalidOperationException)
         {
-            return null;
+            return (null, "the server could not be asked (" + e.Message + ")");
+        }
+    }
+
+    /// <summary>
+    /// Ends the server backend <paramref name="pid"/> if it still runs transaction <paramref name="transactionId"/>, so
+    /// that the transaction commits or aborts now. Returns <see langword="null"/> when it was ended (or had already
+    /// gone), else why it could not be.
+    /// </summary>
+    /// <remarks>
+    /// Terminate, not cancel: <c>pg_cancel_backend</c> interrupts a running statement, and a backend idle in its
+    /// transaction (the COMMIT never arrived) has none, so its transaction would stay in progress; nor can a COMMIT under
+    /// way be half cancelled (once its commit record is written it is committed, cancelled or not). Ending the session
+    /// settles it either way. The backend is matched by its process id and by the transaction it runs
+    /// (<c>backend_xid</c>, the low 32 bits of <c>txid_current()</c>), so a process id the server has since given to
+    /// another session is never ended.
+    /// </remarks>
+    private static async Task<string?> EndBackendAsync(NpgsqlConnection connection, int pid, long transactionId, CancellationToken cancellationToken)
+    {
+        var command = new NpgsqlCommand("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE pid = @pid AND backend_xid::text = @xid", connection);
+        await using (command.ConfigureAwait(false))
+        {
+            command.Parameters.AddWithValue("pid", NpgsqlDbType.Integer, pid);
+            command.Parameters.AddWithValue("xid", NpgsqlDbType.Text, (transactionId & uint.MaxValue).ToString(CultureInfo.InvariantCulture));
+            try
+            {
+                // No row: the backend no longer runs the transaction. False: its process was gone when signalled. Either
+                // way the transaction is over, and the next question says how.
+                await command.ExecuteScalarAsync(cancellationToken).ConfigureAwait(false);
+                return null;
+            }
+            catch (PostgresException e)
+            {
+                // Permission denied (another role's backend without pg_signal_backend, a superuser's, or the function revoked).
+                return "pg_terminate_backend: " + e.SqlState + " " + e.MessageText;
+            }
         }
     }
 
@@ -380,7 +463,7 @@ public sealed partial class PostgreSqlUsageLedger : UsageLedger
                         ON CONFLICT (lower(resource), lower(plan_id), lower(dimension), hour)
                         DO UPDATE SET quantity = {0}.usage.quantity + EXCLUDED.quantity, updated_at = EXCLUDED.updated_at
                         WHERE {0}.usage.state = 0 AND {0}.usage.attempts = 0 AND {0}.usage.quantity + EXCLUDED.quantity <= @max
-                        RETURNING txid_current();
+                        RETURNING txid_current(), pg_backend_pid();
                         """),
                     connection,
                     transaction);
@@ -408,10 +491,12 @@ public sealed partial class PostgreSqlUsageLedger : UsageLedger
                         while (true)
                         {
                             hour.Value = target;
-                            // A row changed: the transaction's id comes back, for txid_status should the commit's answer be lost.
-                            if (await upsert.ExecuteScalarAsync(cancellationToken).ConfigureAwait(false) is long transactionId)
+                            // A row changed: the transaction's id and its backend's process come back, for txid_status (and
+                            // pg_terminate_backend) should the commit's answer be lost.
+                            if (await ReturnedTransactionAsync(upsert, cancellationToken).ConfigureAwait(false) is { } returned)
                             {
-                                commit.TransactionId = transactionId;
+                                commit.TransactionId = returned.TransactionId;
+                                commit.BackendPid = returned.BackendPid;
                                 break;
                             }
 
@@ -432,6 +517,16 @@ public sealed partial class PostgreSqlUsageLedger : UsageLedger
                     return commit.Result;
                 }
             }
+        }
+    }
+
+    /// <summary>The transaction id and backend process an upsert returns when it changed a row, else <see langword="null"/>.</summary>
+    private static async Task<(long TransactionId, int BackendPid)?> ReturnedTransactionAsync(NpgsqlCommand upsert, CancellationToken cancellationToken)
+    {
+        var reader = await upsert.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
+        await using (reader.ConfigureAwait(false))
+        {
+            return await reader.ReadAsync(cancellationToken).ConfigureAwait(false) ? (reader.GetInt64(0), reader.GetInt32(1)) : null;
         }
     }
 

@@ -8,21 +8,37 @@ namespace MarketplaceMetering.Accumulation.Tests;
 /// <summary>
 /// A TCP relay in front of the test's PostgreSQL server that, once armed, breaks the connection that sends the next
 /// <c>COMMIT</c>: either after the server has committed and answered (the answer is dropped: the client cannot know
-/// the commit happened) or before the server sees it (the server aborts the transaction). Everything else is relayed
-/// as it is. The break is placed by the protocol, not by timing.
+/// the commit happened) or before the server sees it (the server aborts the transaction); or, as a network partition
+/// does, it holds the <c>COMMIT</c> and breaks only the client's side, leaving the server's side open and silent (the
+/// transaction stays in progress until the server is told otherwise) until the test heals it. Everything else is
+/// relayed as it is. The break is placed by the protocol, not by timing.
 /// </summary>
 internal sealed class CommitCuttingProxy : IAsyncDisposable
 {
     /// <summary>The protocol's Query message for <c>COMMIT</c> ('Q', its length 11, the text and its NUL), as Npgsql sends it.</summary>
     private static readonly byte[] Commit = [(byte)'Q', 0, 0, 0, 11, .. Encoding.ASCII.GetBytes("COMMIT"), 0];
 
+    /// <summary>The ledger's question about a transaction whose commit's answer was lost.</summary>
+    private static readonly byte[] StatusQuestion = Encoding.ASCII.GetBytes("txid_status");
+
+    /// <summary>The ledger's order to end the backend that runs a transaction left in progress.</summary>
+    private static readonly byte[] TerminateOrder = Encoding.ASCII.GetBytes("pg_terminate_backend");
+
+    /// <summary>The server's ReadyForQuery message ('Z', its length 5, then the status byte): it has answered.</summary>
+    private static readonly byte[] ReadyForQuery = [(byte)'Z', 0, 0, 0, 5];
+
     private readonly TcpListener _listener = new(IPAddress.Loopback, 0);
     private readonly string _host;
     private readonly int _port;
     private readonly CancellationTokenSource _stop = new();
     private readonly List<Task> _relays = [];
-    private int _armed; // 0: relay; 1: cut after the commit; 2: cut before it
+    private readonly List<Partition> _partitions = [];
+    private int _armed; // 0: relay; 1: cut after the commit; 2: cut before it; 3: partition at it
     private int _cuts;
+    private int _statusQuestions;
+    private int _endPartitionsAtStatusQuestion = int.MaxValue;
+    private int _healBeforeTermination;
+    private bool? _healedBeforeTermination;
 
     private CommitCuttingProxy(string serverConnectionString)
     {
@@ -50,6 +66,56 @@ internal sealed class CommitCuttingProxy : IAsyncDisposable
 
     /// <summary>The next COMMIT never reaches the server; the connection is broken instead.</summary>
     public void CutBeforeNextCommit() => Volatile.Write(ref _armed, 2);
+
+    /// <summary>
+    /// The next COMMIT is held, as a network partition would: the client's side of its connection is closed, the
+    /// server's side stays open and hears nothing more, so the server keeps the transaction in progress. <see cref="HealAsync"/>
+    /// then delivers the held COMMIT, as a partition that heals would.
+    /// </summary>
+    public void PartitionAtNextCommit() => Volatile.Write(ref _armed, 3);
+
+    /// <summary>
+    /// Closes the server's side of every partitioned connection (the server then aborts its transaction, as it does once
+    /// it notices the partition) when the client asks <c>txid_status</c> for the <paramref name="questions"/>th time.
+    /// </summary>
+    public void EndPartitionsAtStatusQuestion(int questions) => Volatile.Write(ref _endPartitionsAtStatusQuestion, questions);
+
+    /// <summary>
+    /// Heals the partition (<see cref="HealAsync"/>) when the client orders <c>pg_terminate_backend</c>, before the
+    /// order reaches the server: the held COMMIT commits first, as one delivered late by the network can.
+    /// </summary>
+    public void HealBeforeTermination() => Volatile.Write(ref _healBeforeTermination, 1);
+
+    /// <summary>Whether the server answered the COMMIT healed by <see cref="HealBeforeTermination"/>; null until then.</summary>
+    public bool? HealedBeforeTermination => _healedBeforeTermination;
+
+    /// <summary>How many times the client asked <c>txid_status</c>.</summary>
+    public int StatusQuestions => Volatile.Read(ref _statusQuestions);
+
+    /// <summary>
+    /// Delivers the COMMIT held by the partition to the server, as a partition that heals would, and waits for the
+    /// server: <see langword="true"/> when it answered (its transaction was still there and is now committed, or failed),
+    /// <see langword="false"/> when it had ended the connection (its backend was ended; the transaction is gone).
+    /// </summary>
+    public async Task<bool> HealAsync()
+    {
+        Partition partition;
+        lock (_partitions)
+        {
+            partition = _partitions.Single();
+        }
+
+        try
+        {
+            await partition.Server.SendAsync(partition.Held, _stop.Token);
+        }
+        catch (Exception e) when (e is SocketException or ObjectDisposedException)
+        {
+        }
+
+        var settled = await Task.WhenAny(partition.Answered.Task, partition.Ended.Task).WaitAsync(TimeSpan.FromSeconds(60));
+        return settled == partition.Answered.Task;
+    }
 
     public async ValueTask DisposeAsync()
     {
@@ -93,8 +159,9 @@ internal sealed class CommitCuttingProxy : IAsyncDisposable
     {
         using var cut = CancellationTokenSource.CreateLinkedTokenSource(_stop.Token);
         var committing = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
-        var toServer = PumpToServerAsync(client, server, committing, cut);
-        var toClient = PumpToClientAsync(server, client, committing.Task, cut);
+        var partition = new Partition(server);
+        var toServer = PumpToServerAsync(client, server, committing, partition, cut);
+        var toClient = PumpToClientAsync(server, client, committing.Task, partition, cut);
         try
         {
             await Task.WhenAll(toServer, toClient);
@@ -109,7 +176,7 @@ internal sealed class CommitCuttingProxy : IAsyncDisposable
         }
     }
 
-    private async Task PumpToServerAsync(Socket from, Socket to, TaskCompletionSource committing, CancellationTokenSource cut)
+    private async Task PumpToServerAsync(Socket from, Socket to, TaskCompletionSource committing, Partition partition, CancellationTokenSource cut)
     {
         var buffer = new byte[64 * 1024];
         while (true)
@@ -121,12 +188,36 @@ internal sealed class CommitCuttingProxy : IAsyncDisposable
                 return;
             }
 
+            if (buffer.AsSpan(0, read).IndexOf(StatusQuestion) >= 0 && Interlocked.Increment(ref _statusQuestions) == Volatile.Read(ref _endPartitionsAtStatusQuestion))
+            {
+                EndPartitions();
+            }
+
+            if (buffer.AsSpan(0, read).IndexOf(TerminateOrder) >= 0 && Interlocked.Exchange(ref _healBeforeTermination, 0) == 1)
+            {
+                _healedBeforeTermination = await HealAsync();
+            }
+
             if (buffer.AsSpan(0, read).IndexOf(Commit) >= 0 && Interlocked.Exchange(ref _armed, 0) is var mode and not 0)
             {
                 Interlocked.Increment(ref _cuts);
                 if (mode == 2)
                 {
                     await cut.CancelAsync();
+                    return;
+                }
+
+                if (mode == 3)
+                {
+                    // The client's side breaks; the server's side stays open, hears nothing, and its reader (PumpToClientAsync)
+                    // goes on listening to learn whether the server answers the COMMIT when healed or ends the connection.
+                    partition.Held = buffer.AsSpan(0, read).ToArray();
+                    lock (_partitions)
+                    {
+                        _partitions.Add(partition);
+                    }
+
+                    from.Dispose();
                     return;
                 }
 
@@ -137,12 +228,40 @@ internal sealed class CommitCuttingProxy : IAsyncDisposable
         }
     }
 
-    private static async Task PumpToClientAsync(Socket from, Socket to, Task committing, CancellationTokenSource cut)
+    private static async Task PumpToClientAsync(Socket from, Socket to, Task committing, Partition partition, CancellationTokenSource cut)
     {
         var buffer = new byte[64 * 1024];
         while (true)
         {
-            var read = await from.ReceiveAsync(buffer, cut.Token);
+            int read;
+            try
+            {
+                read = await from.ReceiveAsync(buffer, cut.Token);
+            }
+            catch (Exception e) when (e is SocketException or ObjectDisposedException && partition.Held is not null)
+            {
+                read = 0;
+            }
+
+            if (partition.Held is not null)
+            {
+                // Partitioned: nothing reaches the client; the server either answers the healed COMMIT or ends the connection
+                // (the FATAL of a terminated backend, then the end of the stream).
+                if (read == 0)
+                {
+                    partition.Ended.TrySetResult();
+                    await cut.CancelAsync();
+                    return;
+                }
+
+                if (buffer.AsSpan(0, read).IndexOf(ReadyForQuery) >= 0)
+                {
+                    partition.Answered.TrySetResult();
+                }
+
+                continue;
+            }
+
             if (read == 0 || committing.IsCompleted)
             {
                 // The server's answer to the COMMIT: it has committed. The client never learns it.
@@ -152,5 +271,30 @@ internal sealed class CommitCuttingProxy : IAsyncDisposable
 
             await to.SendAsync(buffer.AsMemory(0, read), cut.Token);
         }
+    }
+
+    /// <summary>Closes the server's side of every partitioned connection, as the server does once it notices the partition.</summary>
+    private void EndPartitions()
+    {
+        lock (_partitions)
+        {
+            foreach (var partition in _partitions)
+            {
+                partition.Server.Dispose();
+            }
+        }
+    }
+
+    /// <summary>A connection whose client side is gone and whose server side is held open (<see cref="PartitionAtNextCommit"/>).</summary>
+    private sealed class Partition(Socket server)
+    {
+        public Socket Server { get; } = server;
+
+        /// <summary>What the client sent with the COMMIT, held back; set when the partition begins.</summary>
+        public volatile byte[]? Held;
+
+        public TaskCompletionSource Answered { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
+
+        public TaskCompletionSource Ended { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
     }
 }
