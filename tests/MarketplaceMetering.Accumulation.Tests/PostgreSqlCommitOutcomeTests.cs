@@ -124,6 +124,7 @@ public sealed class PostgreSqlCommitOutcomeTests : IAsyncLifetime
         await h.Recorder.SaveAsync();
 
         proxy.HealedBeforeTermination.Should().BeTrue("the transaction was in progress at the first question, and the late COMMIT committed it before the order to end its backend");
+        (await proxy.ProbePartitionedSessionAsync()).Should().BeTrue("the order ends a backend only while it runs the transaction, and this one no longer did");
         (await h.EntriesAsync()).Should().ContainSingle().Which.Quantity.Should().Be(11m, "ending the backend does not mean the transaction aborted: the ledger asks again, learns it committed, and does not write the 10 a second time");
     }
 

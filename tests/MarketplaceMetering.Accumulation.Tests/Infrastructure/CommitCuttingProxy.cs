@@ -97,7 +97,16 @@ internal sealed class CommitCuttingProxy : IAsyncDisposable
     /// server: <see langword="true"/> when it answered (its transaction was still there and is now committed, or failed),
     /// <see langword="false"/> when it had ended the connection (its backend was ended; the transaction is gone).
     /// </summary>
-    public async Task<bool> HealAsync()
+    public Task<bool> HealAsync() => SendToPartitionedServerAsync(held: null);
+
+    /// <summary>
+    /// Asks the server <c>SELECT 1</c> on the partitioned connection (after <see cref="HealAsync"/>): <see langword="true"/>
+    /// when it answers (its session is alive), <see langword="false"/> when it has ended the connection.
+    /// </summary>
+    public Task<bool> ProbePartitionedSessionAsync() => SendToPartitionedServerAsync([(byte)'Q', 0, 0, 0, 13, .. Encoding.ASCII.GetBytes("SELECT 1"), 0]);
+
+    /// <summary>Sends <paramref name="held"/> (the held COMMIT when null) to the partitioned connection's server and waits for its answer or its end.</summary>
+    private async Task<bool> SendToPartitionedServerAsync(byte[]? held)
     {
         Partition partition;
         lock (_partitions)
@@ -107,14 +116,15 @@ internal sealed class CommitCuttingProxy : IAsyncDisposable
 
         try
         {
-            await partition.Server.SendAsync(partition.Held, _stop.Token);
+            await partition.Server.SendAsync(held ?? partition.Held, _stop.Token);
         }
         catch (Exception e) when (e is SocketException or ObjectDisposedException)
         {
         }
 
-        var settled = await Task.WhenAny(partition.Answered.Task, partition.Ended.Task).WaitAsync(TimeSpan.FromSeconds(60));
-        return settled == partition.Answered.Task;
+        var answered = partition.Answers.WaitAsync();
+        var settled = await Task.WhenAny(answered, partition.Ended.Task).WaitAsync(TimeSpan.FromSeconds(60));
+        return settled == answered;
     }
 
     public async ValueTask DisposeAsync()
@@ -256,7 +266,7 @@ internal sealed class CommitCuttingProxy : IAsyncDisposable
 
                 if (buffer.AsSpan(0, read).IndexOf(ReadyForQuery) >= 0)
                 {
-                    partition.Answered.TrySetResult();
+                    partition.Answers.Release();
                 }
 
                 continue;
@@ -293,7 +303,8 @@ internal sealed class CommitCuttingProxy : IAsyncDisposable
         /// <summary>What the client sent with the COMMIT, held back; set when the partition begins.</summary>
         public volatile byte[]? Held;
 
-        public TaskCompletionSource Answered { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
+        /// <summary>Released once per ReadyForQuery the server sends: one per message it answered.</summary>
+        public SemaphoreSlim Answers { get; } = new(0);
 
         public TaskCompletionSource Ended { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
     }
