@@ -110,17 +110,11 @@ internal static class BatchCommand
     }
 
     /// <summary>
-    /// Whether a result says the service refused the caller (the bulk API turns a 401/403 into an Error per event). Its
-    /// code is the one the answer's body gave ("Forbidden" as documented, but a gateway's or ARM's "AuthorizationFailed"
-    /// as well), or "Forbidden" when the body gave none; the client's message for a refusal names the status whatever
-    /// the code. (The result carries no status of its own.)
+    /// Whether a result says the service refused the caller: the bulk API turns a 401 or 403 into an Error per event of
+    /// the refused batch, with the call's status in <see cref="UsageEventResult.Error.StatusCode"/>, whatever code the
+    /// answer's body gave ("Forbidden" as documented, but a gateway's or ARM's "AuthorizationFailed" as well).
     /// </summary>
-    public static bool IsRefusal(UsageEventResult result) =>
-        result is UsageEventResult.Error error
-        && (error.Code is "Forbidden" or "Unauthorized"
-            || (error.Message is { } message
-                && message.StartsWith("The metering service refused ", StringComparison.Ordinal)
-                && (message.Contains(" with HTTP 401.", StringComparison.Ordinal) || message.Contains(" with HTTP 403.", StringComparison.Ordinal))));
+    public static bool IsRefusal(UsageEventResult result) => result is UsageEventResult.Error { StatusCode: 401 or 403 };
 
     /// <summary>
     /// Sends the events in batches of <see cref="BatchSize"/>, <see cref="Concurrency"/> at a time, each through the

@@ -680,6 +680,27 @@ public class BatchCommandTests
             .Should().Be(300 - (requests * 25));
     }
 
+    [Fact]
+    public async Task Batch_Refused401WithAGatewaysCode_SendsNoBatchAfterTheRefusalAndExitsThree()
+    {
+        // A 401 (sent once more with a fresh token, refused again) is a refusal like a 403, whatever code its body gives.
+        await using var scope = await EmulatorScope.StartAsync();
+        const string Refused = """{"error":{"code":"InvalidAuthenticationToken","message":"The access token is invalid."}}""";
+        // Up to 4 batches go out at once and each is sent twice (once more with a fresh token): 8 refusals cover them all.
+        scope.Emulator.Faults.Enqueue([.. Enumerable.Repeat(EmulatorFault.Respond(401, Refused), 8)]);
+
+        var run = await CliRunner.RunAsync(scope.Args("batch", scope.Csv(300), "--json"));
+
+        run.ExitCode.Should().Be(3, run.ToString());
+        var requests = scope.Emulator.Requests.Count;
+        requests.Should().BeLessThanOrEqualTo(8, "4 calls at a time and the refused call's resend, and none after the refusal is seen");
+        scope.Emulator.Ledger.Count.Should().Be(0);
+        using var json = JsonDocument.Parse(run.Out);
+        json.RootElement.GetProperty("delivered").GetInt32().Should().Be(0);
+        json.RootElement.GetProperty("results").EnumerateArray().Count(r => r.TryGetProperty("code", out var code) && code.GetString() == "NotSent")
+            .Should().Be(300 - (requests / 2 * 25), "every line of a batch not sent after the refusal is NotSent");
+    }
+
     [Theory]
     [InlineData(1, 1)]
     [InlineData(25, 1)]
