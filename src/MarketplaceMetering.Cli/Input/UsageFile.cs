@@ -59,6 +59,9 @@ internal sealed class UsageFile : IDisposable
     /// </summary>
     private string? _copy;
 
+    /// <summary>The temporary copy read instead of a file that cannot be read twice, while there is one.</summary>
+    internal string? CopyPath => _copy;
+
     private UsageFile(string path, bool sent, DateTimeOffset? now, bool checkHours)
     {
         _path = path;
@@ -297,7 +300,14 @@ internal sealed class UsageFile : IDisposable
             Stream stream = new FileStream(source.Path, FileMode.Open, FileAccess.Read, FileShare.ReadWrite, bufferSize: 4096);
             if (source.CopyTo is { } copy && !stream.CanSeek)
             {
-                stream = new CopyingStream(stream, new FileStream(copy, FileMode.CreateNew, FileAccess.Write, FileShare.None));
+                // The copy holds the publisher's usage: readable by this user only, not by everyone on a shared /tmp.
+                var options = new FileStreamOptions { Mode = FileMode.CreateNew, Access = FileAccess.Write, Share = FileShare.None };
+                if (!OperatingSystem.IsWindows())
+                {
+                    options.UnixCreateMode = UnixFileMode.UserRead | UnixFileMode.UserWrite;
+                }
+
+                stream = new CopyingStream(stream, new FileStream(copy, options));
             }
 
             reader = new StreamReader(stream, StrictUtf8, detectEncodingFromByteOrderMarks: false);

@@ -1,0 +1,50 @@
+using System.Text;
+using MarketplaceMetering.Cli.Input;
+
+namespace MarketplaceMetering.Cli.Tests.Input;
+
+public class UsageFileTests
+{
+    [SkippableFact]
+    [System.Runtime.Versioning.SupportedOSPlatform("linux")]
+    public async Task CheckEvents_FromAPipe_CopiesItToAFileOnlyThisUserCanReadAndDeletesItOnDispose()
+    {
+        // The copy of a pipe holds the publisher's usage (resources, plans, quantities): on a shared /tmp, a copy made with
+        // the default mode (0644 under the usual umask) could be read by every user of the machine.
+        Skip.IfNot(OperatingSystem.IsLinux(), "makes a named pipe with mkfifo");
+        var folder = Directory.CreateTempSubdirectory("metering-usagefile-");
+        try
+        {
+            var pipe = Path.Combine(folder.FullName, "events");
+            using (var mkfifo = System.Diagnostics.Process.Start("mkfifo", pipe))
+            {
+                await mkfifo.WaitForExitAsync();
+            }
+
+            var now = new DateTimeOffset(2026, 12, 4, 12, 30, 0, TimeSpan.Zero);
+            var writer = Task.Run(async () =>
+            {
+                await using var stream = new FileStream(pipe, FileMode.Open, FileAccess.Write);
+                await stream.WriteAsync(Encoding.UTF8.GetBytes(
+                    "resourceId,planId,dimension,quantity,effectiveStartTime\n6f1a2b3c-0000-4000-8000-000000000001,plan1,dim1,5,2026-12-04T11:00:00Z\n"));
+            });
+
+            var file = await Task.Run(() => UsageFile.CheckEvents(pipe, now)).WaitAsync(TimeSpan.FromSeconds(30));
+            await writer;
+            string copy;
+            using (file)
+            {
+                file.EventCount.Should().Be(1);
+                copy = file.CopyPath!;
+                copy.Should().NotBeNull("a pipe cannot be read twice");
+                File.GetUnixFileMode(copy).Should().Be(UnixFileMode.UserRead | UnixFileMode.UserWrite);
+            }
+
+            File.Exists(copy).Should().BeFalse("the copy is deleted with the file");
+        }
+        finally
+        {
+            folder.Delete(recursive: true);
+        }
+    }
+}
