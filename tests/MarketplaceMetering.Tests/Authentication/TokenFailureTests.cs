@@ -241,6 +241,21 @@ public class TokenFailureTests
     }
 
     [Fact]
+    public async Task SubmitUsageEventsAsync_ServiceRefuses401TwiceWithAFreshToken_ErrorsCarry401AndTheRestAreNotSent()
+    {
+        await using var h = await Harness.StartAsync(client: o => o.MaxConcurrency = 1);
+        const string Refused = """{"error":{"code":"InvalidAuthenticationToken","message":"The access token is invalid."}}""";
+        h.Emulator.Faults.Enqueue(EmulatorFault.Respond(401, Refused), EmulatorFault.Respond(401, Refused));
+
+        var bulk = await h.Client.SubmitUsageEventsAsync(TestEvents.Distinct(h.Clock, 60));
+
+        var errors = bulk.Results.Should().AllBeOfType<UsageEventResult.Error>().Subject.ToList();
+        errors.Take(25).Should().OnlyContain(e => e.StatusCode == 401, "the batch was refused with 401 again after a fresh token");
+        errors.Skip(25).Should().OnlyContain(e => e.Code == "NotSent" && e.StatusCode == null);
+        h.Emulator.Requests.Should().HaveCount(2, "the refused batch and its resend with a fresh token; nothing after");
+    }
+
+    [Fact]
     public async Task FromClientSecret_EntraAnswers503FourTimes_ClientRetriesTheTokenAndIsAccepted()
     {
         await using var emulator = await MeteringEmulator.StartAsync();
