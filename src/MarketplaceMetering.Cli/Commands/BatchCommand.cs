@@ -80,13 +80,16 @@ internal static class BatchCommand
                 cancelled = await SendAsync(client, input.ReadEventsAgain(changed), outcomes, _ => { }, context.PendingEventsObserved, cancellationToken).ConfigureAwait(false);
             }
 
+            // The file is read again to take failed copies as conflicts and for the report: a change seen there (after
+            // every event was sent as checked) is told too; each of those reads stops at the first line changed.
+            var changedLater = new StrongBox<bool>();
             TakeRepeatsAsConflicts(outcomes);
-            TakeFailedCopiesAsConflicts(input, outcomes);
+            TakeFailedCopiesAsConflicts(input, outcomes, changedLater);
             var answered = outcomes.Count(o => o.Answered);
             var delivered = outcomes.Count(o => o.Delivered);
             output.Outcome = $"{delivered.ToString(CultureInfo.InvariantCulture)} of {count.ToString(CultureInfo.InvariantCulture)} events were delivered"
                 + (cancelled ? $" before the run was cancelled ({(count - answered).ToString(CultureInfo.InvariantCulture)} unanswered may or may not have reached the service)" : string.Empty);
-            Report(output, path, input, outcomes, complete: !cancelled);
+            Report(output, path, input, outcomes, complete: !cancelled, changed.Value ? changed : changedLater);
             if (cancelled)
             {
                 await context.Error.WriteLineAsync(
@@ -95,10 +98,13 @@ internal static class BatchCommand
                 return ExitCodes.Cancelled;
             }
 
-            if (changed.Value)
+            if (changed.Value || changedLater.Value)
             {
+                var when = changed.Value
+                    ? $"while it was sent (it no longer reads as it did when it was checked, and no event after the change was sent); {answered.ToString(CultureInfo.InvariantCulture)} of the {count.ToString(CultureInfo.InvariantCulture)} events checked were answered"
+                    : $"after it was sent (it no longer reads as it did when it was checked; every event was sent as checked); {answered.ToString(CultureInfo.InvariantCulture)} of the {count.ToString(CultureInfo.InvariantCulture)} events were answered";
                 await context.Error.WriteLineAsync(
-                    $"error: {path}: the file changed while it was sent (it no longer reads as it did when it was checked); {answered.ToString(CultureInfo.InvariantCulture)} of the {count.ToString(CultureInfo.InvariantCulture)} events checked were answered, and the lines of the report may not be the ones sent. Sending the file again is safe: recorded events come back as replayed Duplicates.")
+                    $"error: {path}: the file changed {when}, and the report lists no line from the first one changed on. Sending the file again is safe: recorded events come back as replayed Duplicates.")
                     .ConfigureAwait(false);
                 return ExitCodes.PartialDelivery;
             }
@@ -285,9 +291,10 @@ internal static class BatchCommand
     /// under, or the id it was sent by) and, for a replay, also the URI the service holds; an Error by id or by URI is
     /// matched on those. (An event accepted by id does not say its URI, so an Error by URI is not matched to it.) The
     /// events are read from the file again, twice, only when an Error is among the outcomes; the maps hold the Errors'
-    /// keys only.
+    /// keys only. Each read stops at the first line changed since the check (setting <paramref name="changed"/>), so
+    /// no outcome is paired with another line's event.
     /// </summary>
-    private static void TakeFailedCopiesAsConflicts(UsageFile input, LineOutcome[] outcomes)
+    private static void TakeFailedCopiesAsConflicts(UsageFile input, LineOutcome[] outcomes, StrongBox<bool> changed)
     {
         if (!outcomes.Any(o => o.Kind == OutcomeKind.Error))
         {
@@ -295,7 +302,6 @@ internal static class BatchCommand
         }
 
         var failed = new Dictionary<UInt128, (int Recorded, AcceptedUsageEvent? Original)>();
-        var changed = new StrongBox<bool>();
         var i = 0;
         foreach (var line in input.ReadEventsAgain(changed))
         {
@@ -377,11 +383,12 @@ internal static class BatchCommand
     /// <summary>
     /// Prints the report, reading the file a third time for each line's event: the totals (counted from the outcomes
     /// before the results in JSON, summed with the quantities for the table), then every result in JSON, or the first
-    /// <see cref="ShownFailures"/> lines not delivered in the table.
+    /// <see cref="ShownFailures"/> lines not delivered in the table. A file changed since it was checked
+    /// (<paramref name="changed"/>, set before or by this read) is read up to the first line changed: no line after it
+    /// is listed, and the table's counts come from the outcomes alone, without quantities.
     /// </summary>
-    private static void Report(CliOutput output, string path, UsageFile input, LineOutcome[] outcomes, bool complete)
+    private static void Report(CliOutput output, string path, UsageFile input, LineOutcome[] outcomes, bool complete, StrongBox<bool> changed)
     {
-        var changed = new StrongBox<bool>();
         IEnumerable<(UsageLine Line, LineOutcome Outcome)> Answered()
         {
             var i = 0;
@@ -427,33 +434,41 @@ internal static class BatchCommand
             return;
         }
 
+        // Counted from the outcomes; the quantities from the file, read again (none when it changed).
         var groups = new SortedDictionary<UsageEventStatus, (int Count, decimal Quantity, bool AllDelivered)>();
-        var unanswered = (Count: 0, Quantity: 0m);
-        var failures = new List<ResultView>();
         var failed = 0;
+        foreach (var outcome in outcomes)
+        {
+            if (outcome.Answered)
+            {
+                var group = groups.TryGetValue(outcome.Status, out var g) ? g : (Count: 0, Quantity: 0m, AllDelivered: true);
+                groups[outcome.Status] = (group.Count + 1, group.Quantity, group.AllDelivered && outcome.Delivered);
+                failed += outcome.Delivered ? 0 : 1;
+            }
+        }
+
+        var unanswered = 0m;
+        var failures = new List<ResultView>();
         var index = 0;
         foreach (var line in input.ReadEventsAgain(changed))
         {
-            var outcome = index < outcomes.Length ? outcomes[index] : default;
-            index++;
+            var outcome = outcomes[index++];
             var quantity = line.Event.Quantity;
             if (!outcome.Answered)
             {
-                unanswered = (unanswered.Count + 1, Total([unanswered.Quantity, quantity]));
+                unanswered = Total([unanswered, quantity]);
                 continue;
             }
 
-            var group = groups.TryGetValue(outcome.Status, out var g) ? g : (Count: 0, Quantity: 0m, AllDelivered: true);
-            groups[outcome.Status] = (group.Count + 1, Total([group.Quantity, quantity]), group.AllDelivered && outcome.Delivered);
-            if (!outcome.Delivered)
+            var group = groups[outcome.Status];
+            groups[outcome.Status] = group with { Quantity = Total([group.Quantity, quantity]) };
+            if (!outcome.Delivered && failures.Count < ShownFailures)
             {
-                failed++;
-                if (failures.Count < ShownFailures)
-                {
-                    failures.Add(outcome.View(line));
-                }
+                failures.Add(outcome.View(line));
             }
         }
+
+        string Quantity(decimal quantity) => changed.Value ? "?" : CliOutput.Number(quantity);
 
         var table = CliOutput.Table("Status", "Events", "Quantity");
         foreach (var (status, group) in groups)
@@ -461,17 +476,17 @@ internal static class BatchCommand
             table.AddRow(
                 CliOutput.Status(status.ToString(), status is UsageEventStatus.Accepted || (status is UsageEventStatus.Duplicate && group.AllDelivered)),
                 new Text(group.Count.ToString(CultureInfo.InvariantCulture)),
-                new Text(CliOutput.Number(group.Quantity)));
+                new Text(Quantity(group.Quantity)));
         }
 
         if (answered < outcomes.Length)
         {
-            CliOutput.AddRow(table, "Not answered", (outcomes.Length - answered).ToString(CultureInfo.InvariantCulture), CliOutput.Number(unanswered.Quantity));
+            CliOutput.AddRow(table, "Not answered", (outcomes.Length - answered).ToString(CultureInfo.InvariantCulture), Quantity(unanswered));
         }
 
         output.Console.Write(table);
 
-        if (failed > 0)
+        if (failures.Count > 0)
         {
             var table2 = CliOutput.Table("Line", "Resource", "Dimension", "Time", "Status", "Message");
             foreach (var view in failures)
@@ -480,10 +495,11 @@ internal static class BatchCommand
             }
 
             output.Console.Write(table2);
-            if (failed > ShownFailures)
-            {
-                output.WriteLine($"… and {(failed - ShownFailures).ToString(CultureInfo.InvariantCulture)} more not delivered (--json lists every result).");
-            }
+        }
+
+        if (failed > failures.Count)
+        {
+            output.WriteLine($"… and {(failed - failures.Count).ToString(CultureInfo.InvariantCulture)} more not delivered" + (changed.Value ? " (not listed: the file changed)." : " (--json lists every result)."));
         }
 
         output.WriteLine($"{delivered.ToString(CultureInfo.InvariantCulture)} of {outcomes.Length.ToString(CultureInfo.InvariantCulture)} events delivered.");

@@ -54,6 +54,13 @@ internal sealed class UsageFile : IDisposable
     private readonly Dictionary<UInt128, int> _hours = [];
 
     /// <summary>
+    /// What each event checked was, as 8 bytes of the SHA-256 of its line number and values (see <see cref="Digest"/>):
+    /// a later read of the file compares each event with it, so an event changed since it was checked (another
+    /// quantity or resource on a line, in a file as long as before) is seen before it is sent or reported.
+    /// </summary>
+    private readonly List<ulong> _digests = [];
+
+    /// <summary>
     /// The temporary copy of a file that cannot be read twice, read from instead of it (deleted by
     /// <see cref="Dispose"/>); <see langword="null"/> when the file itself is read again.
     /// </summary>
@@ -93,9 +100,10 @@ internal sealed class UsageFile : IDisposable
         var source = Open(path) with { CopyTo = copy };
         try
         {
-            foreach (var _ in file.Parse(source))
+            foreach (var line in file.Parse(source))
             {
                 file.EventCount++;
+                file._digests.Add(Digest(line));
             }
 
             file._copy = File.Exists(copy) ? copy : null;
@@ -113,7 +121,8 @@ internal sealed class UsageFile : IDisposable
     /// <summary>
     /// The events of a file <see cref="CheckEvents"/> found valid, read again one at a time, in order, with their lines.
     /// <paramref name="changed"/> is set when the file no longer reads as it did (it was changed since): the events read
-    /// then are the ones before the change.
+    /// then are the ones before the change, each the one checked at its place (same line, same values), never an event
+    /// that was not checked.
     /// </summary>
     public IEnumerable<UsageLine> ReadEventsAgain(StrongBox<bool> changed)
     {
@@ -139,7 +148,7 @@ internal sealed class UsageFile : IDisposable
                 break;
             }
 
-            if (again.ProblemCount > 0 || ++count > EventCount)
+            if (again.ProblemCount > 0 || ++count > EventCount || Digest(lines.Current) != _digests[count - 1])
             {
                 changed.Value = true;
                 yield break;
@@ -152,6 +161,29 @@ internal sealed class UsageFile : IDisposable
         {
             changed.Value = true;
         }
+    }
+
+    /// <summary>
+    /// An event and its line as 8 bytes of the SHA-256 of the line number and the values sent: the resource, plan,
+    /// dimension, quantity (as written: 5 and 5.0 differ) and time. A changed line matches its old digest with a chance
+    /// of 2^-64.
+    /// </summary>
+    private static ulong Digest(UsageLine line)
+    {
+        var usage = line.Event;
+        var text = string.Join(
+            '\n',
+            line.Line.ToString(CultureInfo.InvariantCulture),
+            usage.ResourceUri ?? usage.ResourceId!.Value.ToString("D"),
+            usage.ResourceUri is null ? "id" : "uri",
+            usage.PlanId,
+            usage.Dimension,
+            usage.Quantity.ToString(CultureInfo.InvariantCulture),
+            usage.EffectiveStartTime.UtcTicks.ToString(CultureInfo.InvariantCulture),
+            usage.EffectiveStartTime.Offset.Ticks.ToString(CultureInfo.InvariantCulture));
+        Span<byte> digest = stackalloc byte[32];
+        SHA256.HashData(Encoding.UTF8.GetBytes(text), digest);
+        return BinaryPrimitives.ReadUInt64LittleEndian(digest);
     }
 
     /// <summary>Deletes the temporary copy of a file that could not be read twice, if one was made.</summary>

@@ -892,6 +892,65 @@ public class BatchCommandTests
         scope.Emulator.Ledger.Count.Should().BeLessThan(300);
     }
 
+    [Fact]
+    public async Task Batch_LineChangedWhileItIsSentInAFileAsLongAsBefore_SendsNoEventAfterTheChangeSaysSoAndExitsFour()
+    {
+        // An editor saves one line with another quantity (350 becomes 999) when the first batch goes out: the file has
+        // as many lines and bytes as when it was checked. The event changed was never checked (nor was any after it),
+        // so it must not be sent; it was, and the run ended with exit 0, reporting 999 as delivered.
+        await using var scope = await EmulatorScope.StartAsync();
+        var file = scope.Csv(300, quantity: i => 100 + i);
+        var changed = System.IO.File.ReadAllText(file).Replace(",plan1,dim1,350,", ",plan1,dim1,999,", StringComparison.Ordinal);
+        using var handler = new RequestHandler(1, () => System.IO.File.WriteAllText(file, changed));
+
+        var run = await CliRunner.RunAsync(scope.Args("batch", file, "--json"), environment: null, handler: handler).WaitAsync(TimeSpan.FromSeconds(60));
+
+        run.ExitCode.Should().Be(4, run.ToString());
+        run.ErrorLines.Should().ContainSingle().Which.Should().StartWith($"error: {file}: the file changed while it was sent");
+        scope.Emulator.Ledger.Entries.Should().NotContain(e => e.Quantity == 999m);
+        scope.Emulator.Ledger.Entries.Should().OnlyContain(e => e.Quantity < 350m, "no event from the changed line on was sent");
+        using var json = JsonDocument.Parse(run.Out);
+        json.RootElement.GetProperty("results").EnumerateArray().Should().OnlyContain(r => r.GetProperty("quantity").GetDecimal() == r.GetProperty("line").GetInt32() + 98);
+    }
+
+    [Fact]
+    public async Task Batch_LineChangedAfterItWasSent_ReportsNoLineFromTheChangeOnSaysSoAndExitsFour()
+    {
+        // Every event was sent as checked; line 7's quantity (105) is then saved as 999, before the report reads the file
+        // again. The report paired line 7's outcome with 999, which was never sent, and the run ended with exit 0.
+        await using var scope = await EmulatorScope.StartAsync();
+        var file = scope.Csv(300, quantity: i => 100 + i);
+        var changed = System.IO.File.ReadAllText(file).Replace(",plan1,dim1,105,", ",plan1,dim1,999,", StringComparison.Ordinal);
+        using var handler = new RequestHandler(12, () => System.IO.File.WriteAllText(file, changed));
+
+        var run = await CliRunner.RunAsync(scope.Args("batch", file, "--json"), environment: null, handler: handler).WaitAsync(TimeSpan.FromSeconds(60));
+
+        run.ExitCode.Should().Be(4, run.ToString());
+        run.ErrorLines.Should().ContainSingle().Which.Should().StartWith($"error: {file}: the file changed after it was sent");
+        scope.Emulator.Ledger.Count.Should().Be(300);
+        scope.Emulator.Ledger.Entries.Should().NotContain(e => e.Quantity == 999m);
+        using var json = JsonDocument.Parse(run.Out);
+        json.RootElement.GetProperty("delivered").GetInt32().Should().Be(300);
+        json.RootElement.GetProperty("results").EnumerateArray().Select(r => (r.GetProperty("line").GetInt32(), r.GetProperty("quantity").GetDecimal()))
+            .Should().Equal(Enumerable.Range(0, 5).Select(i => (i + 2, 100m + i)), "the lines before the change, each with the event sent");
+    }
+
+    /// <summary>Runs <c>action</c> before request number <c>at</c> is sent on to the emulator.</summary>
+    private sealed class RequestHandler(int at, Action action) : DelegatingHandler(new SocketsHttpHandler())
+    {
+        private int _requests;
+
+        protected override Task<HttpResponseMessage> SendAsync(HttpRequestMessage request, CancellationToken cancellationToken)
+        {
+            if (Interlocked.Increment(ref _requests) == at)
+            {
+                action();
+            }
+
+            return base.SendAsync(request, cancellationToken);
+        }
+    }
+
     /// <summary>Runs <c>first</c> before the first request is sent on to the emulator.</summary>
     private sealed class FirstRequestHandler(Action first) : DelegatingHandler(new SocketsHttpHandler())
     {
