@@ -40,5 +40,11 @@ internal sealed record CliContext
     /// </summary>
     public Action<int>? PendingEventsObserved { get; init; }
 
+    /// <summary>
+    /// Where <c>batch</c> copies a file that cannot be read twice (a pipe); <see langword="null"/>, as in a real run:
+    /// the user's temporary folder (TMPDIR).
+    /// </summary>
+    public string? TemporaryFolder { get; init; }
+
     public static CliContext ForConsole() => new() { Out = Console.Out, Error = Console.Error };
 }

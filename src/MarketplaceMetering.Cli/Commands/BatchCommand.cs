@@ -44,7 +44,7 @@ internal static class BatchCommand
         MeteringCli.SetAction(command, global, context, async (parse, output, cancellationToken) =>
         {
             var path = parse.GetValue(file)!;
-            using var input = UsageFile.CheckEvents(path, context.TimeProvider.GetUtcNow());
+            using var input = UsageFile.CheckEvents(path, context.TimeProvider.GetUtcNow(), context.TemporaryFolder);
             input.ThrowIfInvalid(context.Error);
             var count = input.EventCount;
             if (parse.GetValue(dryRun))

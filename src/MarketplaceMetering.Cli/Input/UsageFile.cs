@@ -93,10 +93,13 @@ internal sealed class UsageFile : IDisposable
     /// 24 hours of <paramref name="now"/>, one per resource, dimension and hour. Dispose the result when done with
     /// <see cref="ReadEventsAgain"/>.
     /// </summary>
-    public static UsageFile CheckEvents(string path, DateTimeOffset now)
+    /// <param name="path">The file.</param>
+    /// <param name="now">The time the events must lie within 24 hours of.</param>
+    /// <param name="temporaryFolder">Where a file that cannot be read twice is copied; the default is the user's temporary folder (TMPDIR).</param>
+    public static UsageFile CheckEvents(string path, DateTimeOffset now, string? temporaryFolder = null)
     {
         var file = new UsageFile(path, sent: false, now, checkHours: true);
-        var copy = Path.Combine(Path.GetTempPath(), "metering-" + Guid.NewGuid().ToString("N") + ".events");
+        var copy = Path.Combine(temporaryFolder ?? Path.GetTempPath(), "metering-" + Guid.NewGuid().ToString("N") + ".events");
         var source = Open(path) with { CopyTo = copy };
         try
         {
@@ -332,14 +335,7 @@ internal sealed class UsageFile : IDisposable
             Stream stream = new FileStream(source.Path, FileMode.Open, FileAccess.Read, FileShare.ReadWrite, bufferSize: 4096);
             if (source.CopyTo is { } copy && !stream.CanSeek)
             {
-                // The copy holds the publisher's usage: readable by this user only, not by everyone on a shared /tmp.
-                var options = new FileStreamOptions { Mode = FileMode.CreateNew, Access = FileAccess.Write, Share = FileShare.None };
-                if (!OperatingSystem.IsWindows())
-                {
-                    options.UnixCreateMode = UnixFileMode.UserRead | UnixFileMode.UserWrite;
-                }
-
-                stream = new CopyingStream(stream, new FileStream(copy, options));
+                stream = new CopyingStream(stream, CreateCopy(stream, copy, path), e => CopyFailed(path, copy, "cannot be written", e));
             }
 
             reader = new StreamReader(stream, StrictUtf8, detectEncodingFromByteOrderMarks: false);
@@ -382,6 +378,37 @@ internal sealed class UsageFile : IDisposable
             yield return line;
         }
     }
+
+    /// <summary>
+    /// Creates the temporary copy of <paramref name="source"/>, a file that cannot be read twice: readable by this user
+    /// only (it holds the publisher's usage, not for everyone on a shared /tmp), and unbuffered, so that a full disk
+    /// fails the write of the bytes read, not a flush at the end that would hide which file failed.
+    /// </summary>
+    private static FileStream CreateCopy(Stream source, string copy, string path)
+    {
+        var options = new FileStreamOptions { Mode = FileMode.CreateNew, Access = FileAccess.Write, Share = FileShare.None, BufferSize = 0 };
+        if (!OperatingSystem.IsWindows())
+        {
+            options.UnixCreateMode = UnixFileMode.UserRead | UnixFileMode.UserWrite;
+        }
+
+        try
+        {
+            return new FileStream(copy, options);
+        }
+        catch (Exception e) when (e is UnauthorizedAccessException or IOException)
+        {
+            source.Dispose();
+            throw CopyFailed(path, copy, "cannot be created", e);
+        }
+    }
+
+    /// <summary>
+    /// The error for a temporary copy that failed: bad input's exit code (2), naming the copy and its folder, not the
+    /// file given, whose reading did not fail.
+    /// </summary>
+    private static CliException CopyFailed(string path, string copy, string what, Exception e) =>
+        new($"{path} cannot be read twice (a pipe), so it is copied to a temporary file as it is checked, and the copy {copy} {what} ({Messages.OneLine(e.Message).TrimEnd('.')}). Set TMPDIR to a writable folder with room for the file. Nothing was sent.");
 
     private IEnumerable<UsageLine> ReadCsv(IEnumerable<string> lines)
     {
@@ -791,7 +818,7 @@ internal sealed class UsageFile : IDisposable
 /// A stream that is read as another is, writing every byte it gives to <paramref name="copy"/>: a file that cannot be
 /// read twice (a pipe) is copied as it is checked, to be sent from the copy.
 /// </summary>
-internal sealed class CopyingStream(Stream source, Stream copy) : Stream
+internal sealed class CopyingStream(Stream source, Stream copy, Func<Exception, Exception> copyFailed) : Stream
 {
     public override bool CanRead => true;
 
@@ -812,7 +839,16 @@ internal sealed class CopyingStream(Stream source, Stream copy) : Stream
     public override int Read(Span<byte> buffer)
     {
         var read = source.Read(buffer);
-        copy.Write(buffer[..read]);
+        try
+        {
+            copy.Write(buffer[..read]);
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            // A full disk (ENOSPC), a quota: the copy's failure, told apart from the source's.
+            throw copyFailed(e);
+        }
+
         return read;
     }
 

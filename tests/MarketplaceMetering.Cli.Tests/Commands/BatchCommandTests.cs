@@ -1044,6 +1044,79 @@ public class BatchCommandTests
     }
 
     [SkippableFact]
+    public async Task Batch_EventsFromAPipeWithNoRoomForTheCopy_ExitsTwoNamingTheCopySendsNothingAndLeavesNoCopy()
+    {
+        // The temporary copy of a pipe fills its folder (a tmpfs of 64 KiB here, a full /tmp in life: ENOSPC). It was a
+        // raw "No space left on device" with exit 1, the code of a service that failed (which a script may retry).
+        Skip.IfNot(OperatingSystem.IsLinux(), "makes a named pipe with mkfifo");
+        await using var scope = await EmulatorScope.StartAsync();
+        var folder = System.IO.Directory.CreateDirectory(Path.Combine(scope.Directory, "small")).FullName;
+        Skip.If(await RunAsync("mount", "-t", "tmpfs", "-o", "size=64k", "tmpfs", folder) != 0, "mounting a small tmpfs needs root");
+        try
+        {
+            var content = System.IO.File.ReadAllText(scope.Csv(3_000));
+            var pipe = await PipeAsync(scope, content);
+
+            var run = await Task.Run(() => CliRunner.RunAsync(scope.Args("batch", pipe.Path), environment: null, temporaryFolder: folder)).WaitAsync(TimeSpan.FromSeconds(30));
+            await pipe.Writer;
+
+            run.ExitCode.Should().Be(2, run.ToString());
+            run.ErrorLines.Should().ContainSingle().Which.Should().Contain("copied to a temporary file").And.Contain(folder).And.Contain("No space left on device").And.EndWith("Nothing was sent.");
+            scope.Emulator.Requests.Should().BeEmpty();
+            System.IO.Directory.GetFiles(folder).Should().BeEmpty("the copy is deleted");
+        }
+        finally
+        {
+            await RunAsync("umount", folder);
+        }
+    }
+
+    [SkippableFact]
+    public async Task Batch_EventsFromAPipeWithATemporaryFolderThatCannotBeWritten_ExitsTwoNamingTheCopyNotThePipe()
+    {
+        // The copy cannot be created (here its folder is a file): it said "/dev/stdin: cannot be read (Could not find a
+        // part of the path …)", as if the pipe had failed.
+        Skip.IfNot(OperatingSystem.IsLinux(), "makes a named pipe with mkfifo");
+        await using var scope = await EmulatorScope.StartAsync();
+        var notAFolder = scope.File("not-a-folder", string.Empty);
+        var pipe = await PipeAsync(scope, System.IO.File.ReadAllText(scope.Csv(3)));
+
+        var run = await Task.Run(() => CliRunner.RunAsync(scope.Args("batch", pipe.Path), environment: null, temporaryFolder: notAFolder)).WaitAsync(TimeSpan.FromSeconds(30));
+        await pipe.Writer;
+
+        run.ExitCode.Should().Be(2, run.ToString());
+        run.ErrorLines.Should().ContainSingle().Which.Should().Contain("copied to a temporary file").And.Contain(notAFolder).And.Contain("cannot be created").And.Contain("TMPDIR");
+        scope.Emulator.Requests.Should().BeEmpty();
+    }
+
+    /// <summary>A named pipe in the test's folder, and the task that writes <c>content</c> into it once it is opened (a reader that stops early is no failure).</summary>
+    private static async Task<(string Path, Task Writer)> PipeAsync(EmulatorScope scope, string content)
+    {
+        var pipe = Path.Combine(scope.Directory, "events-" + Guid.NewGuid().ToString("N")[..8]);
+        (await RunAsync("mkfifo", pipe)).Should().Be(0);
+        var writer = Task.Run(async () =>
+        {
+            try
+            {
+                await using var stream = new FileStream(pipe, FileMode.Open, FileAccess.Write);
+                await stream.WriteAsync(Encoding.UTF8.GetBytes(content));
+            }
+            catch (IOException)
+            {
+                // The reader closed the pipe (EPIPE).
+            }
+        });
+        return (pipe, writer);
+    }
+
+    private static async Task<int> RunAsync(string program, params string[] args)
+    {
+        using var process = System.Diagnostics.Process.Start(new System.Diagnostics.ProcessStartInfo(program, args) { RedirectStandardError = true });
+        await process!.WaitForExitAsync();
+        return process.ExitCode;
+    }
+
+    [SkippableFact]
     public async Task Batch_EventsFromAPipe_AreCheckedThenSentFromACopyAndReportedLineByLine()
     {
         // A named pipe (as /dev/stdin or <(generate) is) reads once: the events are checked as they stream in and copied

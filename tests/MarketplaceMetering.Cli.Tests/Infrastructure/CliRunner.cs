@@ -16,7 +16,7 @@ internal static class CliRunner
 {
     public static Task<CliResult> RunAsync(params string[] args) => RunAsync(args, environment: null);
 
-    public static async Task<CliResult> RunAsync(string[] args, IReadOnlyDictionary<string, string>? environment, TextWriter? output = null, bool redirected = true, bool? colorTerminal = null, HttpMessageHandler? handler = null, Action<int>? pendingEventsObserved = null, CancellationToken cancellationToken = default)
+    public static async Task<CliResult> RunAsync(string[] args, IReadOnlyDictionary<string, string>? environment, TextWriter? output = null, bool redirected = true, bool? colorTerminal = null, HttpMessageHandler? handler = null, Action<int>? pendingEventsObserved = null, string? temporaryFolder = null, CancellationToken cancellationToken = default)
     {
         var error = new StringWriter();
         var captured = output ?? new StringWriter();
@@ -30,6 +30,7 @@ internal static class CliRunner
             HandleSignals = false,
             HttpHandler = handler,
             PendingEventsObserved = pendingEventsObserved,
+            TemporaryFolder = temporaryFolder,
         };
 
         var exitCode = await MeteringCli.RunAsync(args, context, cancellationToken);
