@@ -61,13 +61,16 @@ internal sealed class UsageFile : IDisposable
     private readonly List<ulong> _digests = [];
 
     /// <summary>
-    /// The temporary copy of a file that cannot be read twice, read from instead of it (deleted by
-    /// <see cref="Dispose"/>); <see langword="null"/> when the file itself is read again.
+    /// The temporary copy of a file that cannot be read twice, read from instead of it, held open for the whole run and
+    /// read through its handle, never by its name: on Unix the name is removed as soon as the copy is created, so a
+    /// cleaner of the temporary folder cannot take it away mid-run, and nothing is left behind, whatever ends the
+    /// process (Windows deletes it when the handle closes, the process killed or not). Closed by <see cref="Dispose"/>;
+    /// <see langword="null"/> when the file itself is read again.
     /// </summary>
-    private string? _copy;
+    private FileStream? _copy;
 
-    /// <summary>The temporary copy read instead of a file that cannot be read twice, while there is one.</summary>
-    internal string? CopyPath => _copy;
+    /// <summary>The handle of the temporary copy read instead of a file that cannot be read twice, while there is one.</summary>
+    internal Microsoft.Win32.SafeHandles.SafeFileHandle? CopyHandle => _copy?.SafeFileHandle;
 
     private UsageFile(string path, bool sent, DateTimeOffset? now, bool checkHours)
     {
@@ -100,7 +103,7 @@ internal sealed class UsageFile : IDisposable
     {
         var file = new UsageFile(path, sent: false, now, checkHours: true);
         var copy = Path.Combine(temporaryFolder ?? Path.GetTempPath(), "metering-" + Guid.NewGuid().ToString("N") + ".events");
-        var source = Open(path) with { CopyTo = copy };
+        var source = Open(path) with { CopyTo = copy, Copied = stream => file._copy = stream };
         try
         {
             foreach (var line in file.Parse(source))
@@ -108,12 +111,9 @@ internal sealed class UsageFile : IDisposable
                 file.EventCount++;
                 file._digests.Add(Digest(line));
             }
-
-            file._copy = File.Exists(copy) ? copy : null;
         }
         catch
         {
-            file._copy = copy;
             file.Dispose();
             throw;
         }
@@ -131,7 +131,7 @@ internal sealed class UsageFile : IDisposable
     {
         var again = new UsageFile(_path, sent: false, _now, checkHours: false);
         var count = 0;
-        using var lines = again.Parse(new Source(_copy ?? _path, _path)).GetEnumerator();
+        using var lines = again.Parse(new Source(_path, _path) { Copy = _copy?.SafeFileHandle }).GetEnumerator();
         while (true)
         {
             bool read;
@@ -189,22 +189,11 @@ internal sealed class UsageFile : IDisposable
         return BinaryPrimitives.ReadUInt64LittleEndian(digest);
     }
 
-    /// <summary>Deletes the temporary copy of a file that could not be read twice, if one was made.</summary>
+    /// <summary>Closes (and so deletes) the temporary copy of a file that could not be read twice, if one was made.</summary>
     public void Dispose()
     {
-        if (_copy is not null)
-        {
-            try
-            {
-                File.Delete(_copy);
-            }
-            catch (Exception e) when (e is IOException or UnauthorizedAccessException)
-            {
-                // A copy left behind in the temporary folder is not worth failing the run for.
-            }
-
-            _copy = null;
-        }
+        _copy?.Dispose();
+        _copy = null;
     }
 
     /// <summary>Reads events that were sent, with their status.</summary>
@@ -239,9 +228,15 @@ internal sealed class UsageFile : IDisposable
     /// <summary>
     /// Where a file's lines come from: <paramref name="Path"/>, named <paramref name="Shown"/> in messages; when
     /// <paramref name="CopyTo"/> is set and the file cannot be read again (it cannot seek: a pipe, <c>/dev/stdin</c>),
-    /// every byte read is also written there.
+    /// every byte read is also written there, to the stream given to <see cref="Copied"/> (which then owns it).
+    /// With <see cref="Copy"/>, the lines are read from that handle of a copy made so, not from the path.
     /// </summary>
-    private sealed record Source(string Path, string Shown, string? CopyTo = null);
+    private sealed record Source(string Path, string Shown, string? CopyTo = null)
+    {
+        public Action<FileStream>? Copied { get; init; }
+
+        public Microsoft.Win32.SafeHandles.SafeFileHandle? Copy { get; init; }
+    }
 
     private static Source Open(string path)
     {
@@ -332,10 +327,14 @@ internal sealed class UsageFile : IDisposable
         StreamReader reader;
         try
         {
-            Stream stream = new FileStream(source.Path, FileMode.Open, FileAccess.Read, FileShare.ReadWrite, bufferSize: 4096);
+            Stream stream = source.Copy is { } handle
+                ? new BufferedStream(new HandleStream(handle), 4096)
+                : new FileStream(source.Path, FileMode.Open, FileAccess.Read, FileShare.ReadWrite, bufferSize: 4096);
             if (source.CopyTo is { } copy && !stream.CanSeek)
             {
-                stream = new CopyingStream(stream, CreateCopy(stream, copy, path), e => CopyFailed(path, copy, "cannot be written", e));
+                var copyStream = CreateCopy(stream, copy, path);
+                source.Copied?.Invoke(copyStream);
+                stream = new CopyingStream(stream, copyStream, e => CopyFailed(path, copy, "cannot be written", e));
             }
 
             reader = new StreamReader(stream, StrictUtf8, detectEncodingFromByteOrderMarks: false);
@@ -386,21 +385,30 @@ internal sealed class UsageFile : IDisposable
     /// </summary>
     private static FileStream CreateCopy(Stream source, string copy, string path)
     {
-        var options = new FileStreamOptions { Mode = FileMode.CreateNew, Access = FileAccess.Write, Share = FileShare.None, BufferSize = 0 };
+        var options = new FileStreamOptions { Mode = FileMode.CreateNew, Access = FileAccess.ReadWrite, Share = FileShare.None, BufferSize = 0, Options = FileOptions.DeleteOnClose };
         if (!OperatingSystem.IsWindows())
         {
             options.UnixCreateMode = UnixFileMode.UserRead | UnixFileMode.UserWrite;
         }
 
+        FileStream created;
         try
         {
-            return new FileStream(copy, options);
+            created = new FileStream(copy, options);
         }
         catch (Exception e) when (e is UnauthorizedAccessException or IOException)
         {
             source.Dispose();
             throw CopyFailed(path, copy, "cannot be created", e);
         }
+
+        if (!OperatingSystem.IsWindows())
+        {
+            // Read through the handle from now on: the name goes at once (see _copy).
+            File.Delete(copy);
+        }
+
+        return created;
     }
 
     /// <summary>
@@ -815,8 +823,8 @@ internal sealed class UsageFile : IDisposable
 }
 
 /// <summary>
-/// A stream that is read as another is, writing every byte it gives to <paramref name="copy"/>: a file that cannot be
-/// read twice (a pipe) is copied as it is checked, to be sent from the copy.
+/// A stream that is read as another is, writing every byte it gives to <paramref name="copy"/> (which it does not
+/// own): a file that cannot be read twice (a pipe) is copied as it is checked, to be sent from the copy.
 /// </summary>
 internal sealed class CopyingStream(Stream source, Stream copy, Func<Exception, Exception> copyFailed) : Stream
 {
@@ -867,9 +875,50 @@ internal sealed class CopyingStream(Stream source, Stream copy, Func<Exception, 
         if (disposing)
         {
             source.Dispose();
-            copy.Dispose();
         }
 
         base.Dispose(disposing);
     }
+}
+
+/// <summary>
+/// Reads a file through a handle held by another, from its start, without moving anything the holder sees: each
+/// reader keeps its own position (positional reads), and disposing it leaves the handle open.
+/// </summary>
+internal sealed class HandleStream(Microsoft.Win32.SafeHandles.SafeFileHandle handle) : Stream
+{
+    private long _position;
+
+    public override bool CanRead => true;
+
+    public override bool CanSeek => false;
+
+    public override bool CanWrite => false;
+
+    public override long Length => throw new NotSupportedException();
+
+    public override long Position
+    {
+        get => throw new NotSupportedException();
+        set => throw new NotSupportedException();
+    }
+
+    public override int Read(byte[] buffer, int offset, int count) => Read(buffer.AsSpan(offset, count));
+
+    public override int Read(Span<byte> buffer)
+    {
+        var read = RandomAccess.Read(handle, buffer, _position);
+        _position += read;
+        return read;
+    }
+
+    public override void Flush()
+    {
+    }
+
+    public override long Seek(long offset, SeekOrigin origin) => throw new NotSupportedException();
+
+    public override void SetLength(long value) => throw new NotSupportedException();
+
+    public override void Write(byte[] buffer, int offset, int count) => throw new NotSupportedException();
 }

@@ -7,10 +7,12 @@ public class UsageFileTests
 {
     [SkippableFact]
     [System.Runtime.Versioning.SupportedOSPlatform("linux")]
-    public async Task CheckEvents_FromAPipe_CopiesItToAFileOnlyThisUserCanReadAndDeletesItOnDispose()
+    public async Task CheckEvents_FromAPipe_CopiesItToAFileOnlyThisUserCanReadWithNoNameAndClosesItOnDispose()
     {
         // The copy of a pipe holds the publisher's usage (resources, plans, quantities): on a shared /tmp, a copy made with
-        // the default mode (0644 under the usual umask) could be read by every user of the machine.
+        // the default mode (0644 under the usual umask) could be read by every user of the machine. Its name is removed as
+        // soon as it is made (it is read through its handle): a cleaner of /tmp cannot take it away mid-run, and a killed
+        // run leaves nothing behind.
         Skip.IfNot(OperatingSystem.IsLinux(), "makes a named pipe with mkfifo");
         var folder = Directory.CreateTempSubdirectory("metering-usagefile-");
         try
@@ -29,18 +31,23 @@ public class UsageFileTests
                     "resourceId,planId,dimension,quantity,effectiveStartTime\n6f1a2b3c-0000-4000-8000-000000000001,plan1,dim1,5,2026-12-04T11:00:00Z\n"));
             });
 
-            var file = await Task.Run(() => UsageFile.CheckEvents(pipe, now)).WaitAsync(TimeSpan.FromSeconds(30));
+            var temporary = folder.CreateSubdirectory("tmp").FullName;
+            var file = await Task.Run(() => UsageFile.CheckEvents(pipe, now, temporary)).WaitAsync(TimeSpan.FromSeconds(30));
             await writer;
-            string copy;
+            Microsoft.Win32.SafeHandles.SafeFileHandle copy;
             using (file)
             {
                 file.EventCount.Should().Be(1);
-                copy = file.CopyPath!;
+                copy = file.CopyHandle!;
                 copy.Should().NotBeNull("a pipe cannot be read twice");
                 File.GetUnixFileMode(copy).Should().Be(UnixFileMode.UserRead | UnixFileMode.UserWrite);
+                Directory.GetFileSystemEntries(temporary).Should().BeEmpty("the copy has no name");
+                var changed = new System.Runtime.CompilerServices.StrongBox<bool>();
+                file.ReadEventsAgain(changed).Should().ContainSingle().Which.Event.Quantity.Should().Be(5);
+                changed.Value.Should().BeFalse();
             }
 
-            File.Exists(copy).Should().BeFalse("the copy is deleted with the file");
+            copy.IsClosed.Should().BeTrue("the copy is closed (and so deleted) with the file");
         }
         finally
         {
