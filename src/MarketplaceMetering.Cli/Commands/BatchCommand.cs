@@ -44,7 +44,19 @@ internal static class BatchCommand
         MeteringCli.SetAction(command, global, context, async (parse, output, cancellationToken) =>
         {
             var path = parse.GetValue(file)!;
-            using var input = UsageFile.CheckEvents(path, context.TimeProvider.GetUtcNow(), context.TemporaryFolder);
+            UsageFile checkedFile;
+            try
+            {
+                checkedFile = UsageFile.CheckEvents(path, context.TimeProvider.GetUtcNow(), context.TemporaryFolder, cancellationToken);
+            }
+            catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
+            {
+                // Not "cancelled after 0 of N events were answered; the other N may have reached the service": none was sent.
+                await context.Error.WriteLineAsync($"error: cancelled while {path} was checked; nothing was sent.").ConfigureAwait(false);
+                return ExitCodes.Cancelled;
+            }
+
+            using var input = checkedFile;
             input.ThrowIfInvalid(context.Error);
             var count = input.EventCount;
             if (parse.GetValue(dryRun))

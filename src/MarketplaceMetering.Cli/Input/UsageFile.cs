@@ -99,7 +99,8 @@ internal sealed class UsageFile : IDisposable
     /// <param name="path">The file.</param>
     /// <param name="now">The time the events must lie within 24 hours of.</param>
     /// <param name="temporaryFolder">Where a file that cannot be read twice is copied; the default is the user's temporary folder (TMPDIR).</param>
-    public static UsageFile CheckEvents(string path, DateTimeOffset now, string? temporaryFolder = null)
+    /// <param name="cancellationToken">Stops the check (Ctrl+C) at the next event read, with <see cref="OperationCanceledException"/>.</param>
+    public static UsageFile CheckEvents(string path, DateTimeOffset now, string? temporaryFolder = null, CancellationToken cancellationToken = default)
     {
         var file = new UsageFile(path, sent: false, now, checkHours: true);
         var copy = Path.Combine(temporaryFolder ?? Path.GetTempPath(), "metering-" + Guid.NewGuid().ToString("N") + ".events");
@@ -108,6 +109,7 @@ internal sealed class UsageFile : IDisposable
         {
             foreach (var line in file.Parse(source))
             {
+                cancellationToken.ThrowIfCancellationRequested();
                 file.EventCount++;
                 file._digests.Add(Digest(line));
             }

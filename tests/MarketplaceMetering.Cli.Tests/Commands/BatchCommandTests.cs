@@ -1117,6 +1117,45 @@ public class BatchCommandTests
             .Should().Equal(Enumerable.Range(0, 300).Select(i => (i + 2, (decimal)(i + 1))));
     }
 
+    [SkippableFact]
+    public async Task Batch_CancelledWhileAPipeIsChecked_StopsTheCheckSendsNothingAndExits130()
+    {
+        // Ctrl+C while a long stream is checked: the check went on to the end (here to a bad line, exit 2; with a good
+        // file, to "cancelled after 0 of N events were answered; the other N may or may not have reached the service",
+        // though none was sent). It now stops at the next event, says nothing was sent and exits 130.
+        Skip.IfNot(OperatingSystem.IsLinux(), "makes a named pipe with mkfifo");
+        await using var scope = await EmulatorScope.StartAsync();
+        var lines = System.IO.File.ReadAllText(scope.Csv(200)).Split('\n');
+        var pipe = Path.Combine(scope.Directory, "events");
+        (await RunAsync("mkfifo", pipe)).Should().Be(0);
+        using var stop = new CancellationTokenSource();
+        var writer = Task.Run(async () =>
+        {
+            await using var stream = new FileStream(pipe, FileMode.Open, FileAccess.Write);
+            await stream.WriteAsync(Encoding.UTF8.GetBytes(string.Join('\n', lines.Take(101)) + "\n"));
+            await stream.FlushAsync();
+            await stop.CancelAsync();
+            try
+            {
+                await stream.WriteAsync(Encoding.UTF8.GetBytes(string.Join('\n', lines.Skip(101)) + "not,a,line\n"));
+                await stream.FlushAsync();
+            }
+            catch (IOException)
+            {
+                // The check stopped and closed the pipe first (EPIPE).
+            }
+        });
+        var folder = System.IO.Directory.CreateDirectory(Path.Combine(scope.Directory, "tmp")).FullName;
+
+        var run = await Task.Run(() => CliRunner.RunAsync(scope.Args("batch", pipe), environment: null, temporaryFolder: folder, cancellationToken: stop.Token)).WaitAsync(TimeSpan.FromSeconds(30));
+        await writer;
+
+        run.ExitCode.Should().Be(130, run.ToString());
+        run.ErrorLines.Should().Equal($"error: cancelled while {pipe} was checked; nothing was sent.");
+        scope.Emulator.Requests.Should().BeEmpty();
+        System.IO.Directory.GetFiles(folder).Should().BeEmpty();
+    }
+
     /// <summary>A named pipe in the test's folder, and the task that writes <c>content</c> into it once it is opened (a reader that stops early is no failure).</summary>
     private static async Task<(string Path, Task Writer)> PipeAsync(EmulatorScope scope, string content)
     {
