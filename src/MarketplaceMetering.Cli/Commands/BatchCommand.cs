@@ -101,7 +101,7 @@ internal static class BatchCommand
             var delivered = outcomes.Count(o => o.Delivered);
             output.Outcome = $"{delivered.ToString(CultureInfo.InvariantCulture)} of {count.ToString(CultureInfo.InvariantCulture)} events were delivered"
                 + (cancelled ? $" before the run was cancelled ({(count - answered).ToString(CultureInfo.InvariantCulture)} unanswered may or may not have reached the service)" : string.Empty);
-            Report(output, path, input, outcomes, complete: !cancelled, changed.Value ? changed : changedLater);
+            Report(output, path, input, outcomes, complete: !cancelled && !changed.Value, changed.Value ? changed : changedLater);
             if (cancelled)
             {
                 await context.Error.WriteLineAsync(

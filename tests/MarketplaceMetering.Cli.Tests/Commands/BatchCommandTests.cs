@@ -914,6 +914,33 @@ public class BatchCommandTests
     }
 
     [Fact]
+    public async Task Batch_LineChangedWhileItIsSent_JsonSaysTheRunIsNotCompleteAndTheTableShowsNoQuantities()
+    {
+        // The sending stopped at the changed line, short of the 300 lines checked: "complete" said true (it meant only
+        // "not cancelled"), and the table would sum quantities read from the changed file.
+        await using var scope = await EmulatorScope.StartAsync();
+        var file = scope.Csv(300, quantity: i => 100 + i);
+        var changed = System.IO.File.ReadAllText(file).Replace(",plan1,dim1,350,", ",plan1,dim1,999,", StringComparison.Ordinal);
+        using (var handler = new RequestHandler(1, () => System.IO.File.WriteAllText(file, changed)))
+        {
+            var json = await CliRunner.RunAsync(scope.Args("batch", file, "--json"), environment: null, handler: handler).WaitAsync(TimeSpan.FromSeconds(60));
+
+            json.ExitCode.Should().Be(4, json.ToString());
+            using var document = JsonDocument.Parse(json.Out);
+            document.RootElement.GetProperty("complete").GetBoolean().Should().BeFalse("the sending stopped at the changed line");
+        }
+
+        await using var other = await EmulatorScope.StartAsync();
+        var again = other.Csv(300, quantity: i => 100 + i);
+        using var tableHandler = new RequestHandler(1, () => System.IO.File.WriteAllText(again, System.IO.File.ReadAllText(again).Replace(",plan1,dim1,350,", ",plan1,dim1,999,", StringComparison.Ordinal)));
+        var table = await CliRunner.RunAsync(other.Args("batch", again), environment: null, handler: tableHandler).WaitAsync(TimeSpan.FromSeconds(60));
+
+        table.ExitCode.Should().Be(4, table.ToString());
+        var rows = table.Out.Split('\n').Where(l => l.Contains("Accepted", StringComparison.Ordinal) || l.Contains("Not answered", StringComparison.Ordinal)).ToList();
+        rows.Should().HaveCount(2, table.Out).And.OnlyContain(r => r.Contains('?'), "no quantity is summed from the changed file");
+    }
+
+    [Fact]
     public async Task Batch_LineChangedAfterItWasSent_ReportsNoLineFromTheChangeOnSaysSoAndExitsFour()
     {
         // Every event was sent as checked; line 7's quantity (105) is then saved as 999, before the report reads the file
