@@ -51,7 +51,10 @@ internal sealed class UsageFile : IDisposable
     private readonly DateTimeOffset? _now;
     private readonly List<string> _problems = [];
     private readonly bool _checkHours;
-    private readonly Dictionary<UInt128, int> _hours = [];
+    private Dictionary<UInt128, int> _hours = [];
+
+    /// <summary>How many hour keys the one-event-an-hour check can hold now (none once the check is over).</summary>
+    internal int HourKeyCapacity => _hours.EnsureCapacity(0);
 
     /// <summary>
     /// What each event checked was, as 8 bytes of the SHA-256 of its line number and values (see <see cref="Digest"/>):
@@ -113,6 +116,11 @@ internal sealed class UsageFile : IDisposable
                 file.EventCount++;
                 file._digests.Add(Digest(line));
             }
+
+            // The hour keys (some 50 bytes a line or more with the dictionary's slack, about what the run keeps per line) serve
+            // the check only: the sending and the report, which may take hours, must not hold them.
+            file._hours = [];
+            file._digests.TrimExcess();
         }
         catch
         {

@@ -5,6 +5,38 @@ namespace MarketplaceMetering.Cli.Tests.Input;
 
 public class UsageFileTests
 {
+    [Fact]
+    public void CheckEvents_AFileOfManyHours_KeepsNoHourKeyOnceChecked()
+    {
+        // The one-event-an-hour check keeps a key per line (some 50 bytes with the dictionary's slack); the file object
+        // lives through the sending and the report, and held them all: 10 million lines, half a gigabyte, for nothing.
+        var folder = Directory.CreateTempSubdirectory("metering-usagefile-");
+        try
+        {
+            var now = new DateTimeOffset(2026, 12, 4, 12, 30, 0, TimeSpan.Zero);
+            var text = new StringBuilder("resourceId,planId,dimension,quantity,effectiveStartTime\n");
+            for (var i = 0; i < 1_000; i++)
+            {
+                text.Append(System.Globalization.CultureInfo.InvariantCulture, $"6f1a2b3c-0000-4000-8000-{i + 1:D12},plan1,dim1,5,2026-12-04T11:00:00Z\n");
+            }
+
+            var path = Path.Combine(folder.FullName, "events.csv");
+            File.WriteAllText(path, text.ToString());
+
+            using var file = UsageFile.CheckEvents(path, now);
+
+            file.EventCount.Should().Be(1_000);
+            file.HourKeyCapacity.Should().Be(0);
+            var changed = new System.Runtime.CompilerServices.StrongBox<bool>();
+            file.ReadEventsAgain(changed).Should().HaveCount(1_000);
+            changed.Value.Should().BeFalse();
+        }
+        finally
+        {
+            folder.Delete(recursive: true);
+        }
+    }
+
     [SkippableFact]
     [System.Runtime.Versioning.SupportedOSPlatform("linux")]
     public async Task CheckEvents_FromAPipe_CopiesItToAFileOnlyThisUserCanReadWithNoNameAndClosesItOnDispose()
