@@ -47,7 +47,8 @@ internal static class BatchCommand
             UsageFile checkedFile;
             try
             {
-                checkedFile = UsageFile.CheckEvents(path, context.TimeProvider.GetUtcNow(), context.TemporaryFolder, cancellationToken);
+                // A dry run reads the file once: a pipe is not copied for a second read that never comes.
+                checkedFile = UsageFile.CheckEvents(path, context.TimeProvider.GetUtcNow(), context.TemporaryFolder, readAgain: !parse.GetValue(dryRun), cancellationToken);
             }
             catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
             {

@@ -102,11 +102,15 @@ internal sealed class UsageFile : IDisposable
     /// <param name="path">The file.</param>
     /// <param name="now">The time the events must lie within 24 hours of.</param>
     /// <param name="temporaryFolder">Where a file that cannot be read twice is copied; the default is the user's temporary folder (TMPDIR).</param>
+    /// <param name="readAgain">
+    /// <see langword="false"/> when the events will not be read again (<c>--dry-run</c>): a pipe is then not copied, so
+    /// a stream larger than the temporary folder's room is checked as well as any.
+    /// </param>
     /// <param name="cancellationToken">Stops the check (Ctrl+C) at the next event read, with <see cref="OperationCanceledException"/>.</param>
-    public static UsageFile CheckEvents(string path, DateTimeOffset now, string? temporaryFolder = null, CancellationToken cancellationToken = default)
+    public static UsageFile CheckEvents(string path, DateTimeOffset now, string? temporaryFolder = null, bool readAgain = true, CancellationToken cancellationToken = default)
     {
         var file = new UsageFile(path, sent: false, now, checkHours: true);
-        var copy = Path.Combine(temporaryFolder ?? Path.GetTempPath(), "metering-" + Guid.NewGuid().ToString("N") + ".events");
+        var copy = readAgain ? Path.Combine(temporaryFolder ?? Path.GetTempPath(), "metering-" + Guid.NewGuid().ToString("N") + ".events") : null;
         var source = Open(path) with { CopyTo = copy, Copied = stream => file._copy = stream };
         try
         {
