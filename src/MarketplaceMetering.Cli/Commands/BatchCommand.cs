@@ -20,7 +20,9 @@ namespace MarketplaceMetering.Cli.Commands;
 /// The file is read, not held: a first pass checks every line (keeping the count, the problems and a digest per hour),
 /// a second reads the events again as the batches go (at most <see cref="MaxPendingEvents"/> read and not yet
 /// answered), and a third prints the report, each line's event next to what became of it. What is kept for the whole
-/// run is a <see cref="LineOutcome"/> per line: some 64 bytes, not the event (its resource, plan and dimension).
+/// run is a <see cref="LineOutcome"/> per line: some 64 bytes, not the event (its resource, plan and dimension), and the
+/// check's 8-byte digest of each line, against which every later read is compared: a file changed during the run
+/// stops the sending at the first line changed, is never reported past it, and ends the run with exit code 4.
 /// </remarks>
 internal static class BatchCommand
 {
