@@ -231,9 +231,22 @@ internal static class BatchCommand
                     return false;
                 }
 
-                var finished = await Task.WhenAny(running).ConfigureAwait(false);
-                running.Remove(finished);
-                File(await finished.ConfigureAwait(false));
+                // File every batch answered by now, not only the one WhenAny picked: a refusal among them then stops the
+                // next send, instead of waiting behind batches sent to fill the slots freed before it was looked at.
+                await Task.WhenAny(running).ConfigureAwait(false);
+                for (var k = 0; k < running.Count;)
+                {
+                    if (running[k].IsCompleted)
+                    {
+                        var finished = running[k];
+                        running.RemoveAt(k);
+                        File(await finished.ConfigureAwait(false));
+                    }
+                    else
+                    {
+                        k++;
+                    }
+                }
             }
         }
         catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
