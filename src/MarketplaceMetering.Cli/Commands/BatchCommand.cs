@@ -121,7 +121,9 @@ internal static class BatchCommand
                 await context.Error.WriteLineAsync(
                     $"error: {path}: the file changed {when}, and the report lists no line from the first one changed on. Sending the file again is safe: recorded events come back as replayed Duplicates.")
                     .ConfigureAwait(false);
-                return ExitCodes.PartialDelivery;
+
+                // A refused credential is what a script must hear of first (exit 3): no batch was sent after it.
+                return outcomes.Any(o => o.Refusal) ? ExitCodes.Unauthorized : ExitCodes.PartialDelivery;
             }
 
             return outcomes.All(o => !o.Answered || o.Delivered) ? ExitCodes.Success : outcomes.Any(o => o.Refusal) ? ExitCodes.Unauthorized : ExitCodes.PartialDelivery;

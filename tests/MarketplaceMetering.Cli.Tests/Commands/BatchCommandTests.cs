@@ -941,6 +941,25 @@ public class BatchCommandTests
     }
 
     [Fact]
+    public async Task Batch_RefusedByTheServiceAndTheFileChanged_ExitsThreeAndStillSaysTheFileChanged()
+    {
+        // The first call is refused (403) and line 252's quantity (350) is saved as 999 as it goes out: the rest of the
+        // file, read for its NotSent lines, no longer reads as checked. The run exited 4, the code of a partial
+        // delivery, and a script never heard that the credential was refused.
+        await using var scope = await EmulatorScope.StartAsync();
+        scope.Emulator.Faults.Enqueue(EmulatorFault.Respond(403, """{"message":"Client is not authorized for this usage resource.","code":"Forbidden"}"""));
+        var file = scope.Csv(300, quantity: i => 100 + i);
+        var changed = System.IO.File.ReadAllText(file).Replace(",plan1,dim1,350,", ",plan1,dim1,999,", StringComparison.Ordinal);
+        using var handler = new RequestHandler(1, () => System.IO.File.WriteAllText(file, changed));
+
+        var run = await CliRunner.RunAsync(scope.Args("batch", file), environment: null, handler: handler).WaitAsync(TimeSpan.FromSeconds(60));
+
+        run.ExitCode.Should().Be(3, run.ToString());
+        run.ErrorLines.Should().ContainSingle().Which.Should().StartWith($"error: {file}: the file changed while it was sent");
+        scope.Emulator.Ledger.Entries.Should().NotContain(e => e.Quantity == 999m);
+    }
+
+    [Fact]
     public async Task Batch_LineChangedAfterItWasSent_ReportsNoLineFromTheChangeOnSaysSoAndExitsFour()
     {
         // Every event was sent as checked; line 7's quantity (105) is then saved as 999, before the report reads the file
