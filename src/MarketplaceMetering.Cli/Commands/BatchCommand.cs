@@ -88,6 +88,12 @@ internal static class BatchCommand
                 {
                     var task = progress.AddTask("Sending", maxValue: count);
                     cancelled = await SendAsync(client, input.ReadEventsAgain(changed), outcomes, n => task.Increment(n), context.PendingEventsObserved, cancellationToken).ConfigureAwait(false);
+                    if (changed.Value && !cancelled)
+                    {
+                        // The sending ended at the change, as it ends at the file's end: the bar too (it stopped at the
+                        // lines answered before it), as after a refusal; the error line says what became of the rest.
+                        task.Value = task.MaxValue;
+                    }
                 }).ConfigureAwait(false);
             }
             else

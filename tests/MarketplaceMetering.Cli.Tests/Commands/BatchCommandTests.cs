@@ -124,6 +124,26 @@ public class BatchCommandTests
     }
 
     [Fact]
+    public async Task Batch_OnATerminalWithTheFileChangedWhileItIsSent_TheProgressBarEndsWhereTheSendingEnds()
+    {
+        // 300 events; line 252's quantity (350) is saved as 999 when the first batch goes out, so the sending stops after
+        // the 250 lines before it. The bar stopped there, its last frame "Sending: 83%", although the sending was over.
+        await using var scope = await EmulatorScope.StartAsync();
+        var file = scope.Csv(300, quantity: i => 100 + i);
+        var changed = System.IO.File.ReadAllText(file).Replace(",plan1,dim1,350,", ",plan1,dim1,999,", StringComparison.Ordinal);
+        using var handler = new RequestHandler(1, () => System.IO.File.WriteAllText(file, changed));
+
+        var run = await CliRunner.RunAsync(scope.Args("batch", file), new Dictionary<string, string>(), redirected: false, colorTerminal: true, handler: handler)
+            .WaitAsync(TimeSpan.FromSeconds(60));
+
+        run.ExitCode.Should().Be(4, run.ToString());
+        scope.Emulator.Ledger.Count.Should().BeLessThan(300, "the sending stopped at the change (or earlier, if it read the file half written)");
+        var frames = run.Out.Split('\n').Where(l => l.Contains("Sending", StringComparison.Ordinal)).ToList();
+        frames.Should().NotBeEmpty(run.ToString());
+        frames[^1].Should().Contain("100%", run.ToString());
+    }
+
+    [Fact]
     public async Task Batch_DryRun_ChecksTheFileAndSendsNothing()
     {
         await using var scope = await EmulatorScope.StartAsync();
