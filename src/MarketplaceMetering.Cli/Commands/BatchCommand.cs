@@ -113,8 +113,12 @@ internal static class BatchCommand
             Report(output, path, input, outcomes, complete: !cancelled && !changed.Value, changed.Value ? changed : changedLater);
             if (cancelled)
             {
+                // A change seen as well (while sending, or by the report) is said too: the report stopped at it.
+                var alsoChanged = changed.Value || changedLater.Value
+                    ? $" {path} also changed during the run (it no longer reads as it did when it was checked), and the report lists no line from the first one changed on."
+                    : string.Empty;
                 await context.Error.WriteLineAsync(
-                    $"error: cancelled after {answered.ToString(CultureInfo.InvariantCulture)} of {count.ToString(CultureInfo.InvariantCulture)} events were answered; the other {(count - answered).ToString(CultureInfo.InvariantCulture)} may or may not have reached the service. Sending the file again is safe: recorded events come back as replayed Duplicates.")
+                    $"error: cancelled after {answered.ToString(CultureInfo.InvariantCulture)} of {count.ToString(CultureInfo.InvariantCulture)} events were answered; the other {(count - answered).ToString(CultureInfo.InvariantCulture)} may or may not have reached the service.{alsoChanged} Sending the file again is safe: recorded events come back as replayed Duplicates.")
                     .ConfigureAwait(false);
                 return ExitCodes.Cancelled;
             }

@@ -825,6 +825,31 @@ public class BatchCommandTests
     }
 
     [Fact]
+    public async Task Batch_CancelledAndTheFileChanged_SaysBothInTheCancelledLine()
+    {
+        // Line 252's quantity (350) is saved as 999 and the run is cancelled as the first batch goes out: the report,
+        // reading the file again, stops at the change. The exit-130 line said only how many events were answered, not
+        // that the file had changed (and that the report stopped there).
+        await using var scope = await EmulatorScope.StartAsync();
+        var file = scope.Csv(300, quantity: i => 100 + i);
+        var changed = System.IO.File.ReadAllText(file).Replace(",plan1,dim1,350,", ",plan1,dim1,999,", StringComparison.Ordinal);
+        using var stop = new CancellationTokenSource();
+        using var handler = new RequestHandler(1, () =>
+        {
+            System.IO.File.WriteAllText(file, changed);
+            stop.Cancel();
+        });
+
+        var run = await CliRunner.RunAsync(scope.Args("batch", file, "--json"), environment: null, handler: handler, cancellationToken: stop.Token)
+            .WaitAsync(TimeSpan.FromSeconds(60));
+
+        run.ExitCode.Should().Be(130, run.ToString());
+        run.ErrorLines.Should().ContainSingle().Which.Should().StartWith("error: cancelled after ")
+            .And.Contain($"{file} also changed during the run").And.Contain("the report lists no line from the first one changed on");
+        scope.Emulator.Ledger.Entries.Should().NotContain(e => e.Quantity == 999m);
+    }
+
+    [Fact]
     public async Task Batch_CancelledWhileTheFirstBatchIsOut_ReportsEveryBatchAnsweredBeforeAsTheServiceRecordedThem()
     {
         // 200 events (8 batches, 4 at a time). The first batch is held, never sent; the next three reach the emulator and
