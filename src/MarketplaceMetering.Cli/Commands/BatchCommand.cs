@@ -1,7 +1,6 @@
 using System.Buffers.Binary;
 using System.CommandLine;
 using System.Globalization;
-using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
 using System.Security.Cryptography;
 using System.Text;
@@ -79,7 +78,7 @@ internal static class BatchCommand
 
             using var client = global.CreateClient(parse, context);
             var outcomes = new LineOutcome[count];
-            var changed = new StrongBox<bool>();
+            var changed = new FileChange();
             bool cancelled;
             if (output.ShowsProgress)
             {
@@ -88,7 +87,7 @@ internal static class BatchCommand
                 {
                     var task = progress.AddTask("Sending", maxValue: count);
                     cancelled = await SendAsync(client, input.ReadEventsAgain(changed), outcomes, n => task.Increment(n), context.PendingEventsObserved, cancellationToken).ConfigureAwait(false);
-                    if (changed.Value && !cancelled)
+                    if (changed.Changed && !cancelled)
                     {
                         // The sending ended at the change, as it ends at the file's end: the bar too (it stopped at the
                         // lines answered before it), as after a refusal; the error line says what became of the rest.
@@ -103,36 +102,42 @@ internal static class BatchCommand
 
             // The file is read again to take failed copies as conflicts and for the report: a change seen there (after
             // every event was sent as checked) is told too; each of those reads stops at the first line changed.
-            var changedLater = new StrongBox<bool>();
+            var changedLater = new FileChange();
             TakeRepeatsAsConflicts(outcomes);
             TakeFailedCopiesAsConflicts(input, outcomes, changedLater);
             var answered = outcomes.Count(o => o.Answered);
             var delivered = outcomes.Count(o => o.Delivered);
             output.Outcome = $"{delivered.ToString(CultureInfo.InvariantCulture)} of {count.ToString(CultureInfo.InvariantCulture)} events were delivered"
                 + (cancelled ? $" before the run was cancelled ({(count - answered).ToString(CultureInfo.InvariantCulture)} unanswered may or may not have reached the service)" : string.Empty);
-            Report(output, path, input, outcomes, complete: !cancelled && !changed.Value, changed.Value ? changed : changedLater);
+            Report(output, path, input, outcomes, complete: !cancelled && !changed.Changed, changed.Changed ? changed : changedLater);
+            var change = changed.Changed ? changed : changedLater;
             if (cancelled)
             {
                 // A change seen as well (while sending, or by the report) is said too: the report stopped at it.
-                var alsoChanged = changed.Value || changedLater.Value
-                    ? $" {path} also changed during the run (it no longer reads as it did when it was checked), and the report lists no line from the first one changed on."
-                    : string.Empty;
+                var alsoChanged = !change.Changed ? string.Empty
+                    : change.Unreadable is { } why ? $" {path} also could no longer be read during the run ({why}), and the report lists no line from there on."
+                    : $" {path} also changed during the run (it no longer reads as it did when it was checked), and the report lists no line from the first one changed on.";
                 await context.Error.WriteLineAsync(
                     $"error: cancelled after {answered.ToString(CultureInfo.InvariantCulture)} of {count.ToString(CultureInfo.InvariantCulture)} events were answered; the other {(count - answered).ToString(CultureInfo.InvariantCulture)} may or may not have reached the service.{alsoChanged} Sending the file again is safe: recorded events come back as replayed Duplicates.")
                     .ConfigureAwait(false);
                 return ExitCodes.Cancelled;
             }
 
-            if (changed.Value || changedLater.Value)
+            if (change.Changed)
             {
-                var when = changed.Value
-                    ? $"while it was sent (it no longer reads as it did when it was checked, and no event after the change was sent); {answered.ToString(CultureInfo.InvariantCulture)} of the {count.ToString(CultureInfo.InvariantCulture)} events checked were answered"
-                    : $"after it was sent (it no longer reads as it did when it was checked; every event was sent as checked); {answered.ToString(CultureInfo.InvariantCulture)} of the {count.ToString(CultureInfo.InvariantCulture)} events were answered";
-                await context.Error.WriteLineAsync(
-                    $"error: {path}: the file changed {when}, and the report lists no line from the first one changed on. Sending the file again is safe: recorded events come back as replayed Duplicates.")
-                    .ConfigureAwait(false);
+                var answeredText = answered.ToString(CultureInfo.InvariantCulture);
+                var countText = count.ToString(CultureInfo.InvariantCulture);
+                var message = (change.Unreadable, changed.Changed) switch
+                {
+                    ({ } why, true) => $"the file could no longer be read while it was sent ({why}; no event after the last one read was sent); {answeredText} of the {countText} events checked were answered, and the report lists no line from there on.",
+                    ({ } why, false) => $"the file could no longer be read after it was sent ({why}; every event was sent as checked); {answeredText} of the {countText} events were answered, and the report lists no line from there on.",
+                    (null, true) => $"the file changed while it was sent (it no longer reads as it did when it was checked, and no event after the change was sent); {answeredText} of the {countText} events checked were answered, and the report lists no line from the first one changed on.",
+                    (null, false) => $"the file changed after it was sent (it no longer reads as it did when it was checked; every event was sent as checked); {answeredText} of the {countText} events were answered, and the report lists no line from the first one changed on.",
+                };
+                await context.Error.WriteLineAsync($"error: {path}: {message} Sending the file again is safe: recorded events come back as replayed Duplicates.").ConfigureAwait(false);
 
-                // A refused credential is what a script must hear of first (exit 3): no batch was sent after it.
+                // A refused credential is what a script must hear of first (exit 3): no batch was sent after it. A file
+                // that could no longer be read is a partial delivery like a changed one (4): some events were sent.
                 return outcomes.Any(o => o.Refusal) ? ExitCodes.Unauthorized : ExitCodes.PartialDelivery;
             }
 
@@ -334,7 +339,7 @@ internal static class BatchCommand
     /// keys only. Each read stops at the first line changed since the check (setting <paramref name="changed"/>), so
     /// no outcome is paired with another line's event.
     /// </summary>
-    private static void TakeFailedCopiesAsConflicts(UsageFile input, LineOutcome[] outcomes, StrongBox<bool> changed)
+    private static void TakeFailedCopiesAsConflicts(UsageFile input, LineOutcome[] outcomes, FileChange changed)
     {
         if (!outcomes.Any(o => o.Kind == OutcomeKind.Error))
         {
@@ -427,7 +432,7 @@ internal static class BatchCommand
     /// (<paramref name="changed"/>, set before or by this read) is read up to the first line changed: no line after it
     /// is listed, and the table's counts come from the outcomes alone, without quantities.
     /// </summary>
-    private static void Report(CliOutput output, string path, UsageFile input, LineOutcome[] outcomes, bool complete, StrongBox<bool> changed)
+    private static void Report(CliOutput output, string path, UsageFile input, LineOutcome[] outcomes, bool complete, FileChange changed)
     {
         IEnumerable<(UsageLine Line, LineOutcome Outcome)> Answered()
         {
@@ -508,7 +513,7 @@ internal static class BatchCommand
             }
         }
 
-        string Quantity(decimal quantity) => changed.Value ? "?" : CliOutput.Number(quantity);
+        string Quantity(decimal quantity) => changed.Changed ? "?" : CliOutput.Number(quantity);
 
         var table = CliOutput.Table("Status", "Events", "Quantity");
         foreach (var (status, group) in groups)
@@ -539,7 +544,7 @@ internal static class BatchCommand
 
         if (failed > failures.Count)
         {
-            output.WriteLine($"… and {(failed - failures.Count).ToString(CultureInfo.InvariantCulture)} more not delivered" + (changed.Value ? " (not listed: the file changed)." : " (--json lists every result)."));
+            output.WriteLine($"… and {(failed - failures.Count).ToString(CultureInfo.InvariantCulture)} more not delivered" + (!changed.Changed ? " (--json lists every result)." : changed.Unreadable is null ? " (not listed: the file changed)." : " (not listed: the file could no longer be read)."));
         }
 
         output.WriteLine($"{delivered.ToString(CultureInfo.InvariantCulture)} of {outcomes.Length.ToString(CultureInfo.InvariantCulture)} events delivered.");

@@ -1,6 +1,5 @@
 using System.Buffers.Binary;
 using System.Globalization;
-using System.Runtime.CompilerServices;
 using System.Security.Cryptography;
 using System.Text;
 using System.Text.Json;
@@ -137,11 +136,12 @@ internal sealed class UsageFile : IDisposable
 
     /// <summary>
     /// The events of a file <see cref="CheckEvents"/> found valid, read again one at a time, in order, with their lines.
-    /// <paramref name="changed"/> is set when the file no longer reads as it did (it was changed since): the events read
-    /// then are the ones before the change, each the one checked at its place (same line, same values), never an event
-    /// that was not checked.
+    /// <paramref name="changed"/> is set when the file no longer reads as it did (it was changed since, or can no longer
+    /// be read, which it then tells with the reason, unless a change was seen first): the events read then are the ones
+    /// before the change, each the one checked at its place (same line, same values), never an event that was not
+    /// checked.
     /// </summary>
-    public IEnumerable<UsageLine> ReadEventsAgain(StrongBox<bool> changed)
+    public IEnumerable<UsageLine> ReadEventsAgain(FileChange changed)
     {
         var again = new UsageFile(_path, sent: false, _now, checkHours: false);
         var count = 0;
@@ -153,11 +153,17 @@ internal sealed class UsageFile : IDisposable
             {
                 read = lines.MoveNext();
             }
-            catch (CliException)
+            catch (CliException e)
             {
-                // The file no longer reads (a line now too long, bytes now not UTF-8, the file gone): changed too.
+                // The file no longer reads as checked (a line now too long, bytes now not UTF-8): changed. It cannot be
+                // opened or read at all (gone, a folder now, no permission, a device error): that, with the reason.
                 read = false;
-                changed.Value = true;
+                if (!changed.Changed && e.ReadFailure is { } reason)
+                {
+                    changed.Unreadable = _copy is null && Directory.Exists(_path) ? "it is now a folder" : reason;
+                }
+
+                changed.Changed = true;
             }
 
             if (!read)
@@ -167,7 +173,7 @@ internal sealed class UsageFile : IDisposable
 
             if (again.ProblemCount > 0 || ++count > EventCount || Digest(lines.Current) != _digests[count - 1])
             {
-                changed.Value = true;
+                changed.Changed = true;
                 yield break;
             }
 
@@ -176,7 +182,7 @@ internal sealed class UsageFile : IDisposable
 
         if (again.ProblemCount > 0 || count != EventCount)
         {
-            changed.Value = true;
+            changed.Changed = true;
         }
     }
 
@@ -355,7 +361,7 @@ internal sealed class UsageFile : IDisposable
         }
         catch (Exception e) when (e is UnauthorizedAccessException or IOException)
         {
-            throw new CliException($"{path}: cannot be read ({e.Message.TrimEnd('.')}). Nothing was sent.");
+            throw new CliException($"{path}: cannot be read ({e.Message.TrimEnd('.')}). Nothing was sent.") { ReadFailure = Messages.OneLine(e.Message).TrimEnd('.') };
         }
 
         using var _ = reader;
@@ -379,7 +385,7 @@ internal sealed class UsageFile : IDisposable
             }
             catch (Exception e) when (e is UnauthorizedAccessException or IOException)
             {
-                throw new CliException($"{path}: cannot be read at line {(number + 1).ToString(CultureInfo.InvariantCulture)} ({e.Message.TrimEnd('.')}). Nothing was sent.");
+                throw new CliException($"{path}: cannot be read at line {(number + 1).ToString(CultureInfo.InvariantCulture)} ({e.Message.TrimEnd('.')}). Nothing was sent.") { ReadFailure = Messages.OneLine(e.Message).TrimEnd('.') };
             }
 
             if (line is null)

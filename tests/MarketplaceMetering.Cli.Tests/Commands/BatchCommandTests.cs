@@ -850,6 +850,26 @@ public class BatchCommandTests
     }
 
     [Fact]
+    public async Task Batch_CancelledAndTheFileDeleted_SaysInTheCancelledLineThatItCouldNoLongerBeRead()
+    {
+        await using var scope = await EmulatorScope.StartAsync();
+        var file = scope.Csv(300);
+        using var stop = new CancellationTokenSource();
+        using var handler = new RequestHandler(1, () =>
+        {
+            System.IO.File.Delete(file);
+            stop.Cancel();
+        });
+
+        var run = await CliRunner.RunAsync(scope.Args("batch", file, "--json"), environment: null, handler: handler, cancellationToken: stop.Token)
+            .WaitAsync(TimeSpan.FromSeconds(60));
+
+        run.ExitCode.Should().Be(130, run.ToString());
+        run.ErrorLines.Should().ContainSingle().Which.Should().StartWith("error: cancelled after ")
+            .And.Contain($"{file} also could no longer be read during the run (Could not find file").And.NotContain("changed");
+    }
+
+    [Fact]
     public async Task Batch_CancelledWhileTheFirstBatchIsOut_ReportsEveryBatchAnsweredBeforeAsTheServiceRecordedThem()
     {
         // 200 events (8 batches, 4 at a time). The first batch is held, never sent; the next three reach the emulator and
@@ -1024,6 +1044,35 @@ public class BatchCommandTests
         json.RootElement.GetProperty("delivered").GetInt32().Should().Be(300);
         json.RootElement.GetProperty("results").EnumerateArray().Select(r => (r.GetProperty("line").GetInt32(), r.GetProperty("quantity").GetDecimal()))
             .Should().Equal(Enumerable.Range(0, 5).Select(i => (i + 2, 100m + i)), "the lines before the change, each with the event sent");
+    }
+
+    [Theory]
+    [InlineData("deleted", "Could not find file")]
+    [InlineData("replaced by a folder", "it is now a folder")]
+    public async Task Batch_FileThatCanNoLongerBeReadAfterItWasSent_SaysItCouldNotBeReadWithTheReasonNotThatItChangedAndExitsFour(string what, string reason)
+    {
+        // The file is deleted (or replaced by a folder: both fail for root too) as the first batch goes out. The sending
+        // holds the file open and ends; the report, opening it again, cannot. That was told as "the file changed".
+        await using var scope = await EmulatorScope.StartAsync();
+        var file = scope.Csv(100);
+        using var handler = new RequestHandler(1, () =>
+        {
+            System.IO.File.Delete(file);
+            if (what == "replaced by a folder")
+            {
+                System.IO.Directory.CreateDirectory(file);
+            }
+        });
+
+        var run = await CliRunner.RunAsync(scope.Args("batch", file, "--json"), environment: null, handler: handler).WaitAsync(TimeSpan.FromSeconds(60));
+
+        run.ExitCode.Should().Be(4, run.ToString());
+        run.ErrorLines.Should().ContainSingle().Which.Should().StartWith($"error: {file}: the file could no longer be read after it was sent (")
+            .And.Contain(reason).And.NotContain("changed").And.NotContain("   at ");
+        scope.Emulator.Ledger.Count.Should().Be(100);
+        using var json = JsonDocument.Parse(run.Out);
+        json.RootElement.GetProperty("delivered").GetInt32().Should().Be(100);
+        json.RootElement.GetProperty("results").GetArrayLength().Should().Be(0, "no line could be read again for the report");
     }
 
     /// <summary>Runs <c>action</c> before request number <c>at</c> is sent on to the emulator.</summary>

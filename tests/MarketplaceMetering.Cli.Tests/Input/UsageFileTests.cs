@@ -27,9 +27,9 @@ public class UsageFileTests
 
             file.EventCount.Should().Be(1_000);
             file.HourKeyCapacity.Should().Be(0);
-            var changed = new System.Runtime.CompilerServices.StrongBox<bool>();
+            var changed = new FileChange();
             file.ReadEventsAgain(changed).Should().HaveCount(1_000);
-            changed.Value.Should().BeFalse();
+            changed.Changed.Should().BeFalse();
         }
         finally
         {
@@ -74,9 +74,9 @@ public class UsageFileTests
                 copy.Should().NotBeNull("a pipe cannot be read twice");
                 File.GetUnixFileMode(copy).Should().Be(UnixFileMode.UserRead | UnixFileMode.UserWrite);
                 Directory.GetFileSystemEntries(temporary).Should().BeEmpty("the copy has no name");
-                var changed = new System.Runtime.CompilerServices.StrongBox<bool>();
+                var changed = new FileChange();
                 file.ReadEventsAgain(changed).Should().ContainSingle().Which.Event.Quantity.Should().Be(5);
-                changed.Value.Should().BeFalse();
+                changed.Changed.Should().BeFalse();
             }
 
             copy.IsClosed.Should().BeTrue("the copy is closed (and so deleted) with the file");
