@@ -32,15 +32,11 @@ internal sealed record ResultView(
             _ => ((string?)null, (string?)null, (Guid?)null),
         };
 
-        return new ResultView(
+        return For(
             line,
+            usage,
             result is UsageEventResult.Unknown u ? u.RawStatus : result.Status.ToString(),
             result.IsDelivered,
-            usage.ResourceUri ?? usage.ResourceId!.Value.ToString("D"),
-            usage.PlanId,
-            usage.Dimension,
-            usage.Quantity,
-            CliOutput.Time(usage.EffectiveStartTime),
             id,
             code,
             message is null ? null : CommandLine.Messages.OneLine(message),
@@ -50,11 +46,19 @@ internal sealed record ResultView(
     public static ResultView Of(UsageEventResult result, UsageLine line) => Of(result, line.Line);
 
     /// <summary>A line's result from what was kept of it (its status, id, code, message) and its event, read again.</summary>
-    public static ResultView Of(UsageLine line, string status, bool delivered, Guid? usageEventId, string? code, string? message, string? requestId)
-    {
-        var usage = line.Event;
-        return new ResultView(
-            line.Line,
+    public static ResultView Of(UsageLine line, string status, bool delivered, Guid? usageEventId, string? code, string? message, string? requestId) =>
+        For(line.Line, line.Event, status, delivered, usageEventId, code, message, requestId);
+
+    /// <summary>
+    /// What a line says whose event is another line's given again under another name (a managed application by resource
+    /// URI and by resource usage id): a conflict, the other line recorded with <paramref name="recordedQuantity"/>.
+    /// </summary>
+    public static string RepeatMessage(int recordedLine, decimal recordedQuantity) =>
+        $"The same event as line {recordedLine.ToString(System.Globalization.CultureInfo.InvariantCulture)} (the resource under another name), which the service recorded for this hour with quantity {OutputNumber(recordedQuantity)}; this line's quantity was not recorded again.";
+
+    private static ResultView For(int? line, UsageEvent usage, string status, bool delivered, Guid? usageEventId, string? code, string? message, string? requestId) =>
+        new(
+            line,
             status,
             delivered,
             usage.ResourceUri ?? usage.ResourceId!.Value.ToString("D"),
@@ -66,22 +70,6 @@ internal sealed record ResultView(
             code,
             message,
             requestId);
-    }
-
-    /// <summary>
-    /// A line whose event is another line's given again under another name (a managed application by resource URI and
-    /// by resource usage id): a conflict whose original is what line <paramref name="recordedLine"/> was recorded as.
-    /// </summary>
-    public static ResultView Repeat(UsageEventResult result, int line, int recordedLine, AcceptedUsageEvent original) =>
-        Of(result, line) with
-        {
-            UsageEventId = original.UsageEventId,
-            Message = RepeatMessage(recordedLine, original.Quantity),
-        };
-
-    /// <summary>What a line given again under another name (see <see cref="Repeat"/>) says.</summary>
-    public static string RepeatMessage(int recordedLine, decimal recordedQuantity) =>
-        $"The same event as line {recordedLine.ToString(System.Globalization.CultureInfo.InvariantCulture)} (the resource under another name), which the service recorded for this hour with quantity {OutputNumber(recordedQuantity)}; this line's quantity was not recorded again.";
 
     private static string OutputNumber(decimal value) => CliOutput.Number(value);
 }
