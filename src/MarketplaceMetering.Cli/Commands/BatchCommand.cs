@@ -109,8 +109,8 @@ internal static class BatchCommand
             var delivered = outcomes.Count(o => o.Delivered);
             output.Outcome = $"{delivered.ToString(CultureInfo.InvariantCulture)} of {count.ToString(CultureInfo.InvariantCulture)} events were delivered"
                 + (cancelled ? $" before the run was cancelled ({(count - answered).ToString(CultureInfo.InvariantCulture)} unanswered may or may not have reached the service)" : string.Empty);
-            Report(output, path, input, outcomes, complete: !cancelled && !changed.Changed, changed.Changed ? changed : changedLater);
             var change = changed.Changed ? changed : changedLater;
+            Report(output, path, input, outcomes, complete: !cancelled && !changed.Changed, change);
             if (cancelled)
             {
                 // A change seen as well (while sending, or by the report) is said too: the report stopped at it.
@@ -335,8 +335,8 @@ internal static class BatchCommand
     /// there). A delivered line names its resource usage id (what the service recorded a managed application sent by URI
     /// under, or the id it was sent by) and, for a replay, also the URI the service holds; an Error by id or by URI is
     /// matched on those. (An event accepted by id does not say its URI, so an Error by URI is not matched to it.) The
-    /// events are read from the file again, twice, only when an Error is among the outcomes; the maps hold the Errors'
-    /// keys only. Each read stops at the first line changed since the check (setting <paramref name="changed"/>), so
+    /// events are read from the file again, twice, only when an Error is among the outcomes: once for the Errors' keys
+    /// and quantities, once for the delivered lines; the maps hold the Errors' keys only. Each read stops at the first line changed since the check (setting <paramref name="changed"/>), so
     /// no outcome is paired with another line's event.
     /// </summary>
     private static void TakeFailedCopiesAsConflicts(UsageFile input, LineOutcome[] outcomes, FileChange changed)
@@ -346,6 +346,8 @@ internal static class BatchCommand
             return;
         }
 
+        // The Errors' keys and quantities, kept from the first read so that the last step needs no third one.
+        var errors = new List<(int Index, UInt128 Key, decimal Quantity)>();
         var failed = new Dictionary<UInt128, (int Recorded, AcceptedUsageEvent? Original)>();
         var i = 0;
         foreach (var line in input.ReadEventsAgain(changed))
@@ -353,7 +355,9 @@ internal static class BatchCommand
             if (i < outcomes.Length && outcomes[i].Kind == OutcomeKind.Error)
             {
                 var usage = line.Event;
-                failed.TryAdd(SlotKey(usage.ResourceUri ?? usage.ResourceId!.Value.ToString("D"), usage.PlanId, usage.Dimension, usage.EffectiveStartTime), (-1, null));
+                var key = SlotKey(usage.ResourceUri ?? usage.ResourceId!.Value.ToString("D"), usage.PlanId, usage.Dimension, usage.EffectiveStartTime);
+                errors.Add((i, key, usage.Quantity));
+                failed.TryAdd(key, (-1, null));
             }
 
             i++;
@@ -381,19 +385,14 @@ internal static class BatchCommand
             i++;
         }
 
-        i = 0;
-        foreach (var line in input.ReadEventsAgain(changed))
+        foreach (var (index, key, quantity) in errors)
         {
-            var usage = line.Event;
-            if (i < outcomes.Length && outcomes[i].Kind == OutcomeKind.Error
-                && failed.TryGetValue(SlotKey(usage.ResourceUri ?? usage.ResourceId!.Value.ToString("D"), usage.PlanId, usage.Dimension, usage.EffectiveStartTime), out var copy)
+            if (failed.TryGetValue(key, out var copy)
                 && copy.Original is { } original
-                && (original.Quantity == usage.Quantity || (double)original.Quantity == (double)usage.Quantity))
+                && (original.Quantity == quantity || (double)original.Quantity == (double)quantity))
             {
-                outcomes[i] = outcomes[i].AsRepeat(outcomes[copy.Recorded].Line, original);
+                outcomes[index] = outcomes[index].AsRepeat(outcomes[copy.Recorded].Line, original);
             }
-
-            i++;
         }
     }
 
