@@ -1,9 +1,6 @@
-using System.Buffers.Binary;
 using System.CommandLine;
 using System.Globalization;
 using System.Runtime.InteropServices;
-using System.Security.Cryptography;
-using System.Text;
 using MarketplaceMetering.Cli.CommandLine;
 using MarketplaceMetering.Cli.Input;
 using MarketplaceMetering.Cli.Output;
@@ -400,10 +397,7 @@ internal static class BatchCommand
     private static UInt128 SlotKey(string resource, string plan, string dimension, DateTimeOffset time)
     {
         var hour = time.UtcTicks - (time.UtcTicks % TimeSpan.TicksPerHour);
-        var text = string.Join('\n', resource.ToUpperInvariant(), plan.ToUpperInvariant(), dimension.ToUpperInvariant(), hour.ToString(CultureInfo.InvariantCulture));
-        Span<byte> digest = stackalloc byte[32];
-        SHA256.HashData(Encoding.UTF8.GetBytes(text), digest);
-        return BinaryPrimitives.ReadUInt128LittleEndian(digest);
+        return TextDigest.Of128(string.Join('\n', resource.ToUpperInvariant(), plan.ToUpperInvariant(), dimension.ToUpperInvariant(), hour.ToString(CultureInfo.InvariantCulture)));
     }
 
     private static async Task<(int Start, List<UsageLine> Lines, BulkUsageEventResult Answer)> SendBatchAsync(MeteringClient client, int start, List<UsageLine> lines, CancellationToken cancellationToken) =>

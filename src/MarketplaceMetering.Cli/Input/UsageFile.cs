@@ -1,6 +1,4 @@
-using System.Buffers.Binary;
 using System.Globalization;
-using System.Security.Cryptography;
 using System.Text;
 using System.Text.Json;
 using MarketplaceMetering.Cli.CommandLine;
@@ -204,9 +202,7 @@ internal sealed class UsageFile : IDisposable
             usage.Quantity.ToString(CultureInfo.InvariantCulture),
             usage.EffectiveStartTime.UtcTicks.ToString(CultureInfo.InvariantCulture),
             usage.EffectiveStartTime.Offset.Ticks.ToString(CultureInfo.InvariantCulture));
-        Span<byte> digest = stackalloc byte[32];
-        SHA256.HashData(Encoding.UTF8.GetBytes(text), digest);
-        return BinaryPrimitives.ReadUInt64LittleEndian(digest);
+        return TextDigest.Of64(text);
     }
 
     /// <summary>Closes (and so deletes) the temporary copy of a file that could not be read twice, if one was made.</summary>
@@ -823,9 +819,7 @@ internal sealed class UsageFile : IDisposable
     private static UInt128 HourKey(string resource, string dimension, DateTimeOffset hour)
     {
         var text = string.Concat(resource.ToUpperInvariant(), "\n", dimension.ToUpperInvariant(), "\n", hour.UtcTicks.ToString(CultureInfo.InvariantCulture));
-        Span<byte> digest = stackalloc byte[32];
-        SHA256.HashData(Encoding.UTF8.GetBytes(text), digest);
-        return BinaryPrimitives.ReadUInt128LittleEndian(digest);
+        return TextDigest.Of128(text);
     }
 
     private static DateTimeOffset HourOf(DateTimeOffset time) => new(time.UtcTicks - (time.UtcTicks % TimeSpan.TicksPerHour), TimeSpan.Zero);
